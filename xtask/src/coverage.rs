@@ -1,0 +1,65 @@
+//! Operations implemented by the `tessera` binary, against every operation in the models.
+//!
+//! The binary is the source of truth (`tessera operations` prints what its dispatcher routes), so
+//! this number cannot drift from what a client actually reaches.
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+pub fn run(models: &Path, root: &Path) -> Result<()> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["run", "--quiet", "--package", "tessera", "--", "operations"])
+        .output()
+        .context("run `tessera operations`")?;
+    if !output.status.success() {
+        bail!(
+            "`tessera operations` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let implemented: BTreeSet<String> = String::from_utf8(output.stdout)?
+        .lines()
+        .map(str::to_string)
+        .collect();
+
+    let (mut total, mut done) = (0usize, 0usize);
+    for (service, _) in crate::SERVICES {
+        let text = std::fs::read_to_string(models.join(format!("{service}.json")))?;
+        let model: Value = serde_json::from_str(&text)?;
+        let ops: BTreeSet<&str> = model["operations"]
+            .as_object()
+            .context("operations")?
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let have: Vec<&str> = ops
+            .iter()
+            .copied()
+            .filter(|op| implemented.contains(&format!("{service}.{op}")))
+            .collect();
+        let missing: Vec<&str> = ops
+            .iter()
+            .copied()
+            .filter(|op| !implemented.contains(&format!("{service}.{op}")))
+            .collect();
+        println!(
+            "{service}: {}/{} operations ({:.0}%)",
+            have.len(),
+            ops.len(),
+            100.0 * have.len() as f64 / ops.len().max(1) as f64
+        );
+        println!("  implemented: {}", have.join(", "));
+        println!("  not yet:     {}", missing.join(", "));
+        total += ops.len();
+        done += have.len();
+    }
+    println!(
+        "total: {done}/{total} ({:.0}%)",
+        100.0 * done as f64 / total.max(1) as f64
+    );
+    Ok(())
+}
