@@ -1,1 +1,22 @@
-//! stub
+//! Tessera's domain: the model of user pools and the rules Cognito applies to them.
+//!
+//! Pure by design — no I/O, no async, no clock reads. Time and randomness come in as arguments, so
+//! every rule here is testable with plain values. Errors are [`DomainError`]s named after the
+//! Cognito exception a client should see.
+
+pub mod attributes;
+pub mod client;
+pub mod error;
+pub mod filter;
+pub mod flow;
+pub mod ids;
+pub mod lockout;
+pub mod password;
+pub mod pool;
+pub mod time;
+pub mod tokens;
+pub mod user;
+
+pub use error::{DomainError, DomainResult, ErrorKind};
+pub use ids::{ClientId, Sub, UserPoolId, Username};
+pub use time::Timestamp;
