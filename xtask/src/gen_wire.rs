@@ -240,7 +240,11 @@ impl<'a> Generator<'a> {
             writeln!(
                 op_rows,
                 "    m::Operation {{ name: {name:?}, input: {input}, output: {output}, auth: {}, method: {method:?}, uri: {uri:?}, errors: &[{}] }},",
-                if unsigned { "m::Auth::None" } else { "m::Auth::SigV4" },
+                if unsigned {
+                    "m::Auth::None"
+                } else {
+                    "m::Auth::SigV4"
+                },
                 errors.join(", ")
             )?;
         }
@@ -394,7 +398,10 @@ impl<'a> Generator<'a> {
             }
             let field = field_ident(mname);
             if required.contains(mname.as_str()) {
-                writeln!(out, "    #[serde(rename = {mname:?})]\n    pub {field}: {ty},")?;
+                writeln!(
+                    out,
+                    "    #[serde(rename = {mname:?})]\n    pub {field}: {ty},"
+                )?;
             } else {
                 writeln!(
                     out,
@@ -463,7 +470,8 @@ pub(crate) fn field_ident(name: &str) -> String {
     let mut out = String::new();
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
             if i > 0 && (prev_lower || (prev_upper && next_lower)) {
@@ -477,12 +485,12 @@ pub(crate) fn field_ident(name: &str) -> String {
         }
     }
     match out.as_str() {
-        "type" | "match" | "ref" | "self" | "use" | "mod" | "move" | "loop" | "in" | "fn" | "enum"
-        | "struct" | "impl" | "trait" | "where" | "async" | "await" | "dyn" | "box" | "final"
-        | "override" | "priv" | "macro" | "static" | "const" | "crate" | "super" | "let" | "for"
-        | "if" | "else" | "while" | "return" | "pub" | "true" | "false" | "as" | "break"
-        | "continue" | "extern" | "mut" | "unsafe" | "abstract" | "become" | "do" | "typeof"
-        | "unsized" | "virtual" | "yield" | "try" | "gen" => format!("{out}_"),
+        "type" | "match" | "ref" | "self" | "use" | "mod" | "move" | "loop" | "in" | "fn"
+        | "enum" | "struct" | "impl" | "trait" | "where" | "async" | "await" | "dyn" | "box"
+        | "final" | "override" | "priv" | "macro" | "static" | "const" | "crate" | "super"
+        | "let" | "for" | "if" | "else" | "while" | "return" | "pub" | "true" | "false" | "as"
+        | "break" | "continue" | "extern" | "mut" | "unsafe" | "abstract" | "become" | "do"
+        | "typeof" | "unsized" | "virtual" | "yield" | "try" | "gen" => format!("{out}_"),
         _ => out,
     }
 }
@@ -526,9 +534,7 @@ fn translate_pattern(java: &str) -> Option<String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                let Some(n) = chars.next() else {
-                    return None;
-                };
+                let n = chars.next()?;
                 let class = match n {
                     'w' => Some(("[:word:]", "[[:word:]]")),
                     'd' => Some(("[:digit:]", "[[:digit:]]")),
@@ -558,10 +564,7 @@ fn translate_pattern(java: &str) -> Option<String> {
             '-' if in_class > 0 => {
                 // Java treats `-` after a completed range (e.g. `[0-9-_]`) as a literal; Rust
                 // rejects it, so escape every `-` that isn't between two range endpoints.
-                let prev_is_endpoint = out
-                    .chars()
-                    .last()
-                    .is_some_and(|p| p != '[' && p != '^');
+                let prev_is_endpoint = out.chars().last().is_some_and(|p| p != '[' && p != '^');
                 let next_is_endpoint = chars.peek().is_some_and(|n| *n != ']');
                 let after_range = {
                     let tail: Vec<char> = out.chars().rev().take(3).collect();
@@ -598,7 +601,10 @@ mod tests {
         assert_eq!(field_ident("message"), "message");
         assert_eq!(field_ident("Type"), "type_");
         assert_eq!(field_ident("IdpIdentifiers"), "idp_identifiers");
-        assert_eq!(field_ident("CloudFrontDistribution"), "cloud_front_distribution");
+        assert_eq!(
+            field_ident("CloudFrontDistribution"),
+            "cloud_front_distribution"
+        );
     }
 
     #[test]

@@ -87,7 +87,9 @@ impl PasswordHasher {
 
     /// Spends the time of a real verification, for a user who doesn't exist.
     pub fn verify_decoy(&self, password: &str) {
-        let _ = self.argon2.verify_password(password.as_bytes(), self.decoy.as_str());
+        let _ = self
+            .argon2
+            .verify_password(password.as_bytes(), self.decoy.as_str());
     }
 
     /// `$argon2id$v=19$m=…,t=…,p=…$`: a stored hash with another prefix is upgraded on sign-in.
@@ -111,14 +113,21 @@ mod tests {
         let h = PasswordHasher::new(HashCost::InsecureFast).unwrap_or_else(|e| panic!("{e}"));
         let phc = h.hash("Passw0rd!").unwrap_or_else(|e| panic!("{e}"));
         assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{phc}");
-        assert_eq!(h.verify("Passw0rd!", &phc), Verified::Yes { needs_rehash: false });
+        assert_eq!(
+            h.verify("Passw0rd!", &phc),
+            Verified::Yes {
+                needs_rehash: false
+            }
+        );
         assert_eq!(h.verify("wrong", &phc), Verified::No);
         assert_eq!(h.verify("Passw0rd!", "not a phc string"), Verified::No);
     }
 
     #[test]
     fn production_cost_is_owasp_argon2id() {
-        let p = HashCost::Production.params().unwrap_or_else(|e| panic!("{e}"));
+        let p = HashCost::Production
+            .params()
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((p.m_cost(), p.t_cost(), p.p_cost()), (19 * 1024, 2, 1));
         assert_eq!(HashCost::default(), HashCost::Production);
     }
@@ -131,11 +140,16 @@ mod tests {
             argon2: Argon2::new(
                 Algorithm::Argon2id,
                 Version::V0x13,
-                HashCost::Production.params().unwrap_or_else(|e| panic!("{e}")),
+                HashCost::Production
+                    .params()
+                    .unwrap_or_else(|e| panic!("{e}")),
             ),
             cost: HashCost::Production,
             decoy: String::new(),
         };
-        assert_eq!(prod.verify("pw", &phc), Verified::Yes { needs_rehash: true });
+        assert_eq!(
+            prod.verify("pw", &phc),
+            Verified::Yes { needs_rehash: true }
+        );
     }
 }

@@ -247,7 +247,10 @@ pub fn validate_writes(
             )));
         }
         if value.chars().count() > MAX_VALUE_LENGTH {
-            return Err(schema_error(name, "String must be no longer than 2048 characters"));
+            return Err(schema_error(
+                name,
+                "String must be no longer than 2048 characters",
+            ));
         }
         let value = match def.data_type {
             AttributeDataType::Boolean => match value.to_ascii_lowercase().as_str() {
@@ -292,10 +295,14 @@ pub fn validate_writes(
             }
         };
         if name == EMAIL && !value.is_empty() && !valid_email(&value) {
-            return Err(DomainError::invalid_parameter("Invalid email address format."));
+            return Err(DomainError::invalid_parameter(
+                "Invalid email address format.",
+            ));
         }
         if name == PHONE_NUMBER && !value.is_empty() && !valid_phone(&value) {
-            return Err(DomainError::invalid_parameter("Invalid phone number format."));
+            return Err(DomainError::invalid_parameter(
+                "Invalid phone number format.",
+            ));
         }
         out.push((name.clone(), value));
     }
@@ -349,9 +356,7 @@ pub fn default_client_attributes(schema: &[SchemaAttribute], for_write: bool) ->
         .iter()
         .filter(|s| s.name != SUB)
         .filter(|s| !s.name.starts_with("dev:"))
-        .filter(|s| {
-            !for_write || (s.name != EMAIL_VERIFIED && s.name != PHONE_NUMBER_VERIFIED)
-        })
+        .filter(|s| !for_write || (s.name != EMAIL_VERIFIED && s.name != PHONE_NUMBER_VERIFIED))
         .map(|s| s.name.clone())
         .collect()
 }
@@ -399,18 +404,42 @@ mod tests {
         let schema = standard_schema();
         let none = Attributes::new();
         assert!(
-            validate_writes(&schema, &writes(&[("nope", "x")]), Writer::User, WriteKind::Create, &none)
-                .is_err()
+            validate_writes(
+                &schema,
+                &writes(&[("nope", "x")]),
+                Writer::User,
+                WriteKind::Create,
+                &none
+            )
+            .is_err()
         );
-        let err = validate_writes(&schema, &writes(&[("email", "not-an-email")]), Writer::User, WriteKind::Create, &none)
-            .unwrap_err();
+        let err = validate_writes(
+            &schema,
+            &writes(&[("email", "not-an-email")]),
+            Writer::User,
+            WriteKind::Create,
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(err.message, "Invalid email address format.");
         assert!(
-            validate_writes(&schema, &writes(&[("phone_number", "5551234")]), Writer::User, WriteKind::Create, &none)
-                .is_err()
+            validate_writes(
+                &schema,
+                &writes(&[("phone_number", "5551234")]),
+                Writer::User,
+                WriteKind::Create,
+                &none
+            )
+            .is_err()
         );
-        let ok = validate_writes(&schema, &writes(&[("email_verified", "TRUE")]), Writer::Admin, WriteKind::Create, &none)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let ok = validate_writes(
+            &schema,
+            &writes(&[("email_verified", "TRUE")]),
+            Writer::Admin,
+            WriteKind::Create,
+            &none,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ok[0].1, "true");
     }
 
@@ -441,6 +470,9 @@ mod tests {
             max_value: None,
         }])
         .unwrap_err();
-        assert_eq!(err.message, "Required custom attributes are not supported currently.");
+        assert_eq!(
+            err.message,
+            "Required custom attributes are not supported currently."
+        );
     }
 }

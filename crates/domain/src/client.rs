@@ -135,20 +135,11 @@ pub enum UserExistenceErrors {
     Enabled,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshTokenRotation {
     pub enabled: bool,
     /// How long a rotated-out refresh token keeps working (0–60 s), for retries.
     pub retry_grace_seconds: u32,
-}
-
-impl Default for RefreshTokenRotation {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            retry_grace_seconds: 0,
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

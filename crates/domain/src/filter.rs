@@ -140,7 +140,12 @@ mod tests {
 
     #[test]
     fn rejects_malformed_filters() {
-        for bad in [r#"email"#, r#"email = a"#, r#"email ~ "a""#, r#"email = "a"b""#] {
+        for bad in [
+            r#"email"#,
+            r#"email = a"#,
+            r#"email ~ "a""#,
+            r#"email = "a"b""#,
+        ] {
             assert!(UserFilter::parse(bad).is_err(), "{bad}");
         }
         let err = UserFilter::parse(r#"custom:x = "a""#).unwrap_err();

@@ -80,7 +80,8 @@ impl ClientId {
     pub fn parse(s: &str) -> DomainResult<Self> {
         if !s.is_empty()
             && s.len() <= 128
-            && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '+')
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '+')
         {
             Ok(Self(s.to_string()))
         } else {

@@ -76,11 +76,15 @@ mod tests {
     fn five_free_failures_then_doubling_locks() {
         let mut f = SignInFailures::default();
         for i in 0..5 {
-            f = f.charge(at(i)).unwrap_or_else(|_| panic!("attempt {i} refused"));
+            f = f
+                .charge(at(i))
+                .unwrap_or_else(|_| panic!("attempt {i} refused"));
         }
         // The fifth failure (at t=4) locks for 1 s.
         assert_eq!(f.charge(at(4)), Err(Locked { until: at(5) }));
-        f = f.charge(at(5)).unwrap_or_else(|_| panic!("lock should have ended"));
+        f = f
+            .charge(at(5))
+            .unwrap_or_else(|_| panic!("lock should have ended"));
         // Sixth failure at t=5 locks for 2 s; an attempt during it doesn't extend it.
         assert!(f.charge(at(6)).is_err());
         assert!(f.charge(at(7)).is_ok());

@@ -72,7 +72,9 @@ impl PasswordPolicy {
         const DIGITS: &[u8] = b"23456789";
         const SYMS: &[u8] = b"!#$%&*+-=?@^_";
         let pick = |set: &[u8], b: u8| set[b as usize % set.len()] as char;
-        let len = (self.minimum_length as usize).max(12).min(random.len().max(4));
+        let len = (self.minimum_length as usize)
+            .max(12)
+            .min(random.len().max(4));
         let mut out: Vec<char> = Vec::with_capacity(len);
         let classes: [&[u8]; 4] = [LOWER, UPPER, DIGITS, SYMS];
         for (i, b) in random.iter().take(len).enumerate() {
@@ -89,8 +91,15 @@ mod tests {
     #[test]
     fn default_policy_names_the_first_failure() {
         let p = PasswordPolicy::default();
-        let msg = |pw: &str| p.check(pw).map(|_| String::new()).unwrap_or_else(|e| e.message);
-        assert_eq!(msg("Ab1!"), "Password did not conform with policy: Password not long enough");
+        let msg = |pw: &str| {
+            p.check(pw)
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.message)
+        };
+        assert_eq!(
+            msg("Ab1!"),
+            "Password did not conform with policy: Password not long enough"
+        );
         assert_eq!(
             msg("ABCDEFG1!"),
             "Password did not conform with policy: Password must have lowercase characters"

@@ -128,9 +128,9 @@ impl Default for PoolConfig {
 pub fn check_pool_name(name: &str) -> DomainResult<()> {
     let ok = !name.is_empty()
         && name.chars().count() <= 128
-        && name.chars().all(|c| {
-            c.is_ascii_alphanumeric() || c.is_whitespace() || "_+=,.@-".contains(c)
-        });
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c.is_whitespace() || "_+=,.@-".contains(c));
     if ok {
         Ok(())
     } else {
@@ -257,7 +257,9 @@ impl SignInPolicy {
             .iter()
             .filter_map(|kind| {
                 let key = match kind {
-                    SignInAttribute::Email if attributes::valid_email(given) => given.to_lowercase(),
+                    SignInAttribute::Email if attributes::valid_email(given) => {
+                        given.to_lowercase()
+                    }
                     SignInAttribute::PhoneNumber if attributes::valid_phone(given) => {
                         given.to_string()
                     }

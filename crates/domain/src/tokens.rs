@@ -60,12 +60,20 @@ pub struct TokenRequest<'a> {
     pub now: Timestamp,
 }
 
-fn base(req: &TokenRequest<'_>, token_use: &str, lifetime_secs: u64, jti: Uuid) -> Map<String, Value> {
+fn base(
+    req: &TokenRequest<'_>,
+    token_use: &str,
+    lifetime_secs: u64,
+    jti: Uuid,
+) -> Map<String, Value> {
     let iat = req.now.secs();
     let mut m = Map::new();
     m.insert("sub".into(), json!(req.user.sub.to_string()));
     m.insert("iss".into(), json!(req.issuer));
-    m.insert("origin_jti".into(), json!(req.family.origin_jti.to_string()));
+    m.insert(
+        "origin_jti".into(),
+        json!(req.family.origin_jti.to_string()),
+    );
     m.insert("event_id".into(), json!(req.event_id.to_string()));
     m.insert("token_use".into(), json!(token_use));
     m.insert("auth_time".into(), json!(req.family.auth_time.secs()));
@@ -82,7 +90,10 @@ impl TokenRequest<'_> {
         let lifetime = self.client.config.validity.id.duration().as_secs();
         let mut m = base(self, "id", lifetime, self.id_jti);
         m.insert("aud".into(), json!(self.client.client_id.as_str()));
-        m.insert("cognito:username".into(), json!(self.user.username.as_str()));
+        m.insert(
+            "cognito:username".into(),
+            json!(self.user.username.as_str()),
+        );
         let readable = self.client.config.read_attributes.as_ref();
         for (name, value) in &self.user.attributes {
             if name.starts_with("dev:") || readable.is_some_and(|r| !r.contains(name)) {

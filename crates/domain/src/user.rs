@@ -102,11 +102,7 @@ impl User {
     pub fn attributes_with_sub(&self) -> Vec<(String, String)> {
         let mut out = Vec::with_capacity(self.attributes.len() + 1);
         out.push(("sub".to_string(), self.sub.to_string()));
-        out.extend(
-            self.attributes
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
+        out.extend(self.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
         out
     }
 

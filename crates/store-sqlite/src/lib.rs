@@ -1,1 +1,118 @@
-//! stub
+//! The embedded SQLite backend: Tessera's default store, one file in the data directory.
+//!
+//! One writer connection (SQLite allows one writer at a time; a dedicated connection with
+//! `BEGIN IMMEDIATE` turns contention into a queue instead of busy errors) and a pool of readers
+//! over WAL snapshots. `synchronous = FULL`: a commit is on disk before it is acknowledged.
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+use tessera_store::{Store, StoreError, StoreResult, Tx};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+tessera_store_sql::sql_tx!(SqliteTx, sqlx::Sqlite, for_update = "", contended = busy);
+
+/// SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended forms: another writer holds the lock.
+fn busy(code: &str) -> bool {
+    code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and applies migrations.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new().filename(path);
+        Self::connect(options).await
+    }
+
+    /// Opens a `sqlite://…` URL.
+    pub async fn open_url(url: &str) -> StoreResult<Self> {
+        let options =
+            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(e.to_string()))?;
+        Self::connect(options).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> StoreResult<Self> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.pragma("query_only", "ON"))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Self { writer, reader })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
+        let tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(be)?;
+        Ok(Box::new(SqliteTx::new(tx, true)))
+    }
+
+    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
+        let tx = self.reader.begin().await.map_err(be)?;
+        Ok(Box::new(SqliteTx::new(tx, false)))
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    async fn make() -> Arc<dyn Store> {
+        // Each test gets its own file; the directory lives as long as the process.
+        let dir = tempfile::tempdir()
+            .map(|d| d.keep())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let store = SqliteStore::open(&dir.join("tessera.db"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        Arc::new(store)
+    }
+
+    tessera_store::store_conformance!(make);
+
+    #[test]
+    fn busy_codes() {
+        assert!(busy("5"));
+        assert!(busy("517"));
+        assert!(busy("6"));
+        assert!(!busy("19"));
+        assert!(!busy("2067"));
+    }
+}

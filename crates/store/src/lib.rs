@@ -1,1 +1,212 @@
-//! stub
+//! Storage for Tessera: traits in domain types, scoped by pool, with no SQL in sight.
+//!
+//! The engine opens a transaction ([`Store::begin`] for writes, [`Store::read`] for reads), calls
+//! methods on it and commits; dropping a transaction rolls it back. Backends live in their own
+//! crates and must pass [`conformance`], which is written once and run against each of them.
+//!
+//! Rules every backend keeps:
+//! - every write is durable once `commit` returns;
+//! - uniqueness (usernames under the pool's case rule, aliases, client ids) is enforced by the
+//!   store, so two nodes can't both win a race;
+//! - sign-in failure counters change only through [`Tx::charge_sign_in`] and
+//!   [`Tx::reset_sign_in_failures`] (never through `update_user`), as a compare-and-swap.
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use tessera_domain::client::AppClient;
+use tessera_domain::filter::UserFilter;
+use tessera_domain::flow::AuthSession;
+use tessera_domain::lockout::SignInFailures;
+use tessera_domain::pool::{Alias, SignInAttribute, UserPool};
+use tessera_domain::tokens::{RefreshTokenRecord, TokenFamily};
+use tessera_domain::user::User;
+use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0:?} already exists")]
+    Conflict(Conflict),
+    /// A concurrent transaction interfered (serialization failure, deadlock, busy); retryable.
+    #[error("concurrent update, retry")]
+    Contended,
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+/// Which uniqueness rule a write broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    Pool,
+    Client,
+    Username,
+    Alias(SignInAttribute),
+    SigningKey,
+    TokenFamily,
+    RefreshToken,
+    AuthSession,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How to find one user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserLookup {
+    /// By username in its indexed form (see `Username::key`).
+    UsernameKey(String),
+    Sub(Sub),
+    Alias(Alias),
+}
+
+/// A page request for ListUsers.
+#[derive(Clone, Debug)]
+pub struct UserQuery<'a> {
+    pub filter: Option<&'a UserFilter>,
+    /// The pool's case rule, for filters on `username`.
+    pub case_sensitive: bool,
+    /// Return users whose username key sorts after this one.
+    pub after: Option<&'a str>,
+    pub limit: usize,
+}
+
+/// What a signing key is for; each pool has one key for ID tokens and one for access tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUse {
+    Id,
+    Access,
+}
+
+impl KeyUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyUse::Id => "id",
+            KeyUse::Access => "access",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "id" => Some(KeyUse::Id),
+            "access" => Some(KeyUse::Access),
+            _ => None,
+        }
+    }
+}
+
+/// A pool's signing key as stored: the private half sealed with the master key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    pub pool_id: UserPoolId,
+    pub kid: String,
+    pub key_use: KeyUse,
+    pub sealed_private: Vec<u8>,
+    /// The public JWK as JSON, so verification never needs to unseal anything.
+    pub public_jwk: String,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A read-write transaction. On SQLite this takes the single writer; keep it short.
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A read-only transaction over a consistent snapshot.
+    async fn read(&self) -> StoreResult<Box<dyn Tx>>;
+    /// The backend's name, for logs and `/health`.
+    fn backend(&self) -> &'static str;
+}
+
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    // Pools.
+    async fn insert_pool(&mut self, pool: &UserPool) -> StoreResult<()>;
+    async fn get_pool(&mut self, id: &UserPoolId) -> StoreResult<Option<UserPool>>;
+    async fn update_pool(&mut self, pool: &UserPool) -> StoreResult<()>;
+    /// Deletes the pool and everything in it. Returns whether it existed.
+    async fn delete_pool(&mut self, id: &UserPoolId) -> StoreResult<bool>;
+    /// Pools ordered by id, after `after`.
+    async fn list_pools(
+        &mut self,
+        after: Option<&UserPoolId>,
+        limit: usize,
+    ) -> StoreResult<Vec<UserPool>>;
+
+    // Signing keys.
+    async fn insert_signing_key(&mut self, key: &StoredKey) -> StoreResult<()>;
+    async fn signing_keys(&mut self, pool: &UserPoolId) -> StoreResult<Vec<StoredKey>>;
+
+    // App clients. Client ids are unique across pools (InitiateAuth names only the client).
+    async fn insert_client(&mut self, client: &AppClient) -> StoreResult<()>;
+    async fn get_client(&mut self, id: &ClientId) -> StoreResult<Option<AppClient>>;
+    async fn update_client(&mut self, client: &AppClient) -> StoreResult<()>;
+    async fn delete_client(&mut self, pool: &UserPoolId, id: &ClientId) -> StoreResult<bool>;
+    /// A pool's clients ordered by id, after `after`.
+    async fn list_clients(
+        &mut self,
+        pool: &UserPoolId,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> StoreResult<Vec<AppClient>>;
+
+    // Users.
+    /// Inserts a user holding `aliases`; fails with `Conflict::Username` or `Conflict::Alias`.
+    async fn insert_user(
+        &mut self,
+        user: &User,
+        username_key: &str,
+        aliases: &[Alias],
+    ) -> StoreResult<()>;
+    async fn get_user(&mut self, pool: &UserPoolId, by: &UserLookup) -> StoreResult<Option<User>>;
+    /// Replaces the user's attributes, status and credentials (not its failure counters) and
+    /// sets its aliases to exactly `aliases`.
+    async fn update_user(&mut self, user: &User, aliases: &[Alias]) -> StoreResult<()>;
+    async fn delete_user(&mut self, pool: &UserPoolId, sub: &Sub) -> StoreResult<bool>;
+    /// Users ordered by username key. Returns each with its username key (the page cursor).
+    async fn list_users(
+        &mut self,
+        pool: &UserPoolId,
+        query: &UserQuery<'_>,
+    ) -> StoreResult<Vec<(String, User)>>;
+    async fn count_users(&mut self, pool: &UserPoolId) -> StoreResult<u64>;
+    /// Sets the failure counters to `next` only if they still equal `expected`.
+    async fn charge_sign_in(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        expected: &SignInFailures,
+        next: &SignInFailures,
+    ) -> StoreResult<bool>;
+    async fn reset_sign_in_failures(&mut self, pool: &UserPoolId, sub: &Sub) -> StoreResult<()>;
+
+    // Token families and refresh tokens.
+    async fn insert_token_family(&mut self, family: &TokenFamily) -> StoreResult<()>;
+    async fn get_token_family(&mut self, origin_jti: &Uuid) -> StoreResult<Option<TokenFamily>>;
+    async fn revoke_token_family(&mut self, origin_jti: &Uuid, at: Timestamp) -> StoreResult<bool>;
+    /// Revokes every live family of a user (global sign-out). Returns how many.
+    async fn revoke_user_token_families(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
+    async fn insert_refresh_token(&mut self, token: &RefreshTokenRecord) -> StoreResult<()>;
+    async fn get_refresh_token(&mut self, hash: &[u8]) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Marks a refresh token as replaced, only if it wasn't already. Returns whether it was now.
+    async fn supersede_refresh_token(&mut self, hash: &[u8], at: Timestamp) -> StoreResult<bool>;
+
+    // Auth sessions (pending challenges), keyed by the hash of the session token.
+    async fn insert_auth_session(&mut self, hash: &[u8], session: &AuthSession) -> StoreResult<()>;
+    async fn get_auth_session(&mut self, hash: &[u8]) -> StoreResult<Option<AuthSession>>;
+    async fn update_auth_session(&mut self, hash: &[u8], session: &AuthSession) -> StoreResult<()>;
+    /// Consumes a session; only one caller can get `true` for the same session.
+    async fn delete_auth_session(&mut self, hash: &[u8]) -> StoreResult<bool>;
+
+    /// Removes expired auth sessions and refresh tokens past their family's expiry.
+    async fn sweep_expired(&mut self, now: Timestamp) -> StoreResult<u64>;
+}

@@ -138,7 +138,14 @@ impl Service {
 
     pub fn exception(&self, name: &str) -> bool {
         self.shapes.iter().any(|s| {
-            s.name == name && matches!(s.kind, ShapeKind::Structure { exception: true, .. })
+            s.name == name
+                && matches!(
+                    s.kind,
+                    ShapeKind::Structure {
+                        exception: true,
+                        ..
+                    }
+                )
         })
     }
 
@@ -236,7 +243,15 @@ impl Validator<'_> {
         Rejection::Serialization(format!("Expected {expected} at {at}"))
     }
 
-    fn length(&mut self, shape: &ShapeDef, value: &Value, path: &str, len: i64, min: Option<i64>, max: Option<i64>) {
+    fn length(
+        &mut self,
+        shape: &ShapeDef,
+        value: &Value,
+        path: &str,
+        len: i64,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) {
         if let Some(min) = min
             && len < min
         {
@@ -295,7 +310,10 @@ impl Validator<'_> {
                         shape,
                         value,
                         path,
-                        format!("Member must satisfy enum value set: [{}]", values.join(", ")),
+                        format!(
+                            "Member must satisfy enum value set: [{}]",
+                            values.join(", ")
+                        ),
                     );
                 }
                 if let Some((java, re)) = pattern.and_then(|p| self.service.patterns.get(p))
@@ -394,7 +412,9 @@ mod tests {
     use serde_json::json;
 
     fn check(op: &str, body: serde_json::Value) -> Result<(), super::Rejection> {
-        let op = idp::SERVICE.operation(op).unwrap_or_else(|| panic!("no {op}"));
+        let op = idp::SERVICE
+            .operation(op)
+            .unwrap_or_else(|| panic!("no {op}"));
         idp::SERVICE.validate_input(op, &body)
     }
 
@@ -429,7 +449,10 @@ mod tests {
         )
         .unwrap_err();
         let msg = err.message();
-        assert!(msg.contains("Value at 'password' failed to satisfy constraint"), "{msg}");
+        assert!(
+            msg.contains("Value at 'password' failed to satisfy constraint"),
+            "{msg}"
+        );
     }
 
     #[test]

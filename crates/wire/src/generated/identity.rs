@@ -15,7 +15,10 @@ pub static SERVICE: m::Service = m::Service {
 
 static PATTERNS: m::Patterns = m::Patterns::new(&[
     ("\\d+", "^(?:[[:digit:]]+)$"),
-    ("[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+", "^(?:[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+)$"),
+    (
+        "[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
+        "^(?:[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+)$",
+    ),
     ("[\\w_]+", "^(?:[[:word:]_]+)$"),
     ("[\\w._:/-]+", "^(?:[[:word:]._:/\\-]+)$"),
     ("[\\w._-]+", "^(?:[[:word:]._\\-]+)$"),
@@ -27,146 +30,2303 @@ static PATTERNS: m::Patterns = m::Patterns::new(&[
 ]);
 
 static OPERATIONS: &[m::Operation] = &[
-    m::Operation { name: "CreateIdentityPool", input: Some(13), output: Some(44), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException", "LimitExceededException"] },
-    m::Operation { name: "DeleteIdentities", input: Some(16), output: Some(17), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "DeleteIdentityPool", input: Some(18), output: None, auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "DescribeIdentity", input: Some(19), output: Some(41), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "DescribeIdentityPool", input: Some(20), output: Some(44), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "GetCredentialsForIdentity", input: Some(27), output: Some(28), auth: m::Auth::None, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InvalidIdentityPoolConfigurationException", "InternalErrorException", "ExternalServiceException"] },
-    m::Operation { name: "GetId", input: Some(29), output: Some(30), auth: m::Auth::None, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException", "LimitExceededException", "ExternalServiceException"] },
-    m::Operation { name: "GetIdentityPoolRoles", input: Some(31), output: Some(32), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "GetOpenIdToken", input: Some(35), output: Some(36), auth: m::Auth::None, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException", "ExternalServiceException"] },
-    m::Operation { name: "GetOpenIdTokenForDeveloperIdentity", input: Some(33), output: Some(34), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException", "DeveloperUserAlreadyRegisteredException"] },
-    m::Operation { name: "GetPrincipalTagAttributeMap", input: Some(37), output: Some(38), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "ListIdentities", input: Some(60), output: Some(61), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "ListIdentityPools", input: Some(62), output: Some(63), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "NotAuthorizedException", "TooManyRequestsException", "ResourceNotFoundException", "InternalErrorException"] },
-    m::Operation { name: "ListTagsForResource", input: Some(64), output: Some(65), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "LookupDeveloperIdentity", input: Some(68), output: Some(69), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "MergeDeveloperIdentities", input: Some(73), output: Some(74), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "SetIdentityPoolRoles", input: Some(94), output: None, auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException", "ConcurrentModificationException"] },
-    m::Operation { name: "SetPrincipalTagAttributeMap", input: Some(95), output: Some(96), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "TagResource", input: Some(99), output: Some(100), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "UnlinkDeveloperIdentity", input: Some(104), output: None, auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "UnlinkIdentity", input: Some(105), output: None, auth: m::Auth::None, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException", "ExternalServiceException"] },
-    m::Operation { name: "UntagResource", input: Some(108), output: Some(109), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "UpdateIdentityPool", input: Some(44), output: Some(44), auth: m::Auth::SigV4, method: "POST", uri: "/", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "ResourceConflictException", "TooManyRequestsException", "InternalErrorException", "ConcurrentModificationException", "LimitExceededException"] },
+    m::Operation {
+        name: "CreateIdentityPool",
+        input: Some(13),
+        output: Some(44),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+            "LimitExceededException",
+        ],
+    },
+    m::Operation {
+        name: "DeleteIdentities",
+        input: Some(16),
+        output: Some(17),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "DeleteIdentityPool",
+        input: Some(18),
+        output: None,
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "DescribeIdentity",
+        input: Some(19),
+        output: Some(41),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "DescribeIdentityPool",
+        input: Some(20),
+        output: Some(44),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "GetCredentialsForIdentity",
+        input: Some(27),
+        output: Some(28),
+        auth: m::Auth::None,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InvalidIdentityPoolConfigurationException",
+            "InternalErrorException",
+            "ExternalServiceException",
+        ],
+    },
+    m::Operation {
+        name: "GetId",
+        input: Some(29),
+        output: Some(30),
+        auth: m::Auth::None,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+            "LimitExceededException",
+            "ExternalServiceException",
+        ],
+    },
+    m::Operation {
+        name: "GetIdentityPoolRoles",
+        input: Some(31),
+        output: Some(32),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "GetOpenIdToken",
+        input: Some(35),
+        output: Some(36),
+        auth: m::Auth::None,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+            "ExternalServiceException",
+        ],
+    },
+    m::Operation {
+        name: "GetOpenIdTokenForDeveloperIdentity",
+        input: Some(33),
+        output: Some(34),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+            "DeveloperUserAlreadyRegisteredException",
+        ],
+    },
+    m::Operation {
+        name: "GetPrincipalTagAttributeMap",
+        input: Some(37),
+        output: Some(38),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "ListIdentities",
+        input: Some(60),
+        output: Some(61),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "ListIdentityPools",
+        input: Some(62),
+        output: Some(63),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "ListTagsForResource",
+        input: Some(64),
+        output: Some(65),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "LookupDeveloperIdentity",
+        input: Some(68),
+        output: Some(69),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "MergeDeveloperIdentities",
+        input: Some(73),
+        output: Some(74),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "SetIdentityPoolRoles",
+        input: Some(94),
+        output: None,
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+            "ConcurrentModificationException",
+        ],
+    },
+    m::Operation {
+        name: "SetPrincipalTagAttributeMap",
+        input: Some(95),
+        output: Some(96),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "TagResource",
+        input: Some(99),
+        output: Some(100),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "UnlinkDeveloperIdentity",
+        input: Some(104),
+        output: None,
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "UnlinkIdentity",
+        input: Some(105),
+        output: None,
+        auth: m::Auth::None,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+            "ExternalServiceException",
+        ],
+    },
+    m::Operation {
+        name: "UntagResource",
+        input: Some(108),
+        output: Some(109),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "UpdateIdentityPool",
+        input: Some(44),
+        output: Some(44),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "ResourceConflictException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+            "ConcurrentModificationException",
+            "LimitExceededException",
+        ],
+    },
 ];
 
 static SHAPES: &[m::ShapeDef] = &[
-    m::ShapeDef { name: "ARNString", sensitive: false, kind: m::ShapeKind::String { min: Some(20), max: Some(2048), pattern: None, values: &[] } },
-    m::ShapeDef { name: "AccessKeyString", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "AccountId", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(15), pattern: Some(0), values: &[] } },
-    m::ShapeDef { name: "AmbiguousRoleResolutionType", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &["AuthenticatedRole", "Deny"] } },
-    m::ShapeDef { name: "ClaimName", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(64), pattern: Some(1), values: &[] } },
-    m::ShapeDef { name: "ClaimValue", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: None, values: &[] } },
-    m::ShapeDef { name: "ClassicFlow", sensitive: false, kind: m::ShapeKind::Boolean },
-    m::ShapeDef { name: "CognitoIdentityProvider", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "ClientId", shape: 8, required: false, location: m::Location::Body, location_name: "ClientId" }, m::MemberDef { name: "ProviderName", shape: 10, required: false, location: m::Location::Body, location_name: "ProviderName" }, m::MemberDef { name: "ServerSideTokenCheck", shape: 11, required: false, location: m::Location::Body, location_name: "ServerSideTokenCheck" }, ], exception: false } },
-    m::ShapeDef { name: "CognitoIdentityProviderClientId", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: Some(2), values: &[] } },
-    m::ShapeDef { name: "CognitoIdentityProviderList", sensitive: false, kind: m::ShapeKind::List { member: 7, min: None, max: None } },
-    m::ShapeDef { name: "CognitoIdentityProviderName", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: Some(3), values: &[] } },
-    m::ShapeDef { name: "CognitoIdentityProviderTokenCheck", sensitive: false, kind: m::ShapeKind::Boolean },
-    m::ShapeDef { name: "ConcurrentModificationException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "CreateIdentityPoolInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "AllowClassicFlow", shape: 6, required: false, location: m::Location::Body, location_name: "AllowClassicFlow" }, m::MemberDef { name: "AllowUnauthenticatedIdentities", shape: 50, required: true, location: m::Location::Body, location_name: "AllowUnauthenticatedIdentities" }, m::MemberDef { name: "CognitoIdentityProviders", shape: 9, required: false, location: m::Location::Body, location_name: "CognitoIdentityProviders" }, m::MemberDef { name: "DeveloperProviderName", shape: 21, required: false, location: m::Location::Body, location_name: "DeveloperProviderName" }, m::MemberDef { name: "IdentityPoolName", shape: 46, required: true, location: m::Location::Body, location_name: "IdentityPoolName" }, m::MemberDef { name: "IdentityPoolTags", shape: 49, required: false, location: m::Location::Body, location_name: "IdentityPoolTags" }, m::MemberDef { name: "OpenIdConnectProviderARNs", shape: 76, required: false, location: m::Location::Body, location_name: "OpenIdConnectProviderARNs" }, m::MemberDef { name: "SamlProviderARNs", shape: 91, required: false, location: m::Location::Body, location_name: "SamlProviderARNs" }, m::MemberDef { name: "SupportedLoginProviders", shape: 55, required: false, location: m::Location::Body, location_name: "SupportedLoginProviders" }, ], exception: false } },
-    m::ShapeDef { name: "Credentials", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "AccessKeyId", shape: 1, required: false, location: m::Location::Body, location_name: "AccessKeyId" }, m::MemberDef { name: "Expiration", shape: 15, required: false, location: m::Location::Body, location_name: "Expiration" }, m::MemberDef { name: "SecretKey", shape: 92, required: false, location: m::Location::Body, location_name: "SecretKey" }, m::MemberDef { name: "SessionToken", shape: 93, required: false, location: m::Location::Body, location_name: "SessionToken" }, ], exception: false } },
-    m::ShapeDef { name: "DateType", sensitive: false, kind: m::ShapeKind::Timestamp },
-    m::ShapeDef { name: "DeleteIdentitiesInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityIdsToDelete", shape: 43, required: true, location: m::Location::Body, location_name: "IdentityIdsToDelete" }, ], exception: false } },
-    m::ShapeDef { name: "DeleteIdentitiesResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "UnprocessedIdentityIds", shape: 107, required: false, location: m::Location::Body, location_name: "UnprocessedIdentityIds" }, ], exception: false } },
-    m::ShapeDef { name: "DeleteIdentityPoolInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "DescribeIdentityInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 42, required: true, location: m::Location::Body, location_name: "IdentityId" }, ], exception: false } },
-    m::ShapeDef { name: "DescribeIdentityPoolInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "DeveloperProviderName", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: Some(4), values: &[] } },
-    m::ShapeDef { name: "DeveloperUserAlreadyRegisteredException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "DeveloperUserIdentifier", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(1024), pattern: None, values: &[] } },
-    m::ShapeDef { name: "DeveloperUserIdentifierList", sensitive: false, kind: m::ShapeKind::List { member: 23, min: None, max: None } },
-    m::ShapeDef { name: "ErrorCode", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &["AccessDenied", "InternalServerError"] } },
-    m::ShapeDef { name: "ExternalServiceException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "GetCredentialsForIdentityInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "CustomRoleArn", shape: 0, required: false, location: m::Location::Body, location_name: "CustomRoleArn" }, m::MemberDef { name: "IdentityId", shape: 42, required: true, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "Logins", shape: 67, required: false, location: m::Location::Body, location_name: "Logins" }, ], exception: false } },
-    m::ShapeDef { name: "GetCredentialsForIdentityResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Credentials", shape: 14, required: false, location: m::Location::Body, location_name: "Credentials" }, m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, ], exception: false } },
-    m::ShapeDef { name: "GetIdInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "AccountId", shape: 2, required: false, location: m::Location::Body, location_name: "AccountId" }, m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "Logins", shape: 67, required: false, location: m::Location::Body, location_name: "Logins" }, ], exception: false } },
-    m::ShapeDef { name: "GetIdResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, ], exception: false } },
-    m::ShapeDef { name: "GetIdentityPoolRolesInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "GetIdentityPoolRolesResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "RoleMappings", shape: 86, required: false, location: m::Location::Body, location_name: "RoleMappings" }, m::MemberDef { name: "Roles", shape: 89, required: false, location: m::Location::Body, location_name: "Roles" }, ], exception: false } },
-    m::ShapeDef { name: "GetOpenIdTokenForDeveloperIdentityInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "Logins", shape: 67, required: true, location: m::Location::Body, location_name: "Logins" }, m::MemberDef { name: "PrincipalTags", shape: 81, required: false, location: m::Location::Body, location_name: "PrincipalTags" }, m::MemberDef { name: "TokenDuration", shape: 102, required: false, location: m::Location::Body, location_name: "TokenDuration" }, ], exception: false } },
-    m::ShapeDef { name: "GetOpenIdTokenForDeveloperIdentityResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "Token", shape: 77, required: false, location: m::Location::Body, location_name: "Token" }, ], exception: false } },
-    m::ShapeDef { name: "GetOpenIdTokenInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 42, required: true, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "Logins", shape: 67, required: false, location: m::Location::Body, location_name: "Logins" }, ], exception: false } },
-    m::ShapeDef { name: "GetOpenIdTokenResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "Token", shape: 77, required: false, location: m::Location::Body, location_name: "Token" }, ], exception: false } },
-    m::ShapeDef { name: "GetPrincipalTagAttributeMapInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "IdentityProviderName", shape: 53, required: true, location: m::Location::Body, location_name: "IdentityProviderName" }, ], exception: false } },
-    m::ShapeDef { name: "GetPrincipalTagAttributeMapResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "IdentityProviderName", shape: 53, required: false, location: m::Location::Body, location_name: "IdentityProviderName" }, m::MemberDef { name: "PrincipalTags", shape: 81, required: false, location: m::Location::Body, location_name: "PrincipalTags" }, m::MemberDef { name: "UseDefaults", shape: 110, required: false, location: m::Location::Body, location_name: "UseDefaults" }, ], exception: false } },
-    m::ShapeDef { name: "HideDisabled", sensitive: false, kind: m::ShapeKind::Boolean },
-    m::ShapeDef { name: "IdentitiesList", sensitive: false, kind: m::ShapeKind::List { member: 41, min: None, max: None } },
-    m::ShapeDef { name: "IdentityDescription", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "CreationDate", shape: 15, required: false, location: m::Location::Body, location_name: "CreationDate" }, m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "LastModifiedDate", shape: 15, required: false, location: m::Location::Body, location_name: "LastModifiedDate" }, m::MemberDef { name: "Logins", shape: 66, required: false, location: m::Location::Body, location_name: "Logins" }, ], exception: false } },
-    m::ShapeDef { name: "IdentityId", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(55), pattern: Some(5), values: &[] } },
-    m::ShapeDef { name: "IdentityIdList", sensitive: false, kind: m::ShapeKind::List { member: 42, min: Some(1), max: Some(60) } },
-    m::ShapeDef { name: "IdentityPool", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "AllowClassicFlow", shape: 6, required: false, location: m::Location::Body, location_name: "AllowClassicFlow" }, m::MemberDef { name: "AllowUnauthenticatedIdentities", shape: 50, required: true, location: m::Location::Body, location_name: "AllowUnauthenticatedIdentities" }, m::MemberDef { name: "CognitoIdentityProviders", shape: 9, required: false, location: m::Location::Body, location_name: "CognitoIdentityProviders" }, m::MemberDef { name: "DeveloperProviderName", shape: 21, required: false, location: m::Location::Body, location_name: "DeveloperProviderName" }, m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "IdentityPoolName", shape: 46, required: true, location: m::Location::Body, location_name: "IdentityPoolName" }, m::MemberDef { name: "IdentityPoolTags", shape: 49, required: false, location: m::Location::Body, location_name: "IdentityPoolTags" }, m::MemberDef { name: "OpenIdConnectProviderARNs", shape: 76, required: false, location: m::Location::Body, location_name: "OpenIdConnectProviderARNs" }, m::MemberDef { name: "SamlProviderARNs", shape: 91, required: false, location: m::Location::Body, location_name: "SamlProviderARNs" }, m::MemberDef { name: "SupportedLoginProviders", shape: 55, required: false, location: m::Location::Body, location_name: "SupportedLoginProviders" }, ], exception: false } },
-    m::ShapeDef { name: "IdentityPoolId", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(55), pattern: Some(5), values: &[] } },
-    m::ShapeDef { name: "IdentityPoolName", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: Some(6), values: &[] } },
-    m::ShapeDef { name: "IdentityPoolShortDescription", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "IdentityPoolName", shape: 46, required: false, location: m::Location::Body, location_name: "IdentityPoolName" }, ], exception: false } },
-    m::ShapeDef { name: "IdentityPoolTagsListType", sensitive: false, kind: m::ShapeKind::List { member: 98, min: None, max: None } },
-    m::ShapeDef { name: "IdentityPoolTagsType", sensitive: false, kind: m::ShapeKind::Map { key: 98, value: 101, min: None, max: None } },
-    m::ShapeDef { name: "IdentityPoolUnauthenticated", sensitive: false, kind: m::ShapeKind::Boolean },
-    m::ShapeDef { name: "IdentityPoolsList", sensitive: false, kind: m::ShapeKind::List { member: 47, min: None, max: None } },
-    m::ShapeDef { name: "IdentityProviderId", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: Some(7), values: &[] } },
-    m::ShapeDef { name: "IdentityProviderName", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: None, values: &[] } },
-    m::ShapeDef { name: "IdentityProviderToken", sensitive: true, kind: m::ShapeKind::String { min: Some(1), max: Some(50000), pattern: None, values: &[] } },
-    m::ShapeDef { name: "IdentityProviders", sensitive: false, kind: m::ShapeKind::Map { key: 53, value: 52, min: None, max: Some(10) } },
-    m::ShapeDef { name: "InternalErrorException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "InvalidIdentityPoolConfigurationException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "InvalidParameterException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "LimitExceededException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "ListIdentitiesInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "HideDisabled", shape: 39, required: false, location: m::Location::Body, location_name: "HideDisabled" }, m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "MaxResults", shape: 82, required: true, location: m::Location::Body, location_name: "MaxResults" }, m::MemberDef { name: "NextToken", shape: 78, required: false, location: m::Location::Body, location_name: "NextToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListIdentitiesResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Identities", shape: 40, required: false, location: m::Location::Body, location_name: "Identities" }, m::MemberDef { name: "IdentityPoolId", shape: 45, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "NextToken", shape: 78, required: false, location: m::Location::Body, location_name: "NextToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListIdentityPoolsInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "MaxResults", shape: 82, required: true, location: m::Location::Body, location_name: "MaxResults" }, m::MemberDef { name: "NextToken", shape: 78, required: false, location: m::Location::Body, location_name: "NextToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListIdentityPoolsResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPools", shape: 51, required: false, location: m::Location::Body, location_name: "IdentityPools" }, m::MemberDef { name: "NextToken", shape: 78, required: false, location: m::Location::Body, location_name: "NextToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListTagsForResourceInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "ResourceArn", shape: 0, required: true, location: m::Location::Body, location_name: "ResourceArn" }, ], exception: false } },
-    m::ShapeDef { name: "ListTagsForResourceResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Tags", shape: 49, required: false, location: m::Location::Body, location_name: "Tags" }, ], exception: false } },
-    m::ShapeDef { name: "LoginsList", sensitive: false, kind: m::ShapeKind::List { member: 53, min: None, max: None } },
-    m::ShapeDef { name: "LoginsMap", sensitive: false, kind: m::ShapeKind::Map { key: 53, value: 54, min: None, max: Some(10) } },
-    m::ShapeDef { name: "LookupDeveloperIdentityInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DeveloperUserIdentifier", shape: 23, required: false, location: m::Location::Body, location_name: "DeveloperUserIdentifier" }, m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "MaxResults", shape: 82, required: false, location: m::Location::Body, location_name: "MaxResults" }, m::MemberDef { name: "NextToken", shape: 78, required: false, location: m::Location::Body, location_name: "NextToken" }, ], exception: false } },
-    m::ShapeDef { name: "LookupDeveloperIdentityResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DeveloperUserIdentifierList", shape: 24, required: false, location: m::Location::Body, location_name: "DeveloperUserIdentifierList" }, m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "NextToken", shape: 78, required: false, location: m::Location::Body, location_name: "NextToken" }, ], exception: false } },
-    m::ShapeDef { name: "MappingRule", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Claim", shape: 4, required: true, location: m::Location::Body, location_name: "Claim" }, m::MemberDef { name: "MatchType", shape: 71, required: true, location: m::Location::Body, location_name: "MatchType" }, m::MemberDef { name: "RoleARN", shape: 0, required: true, location: m::Location::Body, location_name: "RoleARN" }, m::MemberDef { name: "Value", shape: 5, required: true, location: m::Location::Body, location_name: "Value" }, ], exception: false } },
-    m::ShapeDef { name: "MappingRuleMatchType", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &["Equals", "Contains", "StartsWith", "NotEqual"] } },
-    m::ShapeDef { name: "MappingRulesList", sensitive: false, kind: m::ShapeKind::List { member: 70, min: Some(1), max: Some(400) } },
-    m::ShapeDef { name: "MergeDeveloperIdentitiesInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DestinationUserIdentifier", shape: 23, required: true, location: m::Location::Body, location_name: "DestinationUserIdentifier" }, m::MemberDef { name: "DeveloperProviderName", shape: 21, required: true, location: m::Location::Body, location_name: "DeveloperProviderName" }, m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "SourceUserIdentifier", shape: 23, required: true, location: m::Location::Body, location_name: "SourceUserIdentifier" }, ], exception: false } },
-    m::ShapeDef { name: "MergeDeveloperIdentitiesResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, ], exception: false } },
-    m::ShapeDef { name: "NotAuthorizedException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "OIDCProviderList", sensitive: false, kind: m::ShapeKind::List { member: 0, min: None, max: None } },
-    m::ShapeDef { name: "OIDCToken", sensitive: true, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "PaginationKey", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(65535), pattern: Some(8), values: &[] } },
-    m::ShapeDef { name: "PrincipalTagID", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: None, values: &[] } },
-    m::ShapeDef { name: "PrincipalTagValue", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(256), pattern: None, values: &[] } },
-    m::ShapeDef { name: "PrincipalTags", sensitive: false, kind: m::ShapeKind::Map { key: 79, value: 80, min: None, max: Some(50) } },
-    m::ShapeDef { name: "QueryLimit", sensitive: false, kind: m::ShapeKind::Integer { min: Some(1), max: Some(60) } },
-    m::ShapeDef { name: "ResourceConflictException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "ResourceNotFoundException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "RoleMapping", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "AmbiguousRoleResolution", shape: 3, required: false, location: m::Location::Body, location_name: "AmbiguousRoleResolution" }, m::MemberDef { name: "RulesConfiguration", shape: 90, required: false, location: m::Location::Body, location_name: "RulesConfiguration" }, m::MemberDef { name: "Type", shape: 87, required: true, location: m::Location::Body, location_name: "Type" }, ], exception: false } },
-    m::ShapeDef { name: "RoleMappingMap", sensitive: false, kind: m::ShapeKind::Map { key: 53, value: 85, min: None, max: Some(10) } },
-    m::ShapeDef { name: "RoleMappingType", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &["Token", "Rules"] } },
-    m::ShapeDef { name: "RoleType", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: Some(9), values: &[] } },
-    m::ShapeDef { name: "RolesMap", sensitive: false, kind: m::ShapeKind::Map { key: 88, value: 0, min: None, max: Some(2) } },
-    m::ShapeDef { name: "RulesConfigurationType", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Rules", shape: 72, required: true, location: m::Location::Body, location_name: "Rules" }, ], exception: false } },
-    m::ShapeDef { name: "SAMLProviderList", sensitive: false, kind: m::ShapeKind::List { member: 0, min: None, max: None } },
-    m::ShapeDef { name: "SecretKeyString", sensitive: true, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "SessionTokenString", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "SetIdentityPoolRolesInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "RoleMappings", shape: 86, required: false, location: m::Location::Body, location_name: "RoleMappings" }, m::MemberDef { name: "Roles", shape: 89, required: true, location: m::Location::Body, location_name: "Roles" }, ], exception: false } },
-    m::ShapeDef { name: "SetPrincipalTagAttributeMapInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "IdentityProviderName", shape: 53, required: true, location: m::Location::Body, location_name: "IdentityProviderName" }, m::MemberDef { name: "PrincipalTags", shape: 81, required: false, location: m::Location::Body, location_name: "PrincipalTags" }, m::MemberDef { name: "UseDefaults", shape: 110, required: false, location: m::Location::Body, location_name: "UseDefaults" }, ], exception: false } },
-    m::ShapeDef { name: "SetPrincipalTagAttributeMapResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 45, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "IdentityProviderName", shape: 53, required: false, location: m::Location::Body, location_name: "IdentityProviderName" }, m::MemberDef { name: "PrincipalTags", shape: 81, required: false, location: m::Location::Body, location_name: "PrincipalTags" }, m::MemberDef { name: "UseDefaults", shape: 110, required: false, location: m::Location::Body, location_name: "UseDefaults" }, ], exception: false } },
-    m::ShapeDef { name: "String", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "TagKeysType", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: None, values: &[] } },
-    m::ShapeDef { name: "TagResourceInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "ResourceArn", shape: 0, required: true, location: m::Location::Body, location_name: "ResourceArn" }, m::MemberDef { name: "Tags", shape: 49, required: true, location: m::Location::Body, location_name: "Tags" }, ], exception: false } },
-    m::ShapeDef { name: "TagResourceResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[], exception: false } },
-    m::ShapeDef { name: "TagValueType", sensitive: false, kind: m::ShapeKind::String { min: Some(0), max: Some(256), pattern: None, values: &[] } },
-    m::ShapeDef { name: "TokenDuration", sensitive: false, kind: m::ShapeKind::Integer { min: Some(1), max: Some(86400) } },
-    m::ShapeDef { name: "TooManyRequestsException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 97, required: false, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "UnlinkDeveloperIdentityInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DeveloperProviderName", shape: 21, required: true, location: m::Location::Body, location_name: "DeveloperProviderName" }, m::MemberDef { name: "DeveloperUserIdentifier", shape: 23, required: true, location: m::Location::Body, location_name: "DeveloperUserIdentifier" }, m::MemberDef { name: "IdentityId", shape: 42, required: true, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 45, required: true, location: m::Location::Body, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "UnlinkIdentityInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 42, required: true, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "Logins", shape: 67, required: true, location: m::Location::Body, location_name: "Logins" }, m::MemberDef { name: "LoginsToRemove", shape: 66, required: true, location: m::Location::Body, location_name: "LoginsToRemove" }, ], exception: false } },
-    m::ShapeDef { name: "UnprocessedIdentityId", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "ErrorCode", shape: 25, required: false, location: m::Location::Body, location_name: "ErrorCode" }, m::MemberDef { name: "IdentityId", shape: 42, required: false, location: m::Location::Body, location_name: "IdentityId" }, ], exception: false } },
-    m::ShapeDef { name: "UnprocessedIdentityIdList", sensitive: false, kind: m::ShapeKind::List { member: 106, min: None, max: Some(60) } },
-    m::ShapeDef { name: "UntagResourceInput", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "ResourceArn", shape: 0, required: true, location: m::Location::Body, location_name: "ResourceArn" }, m::MemberDef { name: "TagKeys", shape: 48, required: true, location: m::Location::Body, location_name: "TagKeys" }, ], exception: false } },
-    m::ShapeDef { name: "UntagResourceResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[], exception: false } },
-    m::ShapeDef { name: "UseDefaults", sensitive: false, kind: m::ShapeKind::Boolean },
+    m::ShapeDef {
+        name: "ARNString",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(20),
+            max: Some(2048),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "AccessKeyString",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "AccountId",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(15),
+            pattern: Some(0),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "AmbiguousRoleResolutionType",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &["AuthenticatedRole", "Deny"],
+        },
+    },
+    m::ShapeDef {
+        name: "ClaimName",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(64),
+            pattern: Some(1),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "ClaimValue",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "ClassicFlow",
+        sensitive: false,
+        kind: m::ShapeKind::Boolean,
+    },
+    m::ShapeDef {
+        name: "CognitoIdentityProvider",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "ClientId",
+                    shape: 8,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "ClientId",
+                },
+                m::MemberDef {
+                    name: "ProviderName",
+                    shape: 10,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "ProviderName",
+                },
+                m::MemberDef {
+                    name: "ServerSideTokenCheck",
+                    shape: 11,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "ServerSideTokenCheck",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "CognitoIdentityProviderClientId",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: Some(2),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "CognitoIdentityProviderList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 7,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "CognitoIdentityProviderName",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: Some(3),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "CognitoIdentityProviderTokenCheck",
+        sensitive: false,
+        kind: m::ShapeKind::Boolean,
+    },
+    m::ShapeDef {
+        name: "ConcurrentModificationException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "CreateIdentityPoolInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "AllowClassicFlow",
+                    shape: 6,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "AllowClassicFlow",
+                },
+                m::MemberDef {
+                    name: "AllowUnauthenticatedIdentities",
+                    shape: 50,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "AllowUnauthenticatedIdentities",
+                },
+                m::MemberDef {
+                    name: "CognitoIdentityProviders",
+                    shape: 9,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "CognitoIdentityProviders",
+                },
+                m::MemberDef {
+                    name: "DeveloperProviderName",
+                    shape: 21,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DeveloperProviderName",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolName",
+                    shape: 46,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolName",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolTags",
+                    shape: 49,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolTags",
+                },
+                m::MemberDef {
+                    name: "OpenIdConnectProviderARNs",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "OpenIdConnectProviderARNs",
+                },
+                m::MemberDef {
+                    name: "SamlProviderARNs",
+                    shape: 91,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SamlProviderARNs",
+                },
+                m::MemberDef {
+                    name: "SupportedLoginProviders",
+                    shape: 55,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SupportedLoginProviders",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "Credentials",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "AccessKeyId",
+                    shape: 1,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "AccessKeyId",
+                },
+                m::MemberDef {
+                    name: "Expiration",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Expiration",
+                },
+                m::MemberDef {
+                    name: "SecretKey",
+                    shape: 92,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SecretKey",
+                },
+                m::MemberDef {
+                    name: "SessionToken",
+                    shape: 93,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SessionToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DateType",
+        sensitive: false,
+        kind: m::ShapeKind::Timestamp,
+    },
+    m::ShapeDef {
+        name: "DeleteIdentitiesInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityIdsToDelete",
+                shape: 43,
+                required: true,
+                location: m::Location::Body,
+                location_name: "IdentityIdsToDelete",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DeleteIdentitiesResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "UnprocessedIdentityIds",
+                shape: 107,
+                required: false,
+                location: m::Location::Body,
+                location_name: "UnprocessedIdentityIds",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DeleteIdentityPoolInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 45,
+                required: true,
+                location: m::Location::Body,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DescribeIdentityInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityId",
+                shape: 42,
+                required: true,
+                location: m::Location::Body,
+                location_name: "IdentityId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DescribeIdentityPoolInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 45,
+                required: true,
+                location: m::Location::Body,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DeveloperProviderName",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: Some(4),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "DeveloperUserAlreadyRegisteredException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "DeveloperUserIdentifier",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(1024),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "DeveloperUserIdentifierList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 23,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "ErrorCode",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &["AccessDenied", "InternalServerError"],
+        },
+    },
+    m::ShapeDef {
+        name: "ExternalServiceException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "GetCredentialsForIdentityInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "CustomRoleArn",
+                    shape: 0,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "CustomRoleArn",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "Logins",
+                    shape: 67,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Logins",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetCredentialsForIdentityResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "Credentials",
+                    shape: 14,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Credentials",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetIdInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "AccountId",
+                    shape: 2,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "AccountId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "Logins",
+                    shape: 67,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Logins",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetIdResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityId",
+                shape: 42,
+                required: false,
+                location: m::Location::Body,
+                location_name: "IdentityId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetIdentityPoolRolesInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 45,
+                required: true,
+                location: m::Location::Body,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetIdentityPoolRolesResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "RoleMappings",
+                    shape: 86,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "RoleMappings",
+                },
+                m::MemberDef {
+                    name: "Roles",
+                    shape: 89,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Roles",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetOpenIdTokenForDeveloperIdentityInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "Logins",
+                    shape: 67,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Logins",
+                },
+                m::MemberDef {
+                    name: "PrincipalTags",
+                    shape: 81,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "PrincipalTags",
+                },
+                m::MemberDef {
+                    name: "TokenDuration",
+                    shape: 102,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "TokenDuration",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetOpenIdTokenForDeveloperIdentityResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "Token",
+                    shape: 77,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Token",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetOpenIdTokenInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "Logins",
+                    shape: 67,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Logins",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetOpenIdTokenResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "Token",
+                    shape: 77,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Token",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetPrincipalTagAttributeMapInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "IdentityProviderName",
+                    shape: 53,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityProviderName",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetPrincipalTagAttributeMapResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "IdentityProviderName",
+                    shape: 53,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityProviderName",
+                },
+                m::MemberDef {
+                    name: "PrincipalTags",
+                    shape: 81,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "PrincipalTags",
+                },
+                m::MemberDef {
+                    name: "UseDefaults",
+                    shape: 110,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "UseDefaults",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "HideDisabled",
+        sensitive: false,
+        kind: m::ShapeKind::Boolean,
+    },
+    m::ShapeDef {
+        name: "IdentitiesList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 41,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityDescription",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "CreationDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "CreationDate",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "LastModifiedDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "LastModifiedDate",
+                },
+                m::MemberDef {
+                    name: "Logins",
+                    shape: 66,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Logins",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityId",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(55),
+            pattern: Some(5),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityIdList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 42,
+            min: Some(1),
+            max: Some(60),
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPool",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "AllowClassicFlow",
+                    shape: 6,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "AllowClassicFlow",
+                },
+                m::MemberDef {
+                    name: "AllowUnauthenticatedIdentities",
+                    shape: 50,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "AllowUnauthenticatedIdentities",
+                },
+                m::MemberDef {
+                    name: "CognitoIdentityProviders",
+                    shape: 9,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "CognitoIdentityProviders",
+                },
+                m::MemberDef {
+                    name: "DeveloperProviderName",
+                    shape: 21,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DeveloperProviderName",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolName",
+                    shape: 46,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolName",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolTags",
+                    shape: 49,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolTags",
+                },
+                m::MemberDef {
+                    name: "OpenIdConnectProviderARNs",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "OpenIdConnectProviderARNs",
+                },
+                m::MemberDef {
+                    name: "SamlProviderARNs",
+                    shape: 91,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SamlProviderARNs",
+                },
+                m::MemberDef {
+                    name: "SupportedLoginProviders",
+                    shape: 55,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SupportedLoginProviders",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolId",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(55),
+            pattern: Some(5),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolName",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: Some(6),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolShortDescription",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolName",
+                    shape: 46,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolName",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolTagsListType",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 98,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolTagsType",
+        sensitive: false,
+        kind: m::ShapeKind::Map {
+            key: 98,
+            value: 101,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolUnauthenticated",
+        sensitive: false,
+        kind: m::ShapeKind::Boolean,
+    },
+    m::ShapeDef {
+        name: "IdentityPoolsList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 47,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityProviderId",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: Some(7),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityProviderName",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityProviderToken",
+        sensitive: true,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(50000),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityProviders",
+        sensitive: false,
+        kind: m::ShapeKind::Map {
+            key: 53,
+            value: 52,
+            min: None,
+            max: Some(10),
+        },
+    },
+    m::ShapeDef {
+        name: "InternalErrorException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "InvalidIdentityPoolConfigurationException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "InvalidParameterException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "LimitExceededException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "ListIdentitiesInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "HideDisabled",
+                    shape: 39,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "HideDisabled",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "MaxResults",
+                    shape: 82,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "MaxResults",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 78,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListIdentitiesResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "Identities",
+                    shape: 40,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Identities",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 78,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListIdentityPoolsInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "MaxResults",
+                    shape: 82,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "MaxResults",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 78,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListIdentityPoolsResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityPools",
+                    shape: 51,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPools",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 78,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListTagsForResourceInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "ResourceArn",
+                shape: 0,
+                required: true,
+                location: m::Location::Body,
+                location_name: "ResourceArn",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListTagsForResourceResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "Tags",
+                shape: 49,
+                required: false,
+                location: m::Location::Body,
+                location_name: "Tags",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "LoginsList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 53,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "LoginsMap",
+        sensitive: false,
+        kind: m::ShapeKind::Map {
+            key: 53,
+            value: 54,
+            min: None,
+            max: Some(10),
+        },
+    },
+    m::ShapeDef {
+        name: "LookupDeveloperIdentityInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DeveloperUserIdentifier",
+                    shape: 23,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DeveloperUserIdentifier",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "MaxResults",
+                    shape: 82,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "MaxResults",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 78,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "LookupDeveloperIdentityResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DeveloperUserIdentifierList",
+                    shape: 24,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DeveloperUserIdentifierList",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 78,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "MappingRule",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "Claim",
+                    shape: 4,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Claim",
+                },
+                m::MemberDef {
+                    name: "MatchType",
+                    shape: 71,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "MatchType",
+                },
+                m::MemberDef {
+                    name: "RoleARN",
+                    shape: 0,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "RoleARN",
+                },
+                m::MemberDef {
+                    name: "Value",
+                    shape: 5,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Value",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "MappingRuleMatchType",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &["Equals", "Contains", "StartsWith", "NotEqual"],
+        },
+    },
+    m::ShapeDef {
+        name: "MappingRulesList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 70,
+            min: Some(1),
+            max: Some(400),
+        },
+    },
+    m::ShapeDef {
+        name: "MergeDeveloperIdentitiesInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DestinationUserIdentifier",
+                    shape: 23,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "DestinationUserIdentifier",
+                },
+                m::MemberDef {
+                    name: "DeveloperProviderName",
+                    shape: 21,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "DeveloperProviderName",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "SourceUserIdentifier",
+                    shape: 23,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "SourceUserIdentifier",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "MergeDeveloperIdentitiesResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityId",
+                shape: 42,
+                required: false,
+                location: m::Location::Body,
+                location_name: "IdentityId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "NotAuthorizedException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "OIDCProviderList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 0,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "OIDCToken",
+        sensitive: true,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "PaginationKey",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(65535),
+            pattern: Some(8),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "PrincipalTagID",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "PrincipalTagValue",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(256),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "PrincipalTags",
+        sensitive: false,
+        kind: m::ShapeKind::Map {
+            key: 79,
+            value: 80,
+            min: None,
+            max: Some(50),
+        },
+    },
+    m::ShapeDef {
+        name: "QueryLimit",
+        sensitive: false,
+        kind: m::ShapeKind::Integer {
+            min: Some(1),
+            max: Some(60),
+        },
+    },
+    m::ShapeDef {
+        name: "ResourceConflictException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "ResourceNotFoundException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "RoleMapping",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "AmbiguousRoleResolution",
+                    shape: 3,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "AmbiguousRoleResolution",
+                },
+                m::MemberDef {
+                    name: "RulesConfiguration",
+                    shape: 90,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "RulesConfiguration",
+                },
+                m::MemberDef {
+                    name: "Type",
+                    shape: 87,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Type",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "RoleMappingMap",
+        sensitive: false,
+        kind: m::ShapeKind::Map {
+            key: 53,
+            value: 85,
+            min: None,
+            max: Some(10),
+        },
+    },
+    m::ShapeDef {
+        name: "RoleMappingType",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &["Token", "Rules"],
+        },
+    },
+    m::ShapeDef {
+        name: "RoleType",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: Some(9),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "RolesMap",
+        sensitive: false,
+        kind: m::ShapeKind::Map {
+            key: 88,
+            value: 0,
+            min: None,
+            max: Some(2),
+        },
+    },
+    m::ShapeDef {
+        name: "RulesConfigurationType",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "Rules",
+                shape: 72,
+                required: true,
+                location: m::Location::Body,
+                location_name: "Rules",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "SAMLProviderList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 0,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "SecretKeyString",
+        sensitive: true,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "SessionTokenString",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "SetIdentityPoolRolesInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "RoleMappings",
+                    shape: 86,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "RoleMappings",
+                },
+                m::MemberDef {
+                    name: "Roles",
+                    shape: 89,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Roles",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "SetPrincipalTagAttributeMapInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "IdentityProviderName",
+                    shape: 53,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityProviderName",
+                },
+                m::MemberDef {
+                    name: "PrincipalTags",
+                    shape: 81,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "PrincipalTags",
+                },
+                m::MemberDef {
+                    name: "UseDefaults",
+                    shape: 110,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "UseDefaults",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "SetPrincipalTagAttributeMapResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "IdentityProviderName",
+                    shape: 53,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityProviderName",
+                },
+                m::MemberDef {
+                    name: "PrincipalTags",
+                    shape: 81,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "PrincipalTags",
+                },
+                m::MemberDef {
+                    name: "UseDefaults",
+                    shape: 110,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "UseDefaults",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "String",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "TagKeysType",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "TagResourceInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "ResourceArn",
+                    shape: 0,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "ResourceArn",
+                },
+                m::MemberDef {
+                    name: "Tags",
+                    shape: 49,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Tags",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "TagResourceResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "TagValueType",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(0),
+            max: Some(256),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "TokenDuration",
+        sensitive: false,
+        kind: m::ShapeKind::Integer {
+            min: Some(1),
+            max: Some(86400),
+        },
+    },
+    m::ShapeDef {
+        name: "TooManyRequestsException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 97,
+                required: false,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "UnlinkDeveloperIdentityInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DeveloperProviderName",
+                    shape: 21,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "DeveloperProviderName",
+                },
+                m::MemberDef {
+                    name: "DeveloperUserIdentifier",
+                    shape: 23,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "DeveloperUserIdentifier",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 45,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "UnlinkIdentityInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "Logins",
+                    shape: 67,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Logins",
+                },
+                m::MemberDef {
+                    name: "LoginsToRemove",
+                    shape: 66,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "LoginsToRemove",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "UnprocessedIdentityId",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "ErrorCode",
+                    shape: 25,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "ErrorCode",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 42,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "UnprocessedIdentityIdList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 106,
+            min: None,
+            max: Some(60),
+        },
+    },
+    m::ShapeDef {
+        name: "UntagResourceInput",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "ResourceArn",
+                    shape: 0,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "ResourceArn",
+                },
+                m::MemberDef {
+                    name: "TagKeys",
+                    shape: 48,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "TagKeys",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "UntagResourceResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "UseDefaults",
+        sensitive: false,
+        kind: m::ShapeKind::Boolean,
+    },
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+)]
 pub enum AmbiguousRoleResolutionType {
     #[default]
     #[serde(rename = "AuthenticatedRole")]
@@ -198,9 +2358,17 @@ impl ::std::fmt::Display for AmbiguousRoleResolutionType {
 pub struct CognitoIdentityProvider {
     #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "ProviderName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ProviderName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub provider_name: Option<String>,
-    #[serde(rename = "ServerSideTokenCheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ServerSideTokenCheck",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_side_token_check: Option<bool>,
 }
 
@@ -216,23 +2384,51 @@ impl ::std::fmt::Debug for CognitoIdentityProvider {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateIdentityPoolInput {
-    #[serde(rename = "AllowClassicFlow", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "AllowClassicFlow",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub allow_classic_flow: Option<bool>,
     #[serde(rename = "AllowUnauthenticatedIdentities")]
     pub allow_unauthenticated_identities: bool,
-    #[serde(rename = "CognitoIdentityProviders", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CognitoIdentityProviders",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cognito_identity_providers: Option<Vec<CognitoIdentityProvider>>,
-    #[serde(rename = "DeveloperProviderName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DeveloperProviderName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub developer_provider_name: Option<String>,
     #[serde(rename = "IdentityPoolName")]
     pub identity_pool_name: String,
-    #[serde(rename = "IdentityPoolTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolTags",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_tags: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "OpenIdConnectProviderARNs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "OpenIdConnectProviderARNs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub open_id_connect_provider_ar_ns: Option<Vec<String>>,
-    #[serde(rename = "SamlProviderARNs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SamlProviderARNs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub saml_provider_ar_ns: Option<Vec<String>>,
-    #[serde(rename = "SupportedLoginProviders", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SupportedLoginProviders",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub supported_login_providers: Option<::std::collections::BTreeMap<String, String>>,
 }
 
@@ -240,12 +2436,18 @@ impl ::std::fmt::Debug for CreateIdentityPoolInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("CreateIdentityPoolInput")
             .field("AllowClassicFlow", &self.allow_classic_flow)
-            .field("AllowUnauthenticatedIdentities", &self.allow_unauthenticated_identities)
+            .field(
+                "AllowUnauthenticatedIdentities",
+                &self.allow_unauthenticated_identities,
+            )
             .field("CognitoIdentityProviders", &self.cognito_identity_providers)
             .field("DeveloperProviderName", &self.developer_provider_name)
             .field("IdentityPoolName", &self.identity_pool_name)
             .field("IdentityPoolTags", &self.identity_pool_tags)
-            .field("OpenIdConnectProviderARNs", &self.open_id_connect_provider_ar_ns)
+            .field(
+                "OpenIdConnectProviderARNs",
+                &self.open_id_connect_provider_ar_ns,
+            )
             .field("SamlProviderARNs", &self.saml_provider_ar_ns)
             .field("SupportedLoginProviders", &self.supported_login_providers)
             .finish()
@@ -254,13 +2456,25 @@ impl ::std::fmt::Debug for CreateIdentityPoolInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Credentials {
-    #[serde(rename = "AccessKeyId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "AccessKeyId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub access_key_id: Option<String>,
-    #[serde(rename = "Expiration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Expiration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expiration: Option<crate::Timestamp>,
     #[serde(rename = "SecretKey", default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<String>,
-    #[serde(rename = "SessionToken", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SessionToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub session_token: Option<String>,
 }
 
@@ -291,7 +2505,11 @@ impl ::std::fmt::Debug for DeleteIdentitiesInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteIdentitiesResponse {
-    #[serde(rename = "UnprocessedIdentityIds", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "UnprocessedIdentityIds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub unprocessed_identity_ids: Option<Vec<UnprocessedIdentityId>>,
 }
 
@@ -345,7 +2563,19 @@ impl ::std::fmt::Debug for DescribeIdentityPoolInput {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+)]
 pub enum ErrorCode {
     #[default]
     #[serde(rename = "AccessDenied")]
@@ -375,7 +2605,11 @@ impl ::std::fmt::Display for ErrorCode {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCredentialsForIdentityInput {
-    #[serde(rename = "CustomRoleArn", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CustomRoleArn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub custom_role_arn: Option<String>,
     #[serde(rename = "IdentityId")]
     pub identity_id: String,
@@ -395,9 +2629,17 @@ impl ::std::fmt::Debug for GetCredentialsForIdentityInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetCredentialsForIdentityResponse {
-    #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Credentials",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub credentials: Option<Credentials>,
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
 }
 
@@ -432,7 +2674,11 @@ impl ::std::fmt::Debug for GetIdInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdResponse {
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
 }
 
@@ -460,9 +2706,17 @@ impl ::std::fmt::Debug for GetIdentityPoolRolesInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentityPoolRolesResponse {
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
-    #[serde(rename = "RoleMappings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RoleMappings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub role_mappings: Option<::std::collections::BTreeMap<String, RoleMapping>>,
     #[serde(rename = "Roles", default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<::std::collections::BTreeMap<String, String>>,
@@ -480,15 +2734,27 @@ impl ::std::fmt::Debug for GetIdentityPoolRolesResponse {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOpenIdTokenForDeveloperIdentityInput {
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
     #[serde(rename = "Logins")]
     pub logins: ::std::collections::BTreeMap<String, String>,
-    #[serde(rename = "PrincipalTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PrincipalTags",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub principal_tags: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "TokenDuration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "TokenDuration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub token_duration: Option<i64>,
 }
 
@@ -506,7 +2772,11 @@ impl ::std::fmt::Debug for GetOpenIdTokenForDeveloperIdentityInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOpenIdTokenForDeveloperIdentityResponse {
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
     #[serde(rename = "Token", default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -540,7 +2810,11 @@ impl ::std::fmt::Debug for GetOpenIdTokenInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetOpenIdTokenResponse {
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
     #[serde(rename = "Token", default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -574,13 +2848,29 @@ impl ::std::fmt::Debug for GetPrincipalTagAttributeMapInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetPrincipalTagAttributeMapResponse {
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
-    #[serde(rename = "IdentityProviderName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityProviderName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_provider_name: Option<String>,
-    #[serde(rename = "PrincipalTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PrincipalTags",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub principal_tags: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "UseDefaults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "UseDefaults",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub use_defaults: Option<bool>,
 }
 
@@ -597,11 +2887,23 @@ impl ::std::fmt::Debug for GetPrincipalTagAttributeMapResponse {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityDescription {
-    #[serde(rename = "CreationDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CreationDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_date: Option<crate::Timestamp>,
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
-    #[serde(rename = "LastModifiedDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<crate::Timestamp>,
     #[serde(rename = "Logins", default, skip_serializing_if = "Option::is_none")]
     pub logins: Option<Vec<String>>,
@@ -620,25 +2922,53 @@ impl ::std::fmt::Debug for IdentityDescription {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityPool {
-    #[serde(rename = "AllowClassicFlow", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "AllowClassicFlow",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub allow_classic_flow: Option<bool>,
     #[serde(rename = "AllowUnauthenticatedIdentities")]
     pub allow_unauthenticated_identities: bool,
-    #[serde(rename = "CognitoIdentityProviders", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CognitoIdentityProviders",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cognito_identity_providers: Option<Vec<CognitoIdentityProvider>>,
-    #[serde(rename = "DeveloperProviderName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DeveloperProviderName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub developer_provider_name: Option<String>,
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
     #[serde(rename = "IdentityPoolName")]
     pub identity_pool_name: String,
-    #[serde(rename = "IdentityPoolTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolTags",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_tags: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "OpenIdConnectProviderARNs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "OpenIdConnectProviderARNs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub open_id_connect_provider_ar_ns: Option<Vec<String>>,
-    #[serde(rename = "SamlProviderARNs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SamlProviderARNs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub saml_provider_ar_ns: Option<Vec<String>>,
-    #[serde(rename = "SupportedLoginProviders", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SupportedLoginProviders",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub supported_login_providers: Option<::std::collections::BTreeMap<String, String>>,
 }
 
@@ -646,13 +2976,19 @@ impl ::std::fmt::Debug for IdentityPool {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("IdentityPool")
             .field("AllowClassicFlow", &self.allow_classic_flow)
-            .field("AllowUnauthenticatedIdentities", &self.allow_unauthenticated_identities)
+            .field(
+                "AllowUnauthenticatedIdentities",
+                &self.allow_unauthenticated_identities,
+            )
             .field("CognitoIdentityProviders", &self.cognito_identity_providers)
             .field("DeveloperProviderName", &self.developer_provider_name)
             .field("IdentityPoolId", &self.identity_pool_id)
             .field("IdentityPoolName", &self.identity_pool_name)
             .field("IdentityPoolTags", &self.identity_pool_tags)
-            .field("OpenIdConnectProviderARNs", &self.open_id_connect_provider_ar_ns)
+            .field(
+                "OpenIdConnectProviderARNs",
+                &self.open_id_connect_provider_ar_ns,
+            )
             .field("SamlProviderARNs", &self.saml_provider_ar_ns)
             .field("SupportedLoginProviders", &self.supported_login_providers)
             .finish()
@@ -661,9 +2997,17 @@ impl ::std::fmt::Debug for IdentityPool {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityPoolShortDescription {
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
-    #[serde(rename = "IdentityPoolName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_name: Option<String>,
 }
 
@@ -678,7 +3022,11 @@ impl ::std::fmt::Debug for IdentityPoolShortDescription {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentitiesInput {
-    #[serde(rename = "HideDisabled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "HideDisabled",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub hide_disabled: Option<bool>,
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -701,9 +3049,17 @@ impl ::std::fmt::Debug for ListIdentitiesInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentitiesResponse {
-    #[serde(rename = "Identities", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Identities",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identities: Option<Vec<IdentityDescription>>,
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -738,7 +3094,11 @@ impl ::std::fmt::Debug for ListIdentityPoolsInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentityPoolsResponse {
-    #[serde(rename = "IdentityPools", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPools",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pools: Option<Vec<IdentityPoolShortDescription>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -783,13 +3143,25 @@ impl ::std::fmt::Debug for ListTagsForResourceResponse {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LookupDeveloperIdentityInput {
-    #[serde(rename = "DeveloperUserIdentifier", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DeveloperUserIdentifier",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub developer_user_identifier: Option<String>,
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
-    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "MaxResults",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -809,9 +3181,17 @@ impl ::std::fmt::Debug for LookupDeveloperIdentityInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct LookupDeveloperIdentityResponse {
-    #[serde(rename = "DeveloperUserIdentifierList", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DeveloperUserIdentifierList",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub developer_user_identifier_list: Option<Vec<String>>,
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -820,7 +3200,10 @@ pub struct LookupDeveloperIdentityResponse {
 impl ::std::fmt::Debug for LookupDeveloperIdentityResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("LookupDeveloperIdentityResponse")
-            .field("DeveloperUserIdentifierList", &self.developer_user_identifier_list)
+            .field(
+                "DeveloperUserIdentifierList",
+                &self.developer_user_identifier_list,
+            )
             .field("IdentityId", &self.identity_id)
             .field("NextToken", &self.next_token)
             .finish()
@@ -850,7 +3233,19 @@ impl ::std::fmt::Debug for MappingRule {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+)]
 pub enum MappingRuleMatchType {
     #[default]
     #[serde(rename = "Equals")]
@@ -864,7 +3259,12 @@ pub enum MappingRuleMatchType {
 }
 
 impl MappingRuleMatchType {
-    pub const ALL: &'static [Self] = &[Self::Equals, Self::Contains, Self::StartsWith, Self::NotEqual];
+    pub const ALL: &'static [Self] = &[
+        Self::Equals,
+        Self::Contains,
+        Self::StartsWith,
+        Self::NotEqual,
+    ];
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Equals => "Equals",
@@ -899,7 +3299,10 @@ pub struct MergeDeveloperIdentitiesInput {
 impl ::std::fmt::Debug for MergeDeveloperIdentitiesInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("MergeDeveloperIdentitiesInput")
-            .field("DestinationUserIdentifier", &self.destination_user_identifier)
+            .field(
+                "DestinationUserIdentifier",
+                &self.destination_user_identifier,
+            )
             .field("DeveloperProviderName", &self.developer_provider_name)
             .field("IdentityPoolId", &self.identity_pool_id)
             .field("SourceUserIdentifier", &self.source_user_identifier)
@@ -909,7 +3312,11 @@ impl ::std::fmt::Debug for MergeDeveloperIdentitiesInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct MergeDeveloperIdentitiesResponse {
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
 }
 
@@ -923,9 +3330,17 @@ impl ::std::fmt::Debug for MergeDeveloperIdentitiesResponse {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RoleMapping {
-    #[serde(rename = "AmbiguousRoleResolution", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "AmbiguousRoleResolution",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ambiguous_role_resolution: Option<AmbiguousRoleResolutionType>,
-    #[serde(rename = "RulesConfiguration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RulesConfiguration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rules_configuration: Option<RulesConfigurationType>,
     #[serde(rename = "Type")]
     pub type_: RoleMappingType,
@@ -941,7 +3356,19 @@ impl ::std::fmt::Debug for RoleMapping {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+)]
 pub enum RoleMappingType {
     #[default]
     #[serde(rename = "Token")]
@@ -987,7 +3414,11 @@ impl ::std::fmt::Debug for RulesConfigurationType {
 pub struct SetIdentityPoolRolesInput {
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
-    #[serde(rename = "RoleMappings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RoleMappings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub role_mappings: Option<::std::collections::BTreeMap<String, RoleMapping>>,
     #[serde(rename = "Roles")]
     pub roles: ::std::collections::BTreeMap<String, String>,
@@ -1009,9 +3440,17 @@ pub struct SetPrincipalTagAttributeMapInput {
     pub identity_pool_id: String,
     #[serde(rename = "IdentityProviderName")]
     pub identity_provider_name: String,
-    #[serde(rename = "PrincipalTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PrincipalTags",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub principal_tags: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "UseDefaults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "UseDefaults",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub use_defaults: Option<bool>,
 }
 
@@ -1028,13 +3467,29 @@ impl ::std::fmt::Debug for SetPrincipalTagAttributeMapInput {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetPrincipalTagAttributeMapResponse {
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
-    #[serde(rename = "IdentityProviderName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityProviderName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_provider_name: Option<String>,
-    #[serde(rename = "PrincipalTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PrincipalTags",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub principal_tags: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(rename = "UseDefaults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "UseDefaults",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub use_defaults: Option<bool>,
 }
 
@@ -1067,13 +3522,11 @@ impl ::std::fmt::Debug for TagResourceInput {
 }
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct TagResourceResponse {
-}
+pub struct TagResourceResponse {}
 
 impl ::std::fmt::Debug for TagResourceResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("TagResourceResponse")
-            .finish()
+        f.debug_struct("TagResourceResponse").finish()
     }
 }
 
@@ -1124,7 +3577,11 @@ impl ::std::fmt::Debug for UnlinkIdentityInput {
 pub struct UnprocessedIdentityId {
     #[serde(rename = "ErrorCode", default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<ErrorCode>,
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
 }
 
@@ -1155,13 +3612,10 @@ impl ::std::fmt::Debug for UntagResourceInput {
 }
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct UntagResourceResponse {
-}
+pub struct UntagResourceResponse {}
 
 impl ::std::fmt::Debug for UntagResourceResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("UntagResourceResponse")
-            .finish()
+        f.debug_struct("UntagResourceResponse").finish()
     }
 }
-

@@ -14,118 +14,1914 @@ pub static SERVICE: m::Service = m::Service {
 };
 
 static PATTERNS: m::Patterns = m::Patterns::new(&[
-    ("arn:aws:sns:[-0-9a-z]+:\\d+:app/[A-Z_]+/[a-zA-Z0-9_.-]+", "^(?:arn:aws:sns:[\\-0-9a-z]+:[[:digit:]]+:app/[A-Z_]+/[a-zA-Z0-9_.\\-]+)$"),
-    ("arn:aws:iam::\\d+:role/.*", "^(?:arn:aws:iam::[[:digit:]]+:role/.*)$"),
+    (
+        "arn:aws:sns:[-0-9a-z]+:\\d+:app/[A-Z_]+/[a-zA-Z0-9_.-]+",
+        "^(?:arn:aws:sns:[\\-0-9a-z]+:[[:digit:]]+:app/[A-Z_]+/[a-zA-Z0-9_.\\-]+)$",
+    ),
+    (
+        "arn:aws:iam::\\d+:role/.*",
+        "^(?:arn:aws:iam::[[:digit:]]+:role/.*)$",
+    ),
     ("[a-zA-Z0-9_.:-]+", "^(?:[a-zA-Z0-9_.:\\-]+)$"),
     ("[\\w-]+:[0-9a-f-]+", "^(?:[[:word:]\\-]+:[0-9a-f\\-]+)$"),
 ]);
 
 static OPERATIONS: &[m::Operation] = &[
-    m::Operation { name: "BulkPublish", input: Some(5), output: Some(6), auth: m::Auth::SigV4, method: "POST", uri: "/identitypools/{IdentityPoolId}/bulkpublish", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "DuplicateRequestException", "AlreadyStreamedException"] },
-    m::Operation { name: "DeleteDataset", input: Some(16), output: Some(17), auth: m::Auth::SigV4, method: "DELETE", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "TooManyRequestsException", "ResourceConflictException"] },
-    m::Operation { name: "DescribeDataset", input: Some(18), output: Some(19), auth: m::Auth::SigV4, method: "GET", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "TooManyRequestsException"] },
-    m::Operation { name: "DescribeIdentityPoolUsage", input: Some(20), output: Some(21), auth: m::Auth::SigV4, method: "GET", uri: "/identitypools/{IdentityPoolId}", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "TooManyRequestsException"] },
-    m::Operation { name: "DescribeIdentityUsage", input: Some(22), output: Some(23), auth: m::Auth::SigV4, method: "GET", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "TooManyRequestsException"] },
-    m::Operation { name: "GetBulkPublishDetails", input: Some(28), output: Some(29), auth: m::Auth::SigV4, method: "POST", uri: "/identitypools/{IdentityPoolId}/getBulkPublishDetails", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException"] },
-    m::Operation { name: "GetCognitoEvents", input: Some(30), output: Some(31), auth: m::Auth::SigV4, method: "GET", uri: "/identitypools/{IdentityPoolId}/events", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "InternalErrorException", "TooManyRequestsException"] },
-    m::Operation { name: "GetIdentityPoolConfiguration", input: Some(32), output: Some(33), auth: m::Auth::SigV4, method: "GET", uri: "/identitypools/{IdentityPoolId}/configuration", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "TooManyRequestsException"] },
-    m::Operation { name: "ListDatasets", input: Some(48), output: Some(49), auth: m::Auth::SigV4, method: "GET", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets", errors: &["NotAuthorizedException", "InvalidParameterException", "InternalErrorException", "TooManyRequestsException"] },
-    m::Operation { name: "ListIdentityPoolUsage", input: Some(50), output: Some(51), auth: m::Auth::SigV4, method: "GET", uri: "/identitypools", errors: &["NotAuthorizedException", "InvalidParameterException", "InternalErrorException", "TooManyRequestsException"] },
-    m::Operation { name: "ListRecords", input: Some(52), output: Some(53), auth: m::Auth::SigV4, method: "GET", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/records", errors: &["InvalidParameterException", "NotAuthorizedException", "TooManyRequestsException", "InternalErrorException"] },
-    m::Operation { name: "RegisterDevice", input: Some(67), output: Some(68), auth: m::Auth::SigV4, method: "POST", uri: "/identitypools/{IdentityPoolId}/identity/{IdentityId}/device", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "InvalidConfigurationException", "TooManyRequestsException"] },
-    m::Operation { name: "SetCognitoEvents", input: Some(71), output: None, auth: m::Auth::SigV4, method: "POST", uri: "/identitypools/{IdentityPoolId}/events", errors: &["InvalidParameterException", "ResourceNotFoundException", "NotAuthorizedException", "InternalErrorException", "TooManyRequestsException"] },
-    m::Operation { name: "SetIdentityPoolConfiguration", input: Some(72), output: Some(73), auth: m::Auth::SigV4, method: "POST", uri: "/identitypools/{IdentityPoolId}/configuration", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "TooManyRequestsException", "ConcurrentModificationException"] },
-    m::Operation { name: "SubscribeToDataset", input: Some(77), output: Some(78), auth: m::Auth::SigV4, method: "POST", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/subscriptions/{DeviceId}", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "InvalidConfigurationException", "TooManyRequestsException"] },
-    m::Operation { name: "UnsubscribeFromDataset", input: Some(81), output: Some(82), auth: m::Auth::SigV4, method: "DELETE", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/subscriptions/{DeviceId}", errors: &["NotAuthorizedException", "InvalidParameterException", "ResourceNotFoundException", "InternalErrorException", "InvalidConfigurationException", "TooManyRequestsException"] },
-    m::Operation { name: "UpdateRecords", input: Some(83), output: Some(84), auth: m::Auth::SigV4, method: "POST", uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}", errors: &["InvalidParameterException", "LimitExceededException", "NotAuthorizedException", "ResourceNotFoundException", "ResourceConflictException", "InvalidLambdaFunctionOutputException", "LambdaThrottledException", "TooManyRequestsException", "InternalErrorException"] },
+    m::Operation {
+        name: "BulkPublish",
+        input: Some(5),
+        output: Some(6),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/identitypools/{IdentityPoolId}/bulkpublish",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "DuplicateRequestException",
+            "AlreadyStreamedException",
+        ],
+    },
+    m::Operation {
+        name: "DeleteDataset",
+        input: Some(16),
+        output: Some(17),
+        auth: m::Auth::SigV4,
+        method: "DELETE",
+        uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+            "ResourceConflictException",
+        ],
+    },
+    m::Operation {
+        name: "DescribeDataset",
+        input: Some(18),
+        output: Some(19),
+        auth: m::Auth::SigV4,
+        method: "GET",
+        uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "DescribeIdentityPoolUsage",
+        input: Some(20),
+        output: Some(21),
+        auth: m::Auth::SigV4,
+        method: "GET",
+        uri: "/identitypools/{IdentityPoolId}",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "DescribeIdentityUsage",
+        input: Some(22),
+        output: Some(23),
+        auth: m::Auth::SigV4,
+        method: "GET",
+        uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "GetBulkPublishDetails",
+        input: Some(28),
+        output: Some(29),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/identitypools/{IdentityPoolId}/getBulkPublishDetails",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "GetCognitoEvents",
+        input: Some(30),
+        output: Some(31),
+        auth: m::Auth::SigV4,
+        method: "GET",
+        uri: "/identitypools/{IdentityPoolId}/events",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "GetIdentityPoolConfiguration",
+        input: Some(32),
+        output: Some(33),
+        auth: m::Auth::SigV4,
+        method: "GET",
+        uri: "/identitypools/{IdentityPoolId}/configuration",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "ListDatasets",
+        input: Some(48),
+        output: Some(49),
+        auth: m::Auth::SigV4,
+        method: "GET",
+        uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "ListIdentityPoolUsage",
+        input: Some(50),
+        output: Some(51),
+        auth: m::Auth::SigV4,
+        method: "GET",
+        uri: "/identitypools",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "ListRecords",
+        input: Some(52),
+        output: Some(53),
+        auth: m::Auth::SigV4,
+        method: "GET",
+        uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/records",
+        errors: &[
+            "InvalidParameterException",
+            "NotAuthorizedException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
+    m::Operation {
+        name: "RegisterDevice",
+        input: Some(67),
+        output: Some(68),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/identitypools/{IdentityPoolId}/identity/{IdentityId}/device",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "InvalidConfigurationException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "SetCognitoEvents",
+        input: Some(71),
+        output: None,
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/identitypools/{IdentityPoolId}/events",
+        errors: &[
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "SetIdentityPoolConfiguration",
+        input: Some(72),
+        output: Some(73),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/identitypools/{IdentityPoolId}/configuration",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "TooManyRequestsException",
+            "ConcurrentModificationException",
+        ],
+    },
+    m::Operation {
+        name: "SubscribeToDataset",
+        input: Some(77),
+        output: Some(78),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/subscriptions/{DeviceId}",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "InvalidConfigurationException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "UnsubscribeFromDataset",
+        input: Some(81),
+        output: Some(82),
+        auth: m::Auth::SigV4,
+        method: "DELETE",
+        uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}/subscriptions/{DeviceId}",
+        errors: &[
+            "NotAuthorizedException",
+            "InvalidParameterException",
+            "ResourceNotFoundException",
+            "InternalErrorException",
+            "InvalidConfigurationException",
+            "TooManyRequestsException",
+        ],
+    },
+    m::Operation {
+        name: "UpdateRecords",
+        input: Some(83),
+        output: Some(84),
+        auth: m::Auth::SigV4,
+        method: "POST",
+        uri: "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}",
+        errors: &[
+            "InvalidParameterException",
+            "LimitExceededException",
+            "NotAuthorizedException",
+            "ResourceNotFoundException",
+            "ResourceConflictException",
+            "InvalidLambdaFunctionOutputException",
+            "LambdaThrottledException",
+            "TooManyRequestsException",
+            "InternalErrorException",
+        ],
+    },
 ];
 
 static SHAPES: &[m::ShapeDef] = &[
-    m::ShapeDef { name: "AlreadyStreamedException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "ApplicationArn", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: Some(0), values: &[] } },
-    m::ShapeDef { name: "ApplicationArnList", sensitive: false, kind: m::ShapeKind::List { member: 1, min: None, max: None } },
-    m::ShapeDef { name: "AssumeRoleArn", sensitive: false, kind: m::ShapeKind::String { min: Some(20), max: Some(2048), pattern: Some(1), values: &[] } },
-    m::ShapeDef { name: "Boolean", sensitive: false, kind: m::ShapeKind::Boolean },
-    m::ShapeDef { name: "BulkPublishRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "BulkPublishResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 35, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "BulkPublishStatus", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &["NOT_STARTED", "IN_PROGRESS", "FAILED", "SUCCEEDED"] } },
-    m::ShapeDef { name: "ClientContext", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "CognitoEventType", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "CognitoStreams", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "RoleArn", shape: 3, required: false, location: m::Location::Body, location_name: "RoleArn" }, m::MemberDef { name: "StreamName", shape: 74, required: false, location: m::Location::Body, location_name: "StreamName" }, m::MemberDef { name: "StreamingStatus", shape: 75, required: false, location: m::Location::Body, location_name: "StreamingStatus" }, ], exception: false } },
-    m::ShapeDef { name: "ConcurrentModificationException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 76, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "Dataset", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "CreationDate", shape: 15, required: false, location: m::Location::Body, location_name: "CreationDate" }, m::MemberDef { name: "DataStorage", shape: 54, required: false, location: m::Location::Body, location_name: "DataStorage" }, m::MemberDef { name: "DatasetName", shape: 14, required: false, location: m::Location::Body, location_name: "DatasetName" }, m::MemberDef { name: "IdentityId", shape: 34, required: false, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "LastModifiedBy", shape: 76, required: false, location: m::Location::Body, location_name: "LastModifiedBy" }, m::MemberDef { name: "LastModifiedDate", shape: 15, required: false, location: m::Location::Body, location_name: "LastModifiedDate" }, m::MemberDef { name: "NumRecords", shape: 54, required: false, location: m::Location::Body, location_name: "NumRecords" }, ], exception: false } },
-    m::ShapeDef { name: "DatasetList", sensitive: false, kind: m::ShapeKind::List { member: 12, min: None, max: None } },
-    m::ShapeDef { name: "DatasetName", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: Some(2), values: &[] } },
-    m::ShapeDef { name: "Date", sensitive: false, kind: m::ShapeKind::Timestamp },
-    m::ShapeDef { name: "DeleteDatasetRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DatasetName", shape: 14, required: true, location: m::Location::Uri, location_name: "DatasetName" }, m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "DeleteDatasetResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Dataset", shape: 12, required: false, location: m::Location::Body, location_name: "Dataset" }, ], exception: false } },
-    m::ShapeDef { name: "DescribeDatasetRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DatasetName", shape: 14, required: true, location: m::Location::Uri, location_name: "DatasetName" }, m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "DescribeDatasetResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Dataset", shape: 12, required: false, location: m::Location::Body, location_name: "Dataset" }, ], exception: false } },
-    m::ShapeDef { name: "DescribeIdentityPoolUsageRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "DescribeIdentityPoolUsageResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolUsage", shape: 36, required: false, location: m::Location::Body, location_name: "IdentityPoolUsage" }, ], exception: false } },
-    m::ShapeDef { name: "DescribeIdentityUsageRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "DescribeIdentityUsageResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityUsage", shape: 38, required: false, location: m::Location::Body, location_name: "IdentityUsage" }, ], exception: false } },
-    m::ShapeDef { name: "DeviceId", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(256), pattern: None, values: &[] } },
-    m::ShapeDef { name: "DuplicateRequestException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "Events", sensitive: false, kind: m::ShapeKind::Map { key: 9, value: 45, min: None, max: Some(1) } },
-    m::ShapeDef { name: "ExceptionMessage", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "GetBulkPublishDetailsRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "GetBulkPublishDetailsResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "BulkPublishCompleteTime", shape: 15, required: false, location: m::Location::Body, location_name: "BulkPublishCompleteTime" }, m::MemberDef { name: "BulkPublishStartTime", shape: 15, required: false, location: m::Location::Body, location_name: "BulkPublishStartTime" }, m::MemberDef { name: "BulkPublishStatus", shape: 7, required: false, location: m::Location::Body, location_name: "BulkPublishStatus" }, m::MemberDef { name: "FailureMessage", shape: 76, required: false, location: m::Location::Body, location_name: "FailureMessage" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "GetCognitoEventsRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "GetCognitoEventsResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Events", shape: 26, required: false, location: m::Location::Body, location_name: "Events" }, ], exception: false } },
-    m::ShapeDef { name: "GetIdentityPoolConfigurationRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "GetIdentityPoolConfigurationResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "CognitoStreams", shape: 10, required: false, location: m::Location::Body, location_name: "CognitoStreams" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "PushSync", shape: 59, required: false, location: m::Location::Body, location_name: "PushSync" }, ], exception: false } },
-    m::ShapeDef { name: "IdentityId", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(55), pattern: Some(3), values: &[] } },
-    m::ShapeDef { name: "IdentityPoolId", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(55), pattern: Some(3), values: &[] } },
-    m::ShapeDef { name: "IdentityPoolUsage", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DataStorage", shape: 54, required: false, location: m::Location::Body, location_name: "DataStorage" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "LastModifiedDate", shape: 15, required: false, location: m::Location::Body, location_name: "LastModifiedDate" }, m::MemberDef { name: "SyncSessionsCount", shape: 54, required: false, location: m::Location::Body, location_name: "SyncSessionsCount" }, ], exception: false } },
-    m::ShapeDef { name: "IdentityPoolUsageList", sensitive: false, kind: m::ShapeKind::List { member: 36, min: None, max: None } },
-    m::ShapeDef { name: "IdentityUsage", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DataStorage", shape: 54, required: false, location: m::Location::Body, location_name: "DataStorage" }, m::MemberDef { name: "DatasetCount", shape: 39, required: false, location: m::Location::Body, location_name: "DatasetCount" }, m::MemberDef { name: "IdentityId", shape: 34, required: false, location: m::Location::Body, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "LastModifiedDate", shape: 15, required: false, location: m::Location::Body, location_name: "LastModifiedDate" }, ], exception: false } },
-    m::ShapeDef { name: "Integer", sensitive: false, kind: m::ShapeKind::Integer { min: None, max: None } },
-    m::ShapeDef { name: "IntegerString", sensitive: false, kind: m::ShapeKind::Integer { min: None, max: None } },
-    m::ShapeDef { name: "InternalErrorException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "InvalidConfigurationException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "InvalidLambdaFunctionOutputException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "InvalidParameterException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "LambdaFunctionArn", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "LambdaThrottledException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "LimitExceededException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "ListDatasetsRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, m::MemberDef { name: "MaxResults", shape: 40, required: false, location: m::Location::Query, location_name: "maxResults" }, m::MemberDef { name: "NextToken", shape: 76, required: false, location: m::Location::Query, location_name: "nextToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListDatasetsResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Count", shape: 39, required: false, location: m::Location::Body, location_name: "Count" }, m::MemberDef { name: "Datasets", shape: 13, required: false, location: m::Location::Body, location_name: "Datasets" }, m::MemberDef { name: "NextToken", shape: 76, required: false, location: m::Location::Body, location_name: "NextToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListIdentityPoolUsageRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "MaxResults", shape: 40, required: false, location: m::Location::Query, location_name: "maxResults" }, m::MemberDef { name: "NextToken", shape: 76, required: false, location: m::Location::Query, location_name: "nextToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListIdentityPoolUsageResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Count", shape: 39, required: false, location: m::Location::Body, location_name: "Count" }, m::MemberDef { name: "IdentityPoolUsages", shape: 37, required: false, location: m::Location::Body, location_name: "IdentityPoolUsages" }, m::MemberDef { name: "MaxResults", shape: 39, required: false, location: m::Location::Body, location_name: "MaxResults" }, m::MemberDef { name: "NextToken", shape: 76, required: false, location: m::Location::Body, location_name: "NextToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListRecordsRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DatasetName", shape: 14, required: true, location: m::Location::Uri, location_name: "DatasetName" }, m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, m::MemberDef { name: "LastSyncCount", shape: 54, required: false, location: m::Location::Query, location_name: "lastSyncCount" }, m::MemberDef { name: "MaxResults", shape: 40, required: false, location: m::Location::Query, location_name: "maxResults" }, m::MemberDef { name: "NextToken", shape: 76, required: false, location: m::Location::Query, location_name: "nextToken" }, m::MemberDef { name: "SyncSessionToken", shape: 79, required: false, location: m::Location::Query, location_name: "syncSessionToken" }, ], exception: false } },
-    m::ShapeDef { name: "ListRecordsResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Count", shape: 39, required: false, location: m::Location::Body, location_name: "Count" }, m::MemberDef { name: "DatasetDeletedAfterRequestedSyncCount", shape: 4, required: false, location: m::Location::Body, location_name: "DatasetDeletedAfterRequestedSyncCount" }, m::MemberDef { name: "DatasetExists", shape: 4, required: false, location: m::Location::Body, location_name: "DatasetExists" }, m::MemberDef { name: "DatasetSyncCount", shape: 54, required: false, location: m::Location::Body, location_name: "DatasetSyncCount" }, m::MemberDef { name: "LastModifiedBy", shape: 76, required: false, location: m::Location::Body, location_name: "LastModifiedBy" }, m::MemberDef { name: "MergedDatasetNames", shape: 55, required: false, location: m::Location::Body, location_name: "MergedDatasetNames" }, m::MemberDef { name: "NextToken", shape: 76, required: false, location: m::Location::Body, location_name: "NextToken" }, m::MemberDef { name: "Records", shape: 63, required: false, location: m::Location::Body, location_name: "Records" }, m::MemberDef { name: "SyncSessionToken", shape: 76, required: false, location: m::Location::Body, location_name: "SyncSessionToken" }, ], exception: false } },
-    m::ShapeDef { name: "Long", sensitive: false, kind: m::ShapeKind::Integer { min: None, max: None } },
-    m::ShapeDef { name: "MergedDatasetNameList", sensitive: false, kind: m::ShapeKind::List { member: 76, min: None, max: None } },
-    m::ShapeDef { name: "NotAuthorizedException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "Operation", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &["replace", "remove"] } },
-    m::ShapeDef { name: "Platform", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &["APNS", "APNS_SANDBOX", "GCM", "ADM"] } },
-    m::ShapeDef { name: "PushSync", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "ApplicationArns", shape: 2, required: false, location: m::Location::Body, location_name: "ApplicationArns" }, m::MemberDef { name: "RoleArn", shape: 3, required: false, location: m::Location::Body, location_name: "RoleArn" }, ], exception: false } },
-    m::ShapeDef { name: "PushToken", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "Record", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DeviceLastModifiedDate", shape: 15, required: false, location: m::Location::Body, location_name: "DeviceLastModifiedDate" }, m::MemberDef { name: "Key", shape: 62, required: false, location: m::Location::Body, location_name: "Key" }, m::MemberDef { name: "LastModifiedBy", shape: 76, required: false, location: m::Location::Body, location_name: "LastModifiedBy" }, m::MemberDef { name: "LastModifiedDate", shape: 15, required: false, location: m::Location::Body, location_name: "LastModifiedDate" }, m::MemberDef { name: "SyncCount", shape: 54, required: false, location: m::Location::Body, location_name: "SyncCount" }, m::MemberDef { name: "Value", shape: 66, required: false, location: m::Location::Body, location_name: "Value" }, ], exception: false } },
-    m::ShapeDef { name: "RecordKey", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(1024), pattern: None, values: &[] } },
-    m::ShapeDef { name: "RecordList", sensitive: false, kind: m::ShapeKind::List { member: 61, min: None, max: None } },
-    m::ShapeDef { name: "RecordPatch", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DeviceLastModifiedDate", shape: 15, required: false, location: m::Location::Body, location_name: "DeviceLastModifiedDate" }, m::MemberDef { name: "Key", shape: 62, required: true, location: m::Location::Body, location_name: "Key" }, m::MemberDef { name: "Op", shape: 57, required: true, location: m::Location::Body, location_name: "Op" }, m::MemberDef { name: "SyncCount", shape: 54, required: true, location: m::Location::Body, location_name: "SyncCount" }, m::MemberDef { name: "Value", shape: 66, required: false, location: m::Location::Body, location_name: "Value" }, ], exception: false } },
-    m::ShapeDef { name: "RecordPatchList", sensitive: false, kind: m::ShapeKind::List { member: 64, min: None, max: None } },
-    m::ShapeDef { name: "RecordValue", sensitive: false, kind: m::ShapeKind::String { min: None, max: Some(1048575), pattern: None, values: &[] } },
-    m::ShapeDef { name: "RegisterDeviceRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, m::MemberDef { name: "Platform", shape: 58, required: true, location: m::Location::Body, location_name: "Platform" }, m::MemberDef { name: "Token", shape: 60, required: true, location: m::Location::Body, location_name: "Token" }, ], exception: false } },
-    m::ShapeDef { name: "RegisterDeviceResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DeviceId", shape: 24, required: false, location: m::Location::Body, location_name: "DeviceId" }, ], exception: false } },
-    m::ShapeDef { name: "ResourceConflictException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "ResourceNotFoundException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "SetCognitoEventsRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Events", shape: 26, required: true, location: m::Location::Body, location_name: "Events" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "SetIdentityPoolConfigurationRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "CognitoStreams", shape: 10, required: false, location: m::Location::Body, location_name: "CognitoStreams" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, m::MemberDef { name: "PushSync", shape: 59, required: false, location: m::Location::Body, location_name: "PushSync" }, ], exception: false } },
-    m::ShapeDef { name: "SetIdentityPoolConfigurationResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "CognitoStreams", shape: 10, required: false, location: m::Location::Body, location_name: "CognitoStreams" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: false, location: m::Location::Body, location_name: "IdentityPoolId" }, m::MemberDef { name: "PushSync", shape: 59, required: false, location: m::Location::Body, location_name: "PushSync" }, ], exception: false } },
-    m::ShapeDef { name: "StreamName", sensitive: false, kind: m::ShapeKind::String { min: Some(1), max: Some(128), pattern: None, values: &[] } },
-    m::ShapeDef { name: "StreamingStatus", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &["ENABLED", "DISABLED"] } },
-    m::ShapeDef { name: "String", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "SubscribeToDatasetRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DatasetName", shape: 14, required: true, location: m::Location::Uri, location_name: "DatasetName" }, m::MemberDef { name: "DeviceId", shape: 24, required: true, location: m::Location::Uri, location_name: "DeviceId" }, m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "SubscribeToDatasetResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[], exception: false } },
-    m::ShapeDef { name: "SyncSessionToken", sensitive: false, kind: m::ShapeKind::String { min: None, max: None, pattern: None, values: &[] } },
-    m::ShapeDef { name: "TooManyRequestsException", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "message", shape: 27, required: true, location: m::Location::Body, location_name: "message" }, ], exception: true } },
-    m::ShapeDef { name: "UnsubscribeFromDatasetRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "DatasetName", shape: 14, required: true, location: m::Location::Uri, location_name: "DatasetName" }, m::MemberDef { name: "DeviceId", shape: 24, required: true, location: m::Location::Uri, location_name: "DeviceId" }, m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, ], exception: false } },
-    m::ShapeDef { name: "UnsubscribeFromDatasetResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[], exception: false } },
-    m::ShapeDef { name: "UpdateRecordsRequest", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "ClientContext", shape: 8, required: false, location: m::Location::Header, location_name: "x-amz-Client-Context" }, m::MemberDef { name: "DatasetName", shape: 14, required: true, location: m::Location::Uri, location_name: "DatasetName" }, m::MemberDef { name: "DeviceId", shape: 24, required: false, location: m::Location::Body, location_name: "DeviceId" }, m::MemberDef { name: "IdentityId", shape: 34, required: true, location: m::Location::Uri, location_name: "IdentityId" }, m::MemberDef { name: "IdentityPoolId", shape: 35, required: true, location: m::Location::Uri, location_name: "IdentityPoolId" }, m::MemberDef { name: "RecordPatches", shape: 65, required: false, location: m::Location::Body, location_name: "RecordPatches" }, m::MemberDef { name: "SyncSessionToken", shape: 79, required: true, location: m::Location::Body, location_name: "SyncSessionToken" }, ], exception: false } },
-    m::ShapeDef { name: "UpdateRecordsResponse", sensitive: false, kind: m::ShapeKind::Structure { members: &[m::MemberDef { name: "Records", shape: 63, required: false, location: m::Location::Body, location_name: "Records" }, ], exception: false } },
+    m::ShapeDef {
+        name: "AlreadyStreamedException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "ApplicationArn",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: Some(0),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "ApplicationArnList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 1,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "AssumeRoleArn",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(20),
+            max: Some(2048),
+            pattern: Some(1),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "Boolean",
+        sensitive: false,
+        kind: m::ShapeKind::Boolean,
+    },
+    m::ShapeDef {
+        name: "BulkPublishRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 35,
+                required: true,
+                location: m::Location::Uri,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "BulkPublishResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 35,
+                required: false,
+                location: m::Location::Body,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "BulkPublishStatus",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &["NOT_STARTED", "IN_PROGRESS", "FAILED", "SUCCEEDED"],
+        },
+    },
+    m::ShapeDef {
+        name: "ClientContext",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "CognitoEventType",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "CognitoStreams",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "RoleArn",
+                    shape: 3,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "RoleArn",
+                },
+                m::MemberDef {
+                    name: "StreamName",
+                    shape: 74,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "StreamName",
+                },
+                m::MemberDef {
+                    name: "StreamingStatus",
+                    shape: 75,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "StreamingStatus",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ConcurrentModificationException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 76,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "Dataset",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "CreationDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "CreationDate",
+                },
+                m::MemberDef {
+                    name: "DataStorage",
+                    shape: 54,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DataStorage",
+                },
+                m::MemberDef {
+                    name: "DatasetName",
+                    shape: 14,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DatasetName",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "LastModifiedBy",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "LastModifiedBy",
+                },
+                m::MemberDef {
+                    name: "LastModifiedDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "LastModifiedDate",
+                },
+                m::MemberDef {
+                    name: "NumRecords",
+                    shape: 54,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NumRecords",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DatasetList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 12,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "DatasetName",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: Some(2),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "Date",
+        sensitive: false,
+        kind: m::ShapeKind::Timestamp,
+    },
+    m::ShapeDef {
+        name: "DeleteDatasetRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DatasetName",
+                    shape: 14,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "DatasetName",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DeleteDatasetResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "Dataset",
+                shape: 12,
+                required: false,
+                location: m::Location::Body,
+                location_name: "Dataset",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DescribeDatasetRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DatasetName",
+                    shape: 14,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "DatasetName",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DescribeDatasetResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "Dataset",
+                shape: 12,
+                required: false,
+                location: m::Location::Body,
+                location_name: "Dataset",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DescribeIdentityPoolUsageRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 35,
+                required: true,
+                location: m::Location::Uri,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DescribeIdentityPoolUsageResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolUsage",
+                shape: 36,
+                required: false,
+                location: m::Location::Body,
+                location_name: "IdentityPoolUsage",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DescribeIdentityUsageRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DescribeIdentityUsageResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityUsage",
+                shape: 38,
+                required: false,
+                location: m::Location::Body,
+                location_name: "IdentityUsage",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "DeviceId",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(256),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "DuplicateRequestException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "Events",
+        sensitive: false,
+        kind: m::ShapeKind::Map {
+            key: 9,
+            value: 45,
+            min: None,
+            max: Some(1),
+        },
+    },
+    m::ShapeDef {
+        name: "ExceptionMessage",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "GetBulkPublishDetailsRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 35,
+                required: true,
+                location: m::Location::Uri,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetBulkPublishDetailsResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "BulkPublishCompleteTime",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "BulkPublishCompleteTime",
+                },
+                m::MemberDef {
+                    name: "BulkPublishStartTime",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "BulkPublishStartTime",
+                },
+                m::MemberDef {
+                    name: "BulkPublishStatus",
+                    shape: 7,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "BulkPublishStatus",
+                },
+                m::MemberDef {
+                    name: "FailureMessage",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "FailureMessage",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetCognitoEventsRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 35,
+                required: true,
+                location: m::Location::Uri,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetCognitoEventsResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "Events",
+                shape: 26,
+                required: false,
+                location: m::Location::Body,
+                location_name: "Events",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetIdentityPoolConfigurationRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "IdentityPoolId",
+                shape: 35,
+                required: true,
+                location: m::Location::Uri,
+                location_name: "IdentityPoolId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "GetIdentityPoolConfigurationResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "CognitoStreams",
+                    shape: 10,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "CognitoStreams",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "PushSync",
+                    shape: 59,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "PushSync",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityId",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(55),
+            pattern: Some(3),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolId",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(55),
+            pattern: Some(3),
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolUsage",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DataStorage",
+                    shape: 54,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DataStorage",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "LastModifiedDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "LastModifiedDate",
+                },
+                m::MemberDef {
+                    name: "SyncSessionsCount",
+                    shape: 54,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SyncSessionsCount",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityPoolUsageList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 36,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "IdentityUsage",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DataStorage",
+                    shape: 54,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DataStorage",
+                },
+                m::MemberDef {
+                    name: "DatasetCount",
+                    shape: 39,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DatasetCount",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "LastModifiedDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "LastModifiedDate",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "Integer",
+        sensitive: false,
+        kind: m::ShapeKind::Integer {
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "IntegerString",
+        sensitive: false,
+        kind: m::ShapeKind::Integer {
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "InternalErrorException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "InvalidConfigurationException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "InvalidLambdaFunctionOutputException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "InvalidParameterException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "LambdaFunctionArn",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "LambdaThrottledException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "LimitExceededException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "ListDatasetsRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "MaxResults",
+                    shape: 40,
+                    required: false,
+                    location: m::Location::Query,
+                    location_name: "maxResults",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Query,
+                    location_name: "nextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListDatasetsResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "Count",
+                    shape: 39,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Count",
+                },
+                m::MemberDef {
+                    name: "Datasets",
+                    shape: 13,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Datasets",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListIdentityPoolUsageRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "MaxResults",
+                    shape: 40,
+                    required: false,
+                    location: m::Location::Query,
+                    location_name: "maxResults",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Query,
+                    location_name: "nextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListIdentityPoolUsageResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "Count",
+                    shape: 39,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Count",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolUsages",
+                    shape: 37,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolUsages",
+                },
+                m::MemberDef {
+                    name: "MaxResults",
+                    shape: 39,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "MaxResults",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListRecordsRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DatasetName",
+                    shape: 14,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "DatasetName",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "LastSyncCount",
+                    shape: 54,
+                    required: false,
+                    location: m::Location::Query,
+                    location_name: "lastSyncCount",
+                },
+                m::MemberDef {
+                    name: "MaxResults",
+                    shape: 40,
+                    required: false,
+                    location: m::Location::Query,
+                    location_name: "maxResults",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Query,
+                    location_name: "nextToken",
+                },
+                m::MemberDef {
+                    name: "SyncSessionToken",
+                    shape: 79,
+                    required: false,
+                    location: m::Location::Query,
+                    location_name: "syncSessionToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ListRecordsResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "Count",
+                    shape: 39,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Count",
+                },
+                m::MemberDef {
+                    name: "DatasetDeletedAfterRequestedSyncCount",
+                    shape: 4,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DatasetDeletedAfterRequestedSyncCount",
+                },
+                m::MemberDef {
+                    name: "DatasetExists",
+                    shape: 4,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DatasetExists",
+                },
+                m::MemberDef {
+                    name: "DatasetSyncCount",
+                    shape: 54,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DatasetSyncCount",
+                },
+                m::MemberDef {
+                    name: "LastModifiedBy",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "LastModifiedBy",
+                },
+                m::MemberDef {
+                    name: "MergedDatasetNames",
+                    shape: 55,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "MergedDatasetNames",
+                },
+                m::MemberDef {
+                    name: "NextToken",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "NextToken",
+                },
+                m::MemberDef {
+                    name: "Records",
+                    shape: 63,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Records",
+                },
+                m::MemberDef {
+                    name: "SyncSessionToken",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SyncSessionToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "Long",
+        sensitive: false,
+        kind: m::ShapeKind::Integer {
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "MergedDatasetNameList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 76,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "NotAuthorizedException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "Operation",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &["replace", "remove"],
+        },
+    },
+    m::ShapeDef {
+        name: "Platform",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &["APNS", "APNS_SANDBOX", "GCM", "ADM"],
+        },
+    },
+    m::ShapeDef {
+        name: "PushSync",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "ApplicationArns",
+                    shape: 2,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "ApplicationArns",
+                },
+                m::MemberDef {
+                    name: "RoleArn",
+                    shape: 3,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "RoleArn",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "PushToken",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "Record",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DeviceLastModifiedDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DeviceLastModifiedDate",
+                },
+                m::MemberDef {
+                    name: "Key",
+                    shape: 62,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Key",
+                },
+                m::MemberDef {
+                    name: "LastModifiedBy",
+                    shape: 76,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "LastModifiedBy",
+                },
+                m::MemberDef {
+                    name: "LastModifiedDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "LastModifiedDate",
+                },
+                m::MemberDef {
+                    name: "SyncCount",
+                    shape: 54,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "SyncCount",
+                },
+                m::MemberDef {
+                    name: "Value",
+                    shape: 66,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Value",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "RecordKey",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(1024),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "RecordList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 61,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "RecordPatch",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DeviceLastModifiedDate",
+                    shape: 15,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DeviceLastModifiedDate",
+                },
+                m::MemberDef {
+                    name: "Key",
+                    shape: 62,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Key",
+                },
+                m::MemberDef {
+                    name: "Op",
+                    shape: 57,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Op",
+                },
+                m::MemberDef {
+                    name: "SyncCount",
+                    shape: 54,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "SyncCount",
+                },
+                m::MemberDef {
+                    name: "Value",
+                    shape: 66,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "Value",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "RecordPatchList",
+        sensitive: false,
+        kind: m::ShapeKind::List {
+            member: 64,
+            min: None,
+            max: None,
+        },
+    },
+    m::ShapeDef {
+        name: "RecordValue",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: Some(1048575),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "RegisterDeviceRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "Platform",
+                    shape: 58,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Platform",
+                },
+                m::MemberDef {
+                    name: "Token",
+                    shape: 60,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Token",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "RegisterDeviceResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "DeviceId",
+                shape: 24,
+                required: false,
+                location: m::Location::Body,
+                location_name: "DeviceId",
+            }],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "ResourceConflictException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "ResourceNotFoundException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "SetCognitoEventsRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "Events",
+                    shape: 26,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "Events",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "SetIdentityPoolConfigurationRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "CognitoStreams",
+                    shape: 10,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "CognitoStreams",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "PushSync",
+                    shape: 59,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "PushSync",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "SetIdentityPoolConfigurationResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "CognitoStreams",
+                    shape: 10,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "CognitoStreams",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "PushSync",
+                    shape: 59,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "PushSync",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "StreamName",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: Some(1),
+            max: Some(128),
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "StreamingStatus",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &["ENABLED", "DISABLED"],
+        },
+    },
+    m::ShapeDef {
+        name: "String",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "SubscribeToDatasetRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DatasetName",
+                    shape: 14,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "DatasetName",
+                },
+                m::MemberDef {
+                    name: "DeviceId",
+                    shape: 24,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "DeviceId",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "SubscribeToDatasetResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "SyncSessionToken",
+        sensitive: false,
+        kind: m::ShapeKind::String {
+            min: None,
+            max: None,
+            pattern: None,
+            values: &[],
+        },
+    },
+    m::ShapeDef {
+        name: "TooManyRequestsException",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "message",
+                shape: 27,
+                required: true,
+                location: m::Location::Body,
+                location_name: "message",
+            }],
+            exception: true,
+        },
+    },
+    m::ShapeDef {
+        name: "UnsubscribeFromDatasetRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "DatasetName",
+                    shape: 14,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "DatasetName",
+                },
+                m::MemberDef {
+                    name: "DeviceId",
+                    shape: 24,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "DeviceId",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "UnsubscribeFromDatasetResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "UpdateRecordsRequest",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[
+                m::MemberDef {
+                    name: "ClientContext",
+                    shape: 8,
+                    required: false,
+                    location: m::Location::Header,
+                    location_name: "x-amz-Client-Context",
+                },
+                m::MemberDef {
+                    name: "DatasetName",
+                    shape: 14,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "DatasetName",
+                },
+                m::MemberDef {
+                    name: "DeviceId",
+                    shape: 24,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "DeviceId",
+                },
+                m::MemberDef {
+                    name: "IdentityId",
+                    shape: 34,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityId",
+                },
+                m::MemberDef {
+                    name: "IdentityPoolId",
+                    shape: 35,
+                    required: true,
+                    location: m::Location::Uri,
+                    location_name: "IdentityPoolId",
+                },
+                m::MemberDef {
+                    name: "RecordPatches",
+                    shape: 65,
+                    required: false,
+                    location: m::Location::Body,
+                    location_name: "RecordPatches",
+                },
+                m::MemberDef {
+                    name: "SyncSessionToken",
+                    shape: 79,
+                    required: true,
+                    location: m::Location::Body,
+                    location_name: "SyncSessionToken",
+                },
+            ],
+            exception: false,
+        },
+    },
+    m::ShapeDef {
+        name: "UpdateRecordsResponse",
+        sensitive: false,
+        kind: m::ShapeKind::Structure {
+            members: &[m::MemberDef {
+                name: "Records",
+                shape: 63,
+                required: false,
+                location: m::Location::Body,
+                location_name: "Records",
+            }],
+            exception: false,
+        },
+    },
 ];
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -144,7 +1940,11 @@ impl ::std::fmt::Debug for BulkPublishRequest {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BulkPublishResponse {
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
 }
 
@@ -156,7 +1956,19 @@ impl ::std::fmt::Debug for BulkPublishResponse {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+)]
 pub enum BulkPublishStatus {
     #[default]
     #[serde(rename = "NOT_STARTED")]
@@ -170,7 +1982,12 @@ pub enum BulkPublishStatus {
 }
 
 impl BulkPublishStatus {
-    pub const ALL: &'static [Self] = &[Self::NotStarted, Self::InProgress, Self::Failed, Self::Succeeded];
+    pub const ALL: &'static [Self] = &[
+        Self::NotStarted,
+        Self::InProgress,
+        Self::Failed,
+        Self::Succeeded,
+    ];
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::NotStarted => "NOT_STARTED",
@@ -194,9 +2011,17 @@ impl ::std::fmt::Display for BulkPublishStatus {
 pub struct CognitoStreams {
     #[serde(rename = "RoleArn", default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
-    #[serde(rename = "StreamName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "StreamName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stream_name: Option<String>,
-    #[serde(rename = "StreamingStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "StreamingStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub streaming_status: Option<StreamingStatus>,
 }
 
@@ -212,19 +2037,47 @@ impl ::std::fmt::Debug for CognitoStreams {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Dataset {
-    #[serde(rename = "CreationDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CreationDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_date: Option<crate::Timestamp>,
-    #[serde(rename = "DataStorage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DataStorage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub data_storage: Option<i64>,
-    #[serde(rename = "DatasetName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DatasetName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dataset_name: Option<String>,
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
-    #[serde(rename = "LastModifiedBy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedBy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_by: Option<String>,
-    #[serde(rename = "LastModifiedDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<crate::Timestamp>,
-    #[serde(rename = "NumRecords", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "NumRecords",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub num_records: Option<i64>,
 }
 
@@ -326,7 +2179,11 @@ impl ::std::fmt::Debug for DescribeIdentityPoolUsageRequest {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityPoolUsageResponse {
-    #[serde(rename = "IdentityPoolUsage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolUsage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_usage: Option<IdentityPoolUsage>,
 }
 
@@ -357,7 +2214,11 @@ impl ::std::fmt::Debug for DescribeIdentityUsageRequest {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DescribeIdentityUsageResponse {
-    #[serde(rename = "IdentityUsage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityUsage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_usage: Option<IdentityUsage>,
 }
 
@@ -385,15 +2246,35 @@ impl ::std::fmt::Debug for GetBulkPublishDetailsRequest {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetBulkPublishDetailsResponse {
-    #[serde(rename = "BulkPublishCompleteTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "BulkPublishCompleteTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bulk_publish_complete_time: Option<crate::Timestamp>,
-    #[serde(rename = "BulkPublishStartTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "BulkPublishStartTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bulk_publish_start_time: Option<crate::Timestamp>,
-    #[serde(rename = "BulkPublishStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "BulkPublishStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bulk_publish_status: Option<BulkPublishStatus>,
-    #[serde(rename = "FailureMessage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "FailureMessage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub failure_message: Option<String>,
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
 }
 
@@ -453,9 +2334,17 @@ impl ::std::fmt::Debug for GetIdentityPoolConfigurationRequest {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetIdentityPoolConfigurationResponse {
-    #[serde(rename = "CognitoStreams", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CognitoStreams",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cognito_streams: Option<CognitoStreams>,
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
     #[serde(rename = "PushSync", default, skip_serializing_if = "Option::is_none")]
     pub push_sync: Option<PushSync>,
@@ -473,13 +2362,29 @@ impl ::std::fmt::Debug for GetIdentityPoolConfigurationResponse {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityPoolUsage {
-    #[serde(rename = "DataStorage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DataStorage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub data_storage: Option<i64>,
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
-    #[serde(rename = "LastModifiedDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<crate::Timestamp>,
-    #[serde(rename = "SyncSessionsCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SyncSessionsCount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sync_sessions_count: Option<i64>,
 }
 
@@ -496,15 +2401,35 @@ impl ::std::fmt::Debug for IdentityPoolUsage {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct IdentityUsage {
-    #[serde(rename = "DataStorage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DataStorage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub data_storage: Option<i64>,
-    #[serde(rename = "DatasetCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DatasetCount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dataset_count: Option<i64>,
-    #[serde(rename = "IdentityId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_id: Option<String>,
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
-    #[serde(rename = "LastModifiedDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<crate::Timestamp>,
 }
 
@@ -526,7 +2451,11 @@ pub struct ListDatasetsRequest {
     pub identity_id: String,
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
-    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "MaxResults",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -565,7 +2494,11 @@ impl ::std::fmt::Debug for ListDatasetsResponse {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListIdentityPoolUsageRequest {
-    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "MaxResults",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -584,9 +2517,17 @@ impl ::std::fmt::Debug for ListIdentityPoolUsageRequest {
 pub struct ListIdentityPoolUsageResponse {
     #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    #[serde(rename = "IdentityPoolUsages", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolUsages",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_usages: Option<Vec<IdentityPoolUsage>>,
-    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "MaxResults",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
@@ -611,13 +2552,25 @@ pub struct ListRecordsRequest {
     pub identity_id: String,
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
-    #[serde(rename = "LastSyncCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastSyncCount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_sync_count: Option<i64>,
-    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "MaxResults",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
-    #[serde(rename = "SyncSessionToken", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SyncSessionToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sync_session_token: Option<String>,
 }
 
@@ -639,21 +2592,45 @@ impl ::std::fmt::Debug for ListRecordsRequest {
 pub struct ListRecordsResponse {
     #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    #[serde(rename = "DatasetDeletedAfterRequestedSyncCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DatasetDeletedAfterRequestedSyncCount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dataset_deleted_after_requested_sync_count: Option<bool>,
-    #[serde(rename = "DatasetExists", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DatasetExists",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dataset_exists: Option<bool>,
-    #[serde(rename = "DatasetSyncCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DatasetSyncCount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dataset_sync_count: Option<i64>,
-    #[serde(rename = "LastModifiedBy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedBy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_by: Option<String>,
-    #[serde(rename = "MergedDatasetNames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "MergedDatasetNames",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub merged_dataset_names: Option<Vec<String>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     #[serde(rename = "Records", default, skip_serializing_if = "Option::is_none")]
     pub records: Option<Vec<Record>>,
-    #[serde(rename = "SyncSessionToken", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SyncSessionToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sync_session_token: Option<String>,
 }
 
@@ -661,7 +2638,10 @@ impl ::std::fmt::Debug for ListRecordsResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("ListRecordsResponse")
             .field("Count", &self.count)
-            .field("DatasetDeletedAfterRequestedSyncCount", &self.dataset_deleted_after_requested_sync_count)
+            .field(
+                "DatasetDeletedAfterRequestedSyncCount",
+                &self.dataset_deleted_after_requested_sync_count,
+            )
             .field("DatasetExists", &self.dataset_exists)
             .field("DatasetSyncCount", &self.dataset_sync_count)
             .field("LastModifiedBy", &self.last_modified_by)
@@ -673,7 +2653,19 @@ impl ::std::fmt::Debug for ListRecordsResponse {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+)]
 pub enum Operation {
     #[default]
     #[serde(rename = "replace")]
@@ -701,7 +2693,19 @@ impl ::std::fmt::Display for Operation {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+)]
 pub enum Platform {
     #[default]
     #[serde(rename = "APNS")]
@@ -737,7 +2741,11 @@ impl ::std::fmt::Display for Platform {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PushSync {
-    #[serde(rename = "ApplicationArns", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ApplicationArns",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub application_arns: Option<Vec<String>>,
     #[serde(rename = "RoleArn", default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
@@ -754,13 +2762,25 @@ impl ::std::fmt::Debug for PushSync {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Record {
-    #[serde(rename = "DeviceLastModifiedDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DeviceLastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_last_modified_date: Option<crate::Timestamp>,
     #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    #[serde(rename = "LastModifiedBy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedBy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_by: Option<String>,
-    #[serde(rename = "LastModifiedDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<crate::Timestamp>,
     #[serde(rename = "SyncCount", default, skip_serializing_if = "Option::is_none")]
     pub sync_count: Option<i64>,
@@ -783,7 +2803,11 @@ impl ::std::fmt::Debug for Record {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct RecordPatch {
-    #[serde(rename = "DeviceLastModifiedDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DeviceLastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub device_last_modified_date: Option<crate::Timestamp>,
     #[serde(rename = "Key")]
     pub key: String,
@@ -863,7 +2887,11 @@ impl ::std::fmt::Debug for SetCognitoEventsRequest {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetIdentityPoolConfigurationRequest {
-    #[serde(rename = "CognitoStreams", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CognitoStreams",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cognito_streams: Option<CognitoStreams>,
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
@@ -883,9 +2911,17 @@ impl ::std::fmt::Debug for SetIdentityPoolConfigurationRequest {
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct SetIdentityPoolConfigurationResponse {
-    #[serde(rename = "CognitoStreams", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CognitoStreams",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cognito_streams: Option<CognitoStreams>,
-    #[serde(rename = "IdentityPoolId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IdentityPoolId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub identity_pool_id: Option<String>,
     #[serde(rename = "PushSync", default, skip_serializing_if = "Option::is_none")]
     pub push_sync: Option<PushSync>,
@@ -901,7 +2937,19 @@ impl ::std::fmt::Debug for SetIdentityPoolConfigurationResponse {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    ::serde::Serialize,
+    ::serde::Deserialize,
+)]
 pub enum StreamingStatus {
     #[default]
     #[serde(rename = "ENABLED")]
@@ -953,13 +3001,11 @@ impl ::std::fmt::Debug for SubscribeToDatasetRequest {
 }
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct SubscribeToDatasetResponse {
-}
+pub struct SubscribeToDatasetResponse {}
 
 impl ::std::fmt::Debug for SubscribeToDatasetResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SubscribeToDatasetResponse")
-            .finish()
+        f.debug_struct("SubscribeToDatasetResponse").finish()
     }
 }
 
@@ -987,19 +3033,21 @@ impl ::std::fmt::Debug for UnsubscribeFromDatasetRequest {
 }
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct UnsubscribeFromDatasetResponse {
-}
+pub struct UnsubscribeFromDatasetResponse {}
 
 impl ::std::fmt::Debug for UnsubscribeFromDatasetResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("UnsubscribeFromDatasetResponse")
-            .finish()
+        f.debug_struct("UnsubscribeFromDatasetResponse").finish()
     }
 }
 
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct UpdateRecordsRequest {
-    #[serde(rename = "ClientContext", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ClientContext",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub client_context: Option<String>,
     #[serde(rename = "DatasetName")]
     pub dataset_name: String,
@@ -1009,7 +3057,11 @@ pub struct UpdateRecordsRequest {
     pub identity_id: String,
     #[serde(rename = "IdentityPoolId")]
     pub identity_pool_id: String,
-    #[serde(rename = "RecordPatches", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RecordPatches",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub record_patches: Option<Vec<RecordPatch>>,
     #[serde(rename = "SyncSessionToken")]
     pub sync_session_token: String,
@@ -1042,4 +3094,3 @@ impl ::std::fmt::Debug for UpdateRecordsResponse {
             .finish()
     }
 }
-

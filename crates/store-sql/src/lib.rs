@@ -1,0 +1,624 @@
+//! What Tessera's SQL backends share.
+//!
+//! SQLite and PostgreSQL accept the same SQL for everything Tessera does (`$n` parameters,
+//! `ON CONFLICT`, `RETURNING`), so the transaction code is written once, in [`sql_tx!`], and
+//! instantiated by each backend crate with its sqlx database type and its few differences (row
+//! locks, which error codes mean "retry"). Schemas and migrations stay in the backend crates,
+//! and the conformance suite proves each instantiation.
+//!
+//! This crate doesn't depend on sqlx: the macro expands inside the backend crate, against the
+//! sqlx the backend chose.
+
+pub mod codec;
+
+/// Implements `tessera_store::Tx` for a struct wrapping a `sqlx::Transaction<'static, $db>`.
+///
+/// - `for_update`: the clause locking user rows read in write transactions (`" FOR UPDATE OF u"`
+///   on PostgreSQL; `""` on SQLite, whose write transactions are already exclusive).
+/// - `contended`: `fn(&str) -> bool` telling whether a database error code means "retry".
+#[macro_export]
+macro_rules! sql_tx {
+    ($tx:ident, $db:ty, for_update = $for_update:expr, contended = $contended:path) => {
+        pub struct $tx {
+            tx: sqlx::Transaction<'static, $db>,
+            write: bool,
+        }
+
+        impl $tx {
+            pub fn new(tx: sqlx::Transaction<'static, $db>, write: bool) -> Self {
+                Self { tx, write }
+            }
+
+            fn lock(&self) -> &'static str {
+                if self.write { $for_update } else { "" }
+            }
+        }
+
+        /// Maps a database error, naming the uniqueness rule a unique violation broke.
+        fn store_error(
+            e: sqlx::Error,
+            conflict: Option<tessera_store::Conflict>,
+        ) -> tessera_store::StoreError {
+            use tessera_store::StoreError;
+            if let sqlx::Error::Database(db) = &e {
+                if db.is_unique_violation() {
+                    if let Some(c) = conflict {
+                        return StoreError::Conflict(c);
+                    }
+                }
+                if db.code().is_some_and(|c| $contended(&c)) {
+                    return StoreError::Contended;
+                }
+            }
+            if matches!(e, sqlx::Error::PoolTimedOut) {
+                return StoreError::Contended;
+            }
+            StoreError::Backend(e.to_string())
+        }
+
+        fn be(e: sqlx::Error) -> tessera_store::StoreError {
+            store_error(e, None)
+        }
+
+        const USER_COLUMNS: &str = "u.pool_id, u.sub, u.username, u.status, u.enabled, \
+            u.failure_count, u.last_failure_at, u.created_at, u.modified_at, u.data, u.username_key";
+
+        fn user_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<(String, tessera_domain::user::User)> {
+            use sqlx::Row;
+            let key: String = row.try_get("username_key").map_err(be)?;
+            let user = $crate::codec::UserRow {
+                pool_id: row.try_get("pool_id").map_err(be)?,
+                sub: row.try_get("sub").map_err(be)?,
+                username: row.try_get("username").map_err(be)?,
+                status: row.try_get("status").map_err(be)?,
+                enabled: row.try_get("enabled").map_err(be)?,
+                failure_count: row.try_get("failure_count").map_err(be)?,
+                last_failure_at: row.try_get("last_failure_at").map_err(be)?,
+                created_at: row.try_get("created_at").map_err(be)?,
+                modified_at: row.try_get("modified_at").map_err(be)?,
+                data: row.try_get("data").map_err(be)?,
+            }
+            .into_user()?;
+            Ok((key, user))
+        }
+
+        fn pool_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::pool::UserPool> {
+            use sqlx::Row;
+            let id: String = row.try_get("id").map_err(be)?;
+            let config: String = row.try_get("config").map_err(be)?;
+            $crate::codec::pool_from_row(
+                &id,
+                row.try_get("name").map_err(be)?,
+                row.try_get("created_at").map_err(be)?,
+                row.try_get("modified_at").map_err(be)?,
+                &config,
+            )
+        }
+
+        fn client_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
+            use sqlx::Row;
+            let pool: String = row.try_get("pool_id").map_err(be)?;
+            let id: String = row.try_get("client_id").map_err(be)?;
+            let secret: Option<Vec<u8>> = row.try_get("sealed_secret").map_err(be)?;
+            let config: String = row.try_get("config").map_err(be)?;
+            Ok(tessera_domain::client::AppClient {
+                pool_id: $crate::codec::pool_id(&pool)?,
+                client_id: $crate::codec::client_id(&id)?,
+                name: row.try_get("name").map_err(be)?,
+                secret: secret.map(tessera_domain::client::SealedSecret),
+                created_at: tessera_domain::Timestamp::from_millis(row.try_get("created_at").map_err(be)?),
+                modified_at: tessera_domain::Timestamp::from_millis(row.try_get("modified_at").map_err(be)?),
+                config: $crate::codec::from_json(&config, "client config")?,
+            })
+        }
+
+        fn family_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::tokens::TokenFamily> {
+            use sqlx::Row;
+            let jti: String = row.try_get("origin_jti").map_err(be)?;
+            let pool: String = row.try_get("pool_id").map_err(be)?;
+            let client: String = row.try_get("client_id").map_err(be)?;
+            let sub: String = row.try_get("sub").map_err(be)?;
+            let data: String = row.try_get("data").map_err(be)?;
+            $crate::codec::family_from_row(
+                &jti,
+                &pool,
+                &client,
+                &sub,
+                row.try_get("auth_time").map_err(be)?,
+                row.try_get("created_at").map_err(be)?,
+                row.try_get("refresh_expires_at").map_err(be)?,
+                row.try_get("revoked_at").map_err(be)?,
+                &data,
+            )
+        }
+
+        #[async_trait::async_trait]
+        impl tessera_store::Tx for $tx {
+            async fn commit(self: Box<Self>) -> tessera_store::StoreResult<()> {
+                self.tx.commit().await.map_err(be)
+            }
+
+            async fn insert_pool(&mut self, pool: &tessera_domain::pool::UserPool) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO user_pools (id, name, created_at, modified_at, config) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(pool.id.as_str())
+                    .bind(&pool.name)
+                    .bind(pool.created_at.millis())
+                    .bind(pool.modified_at.millis())
+                    .bind($crate::codec::to_json(&pool.config)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::Pool)))?;
+                Ok(())
+            }
+
+            async fn get_pool(&mut self, id: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<Option<tessera_domain::pool::UserPool>> {
+                let row = sqlx::query("SELECT id, name, created_at, modified_at, config FROM user_pools WHERE id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                row.as_ref().map(pool_row).transpose()
+            }
+
+            async fn update_pool(&mut self, pool: &tessera_domain::pool::UserPool) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE user_pools SET name = $2, modified_at = $3, config = $4 WHERE id = $1")
+                    .bind(pool.id.as_str())
+                    .bind(&pool.name)
+                    .bind(pool.modified_at.millis())
+                    .bind($crate::codec::to_json(&pool.config)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_pool(&mut self, id: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM user_pools WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_pools(&mut self, after: Option<&tessera_domain::UserPoolId>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::pool::UserPool>> {
+                let rows = sqlx::query("SELECT id, name, created_at, modified_at, config FROM user_pools WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after.map(|a| a.as_str()).unwrap_or(""))
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter().map(pool_row).collect()
+            }
+
+            async fn insert_signing_key(&mut self, key: &tessera_store::StoredKey) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO signing_keys (pool_id, kid, key_use, sealed_private, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(key.pool_id.as_str())
+                    .bind(&key.kid)
+                    .bind(key.key_use.as_str())
+                    .bind(&key.sealed_private)
+                    .bind(&key.public_jwk)
+                    .bind(key.created_at.millis())
+                    .bind(key.retired_at.map(|t| t.millis()))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::SigningKey)))?;
+                Ok(())
+            }
+
+            async fn signing_keys(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<Vec<tessera_store::StoredKey>> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT kid, key_use, sealed_private, public_jwk, created_at, retired_at FROM signing_keys WHERE pool_id = $1 ORDER BY created_at, kid")
+                    .bind(pool.as_str())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter()
+                    .map(|row| {
+                        let key_use: String = row.try_get("key_use").map_err(be)?;
+                        let retired: Option<i64> = row.try_get("retired_at").map_err(be)?;
+                        Ok(tessera_store::StoredKey {
+                            pool_id: pool.clone(),
+                            kid: row.try_get("kid").map_err(be)?,
+                            key_use: tessera_store::KeyUse::parse(&key_use)
+                                .ok_or_else(|| tessera_store::StoreError::Corrupt(format!("key use {key_use}")))?,
+                            sealed_private: row.try_get("sealed_private").map_err(be)?,
+                            public_jwk: row.try_get("public_jwk").map_err(be)?,
+                            created_at: tessera_domain::Timestamp::from_millis(row.try_get("created_at").map_err(be)?),
+                            retired_at: retired.map(tessera_domain::Timestamp::from_millis),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn insert_client(&mut self, c: &tessera_domain::client::AppClient) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO app_clients (client_id, pool_id, name, sealed_secret, created_at, modified_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(c.client_id.as_str())
+                    .bind(c.pool_id.as_str())
+                    .bind(&c.name)
+                    .bind(c.secret.as_ref().map(|s| s.0.clone()))
+                    .bind(c.created_at.millis())
+                    .bind(c.modified_at.millis())
+                    .bind($crate::codec::to_json(&c.config)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::Client)))?;
+                Ok(())
+            }
+
+            async fn get_client(&mut self, id: &tessera_domain::ClientId) -> tessera_store::StoreResult<Option<tessera_domain::client::AppClient>> {
+                let row = sqlx::query("SELECT client_id, pool_id, name, sealed_secret, created_at, modified_at, config FROM app_clients WHERE client_id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                row.as_ref().map(client_row).transpose()
+            }
+
+            async fn update_client(&mut self, c: &tessera_domain::client::AppClient) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE app_clients SET name = $3, sealed_secret = $4, modified_at = $5, config = $6 WHERE client_id = $1 AND pool_id = $2")
+                    .bind(c.client_id.as_str())
+                    .bind(c.pool_id.as_str())
+                    .bind(&c.name)
+                    .bind(c.secret.as_ref().map(|s| s.0.clone()))
+                    .bind(c.modified_at.millis())
+                    .bind($crate::codec::to_json(&c.config)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_client(&mut self, pool: &tessera_domain::UserPoolId, id: &tessera_domain::ClientId) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM app_clients WHERE client_id = $1 AND pool_id = $2")
+                    .bind(id.as_str())
+                    .bind(pool.as_str())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_clients(&mut self, pool: &tessera_domain::UserPoolId, after: Option<&tessera_domain::ClientId>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::client::AppClient>> {
+                let rows = sqlx::query("SELECT client_id, pool_id, name, sealed_secret, created_at, modified_at, config FROM app_clients WHERE pool_id = $1 AND client_id > $2 ORDER BY client_id LIMIT $3")
+                    .bind(pool.as_str())
+                    .bind(after.map(|a| a.as_str()).unwrap_or(""))
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter().map(client_row).collect()
+            }
+
+            async fn insert_user(&mut self, user: &tessera_domain::user::User, username_key: &str, aliases: &[tessera_domain::pool::Alias]) -> tessera_store::StoreResult<()> {
+                let [email, phone, name, given, family, preferred] = $crate::codec::search_values(user);
+                sqlx::query("INSERT INTO users (pool_id, sub, username, username_key, status, enabled, \
+                        email, phone_number, name, given_name, family_name, preferred_username, \
+                        failure_count, last_failure_at, created_at, modified_at, data) \
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
+                    .bind(user.pool_id.as_str())
+                    .bind(user.sub.to_string())
+                    .bind(user.username.as_str())
+                    .bind(username_key)
+                    .bind(user.status.as_str())
+                    .bind(user.enabled)
+                    .bind(email)
+                    .bind(phone)
+                    .bind(name)
+                    .bind(given)
+                    .bind(family)
+                    .bind(preferred)
+                    .bind(i64::from(user.failures.count))
+                    .bind(user.failures.last_failure.map(|t| t.millis()))
+                    .bind(user.created_at.millis())
+                    .bind(user.modified_at.millis())
+                    .bind($crate::codec::user_data(user)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::Username)))?;
+                self.insert_aliases(user, aliases).await
+            }
+
+            async fn get_user(&mut self, pool: &tessera_domain::UserPoolId, by: &tessera_store::UserLookup) -> tessera_store::StoreResult<Option<tessera_domain::user::User>> {
+                use tessera_store::UserLookup;
+                let lock = self.lock();
+                let row = match by {
+                    UserLookup::UsernameKey(key) => {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.pool_id = $1 AND u.username_key = $2{lock}")))
+                            .bind(pool.as_str())
+                            .bind(key.as_str())
+                            .fetch_optional(&mut *self.tx)
+                            .await
+                    }
+                    UserLookup::Sub(sub) => {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.pool_id = $1 AND u.sub = $2{lock}")))
+                            .bind(pool.as_str())
+                            .bind(sub.to_string())
+                            .fetch_optional(&mut *self.tx)
+                            .await
+                    }
+                    UserLookup::Alias(alias) => {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users u JOIN user_aliases a ON a.pool_id = u.pool_id AND a.sub = u.sub \
+                                WHERE a.pool_id = $1 AND a.kind = $2 AND a.alias_key = $3{lock}")))
+                            .bind(pool.as_str())
+                            .bind($crate::codec::alias_kind(alias.kind))
+                            .bind(alias.key.as_str())
+                            .fetch_optional(&mut *self.tx)
+                            .await
+                    }
+                }
+                .map_err(be)?;
+                Ok(row.as_ref().map(user_row).transpose()?.map(|(_, u)| u))
+            }
+
+            async fn update_user(&mut self, user: &tessera_domain::user::User, aliases: &[tessera_domain::pool::Alias]) -> tessera_store::StoreResult<()> {
+                let [email, phone, name, given, family, preferred] = $crate::codec::search_values(user);
+                sqlx::query("UPDATE users SET status = $3, enabled = $4, email = $5, phone_number = $6, name = $7, \
+                        given_name = $8, family_name = $9, preferred_username = $10, modified_at = $11, data = $12 \
+                        WHERE pool_id = $1 AND sub = $2")
+                    .bind(user.pool_id.as_str())
+                    .bind(user.sub.to_string())
+                    .bind(user.status.as_str())
+                    .bind(user.enabled)
+                    .bind(email)
+                    .bind(phone)
+                    .bind(name)
+                    .bind(given)
+                    .bind(family)
+                    .bind(preferred)
+                    .bind(user.modified_at.millis())
+                    .bind($crate::codec::user_data(user)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                sqlx::query("DELETE FROM user_aliases WHERE pool_id = $1 AND sub = $2")
+                    .bind(user.pool_id.as_str())
+                    .bind(user.sub.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                self.insert_aliases(user, aliases).await
+            }
+
+            async fn delete_user(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM users WHERE pool_id = $1 AND sub = $2")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_users(&mut self, pool: &tessera_domain::UserPoolId, query: &tessera_store::UserQuery<'_>) -> tessera_store::StoreResult<Vec<(String, tessera_domain::user::User)>> {
+                let condition = match query.filter {
+                    None => None,
+                    Some(f) => match $crate::codec::filter_condition(f, query.case_sensitive, 4) {
+                        Some(c) => Some(c),
+                        None => return Ok(Vec::new()),
+                    },
+                };
+                let extra = condition.as_ref().map(|(c, _)| format!(" AND {c}")).unwrap_or_default();
+                let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.pool_id = $1 AND u.username_key > $2{extra} ORDER BY u.username_key LIMIT $3");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(pool.as_str())
+                    .bind(query.after.unwrap_or(""))
+                    .bind(query.limit as i64);
+                match condition {
+                    Some((_, $crate::codec::FilterValue::Text(v))) => q = q.bind(v),
+                    Some((_, $crate::codec::FilterValue::Bool(v))) => q = q.bind(v),
+                    None => {}
+                }
+                let rows = q.fetch_all(&mut *self.tx).await.map_err(be)?;
+                rows.iter().map(user_row).collect()
+            }
+
+            async fn count_users(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<u64> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE pool_id = $1")
+                    .bind(pool.as_str())
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let n: i64 = row.try_get("n").map_err(be)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
+            async fn charge_sign_in(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, expected: &tessera_domain::lockout::SignInFailures, next: &tessera_domain::lockout::SignInFailures) -> tessera_store::StoreResult<bool> {
+                // A NULL-safe compare-and-swap: `IS NOT DISTINCT FROM` in both dialects' spelling
+                // would differ, so compare with an explicit sentinel instead.
+                let done = sqlx::query("UPDATE users SET failure_count = $3, last_failure_at = $4 \
+                        WHERE pool_id = $1 AND sub = $2 AND failure_count = $5 AND COALESCE(last_failure_at, -1) = $6")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(i64::from(next.count))
+                    .bind(next.last_failure.map(|t| t.millis()))
+                    .bind(i64::from(expected.count))
+                    .bind(expected.last_failure.map(|t| t.millis()).unwrap_or(-1))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn reset_sign_in_failures(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE users SET failure_count = 0, last_failure_at = NULL WHERE pool_id = $1 AND sub = $2")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn insert_token_family(&mut self, f: &tessera_domain::tokens::TokenFamily) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO token_families (origin_jti, pool_id, client_id, sub, auth_time, created_at, refresh_expires_at, revoked_at, data) \
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(f.origin_jti.to_string())
+                    .bind(f.pool_id.as_str())
+                    .bind(f.client_id.as_str())
+                    .bind(f.sub.to_string())
+                    .bind(f.auth_time.millis())
+                    .bind(f.created_at.millis())
+                    .bind(f.refresh_expires_at.millis())
+                    .bind(f.revoked_at.map(|t| t.millis()))
+                    .bind($crate::codec::family_data(f)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::TokenFamily)))?;
+                Ok(())
+            }
+
+            async fn get_token_family(&mut self, origin_jti: &uuid::Uuid) -> tessera_store::StoreResult<Option<tessera_domain::tokens::TokenFamily>> {
+                let row = sqlx::query("SELECT origin_jti, pool_id, client_id, sub, auth_time, created_at, refresh_expires_at, revoked_at, data FROM token_families WHERE origin_jti = $1")
+                    .bind(origin_jti.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                row.as_ref().map(family_row).transpose()
+            }
+
+            async fn revoke_token_family(&mut self, origin_jti: &uuid::Uuid, at: tessera_domain::Timestamp) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE origin_jti = $1 AND revoked_at IS NULL")
+                    .bind(origin_jti.to_string())
+                    .bind(at.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn revoke_user_token_families(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, at: tessera_domain::Timestamp) -> tessera_store::StoreResult<u64> {
+                let done = sqlx::query("UPDATE token_families SET revoked_at = $3 WHERE pool_id = $1 AND sub = $2 AND revoked_at IS NULL")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(at.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn insert_refresh_token(&mut self, t: &tessera_domain::tokens::RefreshTokenRecord) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO refresh_tokens (hash, origin_jti, pool_id, issued_at, superseded_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&t.hash)
+                    .bind(t.origin_jti.to_string())
+                    .bind(t.pool_id.as_str())
+                    .bind(t.issued_at.millis())
+                    .bind(t.superseded_at.map(|t| t.millis()))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::RefreshToken)))?;
+                Ok(())
+            }
+
+            async fn get_refresh_token(&mut self, hash: &[u8]) -> tessera_store::StoreResult<Option<tessera_domain::tokens::RefreshTokenRecord>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT hash, origin_jti, pool_id, issued_at, superseded_at FROM refresh_tokens WHERE hash = $1")
+                    .bind(hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let Some(row) = row else { return Ok(None) };
+                let jti: String = row.try_get("origin_jti").map_err(be)?;
+                let pool: String = row.try_get("pool_id").map_err(be)?;
+                let superseded: Option<i64> = row.try_get("superseded_at").map_err(be)?;
+                Ok(Some(tessera_domain::tokens::RefreshTokenRecord {
+                    hash: row.try_get("hash").map_err(be)?,
+                    origin_jti: $crate::codec::uuid(&jti)?,
+                    pool_id: $crate::codec::pool_id(&pool)?,
+                    issued_at: tessera_domain::Timestamp::from_millis(row.try_get("issued_at").map_err(be)?),
+                    superseded_at: superseded.map(tessera_domain::Timestamp::from_millis),
+                }))
+            }
+
+            async fn supersede_refresh_token(&mut self, hash: &[u8], at: tessera_domain::Timestamp) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("UPDATE refresh_tokens SET superseded_at = $2 WHERE hash = $1 AND superseded_at IS NULL")
+                    .bind(hash)
+                    .bind(at.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_auth_session(&mut self, hash: &[u8], s: &tessera_domain::flow::AuthSession) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO auth_sessions (hash, pool_id, expires_at, data) VALUES ($1, $2, $3, $4)")
+                    .bind(hash)
+                    .bind(s.pool_id.as_str())
+                    .bind(s.expires_at.millis())
+                    .bind($crate::codec::to_json(s)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::AuthSession)))?;
+                Ok(())
+            }
+
+            async fn get_auth_session(&mut self, hash: &[u8]) -> tessera_store::StoreResult<Option<tessera_domain::flow::AuthSession>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT data FROM auth_sessions WHERE hash = $1")
+                    .bind(hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => {
+                        let data: String = row.try_get("data").map_err(be)?;
+                        $crate::codec::from_json(&data, "auth session").map(Some)
+                    }
+                }
+            }
+
+            async fn update_auth_session(&mut self, hash: &[u8], s: &tessera_domain::flow::AuthSession) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE auth_sessions SET expires_at = $2, data = $3 WHERE hash = $1")
+                    .bind(hash)
+                    .bind(s.expires_at.millis())
+                    .bind($crate::codec::to_json(s)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_auth_session(&mut self, hash: &[u8]) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM auth_sessions WHERE hash = $1")
+                    .bind(hash)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn sweep_expired(&mut self, now: tessera_domain::Timestamp) -> tessera_store::StoreResult<u64> {
+                let sessions = sqlx::query("DELETE FROM auth_sessions WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let families = sqlx::query("DELETE FROM token_families WHERE refresh_expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(sessions.rows_affected() + families.rows_affected())
+            }
+        }
+
+        impl $tx {
+            async fn insert_aliases(&mut self, user: &tessera_domain::user::User, aliases: &[tessera_domain::pool::Alias]) -> tessera_store::StoreResult<()> {
+                for alias in aliases {
+                    sqlx::query("INSERT INTO user_aliases (pool_id, kind, alias_key, sub) VALUES ($1, $2, $3, $4)")
+                        .bind(user.pool_id.as_str())
+                        .bind($crate::codec::alias_kind(alias.kind))
+                        .bind(alias.key.as_str())
+                        .bind(user.sub.to_string())
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(|e| store_error(e, Some(tessera_store::Conflict::Alias(alias.kind))))?;
+                }
+                Ok(())
+            }
+        }
+    };
+}

@@ -1,0 +1,744 @@
+//! The conformance suite: one definition of what a store must do, run against every backend with
+//! [`store_conformance!`](crate::store_conformance).
+//!
+//! Each check takes a fresh, empty store. Assertions panic (this is test code compiled into the
+//! library so that backend crates can run it).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::{Conflict, KeyUse, Store, StoreError, StoredKey, UserLookup, UserQuery};
+use std::sync::Arc;
+use tessera_domain::attributes::Attributes;
+use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
+use tessera_domain::filter::UserFilter;
+use tessera_domain::flow::{AuthSession, Challenge};
+use tessera_domain::lockout::SignInFailures;
+use tessera_domain::pool::{Alias, PoolConfig, SignInAttribute, UserPool};
+use tessera_domain::tokens::{RefreshTokenRecord, TokenFamily};
+use tessera_domain::user::{PasswordCredential, User, UserStatus};
+use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
+use uuid::Uuid;
+
+/// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
+/// (an async fn returning `Arc<dyn Store>`).
+#[macro_export]
+macro_rules! store_conformance {
+    ($make:path) => {
+        $crate::store_conformance!(@tests $make;
+            pools_round_trip, pool_ids_are_unique, deleting_a_pool_removes_its_contents,
+            clients_round_trip, users_round_trip, usernames_are_unique_under_the_case_rule,
+            aliases_are_unique, list_users_filters_and_pages, sign_in_charges_are_compare_and_swap,
+            concurrent_charges_lose_nothing, token_families_and_refresh_tokens,
+            auth_sessions_are_single_use, dropped_transactions_roll_back, signing_keys_round_trip,
+            sweep_removes_expired_state, failure_counters_survive_user_updates);
+    };
+    (@tests $make:path; $($name:ident),+) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let store = $make().await;
+                $crate::conformance::$name(store).await;
+            }
+        )+
+    };
+}
+
+pub fn t(ms: i64) -> Timestamp {
+    Timestamp::from_millis(1_700_000_000_000 + ms)
+}
+
+pub fn pool(id: &str) -> UserPool {
+    UserPool {
+        id: UserPoolId::parse(id).unwrap(),
+        name: format!("pool {id}"),
+        created_at: t(0),
+        modified_at: t(0),
+        config: PoolConfig::default(),
+    }
+}
+
+pub fn client(pool: &UserPool, id: &str) -> AppClient {
+    AppClient {
+        pool_id: pool.id.clone(),
+        client_id: ClientId::parse(id).unwrap(),
+        name: format!("client {id}"),
+        secret: Some(SealedSecret(vec![1, 2, 3])),
+        created_at: t(0),
+        modified_at: t(0),
+        config: ClientConfig::default(),
+    }
+}
+
+pub fn user(pool: &UserPool, n: u8, username: &str) -> User {
+    let mut attributes = Attributes::new();
+    attributes.insert("email".into(), format!("{username}@example.com"));
+    attributes.insert("given_name".into(), format!("Given{n}"));
+    User {
+        pool_id: pool.id.clone(),
+        sub: Sub::from_random([n; 16]),
+        username: Username::parse(username).unwrap(),
+        status: UserStatus::Confirmed,
+        enabled: true,
+        attributes,
+        password: Some(PasswordCredential {
+            phc: "$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$aGFzaA".into(),
+            set_at: t(0),
+            expires_at: None,
+        }),
+        srp: None,
+        failures: SignInFailures::default(),
+        created_at: t(n as i64),
+        modified_at: t(n as i64),
+    }
+}
+
+async fn seed_pool(store: &dyn Store, p: &UserPool) {
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_pool(p).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn seed_user(store: &dyn Store, u: &User, aliases: &[Alias]) {
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(u, &u.username.key(true), aliases)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+pub async fn pools_round_trip(store: Arc<dyn Store>) {
+    let mut a = pool("us-east-1_AAAA");
+    let b = pool("us-east-1_BBBB");
+    let c = pool("us-east-1_CCCC");
+    for p in [&c, &a, &b] {
+        seed_pool(&*store, p).await;
+    }
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_pool(&a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(
+        tx.get_pool(&UserPoolId::parse("us-east-1_none").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    let page = tx.list_pools(None, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        vec![a.id.clone(), b.id.clone()]
+    );
+    let rest = tx.list_pools(Some(&b.id), 2).await.unwrap();
+    assert_eq!(rest, vec![c.clone()]);
+    drop(tx);
+
+    a.name = "renamed".into();
+    a.config.mfa = tessera_domain::pool::MfaMode::Optional;
+    a.config
+        .settings
+        .insert("SmsAuthenticationMessage".into(), "{####}".into());
+    a.modified_at = t(5);
+    let mut tx = store.begin().await.unwrap();
+    tx.update_pool(&a).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_pool(&a.id).await.unwrap(), Some(a));
+}
+
+pub async fn pool_ids_are_unique(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_DUP");
+    seed_pool(&*store, &p).await;
+    let mut tx = store.begin().await.unwrap();
+    match tx.insert_pool(&p).await {
+        Err(StoreError::Conflict(Conflict::Pool)) => {}
+        other => panic!("expected a pool conflict, got {other:?}"),
+    }
+}
+
+pub async fn deleting_a_pool_removes_its_contents(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_GONE");
+    seed_pool(&*store, &p).await;
+    let u = user(&p, 1, "ann");
+    seed_user(&*store, &u, &[]).await;
+    let c = client(&p, "gone1");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_pool(&p.id).await.unwrap());
+    assert!(!tx.delete_pool(&p.id).await.unwrap());
+    tx.commit().await.unwrap();
+
+    // The same ids are free again, and nothing of the old pool is visible.
+    seed_pool(&*store, &p).await;
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.get_user(&p.id, &UserLookup::Sub(u.sub)).await.unwrap(),
+        None
+    );
+    assert_eq!(tx.get_client(&c.client_id).await.unwrap(), None);
+    assert_eq!(tx.count_users(&p.id).await.unwrap(), 0);
+}
+
+pub async fn clients_round_trip(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_CLI");
+    let other = pool("us-east-1_OTHER");
+    seed_pool(&*store, &p).await;
+    seed_pool(&*store, &other).await;
+    let mut c1 = client(&p, "c1");
+    let c2 = client(&p, "c2");
+    let mut c3 = client(&other, "c3");
+    c3.secret = None;
+    let mut tx = store.begin().await.unwrap();
+    for c in [&c2, &c1, &c3] {
+        tx.insert_client(c).await.unwrap();
+    }
+    match tx.insert_client(&c1).await {
+        Err(StoreError::Conflict(Conflict::Client)) => {}
+        other => panic!("expected a client conflict, got {other:?}"),
+    }
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    for c in [&c2, &c1, &c3] {
+        tx.insert_client(c).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.get_client(&c3.client_id).await.unwrap(),
+        Some(c3.clone())
+    );
+    let listed = tx.list_clients(&p.id, None, 10).await.unwrap();
+    assert_eq!(listed, vec![c1.clone(), c2.clone()]);
+    assert_eq!(
+        tx.list_clients(&p.id, Some(&c1.client_id), 10)
+            .await
+            .unwrap(),
+        vec![c2.clone()]
+    );
+    drop(tx);
+
+    c1.name = "renamed".into();
+    c1.config.enable_token_revocation = false;
+    c1.secret = None;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_client(&c1).await.unwrap();
+    // Deleting through the wrong pool does nothing.
+    assert!(!tx.delete_client(&other.id, &c2.client_id).await.unwrap());
+    assert!(tx.delete_client(&p.id, &c2.client_id).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_client(&c1.client_id).await.unwrap(), Some(c1));
+    assert_eq!(tx.get_client(&c2.client_id).await.unwrap(), None);
+}
+
+pub async fn users_round_trip(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_USR");
+    seed_pool(&*store, &p).await;
+    let mut u = user(&p, 1, "Ann");
+    let alias = Alias {
+        kind: SignInAttribute::Email,
+        key: "ann@example.com".into(),
+    };
+    seed_user(&*store, &u, std::slice::from_ref(&alias)).await;
+
+    let mut tx = store.read().await.unwrap();
+    for by in [
+        UserLookup::UsernameKey("Ann".into()),
+        UserLookup::Sub(u.sub),
+        UserLookup::Alias(alias.clone()),
+    ] {
+        assert_eq!(
+            tx.get_user(&p.id, &by).await.unwrap().as_ref(),
+            Some(&u),
+            "{by:?}"
+        );
+    }
+    assert_eq!(
+        tx.get_user(&p.id, &UserLookup::UsernameKey("ann".into()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(tx.count_users(&p.id).await.unwrap(), 1);
+    drop(tx);
+
+    u.attributes
+        .insert("email".into(), "new@example.com".into());
+    u.attributes.insert("custom:tier".into(), "gold".into());
+    u.status = UserStatus::ResetRequired;
+    u.enabled = false;
+    u.password = None;
+    u.modified_at = t(9);
+    let new_alias = Alias {
+        kind: SignInAttribute::Email,
+        key: "new@example.com".into(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.update_user(&u, std::slice::from_ref(&new_alias))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.get_user(&p.id, &UserLookup::Alias(new_alias))
+            .await
+            .unwrap(),
+        Some(u.clone())
+    );
+    assert_eq!(
+        tx.get_user(&p.id, &UserLookup::Alias(alias)).await.unwrap(),
+        None
+    );
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_user(&p.id, &u.sub).await.unwrap());
+    assert!(!tx.delete_user(&p.id, &u.sub).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.get_user(&p.id, &UserLookup::Sub(u.sub)).await.unwrap(),
+        None
+    );
+}
+
+pub async fn usernames_are_unique_under_the_case_rule(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_CASE");
+    let q = pool("us-east-1_CASE2");
+    seed_pool(&*store, &p).await;
+    seed_pool(&*store, &q).await;
+    let a = user(&p, 1, "Bob");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&a, "bob", &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let b = user(&p, 2, "BOB");
+    let mut tx = store.begin().await.unwrap();
+    match tx.insert_user(&b, "bob", &[]).await {
+        Err(StoreError::Conflict(Conflict::Username)) => {}
+        other => panic!("expected a username conflict, got {other:?}"),
+    }
+    drop(tx);
+    // The same name in another pool is fine.
+    let c = user(&q, 3, "bob");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&c, "bob", &[]).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+pub async fn aliases_are_unique(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_ALIAS");
+    seed_pool(&*store, &p).await;
+    let phone = Alias {
+        kind: SignInAttribute::PhoneNumber,
+        key: "+15550100".into(),
+    };
+    let a = user(&p, 1, "a");
+    seed_user(&*store, &a, std::slice::from_ref(&phone)).await;
+    let b = user(&p, 2, "b");
+    let mut tx = store.begin().await.unwrap();
+    match tx.insert_user(&b, "b", std::slice::from_ref(&phone)).await {
+        Err(StoreError::Conflict(Conflict::Alias(SignInAttribute::PhoneNumber))) => {}
+        other => panic!("expected an alias conflict, got {other:?}"),
+    }
+    drop(tx);
+    seed_user(&*store, &b, &[]).await;
+    let mut tx = store.begin().await.unwrap();
+    match tx.update_user(&b, std::slice::from_ref(&phone)).await {
+        Err(StoreError::Conflict(Conflict::Alias(SignInAttribute::PhoneNumber))) => {}
+        other => panic!("expected an alias conflict on update, got {other:?}"),
+    }
+    drop(tx);
+    // A user may keep its own alias through an update.
+    let mut tx = store.begin().await.unwrap();
+    tx.update_user(&a, std::slice::from_ref(&phone))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+pub async fn list_users_filters_and_pages(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_LIST");
+    seed_pool(&*store, &p).await;
+    let names = ["carol", "alice", "bob", "alfred", "dave"];
+    for (i, n) in names.iter().enumerate() {
+        let mut u = user(&p, i as u8 + 1, n);
+        if *n == "dave" {
+            u.enabled = false;
+            u.status = UserStatus::Unconfirmed;
+        }
+        seed_user(&*store, &u, &[]).await;
+    }
+    let mut tx = store.read().await.unwrap();
+    let page1 = tx
+        .list_users(
+            &p.id,
+            &UserQuery {
+                filter: None,
+                case_sensitive: true,
+                after: None,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let keys: Vec<&str> = page1.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, vec!["alfred", "alice"]);
+    let page2 = tx
+        .list_users(
+            &p.id,
+            &UserQuery {
+                filter: None,
+                case_sensitive: true,
+                after: Some("alice"),
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let keys: Vec<&str> = page2.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, vec!["bob", "carol", "dave"]);
+
+    let cases: &[(&str, &[&str])] = &[
+        (r#"username ^= "al""#, &["alfred", "alice"]),
+        (r#"email = "bob@example.com""#, &["bob"]),
+        (
+            r#"given_name ^= "Given""#,
+            &["alfred", "alice", "bob", "carol", "dave"],
+        ),
+        (r#"cognito:user_status = "UNCONFIRMED""#, &["dave"]),
+        (r#"status = "Disabled""#, &["dave"]),
+        (
+            r#"status = "Enabled""#,
+            &["alfred", "alice", "bob", "carol"],
+        ),
+        (r#"email ^= "nobody""#, &[]),
+    ];
+    for (text, expected) in cases {
+        let filter = UserFilter::parse(text).unwrap().unwrap();
+        let got = tx
+            .list_users(
+                &p.id,
+                &UserQuery {
+                    filter: Some(&filter),
+                    case_sensitive: true,
+                    after: None,
+                    limit: 60,
+                },
+            )
+            .await
+            .unwrap();
+        let got: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(&got, expected, "{text}");
+    }
+    let sub = Sub::from_random([3; 16]);
+    let filter = UserFilter::parse(&format!(r#"sub = "{sub}""#))
+        .unwrap()
+        .unwrap();
+    let got = tx
+        .list_users(
+            &p.id,
+            &UserQuery {
+                filter: Some(&filter),
+                case_sensitive: true,
+                after: None,
+                limit: 60,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1.username.as_str(), "bob");
+}
+
+pub async fn sign_in_charges_are_compare_and_swap(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_LOCK");
+    seed_pool(&*store, &p).await;
+    let u = user(&p, 1, "ann");
+    seed_user(&*store, &u, &[]).await;
+    let zero = SignInFailures::default();
+    let one = SignInFailures {
+        count: 1,
+        last_failure: Some(t(1)),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.charge_sign_in(&p.id, &u.sub, &zero, &one).await.unwrap());
+    // A stale expectation loses.
+    assert!(!tx.charge_sign_in(&p.id, &u.sub, &zero, &one).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let got = tx
+        .get_user(&p.id, &UserLookup::Sub(u.sub))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.failures, one);
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.reset_sign_in_failures(&p.id, &u.sub).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let got = tx
+        .get_user(&p.id, &UserLookup::Sub(u.sub))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.failures, zero);
+}
+
+/// Many writers each read the counter and charge it by one; none of their charges may be lost.
+pub async fn concurrent_charges_lose_nothing(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_RACE");
+    seed_pool(&*store, &p).await;
+    let u = user(&p, 1, "ann");
+    seed_user(&*store, &u, &[]).await;
+    let mut tasks = Vec::new();
+    for i in 0..20i64 {
+        let store = store.clone();
+        let pool_id = p.id.clone();
+        let sub = u.sub;
+        tasks.push(tokio::spawn(async move {
+            let mut won = 0u32;
+            for _attempt in 0..50 {
+                let Ok(mut tx) = store.begin().await else {
+                    continue;
+                };
+                let Ok(Some(cur)) = tx.get_user(&pool_id, &UserLookup::Sub(sub)).await else {
+                    continue;
+                };
+                let next = SignInFailures {
+                    count: cur.failures.count + 1,
+                    last_failure: Some(t(i)),
+                };
+                match tx
+                    .charge_sign_in(&pool_id, &sub, &cur.failures, &next)
+                    .await
+                {
+                    Ok(true) => {
+                        if tx.commit().await.is_ok() {
+                            won += 1;
+                            break;
+                        }
+                    }
+                    _ => continue,
+                }
+            }
+            won
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    let mut tx = store.read().await.unwrap();
+    let got = tx
+        .get_user(&p.id, &UserLookup::Sub(u.sub))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.failures.count, total,
+        "every committed charge is counted"
+    );
+    assert_eq!(total, 20, "every writer eventually got through");
+}
+
+pub async fn token_families_and_refresh_tokens(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_TOK");
+    seed_pool(&*store, &p).await;
+    let u = user(&p, 1, "ann");
+    seed_user(&*store, &u, &[]).await;
+    let family = |n: u8| TokenFamily {
+        origin_jti: Uuid::from_bytes([n; 16]),
+        pool_id: p.id.clone(),
+        client_id: ClientId::parse("c1").unwrap(),
+        sub: u.sub,
+        auth_time: t(0),
+        created_at: t(0),
+        refresh_expires_at: t(1_000_000),
+        revoked_at: None,
+        scopes: vec!["aws.cognito.signin.user.admin".into()],
+        device_key: Some("us-east-1_dev".into()),
+    };
+    let (f1, f2) = (family(1), family(2));
+    let r1 = RefreshTokenRecord {
+        hash: vec![7; 32],
+        origin_jti: f1.origin_jti,
+        pool_id: p.id.clone(),
+        issued_at: t(0),
+        superseded_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_token_family(&f1).await.unwrap();
+    tx.insert_token_family(&f2).await.unwrap();
+    tx.insert_refresh_token(&r1).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.get_token_family(&f1.origin_jti).await.unwrap(),
+        Some(f1.clone())
+    );
+    assert_eq!(
+        tx.get_refresh_token(&r1.hash).await.unwrap(),
+        Some(r1.clone())
+    );
+    assert!(tx.supersede_refresh_token(&r1.hash, t(5)).await.unwrap());
+    assert!(!tx.supersede_refresh_token(&r1.hash, t(6)).await.unwrap());
+    assert!(tx.revoke_token_family(&f1.origin_jti, t(7)).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let got = tx.get_refresh_token(&r1.hash).await.unwrap().unwrap();
+    assert_eq!(got.superseded_at, Some(t(5)));
+    let f = tx.get_token_family(&f1.origin_jti).await.unwrap().unwrap();
+    assert_eq!(f.revoked_at, Some(t(7)));
+    // Global sign-out revokes what is still live (f2), not f1 again.
+    assert_eq!(
+        tx.revoke_user_token_families(&p.id, &u.sub, t(8))
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let f = tx.get_token_family(&f2.origin_jti).await.unwrap().unwrap();
+    assert_eq!(f.revoked_at, Some(t(8)));
+    let f = tx.get_token_family(&f1.origin_jti).await.unwrap().unwrap();
+    assert_eq!(f.revoked_at, Some(t(7)));
+}
+
+pub async fn auth_sessions_are_single_use(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_SESS");
+    seed_pool(&*store, &p).await;
+    let mut s = AuthSession {
+        pool_id: p.id.clone(),
+        client_id: ClientId::parse("c1").unwrap(),
+        sub: Sub::from_random([1; 16]),
+        challenge: Challenge::NewPasswordRequired,
+        attempts: 0,
+        created_at: t(0),
+        expires_at: t(180_000),
+    };
+    let hash = vec![9u8; 32];
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_auth_session(&hash, &s).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_auth_session(&hash).await.unwrap(), Some(s.clone()));
+    s.attempts = 2;
+    tx.update_auth_session(&hash, &s).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_auth_session(&hash).await.unwrap(), Some(s));
+    assert!(tx.delete_auth_session(&hash).await.unwrap());
+    assert!(!tx.delete_auth_session(&hash).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_auth_session(&hash).await.unwrap(), None);
+}
+
+pub async fn dropped_transactions_roll_back(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_ROLL");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_pool(&p).await.unwrap();
+    drop(tx);
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_pool(&p.id).await.unwrap(), None);
+    drop(tx);
+    // A conflict leaves the store usable for the next transaction.
+    seed_pool(&*store, &p).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.insert_pool(&p).await.is_err());
+    drop(tx);
+    let u = user(&p, 1, "after");
+    seed_user(&*store, &u, &[]).await;
+}
+
+pub async fn signing_keys_round_trip(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_KEYS");
+    seed_pool(&*store, &p).await;
+    let key = |kid: &str, key_use: KeyUse| StoredKey {
+        pool_id: p.id.clone(),
+        kid: kid.into(),
+        key_use,
+        sealed_private: vec![1, 2, 3, 4],
+        public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
+        created_at: t(0),
+        retired_at: None,
+    };
+    let (a, b) = (key("kid-a", KeyUse::Id), key("kid-b", KeyUse::Access));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_signing_key(&a).await.unwrap();
+    tx.insert_signing_key(&b).await.unwrap();
+    match tx.insert_signing_key(&a).await {
+        Err(StoreError::Conflict(Conflict::SigningKey)) => {}
+        other => panic!("expected a key conflict, got {other:?}"),
+    }
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_signing_key(&a).await.unwrap();
+    tx.insert_signing_key(&b).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let mut got = tx.signing_keys(&p.id).await.unwrap();
+    got.sort_by(|x, y| x.kid.cmp(&y.kid));
+    assert_eq!(got, vec![a, b]);
+}
+
+pub async fn sweep_removes_expired_state(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_SWEEP");
+    seed_pool(&*store, &p).await;
+    let session = |expires| AuthSession {
+        pool_id: p.id.clone(),
+        client_id: ClientId::parse("c1").unwrap(),
+        sub: Sub::from_random([1; 16]),
+        challenge: Challenge::NewPasswordRequired,
+        attempts: 0,
+        created_at: t(0),
+        expires_at: expires,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_auth_session(&[1], &session(t(10))).await.unwrap();
+    tx.insert_auth_session(&[2], &session(t(1_000)))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.sweep_expired(t(100)).await.unwrap() >= 1);
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_auth_session(&[1]).await.unwrap(), None);
+    assert!(tx.get_auth_session(&[2]).await.unwrap().is_some());
+}
+
+pub async fn failure_counters_survive_user_updates(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_CNT");
+    seed_pool(&*store, &p).await;
+    let u = user(&p, 1, "ann");
+    seed_user(&*store, &u, &[]).await;
+    let charged = SignInFailures {
+        count: 3,
+        last_failure: Some(t(3)),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.charge_sign_in(&p.id, &u.sub, &SignInFailures::default(), &charged)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    // An update from a copy read before the charge must not undo it.
+    let mut stale = u.clone();
+    stale.attributes.insert("name".into(), "Ann".into());
+    let mut tx = store.begin().await.unwrap();
+    tx.update_user(&stale, &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let got = tx
+        .get_user(&p.id, &UserLookup::Sub(u.sub))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.failures, charged);
+    assert_eq!(got.attribute("name"), Some("Ann"));
+}
