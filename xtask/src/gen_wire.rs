@@ -466,6 +466,12 @@ fn opt_num(v: Option<&Value>) -> String {
 
 /// `SMSMfaSettings` → `sms_mfa_settings`; Rust keywords get a trailing underscore.
 pub(crate) fn field_ident(name: &str) -> String {
+    // Plural acronyms and "OAuth" read as words: CallbackURLs → callback_urls, OAuth → oauth.
+    let name = name
+        .replace("URLs", "Urls")
+        .replace("ARNs", "Arns")
+        .replace("IDs", "Ids")
+        .replace("OAuth", "Oauth");
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::new();
     for (i, &c) in chars.iter().enumerate() {

@@ -23,3 +23,31 @@ pub fn token(n: usize) -> String {
     fill(&mut buf);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
+
+/// `n` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
+pub fn string_from(alphabet: &[u8], n: usize) -> String {
+    let len = alphabet.len().clamp(1, 256);
+    let limit = 256 - (256 % len);
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let mut buf = [0u8; 64];
+        fill(&mut buf);
+        for b in buf {
+            if (b as usize) < limit && out.len() < n {
+                out.push(alphabet[b as usize % len] as char);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strings_use_only_the_alphabet() {
+        let s = super::string_from(b"abc", 500);
+        assert_eq!(s.len(), 500);
+        assert!(s.chars().all(|c| "abc".contains(c)));
+        assert!(s.contains('a') && s.contains('b') && s.contains('c'));
+    }
+}

@@ -1,1 +1,102 @@
-//! stub
+//! Tessera's engine: one function per Cognito operation.
+//!
+//! Each operation reads "now" once from the [`Clock`], opens short store transactions, applies the
+//! domain's rules and commits. Slow cryptography (argon2, RSA) runs on a bounded blocking pool
+//! between transactions, never while holding the store's writer. The engine speaks domain types:
+//! it knows nothing of HTTP or the wire format.
+
+mod auth;
+mod clients;
+mod error;
+mod hashing;
+mod keys;
+mod pools;
+mod ports;
+mod tokens;
+mod users;
+
+pub use auth::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
+pub use clients::{ClientUpdate, NewClient};
+pub use error::{EngineError, EngineResult};
+pub use keys::PoolJwks;
+pub use pools::{PoolPage, PoolUpdate};
+pub use ports::{Clock, ManualClock, SystemClock};
+pub use tokens::ClientProof;
+pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage};
+
+use std::sync::Arc;
+use tessera_crypto::password::HashCost;
+use tessera_crypto::seal::MasterKey;
+use tessera_store::Store;
+
+/// What an engine needs to know about its deployment.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// The AWS region this deployment pretends to be (pool ids start with it).
+    pub region: String,
+    /// Base of token issuers: a pool's issuer is `{issuer_base}/{pool id}`.
+    pub issuer_base: String,
+    pub hash_cost: HashCost,
+    /// Password hashes computed at once (each holds ~19 MiB); defaults to the core count.
+    pub hash_concurrency: usize,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    master: MasterKey,
+    hasher: hashing::Hasher,
+    keys: keys::KeyRing,
+    settings: EngineSettings,
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        master: MasterKey,
+        settings: EngineSettings,
+    ) -> EngineResult<Self> {
+        let hasher = hashing::Hasher::new(settings.hash_cost, settings.hash_concurrency)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                master,
+                hasher,
+                keys: keys::KeyRing::default(),
+                settings,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.inner.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    fn now(&self) -> tessera_domain::Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// The issuer of a pool's tokens.
+    pub fn issuer(&self, pool: &tessera_domain::UserPoolId) -> String {
+        format!("{}/{}", self.inner.settings.issuer_base, pool)
+    }
+
+    /// Removes state nobody can use any more (expired sessions and token families).
+    pub async fn sweep(&self) -> EngineResult<u64> {
+        let mut tx = self.inner.store.begin().await?;
+        let n = tx.sweep_expired(self.now()).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}

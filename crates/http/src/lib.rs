@@ -1,1 +1,69 @@
-//! stub
+//! Tessera's HTTP front door.
+//!
+//! - `POST /` (any path): the AWS JSON 1.1 APIs, dispatched on `X-Amz-Target` ([`dispatch`]).
+//! - `GET /{poolId}/.well-known/jwks.json` and `…/openid-configuration`: what JWT libraries
+//!   need to verify a pool's tokens.
+//! - `GET /health`.
+//!
+//! Handlers only translate between wire shapes and engine calls; rules live in the engine and
+//! domain. Errors reach the wire in one place ([`error`]).
+
+mod dispatch;
+pub mod error;
+mod idp;
+pub mod sigv4;
+mod wellknown;
+
+pub use dispatch::IMPLEMENTED;
+pub use sigv4::Credentials;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use std::sync::Arc;
+use tessera_engine::Engine;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
+
+/// How IAM-signed operations are authenticated.
+#[derive(Clone, Debug)]
+pub enum AdminAuth {
+    /// SigV4 with one of these credentials (the default).
+    SigV4(Vec<Credentials>),
+    /// Any caller (`--dev` only).
+    AnyCredentials,
+}
+
+pub struct AppState {
+    pub engine: Engine,
+    pub admin: AdminAuth,
+}
+
+/// Requests larger than this are refused before they are read (Cognito's own limit is far lower
+/// for almost every operation; branding images are the largest legitimate bodies).
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
+    // Browser SDKs (amazon-cognito-identity-js, Amplify, aws-sdk-js-v3) call cross-origin.
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(ExposeHeaders::list([
+            http::HeaderName::from_static("x-amzn-requestid"),
+            http::HeaderName::from_static("x-amzn-errortype"),
+            http::HeaderName::from_static("x-amzn-errormessage"),
+            http::HeaderName::from_static("date"),
+        ]))
+        .max_age(std::time::Duration::from_secs(600));
+    Router::new()
+        .route("/health", get(wellknown::health))
+        .route("/{pool}/.well-known/jwks.json", get(wellknown::jwks))
+        .route(
+            "/{pool}/.well-known/openid-configuration",
+            get(wellknown::openid_configuration),
+        )
+        .fallback(dispatch::aws_json)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(cors)
+        .with_state(state)
+}

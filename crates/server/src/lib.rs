@@ -1,1 +1,176 @@
-//! stub
+//! Tessera's composition root: validated settings in, a running application out.
+//!
+//! This is the only crate that names concrete stores. It also owns the secrets a deployment
+//! needs before anything else works — the master key and the root credentials — generating them
+//! into the data directory on first start when they aren't configured.
+
+pub mod config;
+mod secrets;
+
+pub use config::{Config, Database, Settings};
+pub use secrets::RootCredentials;
+
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_engine::{Clock, Engine, EngineSettings, SystemClock};
+use tessera_http::{AdminAuth, AppState, Credentials};
+use tessera_store::Store;
+use tokio::net::TcpListener;
+
+/// Opens the configured store, applying migrations.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    Ok(match &settings.database {
+        Database::Sqlite(url) => {
+            if let Some(path) = url
+                .strip_prefix("sqlite://")
+                .and_then(|p| std::path::Path::new(p).parent())
+                && !path.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(path)
+                    .with_context(|| format!("create {}", path.display()))?;
+            }
+            Arc::new(
+                tessera_store_sqlite::SqliteStore::open_url(url)
+                    .await
+                    .with_context(|| format!("open {url}"))?,
+            )
+        }
+        Database::Postgres(url) => Arc::new(
+            tessera_store_postgres::PgStore::connect(
+                url,
+                &tessera_store_postgres::PgSettings {
+                    max_connections: settings.database_max_connections,
+                    schema: None,
+                },
+            )
+            .await
+            .context("connect to PostgreSQL")?,
+        ),
+    })
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    engine: Engine,
+    pub root: RootCredentials,
+    pub public_url: String,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Builds with a given clock (tests move time by hand).
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("create data directory {}", settings.data_dir.display()))?;
+        let master = secrets::master_key(&settings)?;
+        let root = secrets::root_credentials(&settings)?;
+        let store = open_store(&settings).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("listen on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let engine = Engine::new(
+            store,
+            clock,
+            master,
+            EngineSettings {
+                region: settings.region.clone(),
+                issuer_base: public_url.clone(),
+                hash_cost: settings.hash_cost,
+                hash_concurrency: std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+            },
+        )?;
+        let admin = if settings.dev {
+            AdminAuth::AnyCredentials
+        } else {
+            AdminAuth::SigV4(vec![Credentials {
+                access_key_id: root.access_key_id.clone(),
+                secret_access_key: root.secret_access_key.clone(),
+            }])
+        };
+        let state = Arc::new(AppState {
+            engine: engine.clone(),
+            admin,
+        });
+        let router = tessera_http::router(state, settings.body_limit);
+        Ok(Self {
+            listener,
+            router,
+            engine,
+            root,
+            public_url,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let sweeper = {
+            let engine = self.engine.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(600));
+                loop {
+                    tick.tick().await;
+                    match engine.sweep().await {
+                        Ok(n) if n > 0 => tracing::debug!(removed = n, "expired state swept"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                    }
+                }
+            })
+        };
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server failed");
+        sweeper.abort();
+        result
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -2417,13 +2417,13 @@ pub struct CreateIdentityPoolInput {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub open_id_connect_provider_ar_ns: Option<Vec<String>>,
+    pub open_id_connect_provider_arns: Option<Vec<String>>,
     #[serde(
         rename = "SamlProviderARNs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub saml_provider_ar_ns: Option<Vec<String>>,
+    pub saml_provider_arns: Option<Vec<String>>,
     #[serde(
         rename = "SupportedLoginProviders",
         default,
@@ -2446,9 +2446,9 @@ impl ::std::fmt::Debug for CreateIdentityPoolInput {
             .field("IdentityPoolTags", &self.identity_pool_tags)
             .field(
                 "OpenIdConnectProviderARNs",
-                &self.open_id_connect_provider_ar_ns,
+                &self.open_id_connect_provider_arns,
             )
-            .field("SamlProviderARNs", &self.saml_provider_ar_ns)
+            .field("SamlProviderARNs", &self.saml_provider_arns)
             .field("SupportedLoginProviders", &self.supported_login_providers)
             .finish()
     }
@@ -2957,13 +2957,13 @@ pub struct IdentityPool {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub open_id_connect_provider_ar_ns: Option<Vec<String>>,
+    pub open_id_connect_provider_arns: Option<Vec<String>>,
     #[serde(
         rename = "SamlProviderARNs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub saml_provider_ar_ns: Option<Vec<String>>,
+    pub saml_provider_arns: Option<Vec<String>>,
     #[serde(
         rename = "SupportedLoginProviders",
         default,
@@ -2987,9 +2987,9 @@ impl ::std::fmt::Debug for IdentityPool {
             .field("IdentityPoolTags", &self.identity_pool_tags)
             .field(
                 "OpenIdConnectProviderARNs",
-                &self.open_id_connect_provider_ar_ns,
+                &self.open_id_connect_provider_arns,
             )
-            .field("SamlProviderARNs", &self.saml_provider_ar_ns)
+            .field("SamlProviderARNs", &self.saml_provider_arns)
             .field("SupportedLoginProviders", &self.supported_login_providers)
             .finish()
     }

@@ -21893,19 +21893,19 @@ pub struct CreateUserPoolClientRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_flows: Option<Vec<OAuthFlowType>>,
+    pub allowed_oauth_flows: Option<Vec<OAuthFlowType>>,
     #[serde(
         rename = "AllowedOAuthFlowsUserPoolClient",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_flows_user_pool_client: Option<bool>,
+    pub allowed_oauth_flows_user_pool_client: Option<bool>,
     #[serde(
         rename = "AllowedOAuthScopes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_scopes: Option<Vec<String>>,
+    pub allowed_oauth_scopes: Option<Vec<String>>,
     #[serde(
         rename = "AnalyticsConfiguration",
         default,
@@ -21923,7 +21923,7 @@ pub struct CreateUserPoolClientRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub callback_ur_ls: Option<Vec<String>>,
+    pub callback_urls: Option<Vec<String>>,
     #[serde(rename = "ClientName")]
     pub client_name: String,
     #[serde(
@@ -21973,7 +21973,7 @@ pub struct CreateUserPoolClientRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub logout_ur_ls: Option<Vec<String>>,
+    pub logout_urls: Option<Vec<String>>,
     #[serde(
         rename = "PreventUserExistenceErrors",
         default,
@@ -22030,15 +22030,15 @@ impl ::std::fmt::Debug for CreateUserPoolClientRequest {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("CreateUserPoolClientRequest")
             .field("AccessTokenValidity", &self.access_token_validity)
-            .field("AllowedOAuthFlows", &self.allowed_o_auth_flows)
+            .field("AllowedOAuthFlows", &self.allowed_oauth_flows)
             .field(
                 "AllowedOAuthFlowsUserPoolClient",
-                &self.allowed_o_auth_flows_user_pool_client,
+                &self.allowed_oauth_flows_user_pool_client,
             )
-            .field("AllowedOAuthScopes", &self.allowed_o_auth_scopes)
+            .field("AllowedOAuthScopes", &self.allowed_oauth_scopes)
             .field("AnalyticsConfiguration", &self.analytics_configuration)
             .field("AuthSessionValidity", &self.auth_session_validity)
-            .field("CallbackURLs", &self.callback_ur_ls)
+            .field("CallbackURLs", &self.callback_urls)
             .field("ClientName", &self.client_name)
             .field("ClientSecret", &"*** Sensitive Data Redacted ***")
             .field("DefaultRedirectURI", &self.default_redirect_uri)
@@ -22050,7 +22050,7 @@ impl ::std::fmt::Debug for CreateUserPoolClientRequest {
             .field("ExplicitAuthFlows", &self.explicit_auth_flows)
             .field("GenerateSecret", &self.generate_secret)
             .field("IdTokenValidity", &self.id_token_validity)
-            .field("LogoutURLs", &self.logout_ur_ls)
+            .field("LogoutURLs", &self.logout_urls)
             .field(
                 "PreventUserExistenceErrors",
                 &self.prevent_user_existence_errors,
@@ -25983,7 +25983,7 @@ impl ::std::fmt::Debug for ListClientMetadataURLsRequest {
 #[derive(Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListClientMetadataURLsResponse {
     #[serde(rename = "ClientMetadataURLs")]
-    pub client_metadata_ur_ls: Vec<ClientMetadataURLType>,
+    pub client_metadata_urls: Vec<ClientMetadataURLType>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -25991,7 +25991,7 @@ pub struct ListClientMetadataURLsResponse {
 impl ::std::fmt::Debug for ListClientMetadataURLsResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("ListClientMetadataURLsResponse")
-            .field("ClientMetadataURLs", &self.client_metadata_ur_ls)
+            .field("ClientMetadataURLs", &self.client_metadata_urls)
             .field("NextToken", &self.next_token)
             .finish()
     }
@@ -30215,19 +30215,19 @@ pub struct UpdateUserPoolClientRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_flows: Option<Vec<OAuthFlowType>>,
+    pub allowed_oauth_flows: Option<Vec<OAuthFlowType>>,
     #[serde(
         rename = "AllowedOAuthFlowsUserPoolClient",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_flows_user_pool_client: Option<bool>,
+    pub allowed_oauth_flows_user_pool_client: Option<bool>,
     #[serde(
         rename = "AllowedOAuthScopes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_scopes: Option<Vec<String>>,
+    pub allowed_oauth_scopes: Option<Vec<String>>,
     #[serde(
         rename = "AnalyticsConfiguration",
         default,
@@ -30245,7 +30245,7 @@ pub struct UpdateUserPoolClientRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub callback_ur_ls: Option<Vec<String>>,
+    pub callback_urls: Option<Vec<String>>,
     #[serde(rename = "ClientId")]
     pub client_id: String,
     #[serde(
@@ -30289,7 +30289,7 @@ pub struct UpdateUserPoolClientRequest {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub logout_ur_ls: Option<Vec<String>>,
+    pub logout_urls: Option<Vec<String>>,
     #[serde(
         rename = "PreventUserExistenceErrors",
         default,
@@ -30346,15 +30346,15 @@ impl ::std::fmt::Debug for UpdateUserPoolClientRequest {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("UpdateUserPoolClientRequest")
             .field("AccessTokenValidity", &self.access_token_validity)
-            .field("AllowedOAuthFlows", &self.allowed_o_auth_flows)
+            .field("AllowedOAuthFlows", &self.allowed_oauth_flows)
             .field(
                 "AllowedOAuthFlowsUserPoolClient",
-                &self.allowed_o_auth_flows_user_pool_client,
+                &self.allowed_oauth_flows_user_pool_client,
             )
-            .field("AllowedOAuthScopes", &self.allowed_o_auth_scopes)
+            .field("AllowedOAuthScopes", &self.allowed_oauth_scopes)
             .field("AnalyticsConfiguration", &self.analytics_configuration)
             .field("AuthSessionValidity", &self.auth_session_validity)
-            .field("CallbackURLs", &self.callback_ur_ls)
+            .field("CallbackURLs", &self.callback_urls)
             .field("ClientId", &"*** Sensitive Data Redacted ***")
             .field("ClientName", &self.client_name)
             .field("DefaultRedirectURI", &self.default_redirect_uri)
@@ -30365,7 +30365,7 @@ impl ::std::fmt::Debug for UpdateUserPoolClientRequest {
             .field("EnableTokenRevocation", &self.enable_token_revocation)
             .field("ExplicitAuthFlows", &self.explicit_auth_flows)
             .field("IdTokenValidity", &self.id_token_validity)
-            .field("LogoutURLs", &self.logout_ur_ls)
+            .field("LogoutURLs", &self.logout_urls)
             .field(
                 "PreventUserExistenceErrors",
                 &self.prevent_user_existence_errors,
@@ -30962,19 +30962,19 @@ pub struct UserPoolClientType {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_flows: Option<Vec<OAuthFlowType>>,
+    pub allowed_oauth_flows: Option<Vec<OAuthFlowType>>,
     #[serde(
         rename = "AllowedOAuthFlowsUserPoolClient",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_flows_user_pool_client: Option<bool>,
+    pub allowed_oauth_flows_user_pool_client: Option<bool>,
     #[serde(
         rename = "AllowedOAuthScopes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allowed_o_auth_scopes: Option<Vec<String>>,
+    pub allowed_oauth_scopes: Option<Vec<String>>,
     #[serde(
         rename = "AnalyticsConfiguration",
         default,
@@ -30992,7 +30992,7 @@ pub struct UserPoolClientType {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub callback_ur_ls: Option<Vec<String>>,
+    pub callback_urls: Option<Vec<String>>,
     #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(
@@ -31066,7 +31066,7 @@ pub struct UserPoolClientType {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub logout_ur_ls: Option<Vec<String>>,
+    pub logout_urls: Option<Vec<String>>,
     #[serde(
         rename = "PreventUserExistenceErrors",
         default,
@@ -31121,15 +31121,15 @@ impl ::std::fmt::Debug for UserPoolClientType {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("UserPoolClientType")
             .field("AccessTokenValidity", &self.access_token_validity)
-            .field("AllowedOAuthFlows", &self.allowed_o_auth_flows)
+            .field("AllowedOAuthFlows", &self.allowed_oauth_flows)
             .field(
                 "AllowedOAuthFlowsUserPoolClient",
-                &self.allowed_o_auth_flows_user_pool_client,
+                &self.allowed_oauth_flows_user_pool_client,
             )
-            .field("AllowedOAuthScopes", &self.allowed_o_auth_scopes)
+            .field("AllowedOAuthScopes", &self.allowed_oauth_scopes)
             .field("AnalyticsConfiguration", &self.analytics_configuration)
             .field("AuthSessionValidity", &self.auth_session_validity)
-            .field("CallbackURLs", &self.callback_ur_ls)
+            .field("CallbackURLs", &self.callback_urls)
             .field("ClientId", &"*** Sensitive Data Redacted ***")
             .field("ClientName", &self.client_name)
             .field("ClientSecret", &"*** Sensitive Data Redacted ***")
@@ -31145,7 +31145,7 @@ impl ::std::fmt::Debug for UserPoolClientType {
             .field("ExplicitAuthFlows", &self.explicit_auth_flows)
             .field("IdTokenValidity", &self.id_token_validity)
             .field("LastModifiedDate", &self.last_modified_date)
-            .field("LogoutURLs", &self.logout_ur_ls)
+            .field("LogoutURLs", &self.logout_urls)
             .field(
                 "PreventUserExistenceErrors",
                 &self.prevent_user_existence_errors,

@@ -1,0 +1,541 @@
+//! Sign-in: InitiateAuth, AdminInitiateAuth, RespondToAuthChallenge,
+//! AdminRespondToAuthChallenge.
+//!
+//! Every password check goes through [`Engine::check_password`], which applies lockout (charging
+//! the attempt in the store before the hash is checked) and answers unknown users with the same
+//! work and, when the client asks for it, the same error as a wrong password.
+
+use crate::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::tokens::ClientProof;
+use std::collections::BTreeMap;
+use tessera_crypto::password::Verified;
+use tessera_domain::attributes::{self, WriteKind, Writer};
+use tessera_domain::client::{AppClient, AuthFlow, UserExistenceErrors};
+use tessera_domain::flow::{AuthSession, Challenge, Step};
+use tessera_domain::pool::UserPool;
+use tessera_domain::user::{PasswordCredential, User, UserStatus};
+use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
+use tessera_store::{Tx, UserLookup};
+
+#[derive(Clone, Debug)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub flow: String,
+    pub parameters: BTreeMap<String, String>,
+    /// AdminInitiateAuth names the pool; InitiateAuth doesn't.
+    pub admin_pool: Option<UserPoolId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ChallengeResponse {
+    pub client_id: String,
+    pub challenge_name: String,
+    pub session: Option<String>,
+    pub responses: BTreeMap<String, String>,
+    pub admin_pool: Option<UserPoolId>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSet {
+    pub access_token: String,
+    pub id_token: String,
+    /// Absent when refreshing without rotation.
+    pub refresh_token: Option<String>,
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthOutcome {
+    Tokens(TokenSet),
+    Challenge {
+        name: String,
+        session: Option<String>,
+        parameters: BTreeMap<String, String>,
+    },
+}
+
+fn missing(name: &str) -> EngineError {
+    DomainError::invalid_parameter(format!("Missing required parameter {name}")).into()
+}
+
+fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> EngineResult<&'a str> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| missing(name))
+}
+
+fn flow_not_enabled(flow: &str) -> EngineError {
+    DomainError::invalid_parameter(format!("{flow} flow not enabled for this client")).into()
+}
+
+fn expired_session() -> EngineError {
+    DomainError::not_authorized("Invalid session for the user, session is expired.").into()
+}
+
+/// The error for a user that doesn't exist, as the client's PreventUserExistenceErrors decides.
+pub(crate) fn unknown_user(client: &AppClient) -> EngineError {
+    match client.config.prevent_user_existence_errors {
+        UserExistenceErrors::Enabled => DomainError::incorrect_credentials().into(),
+        UserExistenceErrors::Legacy => DomainError::user_not_found().into(),
+    }
+}
+
+impl Engine {
+    /// Finds a user by what they typed at sign-in: username, then an alias, then `sub`.
+    pub(crate) async fn find_user(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPool,
+        name: &str,
+    ) -> EngineResult<Option<User>> {
+        let policy = &pool.config.sign_in;
+        if let Some(u) = tx
+            .get_user(&pool.id, &UserLookup::UsernameKey(policy.key(name)))
+            .await?
+        {
+            return Ok(Some(u));
+        }
+        for alias in policy.lookup_aliases(name) {
+            if let Some(u) = tx.get_user(&pool.id, &UserLookup::Alias(alias)).await? {
+                return Ok(Some(u));
+            }
+        }
+        if let Ok(uuid) = uuid::Uuid::parse_str(name)
+            && let Some(u) = tx
+                .get_user(&pool.id, &UserLookup::Sub(tessera_domain::Sub(uuid)))
+                .await?
+        {
+            return Ok(Some(u));
+        }
+        Ok(None)
+    }
+
+    /// Checks a password for the user known as `name`, with lockout. Returns the user, re-read
+    /// after the check. Every failure is indistinguishable from a wrong password except what the
+    /// client's settings allow (UserNotFoundException under LEGACY).
+    pub(crate) async fn check_password(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        name: &str,
+        password: &str,
+    ) -> EngineResult<User> {
+        let now = self.now();
+        let user = self
+            .charge_attempt(pool, client, name, password, now)
+            .await?;
+        let verified = match &user.password {
+            Some(p) => self.inner.hasher.verify(password, &p.phc).await?,
+            None => {
+                self.inner.hasher.verify_decoy(password).await?;
+                Verified::No
+            }
+        };
+        let Verified::Yes { needs_rehash } = verified else {
+            return Err(DomainError::incorrect_credentials().into());
+        };
+        let upgraded = if needs_rehash {
+            Some(self.inner.hasher.hash(password).await?)
+        } else {
+            None
+        };
+        let mut tx = self.inner.store.begin().await?;
+        tx.reset_sign_in_failures(&pool.id, &user.sub).await?;
+        let mut user = tx
+            .get_user(&pool.id, &UserLookup::Sub(user.sub))
+            .await?
+            .ok_or_else(DomainError::incorrect_credentials)?;
+        if let (Some(phc), Some(current)) = (upgraded, user.password.as_mut()) {
+            current.phc = phc;
+            let aliases = pool.config.sign_in.aliases(&user.attributes);
+            tx.update_user(&user, &aliases).await?;
+        }
+        tx.commit().await?;
+        user.failures = Default::default();
+        Ok(user)
+    }
+
+    /// Finds the user and charges one sign-in attempt against their lockout counter, or refuses
+    /// the attempt while they are locked out. Unknown users cost a decoy hash.
+    async fn charge_attempt(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        name: &str,
+        password: &str,
+        now: Timestamp,
+    ) -> EngineResult<User> {
+        for _ in 0..16 {
+            let mut tx = self.inner.store.begin().await?;
+            let Some(user) = self.find_user(&mut *tx, pool, name).await? else {
+                drop(tx);
+                self.inner.hasher.verify_decoy(password).await?;
+                return Err(unknown_user(client));
+            };
+            let charged = user.failures.charge(now).map_err(|_| {
+                EngineError::from(DomainError::not_authorized("Password attempts exceeded"))
+            })?;
+            if tx
+                .charge_sign_in(&pool.id, &user.sub, &user.failures, &charged)
+                .await?
+            {
+                tx.commit().await?;
+                return Ok(user);
+            }
+        }
+        Err(EngineError::Contended)
+    }
+
+    /// What follows a proven password: a challenge or tokens.
+    async fn after_password(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        user: User,
+    ) -> EngineResult<AuthOutcome> {
+        let now = self.now();
+        if !user.enabled {
+            return Err(DomainError::not_authorized("User is disabled.").into());
+        }
+        match user.status {
+            UserStatus::Unconfirmed => {
+                return Err(DomainError::new(
+                    ErrorKind::UserNotConfirmed,
+                    "User is not confirmed.",
+                )
+                .into());
+            }
+            UserStatus::ResetRequired => {
+                return Err(DomainError::new(
+                    ErrorKind::PasswordResetRequired,
+                    "Password reset required for the user",
+                )
+                .into());
+            }
+            UserStatus::ForceChangePassword
+                if user
+                    .password
+                    .as_ref()
+                    .and_then(|p| p.expires_at)
+                    .is_some_and(|exp| now >= exp) =>
+            {
+                return Err(DomainError::not_authorized(
+                    "Temporary password has expired and must be reset by an administrator.",
+                )
+                .into());
+            }
+            _ => {}
+        }
+        match tessera_domain::flow::next_step(&user) {
+            Step::Tokens => self.complete_sign_in(client, &user, now).await,
+            Step::Challenge(challenge) => self.challenge(pool, client, &user, challenge, now).await,
+        }
+    }
+
+    async fn complete_sign_in(
+        &self,
+        client: &AppClient,
+        user: &User,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let mut tx = self.inner.store.begin().await?;
+        let (family, refresh) = self.start_family(&mut *tx, client, user, now).await?;
+        tx.commit().await?;
+        let tokens = self
+            .sign_tokens(client, user, &family, Some(refresh), now)
+            .await?;
+        Ok(AuthOutcome::Tokens(tokens))
+    }
+
+    /// Opens a server-side session for `challenge` and returns what the client must answer.
+    async fn challenge(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        user: &User,
+        challenge: Challenge,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let token = tessera_crypto::random::token(96);
+        let session = AuthSession {
+            pool_id: pool.id.clone(),
+            client_id: client.client_id.clone(),
+            sub: user.sub,
+            challenge: challenge.clone(),
+            attempts: 0,
+            created_at: now,
+            expires_at: now.plus(std::time::Duration::from_secs(
+                60 * u64::from(client.config.auth_session_validity_minutes),
+            )),
+        };
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_auth_session(&tessera_crypto::token_hash(&token), &session)
+            .await?;
+        tx.commit().await?;
+        let mut parameters = BTreeMap::new();
+        parameters.insert("USER_ID_FOR_SRP".to_string(), user.username.to_string());
+        match challenge {
+            Challenge::NewPasswordRequired => {
+                let attrs: serde_json::Map<String, serde_json::Value> = user
+                    .attributes
+                    .iter()
+                    .filter(|(k, _)| {
+                        k.as_str() != attributes::EMAIL_VERIFIED
+                            && k.as_str() != attributes::PHONE_NUMBER_VERIFIED
+                    })
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect();
+                let required: Vec<String> = pool
+                    .config
+                    .schema
+                    .iter()
+                    .filter(|s| s.required && s.name != attributes::SUB)
+                    .filter(|s| user.attributes.get(&s.name).is_none_or(|v| v.is_empty()))
+                    .map(|s| format!("userAttributes.{}", s.name))
+                    .collect();
+                parameters.insert(
+                    "userAttributes".into(),
+                    serde_json::Value::Object(attrs).to_string(),
+                );
+                parameters.insert(
+                    "requiredAttributes".into(),
+                    serde_json::to_string(&required)
+                        .map_err(|e| EngineError::Internal(e.to_string()))?,
+                );
+            }
+        }
+        Ok(AuthOutcome::Challenge {
+            name: challenge.name().to_string(),
+            session: Some(token),
+            parameters,
+        })
+    }
+
+    /// Loads the client and its pool, checking an admin caller named the right pool.
+    async fn client_and_pool(
+        &self,
+        client_id: &str,
+        admin_pool: Option<&UserPoolId>,
+    ) -> EngineResult<(AppClient, UserPool)> {
+        let mut tx = self.inner.store.read().await?;
+        if let Some(pool) = admin_pool {
+            self.load_pool(&mut *tx, pool).await?;
+        }
+        let client = self.load_client(&mut *tx, client_id).await?;
+        if admin_pool.is_some_and(|p| p != &client.pool_id) {
+            return Err(DomainError::client_not_found(client_id).into());
+        }
+        let pool = self.load_pool(&mut *tx, &client.pool_id).await?;
+        Ok((client, pool))
+    }
+
+    pub async fn initiate_auth(&self, req: AuthRequest) -> EngineResult<AuthOutcome> {
+        let admin = req.admin_pool.is_some();
+        let (client, pool) = self
+            .client_and_pool(&req.client_id, req.admin_pool.as_ref())
+            .await?;
+        let params = &req.parameters;
+        match req.flow.as_str() {
+            "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+                let admin_flow = req.flow != "USER_PASSWORD_AUTH";
+                if admin_flow != admin {
+                    return Err(DomainError::invalid_parameter(
+                        "Initiate Auth method not supported.",
+                    )
+                    .into());
+                }
+                let needed = if admin_flow {
+                    AuthFlow::AdminUserPassword
+                } else {
+                    AuthFlow::UserPassword
+                };
+                if !client.config.allows(needed) {
+                    return Err(flow_not_enabled(&req.flow));
+                }
+                let username = param(params, "USERNAME")?;
+                let password = param(params, "PASSWORD")?;
+                self.check_client_proof(
+                    &client,
+                    &[username],
+                    ClientProof::SecretHash(params.get("SECRET_HASH").map(String::as_str)),
+                )?;
+                let user = self
+                    .check_password(&pool, &client, username, password)
+                    .await?;
+                self.after_password(&pool, &client, user).await
+            }
+            "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
+                let token = param(params, "REFRESH_TOKEN")?;
+                let tokens = self
+                    .refresh_tokens(
+                        &req.client_id,
+                        token,
+                        ClientProof::SecretHash(params.get("SECRET_HASH").map(String::as_str)),
+                        false,
+                    )
+                    .await?;
+                Ok(AuthOutcome::Tokens(tokens))
+            }
+            other => Err(DomainError::new(
+                ErrorKind::UnsupportedOperation,
+                format!("Tessera does not support the {other} flow yet"),
+            )
+            .into()),
+        }
+    }
+
+    pub async fn respond_to_auth_challenge(
+        &self,
+        req: ChallengeResponse,
+    ) -> EngineResult<AuthOutcome> {
+        let (client, pool) = self
+            .client_and_pool(&req.client_id, req.admin_pool.as_ref())
+            .await?;
+        let username = param(&req.responses, "USERNAME")?;
+        self.check_client_proof(
+            &client,
+            &[username],
+            ClientProof::SecretHash(req.responses.get("SECRET_HASH").map(String::as_str)),
+        )?;
+        let token = req
+            .session
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| missing("Session"))?;
+        let hash = tessera_crypto::token_hash(token);
+        let now = self.now();
+        let (session, user) = {
+            let mut tx = self.inner.store.read().await?;
+            let session = tx
+                .get_auth_session(&hash)
+                .await?
+                .ok_or_else(expired_session)?;
+            if !session.is_live(now)
+                || session.client_id != client.client_id
+                || session.pool_id != pool.id
+            {
+                return Err(expired_session());
+            }
+            let user = self
+                .find_user(&mut *tx, &pool, username)
+                .await?
+                .filter(|u| u.sub == session.sub)
+                .ok_or_else(|| {
+                    EngineError::from(DomainError::not_authorized(
+                        "Incorrect username or password.",
+                    ))
+                })?;
+            (session, user)
+        };
+        if session.challenge.name() != req.challenge_name {
+            return Err(DomainError::invalid_parameter(format!(
+                "The session was issued for {}, not {}",
+                session.challenge.name(),
+                req.challenge_name
+            ))
+            .into());
+        }
+        match session.challenge {
+            Challenge::NewPasswordRequired => {
+                self.answer_new_password(&pool, &client, user, &hash, &session, &req.responses, now)
+                    .await
+            }
+        }
+    }
+
+    /// NEW_PASSWORD_REQUIRED: the user picks a password and fills in required attributes.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer_new_password(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        mut user: User,
+        hash: &[u8],
+        session: &AuthSession,
+        responses: &BTreeMap<String, String>,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let password = param(responses, "NEW_PASSWORD")?;
+        let writes: Vec<(String, String)> = responses
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("userAttributes.")
+                    .map(|name| (name.to_string(), v.clone()))
+            })
+            .collect();
+        let checked = (|| {
+            pool.config.password_policy.check(password)?;
+            let writes = attributes::validate_writes(
+                &pool.config.schema,
+                &writes,
+                Writer::User,
+                WriteKind::Create,
+                &user.attributes,
+            )?;
+            let mut attrs = user.attributes.clone();
+            for (k, v) in writes {
+                attrs.insert(k, v);
+            }
+            attributes::check_required(&pool.config.schema, &attrs)?;
+            Ok::<_, DomainError>(attrs)
+        })();
+        let attrs = match checked {
+            Ok(a) => a,
+            Err(e) => {
+                // A wrong answer uses up one of the session's attempts; the session stays usable.
+                let mut tx = self.inner.store.begin().await?;
+                let mut s = session.clone();
+                s.attempts += 1;
+                tx.update_auth_session(hash, &s).await?;
+                tx.commit().await?;
+                return Err(e.into());
+            }
+        };
+        let phc = self.inner.hasher.hash(password).await?;
+        let mut tx = self.inner.store.begin().await?;
+        if !tx.delete_auth_session(hash).await? {
+            return Err(expired_session());
+        }
+        user.attributes = attrs;
+        user.password = Some(PasswordCredential {
+            phc,
+            set_at: now,
+            expires_at: None,
+        });
+        user.status = UserStatus::Confirmed;
+        user.modified_at = now;
+        let aliases = pool.config.sign_in.aliases(&user.attributes);
+        tx.update_user(&user, &aliases)
+            .await
+            .map_err(|e| crate::error::on_conflict(e, |c| alias_conflict(pool, c)))?;
+        let (family, refresh) = self.start_family(&mut *tx, client, &user, now).await?;
+        tx.commit().await?;
+        let tokens = self
+            .sign_tokens(client, &user, &family, Some(refresh), now)
+            .await?;
+        Ok(AuthOutcome::Tokens(tokens))
+    }
+}
+
+pub(crate) fn alias_conflict(pool: &UserPool, c: &tessera_store::Conflict) -> Option<DomainError> {
+    match c {
+        tessera_store::Conflict::Alias(kind) => Some(pool.config.sign_in.alias_conflict(
+            &tessera_domain::pool::Alias {
+                kind: *kind,
+                key: String::new(),
+            },
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,218 @@
+//! App clients: CreateUserPoolClient, DescribeUserPoolClient, UpdateUserPoolClient,
+//! DeleteUserPoolClient, ListUserPoolClients.
+//!
+//! Client secrets are stored sealed with the master key and bound to their client id.
+
+use crate::Engine;
+use crate::error::EngineResult;
+use crate::pools::{decode_token, encode_token};
+use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
+use tessera_domain::pool::UserPool;
+use tessera_domain::{ClientId, DomainError, UserPoolId};
+use tessera_store::{Conflict, StoreError, Tx};
+
+#[derive(Clone, Debug)]
+pub struct NewClient {
+    pub name: String,
+    pub generate_secret: bool,
+    /// A secret the caller chose (CreateUserPoolClient's `ClientSecret`).
+    pub secret: Option<String>,
+    pub config: ClientConfig,
+}
+
+/// UpdateUserPoolClient: like Cognito, unspecified settings return to their defaults.
+#[derive(Clone, Debug)]
+pub struct ClientUpdate {
+    pub name: Option<String>,
+    pub config: ClientConfig,
+}
+
+const SECRET_ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+fn secret_purpose(client: &ClientId) -> String {
+    format!("client-secret:{client}")
+}
+
+fn check_attributes(pool: &UserPool, config: &ClientConfig) -> EngineResult<()> {
+    let known = |name: &String| pool.config.schema.iter().any(|s| &s.name == name);
+    if let Some(read) = &config.read_attributes
+        && !read.iter().all(known)
+    {
+        return Err(DomainError::invalid_parameter(
+            "Invalid read attributes specified while creating a client",
+        )
+        .into());
+    }
+    if let Some(write) = &config.write_attributes
+        && !write.iter().all(|w| known(w) && w != "sub")
+    {
+        return Err(DomainError::invalid_parameter(
+            "Invalid write attributes specified while creating a client",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> EngineResult<()> {
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(DomainError::invalid_parameter("Invalid client name.").into());
+    }
+    Ok(())
+}
+
+impl Engine {
+    pub(crate) fn client_secret(&self, client: &AppClient) -> EngineResult<Option<String>> {
+        let Some(sealed) = &client.secret else {
+            return Ok(None);
+        };
+        let plain = self
+            .inner
+            .master
+            .open(&secret_purpose(&client.client_id), &sealed.0)?;
+        String::from_utf8(plain.to_vec())
+            .map(Some)
+            .map_err(|_| crate::EngineError::Internal("client secret is not UTF-8".into()))
+    }
+
+    /// The client named by a request, or ResourceNotFoundException.
+    pub(crate) async fn load_client(&self, tx: &mut dyn Tx, id: &str) -> EngineResult<AppClient> {
+        let not_found = || DomainError::client_not_found(id);
+        let id = ClientId::parse(id).map_err(|_| not_found())?;
+        tx.get_client(&id).await?.ok_or_else(|| not_found().into())
+    }
+
+    /// The client, checked to belong to `pool`.
+    async fn load_pool_client(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPoolId,
+        id: &str,
+    ) -> EngineResult<AppClient> {
+        let client = self.load_client(tx, id).await?;
+        if &client.pool_id != pool {
+            return Err(DomainError::client_not_found(id).into());
+        }
+        Ok(client)
+    }
+
+    pub async fn create_user_pool_client(
+        &self,
+        pool_id: &UserPoolId,
+        new: NewClient,
+    ) -> EngineResult<(AppClient, Option<String>)> {
+        check_name(&new.name)?;
+        new.config.check()?;
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        check_attributes(&pool, &new.config)?;
+        let plain_secret = match (new.secret, new.generate_secret) {
+            (Some(s), _) => Some(s),
+            (None, true) => Some(tessera_crypto::random::string_from(SECRET_ALPHABET, 51)),
+            (None, false) => None,
+        };
+        for _ in 0..4 {
+            let client_id = ClientId::generate(tessera_crypto::random::bytes::<26>());
+            let client = AppClient {
+                pool_id: pool_id.clone(),
+                client_id: client_id.clone(),
+                name: new.name.clone(),
+                secret: plain_secret.as_ref().map(|s| {
+                    SealedSecret(
+                        self.inner
+                            .master
+                            .seal(&secret_purpose(&client_id), s.as_bytes()),
+                    )
+                }),
+                created_at: now,
+                modified_at: now,
+                config: new.config.clone(),
+            };
+            match tx.insert_client(&client).await {
+                Err(StoreError::Conflict(Conflict::Client)) => {
+                    tx = self.inner.store.begin().await?;
+                    continue;
+                }
+                other => other?,
+            }
+            tx.commit().await?;
+            return Ok((client, plain_secret));
+        }
+        Err(crate::EngineError::Internal(
+            "could not allocate a client id".into(),
+        ))
+    }
+
+    pub async fn describe_user_pool_client(
+        &self,
+        pool: &UserPoolId,
+        client_id: &str,
+    ) -> EngineResult<(AppClient, Option<String>)> {
+        let mut tx = self.inner.store.read().await?;
+        self.load_pool(&mut *tx, pool).await?;
+        let client = self.load_pool_client(&mut *tx, pool, client_id).await?;
+        let secret = self.client_secret(&client)?;
+        Ok((client, secret))
+    }
+
+    pub async fn update_user_pool_client(
+        &self,
+        pool_id: &UserPoolId,
+        client_id: &str,
+        update: ClientUpdate,
+    ) -> EngineResult<(AppClient, Option<String>)> {
+        if let Some(name) = &update.name {
+            check_name(name)?;
+        }
+        update.config.check()?;
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        check_attributes(&pool, &update.config)?;
+        let mut client = self.load_pool_client(&mut *tx, pool_id, client_id).await?;
+        if let Some(name) = update.name {
+            client.name = name;
+        }
+        client.config = update.config;
+        client.modified_at = self.now();
+        tx.update_client(&client).await?;
+        tx.commit().await?;
+        let secret = self.client_secret(&client)?;
+        Ok((client, secret))
+    }
+
+    pub async fn delete_user_pool_client(
+        &self,
+        pool: &UserPoolId,
+        client_id: &str,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        self.load_pool(&mut *tx, pool).await?;
+        let client = self.load_pool_client(&mut *tx, pool, client_id).await?;
+        tx.delete_client(pool, &client.client_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_user_pool_clients(
+        &self,
+        pool: &UserPoolId,
+        max: usize,
+        next: Option<&str>,
+    ) -> EngineResult<(Vec<AppClient>, Option<String>)> {
+        let after = decode_token(next)?
+            .map(|s| ClientId::parse(&s))
+            .transpose()
+            .map_err(|_| DomainError::invalid_parameter("Invalid pagination token provided."))?;
+        let mut tx = self.inner.store.read().await?;
+        self.load_pool(&mut *tx, pool).await?;
+        let mut clients = tx.list_clients(pool, after.as_ref(), max + 1).await?;
+        let next_token = if clients.len() > max {
+            clients.truncate(max);
+            clients.last().map(|c| encode_token(c.client_id.as_str()))
+        } else {
+            None
+        };
+        Ok((clients, next_token))
+    }
+}

@@ -1,0 +1,183 @@
+//! User pools: CreateUserPool, DescribeUserPool, UpdateUserPool, DeleteUserPool, ListUserPools,
+//! AddCustomAttributes.
+
+use crate::Engine;
+use crate::error::{EngineResult, on_conflict};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::collections::BTreeMap;
+use tessera_domain::attributes::{self, SchemaAttribute};
+use tessera_domain::password::PasswordPolicy;
+use tessera_domain::pool::{self, MfaMode, PoolConfig, UserPool};
+use tessera_domain::{DomainError, UserPoolId};
+use tessera_store::{Conflict, Tx};
+
+/// What UpdateUserPool may change. Like Cognito, settings left out of the request return to
+/// their defaults rather than keeping their old values.
+#[derive(Clone, Debug)]
+pub struct PoolUpdate {
+    pub name: Option<String>,
+    pub password_policy: PasswordPolicy,
+    pub auto_verified_attributes: Vec<String>,
+    pub mfa: MfaMode,
+    pub deletion_protection: bool,
+    pub settings: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PoolPage {
+    pub pools: Vec<UserPool>,
+    pub next_token: Option<String>,
+}
+
+/// Pagination tokens are opaque to clients: the last key of the page, base64url-encoded.
+pub(crate) fn encode_token(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+pub(crate) fn decode_token(token: Option<&str>) -> EngineResult<Option<String>> {
+    let Some(token) = token else { return Ok(None) };
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(Some)
+        .ok_or_else(|| DomainError::invalid_parameter("Invalid pagination token provided.").into())
+}
+
+fn check_auto_verified(attrs: &[String]) -> EngineResult<()> {
+    for a in attrs {
+        if a != attributes::EMAIL && a != attributes::PHONE_NUMBER {
+            return Err(DomainError::invalid_parameter(format!(
+                "Invalid AutoVerifiedAttribute: {a}"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    pub(crate) async fn load_pool(
+        &self,
+        tx: &mut dyn Tx,
+        id: &UserPoolId,
+    ) -> EngineResult<UserPool> {
+        tx.get_pool(id)
+            .await?
+            .ok_or_else(|| DomainError::pool_not_found(id.as_str()).into())
+    }
+
+    pub async fn create_user_pool(
+        &self,
+        name: String,
+        config: PoolConfig,
+    ) -> EngineResult<UserPool> {
+        pool::check_pool_name(&name)?;
+        config.sign_in.validate()?;
+        check_auto_verified(&config.auto_verified_attributes)?;
+        let now = self.now();
+        for _ in 0..4 {
+            let id = UserPoolId::generate(
+                &self.inner.settings.region,
+                tessera_crypto::random::bytes::<9>(),
+            );
+            let pool = UserPool {
+                id: id.clone(),
+                name: name.clone(),
+                created_at: now,
+                modified_at: now,
+                config: config.clone(),
+            };
+            let mut tx = self.inner.store.begin().await?;
+            match tx.insert_pool(&pool).await {
+                Err(tessera_store::StoreError::Conflict(Conflict::Pool)) => continue,
+                other => other?,
+            }
+            self.create_pool_keys(&mut *tx, &id, now).await?;
+            tx.commit().await?;
+            tracing::info!(pool = %id, "user pool created");
+            return Ok(pool);
+        }
+        Err(crate::EngineError::Internal(
+            "could not allocate a pool id".into(),
+        ))
+    }
+
+    /// The pool and its estimated number of users.
+    pub async fn describe_user_pool(&self, id: &UserPoolId) -> EngineResult<(UserPool, u64)> {
+        let mut tx = self.inner.store.read().await?;
+        let pool = self.load_pool(&mut *tx, id).await?;
+        let users = tx.count_users(id).await?;
+        Ok((pool, users))
+    }
+
+    pub async fn update_user_pool(&self, id: &UserPoolId, update: PoolUpdate) -> EngineResult<()> {
+        if let Some(name) = &update.name {
+            pool::check_pool_name(name)?;
+        }
+        check_auto_verified(&update.auto_verified_attributes)?;
+        let mut tx = self.inner.store.begin().await?;
+        let mut pool = self.load_pool(&mut *tx, id).await?;
+        if let Some(name) = update.name {
+            pool.name = name;
+        }
+        pool.config.password_policy = update.password_policy;
+        pool.config.auto_verified_attributes = update.auto_verified_attributes;
+        pool.config.mfa = update.mfa;
+        pool.config.deletion_protection = update.deletion_protection;
+        pool.config.settings = update.settings;
+        pool.modified_at = self.now();
+        tx.update_pool(&pool).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_user_pool(&self, id: &UserPoolId) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, id).await?;
+        if pool.config.deletion_protection {
+            return Err(DomainError::invalid_parameter(
+                "The user pool cannot be deleted because deletion protection is activated. Deletion protection must be inactivated first.",
+            )
+            .into());
+        }
+        tx.delete_pool(id).await?;
+        tx.commit().await?;
+        self.forget_pool_keys(id);
+        tracing::info!(pool = %id, "user pool deleted");
+        Ok(())
+    }
+
+    pub async fn list_user_pools(&self, max: usize, next: Option<&str>) -> EngineResult<PoolPage> {
+        let after = decode_token(next)?
+            .map(|s| UserPoolId::parse(&s))
+            .transpose()
+            .map_err(|_| DomainError::invalid_parameter("Invalid pagination token provided."))?;
+        let mut tx = self.inner.store.read().await?;
+        let mut pools = tx.list_pools(after.as_ref(), max + 1).await?;
+        let next_token = if pools.len() > max {
+            pools.truncate(max);
+            pools.last().map(|p| encode_token(p.id.as_str()))
+        } else {
+            None
+        };
+        Ok(PoolPage { pools, next_token })
+    }
+
+    pub async fn add_custom_attributes(
+        &self,
+        id: &UserPoolId,
+        attrs: Vec<SchemaAttribute>,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let mut pool = self.load_pool(&mut *tx, id).await?;
+        attributes::add_custom_attributes(&mut pool.config.schema, &attrs)?;
+        pool.modified_at = self.now();
+        tx.update_pool(&pool)
+            .await
+            .map_err(|e| on_conflict(e, |_| None))?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,379 @@
+//! Issuing, verifying, refreshing and revoking tokens: GetTokensFromRefreshToken, RevokeToken,
+//! GlobalSignOut, AdminUserGlobalSignOut, and access-token authentication for the operations that
+//! take one.
+
+use crate::Engine;
+use crate::auth::TokenSet;
+use crate::error::{EngineError, EngineResult};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use tessera_domain::client::AppClient;
+use tessera_domain::tokens::{ADMIN_SCOPE, RefreshTokenRecord, TokenFamily, TokenRequest};
+use tessera_domain::user::User;
+use tessera_domain::{ClientId, DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
+use tessera_store::{KeyUse, Tx, UserLookup};
+use uuid::Uuid;
+
+/// Who an access token speaks for, once verified.
+#[derive(Clone, Debug)]
+pub(crate) struct AccessIdentity {
+    pub pool_id: UserPoolId,
+    pub sub: Sub,
+    pub client_id: ClientId,
+}
+
+/// How a refresh request proves its client.
+pub enum ClientProof<'a> {
+    /// InitiateAuth: SECRET_HASH computed over the username.
+    SecretHash(Option<&'a str>),
+    /// GetTokensFromRefreshToken and RevokeToken: the client secret itself.
+    Secret(Option<&'a str>),
+}
+
+fn invalid_access() -> EngineError {
+    DomainError::not_authorized("Invalid Access Token").into()
+}
+
+fn invalid_refresh() -> EngineError {
+    DomainError::not_authorized("Invalid Refresh Token").into()
+}
+
+/// The claims of a JWT read without verification, only to learn which keys to verify it with.
+fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+impl Engine {
+    /// Starts a token family for a fresh authentication (inside `tx`) and returns its refresh
+    /// token; the caller commits, then signs with [`Engine::sign_tokens`].
+    pub(crate) async fn start_family(
+        &self,
+        tx: &mut dyn Tx,
+        client: &AppClient,
+        user: &User,
+        now: Timestamp,
+    ) -> EngineResult<(TokenFamily, String)> {
+        let family = TokenFamily {
+            origin_jti: Uuid::from_bytes(tessera_crypto::random::bytes::<16>()),
+            pool_id: user.pool_id.clone(),
+            client_id: client.client_id.clone(),
+            sub: user.sub,
+            auth_time: now,
+            created_at: now,
+            refresh_expires_at: now.plus(client.config.validity.refresh.duration()),
+            revoked_at: None,
+            scopes: vec![ADMIN_SCOPE.to_string()],
+            device_key: None,
+        };
+        tx.insert_token_family(&family).await?;
+        let refresh = self.new_refresh_token(tx, &family, now).await?;
+        Ok((family, refresh))
+    }
+
+    async fn new_refresh_token(
+        &self,
+        tx: &mut dyn Tx,
+        family: &TokenFamily,
+        now: Timestamp,
+    ) -> EngineResult<String> {
+        let token = tessera_crypto::random::token(64);
+        tx.insert_refresh_token(&RefreshTokenRecord {
+            hash: tessera_crypto::token_hash(&token),
+            origin_jti: family.origin_jti,
+            pool_id: family.pool_id.clone(),
+            issued_at: now,
+            superseded_at: None,
+        })
+        .await?;
+        Ok(token)
+    }
+
+    /// Signs an ID and access token for `family` (RSA on the blocking pool).
+    pub(crate) async fn sign_tokens(
+        &self,
+        client: &AppClient,
+        user: &User,
+        family: &TokenFamily,
+        refresh_token: Option<String>,
+        now: Timestamp,
+    ) -> EngineResult<TokenSet> {
+        let issuer = self.issuer(&user.pool_id);
+        let request = TokenRequest {
+            issuer: &issuer,
+            client,
+            user,
+            family,
+            event_id: Uuid::from_bytes(tessera_crypto::random::bytes::<16>()),
+            id_jti: Uuid::from_bytes(tessera_crypto::random::bytes::<16>()),
+            access_jti: Uuid::from_bytes(tessera_crypto::random::bytes::<16>()),
+            now,
+        };
+        let (id_claims, access_claims) = (request.id_claims(), request.access_claims());
+        let keys = self.pool_keys(&user.pool_id).await?;
+        let (id_token, access_token) = tokio::task::spawn_blocking(move || {
+            Ok::<_, tessera_crypto::CryptoError>((
+                keys.signer(KeyUse::Id).sign(&id_claims)?,
+                keys.signer(KeyUse::Access).sign(&access_claims)?,
+            ))
+        })
+        .await??;
+        Ok(TokenSet {
+            access_token,
+            id_token,
+            refresh_token,
+            expires_in: client.config.validity.access.duration().as_secs(),
+        })
+    }
+
+    /// Verifies an access token as the user-pool API requires: our signature, our issuer, not
+    /// expired, carrying the admin scope, and its family neither revoked nor signed out.
+    pub(crate) async fn verify_access_token(&self, token: &str) -> EngineResult<AccessIdentity> {
+        let claims = unverified_claims(token).ok_or_else(invalid_access)?;
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or_else(invalid_access)?;
+        let pool_id = iss
+            .strip_prefix(&self.inner.settings.issuer_base)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|id| UserPoolId::parse(id).ok())
+            .ok_or_else(invalid_access)?;
+        let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(invalid_access)?;
+        let keys = match self.pool_keys(&pool_id).await {
+            Ok(k) => k,
+            Err(EngineError::Client(_)) => return Err(invalid_access()),
+            Err(e) => return Err(e),
+        };
+        let jwk = keys
+            .public_key(&kid, KeyUse::Access)
+            .ok_or_else(invalid_access)?;
+        let claims = tessera_crypto::jwt::verify(token, jwk).map_err(|_| invalid_access())?;
+        if claims.get("token_use").and_then(Value::as_str) != Some("access")
+            || claims.get("iss").and_then(Value::as_str) != Some(self.issuer(&pool_id).as_str())
+        {
+            return Err(invalid_access());
+        }
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(invalid_access)?;
+        if self.now().secs() >= exp {
+            return Err(DomainError::not_authorized("Access Token has expired").into());
+        }
+        let scopes = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !scopes.split(' ').any(|s| s == ADMIN_SCOPE) {
+            return Err(
+                DomainError::not_authorized("Access Token does not have required scopes").into(),
+            );
+        }
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(invalid_access)
+        };
+        let sub = Uuid::parse_str(text("sub")?)
+            .map(Sub)
+            .map_err(|_| invalid_access())?;
+        let origin_jti = Uuid::parse_str(text("origin_jti")?).map_err(|_| invalid_access())?;
+        let client_id = ClientId::parse(text("client_id")?).map_err(|_| invalid_access())?;
+        let mut tx = self.inner.store.read().await?;
+        let family = tx.get_token_family(&origin_jti).await?;
+        match family {
+            Some(f) if f.revoked_at.is_none() && f.sub == sub => {}
+            _ => return Err(DomainError::not_authorized("Access Token has been revoked").into()),
+        }
+        Ok(AccessIdentity {
+            pool_id,
+            sub,
+            client_id,
+        })
+    }
+
+    /// The user an access token speaks for, loaded in `tx`, refused if gone or disabled.
+    pub(crate) async fn token_user(
+        &self,
+        tx: &mut dyn Tx,
+        id: &AccessIdentity,
+    ) -> EngineResult<User> {
+        let user = tx
+            .get_user(&id.pool_id, &UserLookup::Sub(id.sub))
+            .await?
+            .ok_or_else(DomainError::user_not_found)?;
+        if !user.enabled {
+            return Err(DomainError::not_authorized("User is disabled.").into());
+        }
+        Ok(user)
+    }
+
+    /// Checks a client's proof. Clients without a secret need none.
+    pub(crate) fn check_client_proof(
+        &self,
+        client: &AppClient,
+        usernames: &[&str],
+        proof: ClientProof<'_>,
+    ) -> EngineResult<()> {
+        let Some(secret) = self.client_secret(client)? else {
+            return Ok(());
+        };
+        let id = client.client_id.as_str();
+        let ok = match proof {
+            ClientProof::SecretHash(None) | ClientProof::Secret(None) => {
+                return Err(DomainError::not_authorized(format!(
+                    "Client {id} is configured for secret but secret was not received"
+                ))
+                .into());
+            }
+            ClientProof::SecretHash(Some(hash)) => usernames
+                .iter()
+                .any(|u| tessera_crypto::secret_hash::verify(&secret, u, id, hash)),
+            ClientProof::Secret(Some(given)) => {
+                tessera_crypto::constant_time_eq(secret.as_bytes(), given.as_bytes())
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(DomainError::not_authorized(format!(
+                "Unable to verify secret hash for client {id}"
+            ))
+            .into())
+        }
+    }
+
+    /// REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken. With `rotate` (and rotation enabled on
+    /// the client) the presented token is superseded by a new one returned in the result.
+    pub async fn refresh_tokens(
+        &self,
+        client_id: &str,
+        refresh_token: &str,
+        proof: ClientProof<'_>,
+        rotate: bool,
+    ) -> EngineResult<TokenSet> {
+        let now = self.now();
+        let hash = tessera_crypto::token_hash(refresh_token);
+        let mut tx = self.inner.store.begin().await?;
+        let client = self.load_client(&mut *tx, client_id).await?;
+        if !client
+            .config
+            .allows(tessera_domain::client::AuthFlow::RefreshToken)
+        {
+            return Err(DomainError::invalid_parameter(
+                "Refresh Token Flow not enabled for this client",
+            )
+            .into());
+        }
+        let record = tx
+            .get_refresh_token(&hash)
+            .await?
+            .ok_or_else(invalid_refresh)?;
+        let family = tx
+            .get_token_family(&record.origin_jti)
+            .await?
+            .ok_or_else(invalid_refresh)?;
+        if family.client_id != client.client_id {
+            return Err(invalid_refresh());
+        }
+        let user = tx
+            .get_user(&family.pool_id, &UserLookup::Sub(family.sub))
+            .await?
+            .ok_or_else(invalid_refresh)?;
+        let sub = user.sub.to_string();
+        self.check_client_proof(&client, &[user.username.as_str(), &sub], proof)?;
+        if family.revoked_at.is_some() {
+            return Err(DomainError::not_authorized("Refresh Token has been revoked").into());
+        }
+        if now >= family.refresh_expires_at {
+            return Err(DomainError::not_authorized("Refresh Token has expired").into());
+        }
+        if !user.enabled {
+            return Err(DomainError::not_authorized("User is disabled.").into());
+        }
+        let rotation = client.config.refresh_token_rotation;
+        if let Some(superseded) = record.superseded_at {
+            let grace = std::time::Duration::from_secs(u64::from(rotation.retry_grace_seconds));
+            if now >= superseded.plus(grace) {
+                return Err(DomainError::new(
+                    ErrorKind::RefreshTokenReuse,
+                    "Refresh token has already been used",
+                )
+                .into());
+            }
+        }
+        let new_refresh = if rotate && rotation.enabled && record.superseded_at.is_none() {
+            if !tx.supersede_refresh_token(&hash, now).await? {
+                return Err(DomainError::new(
+                    ErrorKind::RefreshTokenReuse,
+                    "Refresh token has already been used",
+                )
+                .into());
+            }
+            Some(self.new_refresh_token(&mut *tx, &family, now).await?)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        self.sign_tokens(&client, &user, &family, new_refresh, now)
+            .await
+    }
+
+    /// RevokeToken: revokes the refresh token's family, and with it every access token issued
+    /// from it. Unknown tokens are accepted silently, as OAuth revocation requires.
+    pub async fn revoke_token(
+        &self,
+        client_id: &str,
+        token: &str,
+        client_secret: Option<&str>,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let client = self.load_client(&mut *tx, client_id).await?;
+        self.check_client_proof(&client, &[], ClientProof::Secret(client_secret))?;
+        if !client.config.enable_token_revocation {
+            return Err(DomainError::new(
+                ErrorKind::UnsupportedOperation,
+                "Token revocation is not enabled for this client",
+            )
+            .into());
+        }
+        if unverified_claims(token).is_some() {
+            return Err(DomainError::new(
+                ErrorKind::UnsupportedTokenType,
+                "Only refresh tokens can be revoked",
+            )
+            .into());
+        }
+        let Some(record) = tx
+            .get_refresh_token(&tessera_crypto::token_hash(token))
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(family) = tx.get_token_family(&record.origin_jti).await? else {
+            return Ok(());
+        };
+        if family.client_id != client.client_id {
+            return Err(DomainError::not_authorized("Invalid Refresh Token").into());
+        }
+        tx.revoke_token_family(&family.origin_jti, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// GlobalSignOut: every token of the user stops working.
+    pub async fn global_sign_out(&self, access_token: &str) -> EngineResult<()> {
+        let id = self.verify_access_token(access_token).await?;
+        let mut tx = self.inner.store.begin().await?;
+        let user = self.token_user(&mut *tx, &id).await?;
+        tx.revoke_user_token_families(&id.pool_id, &user.sub, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,609 @@
+//! Users, as administrators manage them (Admin*, ListUsers) and as users manage themselves with
+//! an access token (SignUp, GetUser, UpdateUserAttributes, ChangePassword, DeleteUser …).
+
+use crate::Engine;
+use crate::auth::alias_conflict;
+use crate::error::{EngineError, EngineResult, on_conflict};
+use crate::pools::{decode_token, encode_token};
+use tessera_domain::attributes::{self, Attributes, WriteKind, Writer};
+use tessera_domain::client::AppClient;
+use tessera_domain::filter::UserFilter;
+use tessera_domain::lockout::SignInFailures;
+use tessera_domain::pool::UserPool;
+use tessera_domain::user::{PasswordCredential, User, UserStatus};
+use tessera_domain::{DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
+use tessera_store::{Conflict, Tx, UserQuery};
+
+#[derive(Clone)]
+pub struct SignUp {
+    pub client_id: String,
+    pub username: String,
+    pub password: String,
+    pub attributes: Vec<(String, String)>,
+    pub secret_hash: Option<String>,
+}
+
+impl std::fmt::Debug for SignUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignUp")
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SignedUp {
+    pub user: User,
+    pub confirmed: bool,
+}
+
+#[derive(Clone)]
+pub struct AdminCreateUser {
+    pub username: String,
+    pub attributes: Vec<(String, String)>,
+    pub temporary_password: Option<String>,
+    /// MessageAction RESEND: re-issue the invitation of an existing user.
+    pub resend: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub next_token: Option<String>,
+}
+
+fn user_exists(pool: &UserPool, c: &Conflict, message: &str) -> Option<DomainError> {
+    match c {
+        Conflict::Username => Some(DomainError::new(ErrorKind::UsernameExists, message)),
+        other => alias_conflict(pool, other),
+    }
+}
+
+/// Applies validated attribute writes to a user: a changed email or phone number is no longer
+/// verified unless the same request says it is.
+fn apply_writes(user: &mut User, writes: Vec<(String, String)>) {
+    let explicit: Vec<String> = writes.iter().map(|(k, _)| k.clone()).collect();
+    for (name, value) in writes {
+        let changed = user.attributes.get(&name) != Some(&value);
+        let flag = match name.as_str() {
+            attributes::EMAIL => Some(attributes::EMAIL_VERIFIED),
+            attributes::PHONE_NUMBER => Some(attributes::PHONE_NUMBER_VERIFIED),
+            _ => None,
+        };
+        if let Some(flag) = flag
+            && changed
+            && !explicit.iter().any(|e| e == flag)
+        {
+            user.attributes
+                .insert(flag.to_string(), "false".to_string());
+        }
+        user.attributes.insert(name, value);
+    }
+}
+
+/// The attributes a client may write on behalf of a user.
+fn check_client_may_write(
+    pool: &UserPool,
+    client: &AppClient,
+    writes: &[(String, String)],
+) -> EngineResult<()> {
+    let allowed = client
+        .config
+        .write_attributes
+        .clone()
+        .unwrap_or_else(|| attributes::default_client_attributes(&pool.config.schema, true));
+    if writes.iter().all(|(k, _)| allowed.contains(k)) {
+        Ok(())
+    } else {
+        Err(
+            DomainError::not_authorized("A client attempted to write unauthorized attribute")
+                .into(),
+        )
+    }
+}
+
+impl Engine {
+    /// The user an administrator names: by username, alias or sub; else UserNotFoundException.
+    async fn admin_user(&self, tx: &mut dyn Tx, pool: &UserPool, name: &str) -> EngineResult<User> {
+        self.find_user(tx, pool, name)
+            .await?
+            .ok_or_else(|| DomainError::user_not_found().into())
+    }
+
+    async fn save_user(&self, tx: &mut dyn Tx, pool: &UserPool, user: &User) -> EngineResult<()> {
+        let aliases = pool.config.sign_in.aliases(&user.attributes);
+        tx.update_user(user, &aliases)
+            .await
+            .map_err(|e| on_conflict(e, |c| alias_conflict(pool, c)))
+    }
+
+    async fn insert_new_user(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPool,
+        user: &User,
+        exists_message: &str,
+    ) -> EngineResult<()> {
+        let aliases = pool.config.sign_in.aliases(&user.attributes);
+        tx.insert_user(
+            user,
+            &user.username.key(pool.config.sign_in.case_sensitive),
+            &aliases,
+        )
+        .await
+        .map_err(|e| on_conflict(e, |c| user_exists(pool, c, exists_message)))
+    }
+
+    /// Builds a new user from a requested name and attributes under the pool's rules.
+    fn new_user(
+        &self,
+        pool: &UserPool,
+        username: &str,
+        writes: &[(String, String)],
+        writer: Writer,
+        status: UserStatus,
+        now: Timestamp,
+    ) -> EngineResult<User> {
+        let writes = attributes::validate_writes(
+            &pool.config.schema,
+            writes,
+            writer,
+            WriteKind::Create,
+            &Attributes::new(),
+        )?;
+        let sub = Sub::from_random(tessera_crypto::random::bytes::<16>());
+        let mut attrs: Attributes = writes.into_iter().collect();
+        let username =
+            pool.config
+                .sign_in
+                .assign_username(username, &sub.to_string(), &mut attrs)?;
+        attributes::check_required(&pool.config.schema, &attrs)?;
+        Ok(User {
+            pool_id: pool.id.clone(),
+            sub,
+            username,
+            status,
+            enabled: true,
+            attributes: attrs,
+            password: None,
+            srp: None,
+            failures: SignInFailures::default(),
+            created_at: now,
+            modified_at: now,
+        })
+    }
+
+    pub async fn sign_up(&self, req: SignUp) -> EngineResult<SignedUp> {
+        let now = self.now();
+        let (client, pool) = {
+            let mut tx = self.inner.store.read().await?;
+            let client = self.load_client(&mut *tx, &req.client_id).await?;
+            let pool = self.load_pool(&mut *tx, &client.pool_id).await?;
+            (client, pool)
+        };
+        self.check_client_proof(
+            &client,
+            &[&req.username],
+            crate::tokens::ClientProof::SecretHash(req.secret_hash.as_deref()),
+        )?;
+        check_client_may_write(&pool, &client, &req.attributes)?;
+        let mut user = self.new_user(
+            &pool,
+            &req.username,
+            &req.attributes,
+            Writer::User,
+            UserStatus::Unconfirmed,
+            now,
+        )?;
+        pool.config.password_policy.check(&req.password)?;
+        user.password = Some(PasswordCredential {
+            phc: self.inner.hasher.hash(&req.password).await?,
+            set_at: now,
+            expires_at: None,
+        });
+        let mut tx = self.inner.store.begin().await?;
+        self.insert_new_user(&mut *tx, &pool, &user, "User already exists")
+            .await?;
+        tx.commit().await?;
+        tracing::info!(pool = %pool.id, sub = %user.sub, "user signed up");
+        Ok(SignedUp {
+            user,
+            confirmed: false,
+        })
+    }
+
+    pub async fn admin_confirm_sign_up(
+        &self,
+        pool_id: &UserPoolId,
+        username: &str,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        let mut user = self.admin_user(&mut *tx, &pool, username).await?;
+        if user.status != UserStatus::Unconfirmed {
+            return Err(DomainError::not_authorized(format!(
+                "User cannot be confirmed. Current status is {}",
+                user.status.as_str()
+            ))
+            .into());
+        }
+        user.status = UserStatus::Confirmed;
+        user.modified_at = self.now();
+        self.save_user(&mut *tx, &pool, &user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn admin_create_user(
+        &self,
+        pool_id: &UserPoolId,
+        req: AdminCreateUser,
+    ) -> EngineResult<User> {
+        let now = self.now();
+        let pool = {
+            let mut tx = self.inner.store.read().await?;
+            self.load_pool(&mut *tx, pool_id).await?
+        };
+        let policy = &pool.config.password_policy;
+        let temporary = match req.temporary_password {
+            Some(p) => {
+                policy.check(&p)?;
+                p
+            }
+            None => policy.temporary_password(&tessera_crypto::random::bytes::<32>()),
+        };
+        let expires = now.plus(std::time::Duration::from_secs(
+            86_400 * u64::from(policy.temporary_password_validity_days.max(1)),
+        ));
+        let phc = self.inner.hasher.hash(&temporary).await?;
+        let credential = PasswordCredential {
+            phc,
+            set_at: now,
+            expires_at: Some(expires),
+        };
+        let mut tx = self.inner.store.begin().await?;
+        if req.resend {
+            let mut user = self.admin_user(&mut *tx, &pool, &req.username).await?;
+            if user.status != UserStatus::ForceChangePassword {
+                return Err(DomainError::new(
+                    ErrorKind::UnsupportedUserState,
+                    format!(
+                        "Resend not possible. {} status is not FORCE_CHANGE_PASSWORD",
+                        req.username
+                    ),
+                )
+                .into());
+            }
+            user.password = Some(credential);
+            user.modified_at = now;
+            self.save_user(&mut *tx, &pool, &user).await?;
+            tx.commit().await?;
+            return Ok(user);
+        }
+        let mut user = self.new_user(
+            &pool,
+            &req.username,
+            &req.attributes,
+            Writer::Admin,
+            UserStatus::ForceChangePassword,
+            now,
+        )?;
+        user.password = Some(credential);
+        self.insert_new_user(&mut *tx, &pool, &user, "User account already exists")
+            .await?;
+        tx.commit().await?;
+        tracing::info!(pool = %pool.id, sub = %user.sub, "user created by an administrator");
+        Ok(user)
+    }
+
+    pub async fn admin_get_user(&self, pool_id: &UserPoolId, username: &str) -> EngineResult<User> {
+        let mut tx = self.inner.store.read().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        self.admin_user(&mut *tx, &pool, username).await
+    }
+
+    pub async fn admin_delete_user(
+        &self,
+        pool_id: &UserPoolId,
+        username: &str,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        let user = self.admin_user(&mut *tx, &pool, username).await?;
+        tx.delete_user(pool_id, &user.sub).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn admin_update_user_attributes(
+        &self,
+        pool_id: &UserPoolId,
+        username: &str,
+        writes: Vec<(String, String)>,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        let mut user = self.admin_user(&mut *tx, &pool, username).await?;
+        let writes = attributes::validate_writes(
+            &pool.config.schema,
+            &writes,
+            Writer::Admin,
+            WriteKind::Update,
+            &user.attributes,
+        )?;
+        apply_writes(&mut user, writes);
+        user.modified_at = self.now();
+        self.save_user(&mut *tx, &pool, &user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn admin_delete_user_attributes(
+        &self,
+        pool_id: &UserPoolId,
+        username: &str,
+        names: Vec<String>,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        let mut user = self.admin_user(&mut *tx, &pool, username).await?;
+        delete_attributes(&pool, &mut user, &names)?;
+        user.modified_at = self.now();
+        self.save_user(&mut *tx, &pool, &user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// AdminEnableUser / AdminDisableUser. Disabling also revokes the user's tokens.
+    pub async fn admin_set_user_enabled(
+        &self,
+        pool_id: &UserPoolId,
+        username: &str,
+        enabled: bool,
+    ) -> EngineResult<()> {
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        let mut user = self.admin_user(&mut *tx, &pool, username).await?;
+        user.enabled = enabled;
+        user.modified_at = now;
+        self.save_user(&mut *tx, &pool, &user).await?;
+        if !enabled {
+            tx.revoke_user_token_families(pool_id, &user.sub, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn admin_set_user_password(
+        &self,
+        pool_id: &UserPoolId,
+        username: &str,
+        password: &str,
+        permanent: bool,
+    ) -> EngineResult<()> {
+        let now = self.now();
+        let pool = {
+            let mut tx = self.inner.store.read().await?;
+            let pool = self.load_pool(&mut *tx, pool_id).await?;
+            self.admin_user(&mut *tx, &pool, username).await?;
+            pool
+        };
+        pool.config.password_policy.check(password)?;
+        let phc = self.inner.hasher.hash(password).await?;
+        let mut tx = self.inner.store.begin().await?;
+        let mut user = self.admin_user(&mut *tx, &pool, username).await?;
+        let validity = u64::from(
+            pool.config
+                .password_policy
+                .temporary_password_validity_days
+                .max(1),
+        );
+        user.password = Some(PasswordCredential {
+            phc,
+            set_at: now,
+            expires_at: (!permanent)
+                .then(|| now.plus(std::time::Duration::from_secs(86_400 * validity))),
+        });
+        if permanent {
+            if user.status != UserStatus::ExternalProvider {
+                user.status = UserStatus::Confirmed;
+            }
+        } else {
+            user.status = UserStatus::ForceChangePassword;
+        }
+        user.modified_at = now;
+        self.save_user(&mut *tx, &pool, &user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn admin_user_global_sign_out(
+        &self,
+        pool_id: &UserPoolId,
+        username: &str,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        let user = self.admin_user(&mut *tx, &pool, username).await?;
+        tx.revoke_user_token_families(pool_id, &user.sub, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_users(
+        &self,
+        pool_id: &UserPoolId,
+        filter: Option<&str>,
+        limit: usize,
+        token: Option<&str>,
+    ) -> EngineResult<UserPage> {
+        let filter = match filter {
+            Some(f) => UserFilter::parse(f)?,
+            None => None,
+        };
+        let after = decode_token(token)?;
+        let mut tx = self.inner.store.read().await?;
+        let pool = self.load_pool(&mut *tx, pool_id).await?;
+        let mut rows = tx
+            .list_users(
+                pool_id,
+                &UserQuery {
+                    filter: filter.as_ref(),
+                    case_sensitive: pool.config.sign_in.case_sensitive,
+                    after: after.as_deref(),
+                    limit: limit + 1,
+                },
+            )
+            .await?;
+        let next_token = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|(key, _)| encode_token(key))
+        } else {
+            None
+        };
+        Ok(UserPage {
+            users: rows.into_iter().map(|(_, u)| u).collect(),
+            next_token,
+        })
+    }
+
+    /// The user behind an access token and their pool and client, for self-service operations.
+    async fn self_service(
+        &self,
+        tx: &mut dyn Tx,
+        access_token: &str,
+    ) -> EngineResult<(UserPool, AppClient, User)> {
+        let id = self.verify_access_token(access_token).await?;
+        let user = self.token_user(tx, &id).await?;
+        let pool = self.load_pool(tx, &id.pool_id).await?;
+        let client = self.load_client(tx, id.client_id.as_str()).await?;
+        Ok((pool, client, user))
+    }
+
+    pub async fn get_user(&self, access_token: &str) -> EngineResult<User> {
+        let id = self.verify_access_token(access_token).await?;
+        let mut tx = self.inner.store.read().await?;
+        self.token_user(&mut *tx, &id).await
+    }
+
+    pub async fn update_user_attributes(
+        &self,
+        access_token: &str,
+        writes: Vec<(String, String)>,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let (pool, client, mut user) = self.self_service(&mut *tx, access_token).await?;
+        check_client_may_write(&pool, &client, &writes)?;
+        let writes = attributes::validate_writes(
+            &pool.config.schema,
+            &writes,
+            Writer::User,
+            WriteKind::Update,
+            &user.attributes,
+        )?;
+        apply_writes(&mut user, writes);
+        user.modified_at = self.now();
+        self.save_user(&mut *tx, &pool, &user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_user_attributes(
+        &self,
+        access_token: &str,
+        names: Vec<String>,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let (pool, client, mut user) = self.self_service(&mut *tx, access_token).await?;
+        let as_writes: Vec<(String, String)> =
+            names.iter().map(|n| (n.clone(), String::new())).collect();
+        check_client_may_write(&pool, &client, &as_writes)?;
+        delete_attributes(&pool, &mut user, &names)?;
+        user.modified_at = self.now();
+        self.save_user(&mut *tx, &pool, &user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_user(&self, access_token: &str) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let (pool, _, user) = self.self_service(&mut *tx, access_token).await?;
+        tx.delete_user(&pool.id, &user.sub).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        previous: &str,
+        proposed: &str,
+    ) -> EngineResult<()> {
+        let (pool, client, user) = {
+            let mut tx = self.inner.store.read().await?;
+            self.self_service(&mut *tx, access_token).await?
+        };
+        pool.config.password_policy.check(proposed)?;
+        // Same lockout and same errors as sign-in: ChangePassword is a password oracle too.
+        let user = self
+            .check_password(&pool, &client, user.username.as_str(), previous)
+            .await
+            .map_err(|e| match e {
+                EngineError::Client(d) if d.kind == ErrorKind::UserNotFound => {
+                    DomainError::incorrect_credentials().into()
+                }
+                other => other,
+            })?;
+        let now = self.now();
+        let phc = self.inner.hasher.hash(proposed).await?;
+        let mut tx = self.inner.store.begin().await?;
+        let mut user = tx
+            .get_user(&pool.id, &tessera_store::UserLookup::Sub(user.sub))
+            .await?
+            .ok_or_else(DomainError::user_not_found)?;
+        user.password = Some(PasswordCredential {
+            phc,
+            set_at: now,
+            expires_at: None,
+        });
+        user.modified_at = now;
+        self.save_user(&mut *tx, &pool, &user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn delete_attributes(pool: &UserPool, user: &mut User, names: &[String]) -> EngineResult<()> {
+    for name in names {
+        if name == attributes::SUB {
+            return Err(DomainError::invalid_parameter("Cannot delete the sub attribute").into());
+        }
+        let Some(def) = pool.config.schema.iter().find(|s| &s.name == name) else {
+            return Err(DomainError::invalid_parameter(format!(
+                "Attribute {name} does not exist in the schema."
+            ))
+            .into());
+        };
+        if def.required {
+            return Err(DomainError::invalid_parameter(format!(
+                "Cannot delete required attribute {name}"
+            ))
+            .into());
+        }
+        user.attributes.remove(name);
+        match name.as_str() {
+            attributes::EMAIL => {
+                user.attributes.remove(attributes::EMAIL_VERIFIED);
+            }
+            attributes::PHONE_NUMBER => {
+                user.attributes.remove(attributes::PHONE_NUMBER_VERIFIED);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

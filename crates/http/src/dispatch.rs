@@ -1,0 +1,218 @@
+//! AWS JSON 1.1: every operation is `POST` with `X-Amz-Target: <Service>.<Operation>`.
+//!
+//! The pipeline: find the operation in the model (UnknownOperationException), parse the body
+//! (SerializationException), authenticate IAM-signed operations (SigV4), validate against the
+//! model's constraints (InvalidParameterException), then run the handler from [`routes!`].
+
+use crate::error::{ApiError, JSON_11};
+use crate::{AdminAuth, AppState, sigv4};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::future::Future;
+use std::sync::Arc;
+use tessera_wire::model::{Auth, Service};
+
+/// Runs a handler on a validated body: decode into the wire type, call, encode the result.
+async fn run<Req, Resp, F, Fut>(
+    state: Arc<AppState>,
+    body: Value,
+    handler: F,
+) -> Result<Value, ApiError>
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    F: FnOnce(Arc<AppState>, Req) -> Fut,
+    Fut: Future<Output = Result<Resp, ApiError>>,
+{
+    let req: Req = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request("SerializationException", e.to_string()))?;
+    let resp = handler(state, req).await?;
+    serde_json::to_value(resp).map_err(|e| {
+        tracing::error!(error = %e, "response encoding failed");
+        ApiError::internal()
+    })
+}
+
+/// One table of every implemented operation: it is both the dispatcher and the list that
+/// `tessera operations` prints, so coverage reports can't drift from what clients reach.
+macro_rules! routes {
+    ($($svc:literal $op:literal => $f:path;)+) => {
+        /// Implemented operations as `(service, operation)`.
+        pub const IMPLEMENTED: &[(&str, &str)] = &[$(($svc, $op)),+];
+
+        async fn route(state: Arc<AppState>, svc: &str, op: &str, body: Value) -> Option<Result<Value, ApiError>> {
+            match (svc, op) {
+                $(($svc, $op) => Some(run(state, body, $f).await),)+
+                _ => None,
+            }
+        }
+    };
+}
+
+routes! {
+    "cognito-idp" "CreateUserPool" => crate::idp::pools::create_user_pool;
+    "cognito-idp" "DescribeUserPool" => crate::idp::pools::describe_user_pool;
+    "cognito-idp" "UpdateUserPool" => crate::idp::pools::update_user_pool;
+    "cognito-idp" "DeleteUserPool" => crate::idp::pools::delete_user_pool;
+    "cognito-idp" "ListUserPools" => crate::idp::pools::list_user_pools;
+    "cognito-idp" "AddCustomAttributes" => crate::idp::pools::add_custom_attributes;
+    "cognito-idp" "CreateUserPoolClient" => crate::idp::clients::create_user_pool_client;
+    "cognito-idp" "DescribeUserPoolClient" => crate::idp::clients::describe_user_pool_client;
+    "cognito-idp" "UpdateUserPoolClient" => crate::idp::clients::update_user_pool_client;
+    "cognito-idp" "DeleteUserPoolClient" => crate::idp::clients::delete_user_pool_client;
+    "cognito-idp" "ListUserPoolClients" => crate::idp::clients::list_user_pool_clients;
+    "cognito-idp" "SignUp" => crate::idp::users::sign_up;
+    "cognito-idp" "AdminConfirmSignUp" => crate::idp::users::admin_confirm_sign_up;
+    "cognito-idp" "AdminCreateUser" => crate::idp::users::admin_create_user;
+    "cognito-idp" "AdminGetUser" => crate::idp::users::admin_get_user;
+    "cognito-idp" "AdminDeleteUser" => crate::idp::users::admin_delete_user;
+    "cognito-idp" "AdminUpdateUserAttributes" => crate::idp::users::admin_update_user_attributes;
+    "cognito-idp" "AdminDeleteUserAttributes" => crate::idp::users::admin_delete_user_attributes;
+    "cognito-idp" "AdminDisableUser" => crate::idp::users::admin_disable_user;
+    "cognito-idp" "AdminEnableUser" => crate::idp::users::admin_enable_user;
+    "cognito-idp" "AdminSetUserPassword" => crate::idp::users::admin_set_user_password;
+    "cognito-idp" "AdminUserGlobalSignOut" => crate::idp::users::admin_user_global_sign_out;
+    "cognito-idp" "ListUsers" => crate::idp::users::list_users;
+    "cognito-idp" "GetUser" => crate::idp::users::get_user;
+    "cognito-idp" "UpdateUserAttributes" => crate::idp::users::update_user_attributes;
+    "cognito-idp" "DeleteUserAttributes" => crate::idp::users::delete_user_attributes;
+    "cognito-idp" "DeleteUser" => crate::idp::users::delete_user;
+    "cognito-idp" "ChangePassword" => crate::idp::users::change_password;
+    "cognito-idp" "InitiateAuth" => crate::idp::auth::initiate_auth;
+    "cognito-idp" "AdminInitiateAuth" => crate::idp::auth::admin_initiate_auth;
+    "cognito-idp" "RespondToAuthChallenge" => crate::idp::auth::respond_to_auth_challenge;
+    "cognito-idp" "AdminRespondToAuthChallenge" => crate::idp::auth::admin_respond_to_auth_challenge;
+    "cognito-idp" "GetTokensFromRefreshToken" => crate::idp::auth::get_tokens_from_refresh_token;
+    "cognito-idp" "RevokeToken" => crate::idp::auth::revoke_token;
+    "cognito-idp" "GlobalSignOut" => crate::idp::auth::global_sign_out;
+}
+
+fn service_for(target: &str) -> Option<(&'static Service, &str)> {
+    let (prefix, op) = target.split_once('.')?;
+    tessera_wire::SERVICES
+        .iter()
+        .copied()
+        .find(|s| s.target_prefix == Some(prefix))
+        .map(|s| (s, op))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `POST` on any path: botocore with `endpoint_url=http://host/prefix` posts to `/prefix/`.
+pub async fn aws_json(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let result = handle(state, &method, &uri, &headers, &body, &target).await;
+    match result {
+        Ok(value) => {
+            let mut response = (StatusCode::OK, value.to_string()).into_response();
+            let h = response.headers_mut();
+            h.insert("content-type", HeaderValue::from_static(JSON_11));
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                h.insert("x-amzn-requestid", v);
+            }
+            tracing::debug!(%target, %request_id, "ok");
+            response
+        }
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::error!(%target, %request_id, code = %e.code, "request failed");
+            } else {
+                tracing::info!(%target, %request_id, code = %e.code, message = %e.message, "request refused");
+            }
+            e.into_response_with(&request_id)
+        }
+    }
+}
+
+async fn handle(
+    state: Arc<AppState>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    target: &str,
+) -> Result<Value, ApiError> {
+    if method != Method::POST {
+        return Err(ApiError::new(
+            "UnknownOperationException",
+            "Only POST is supported on this path.",
+            StatusCode::NOT_FOUND,
+        ));
+    }
+    let unknown = || ApiError::bad_request("UnknownOperationException", "");
+    let (service, op_name) = service_for(target).ok_or_else(unknown)?;
+    let op = service.operation(op_name).ok_or_else(unknown)?;
+
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(
+                "SerializationException",
+                format!("The request body is not valid JSON: {e}"),
+            )
+        })?
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "SerializationException",
+            "The request body must be a JSON object.",
+        ));
+    }
+
+    if op.auth == Auth::SigV4 {
+        match &state.admin {
+            AdminAuth::AnyCredentials => {}
+            AdminAuth::SigV4(credentials) => {
+                sigv4::verify(
+                    &sigv4::Request {
+                        method,
+                        uri,
+                        headers,
+                        body,
+                        service: service.signing_name,
+                        now: now_secs(),
+                    },
+                    credentials,
+                )?;
+            }
+        }
+    }
+
+    service.validate_input(op, &value).map_err(|rejection| {
+        let code = match rejection {
+            tessera_wire::model::Rejection::Serialization(_) => "SerializationException",
+            tessera_wire::model::Rejection::Constraints(_) => "InvalidParameterException",
+        };
+        ApiError::bad_request(code, rejection.message())
+    })?;
+
+    match route(state, service.name, op.name, value).await {
+        Some(result) => result,
+        None => Err(ApiError::bad_request(
+            "UnsupportedOperationException",
+            format!("Tessera does not implement {} yet.", op.name),
+        )),
+    }
+}

@@ -1,0 +1,179 @@
+//! Sign-in and tokens: InitiateAuth, AdminInitiateAuth, RespondToAuthChallenge,
+//! AdminRespondToAuthChallenge, GetTokensFromRefreshToken, RevokeToken, GlobalSignOut.
+
+use super::{ApiResult, pool_id};
+use crate::AppState;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tessera_engine::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
+use tessera_wire::idp as wire;
+
+fn result(tokens: TokenSet) -> wire::AuthenticationResultType {
+    wire::AuthenticationResultType {
+        access_token: Some(tokens.access_token),
+        expires_in: Some(tokens.expires_in as i64),
+        id_token: Some(tokens.id_token),
+        refresh_token: tokens.refresh_token,
+        token_type: Some("Bearer".into()),
+        new_device_metadata: None,
+    }
+}
+
+/// The members every auth response shares, in the order of the wire shapes.
+type Outcome = (
+    Option<wire::AuthenticationResultType>,
+    Option<wire::ChallengeNameType>,
+    Option<BTreeMap<String, String>>,
+    Option<String>,
+);
+
+fn outcome(o: AuthOutcome) -> Outcome {
+    match o {
+        AuthOutcome::Tokens(t) => (Some(result(t)), None, Some(BTreeMap::new()), None),
+        AuthOutcome::Challenge {
+            name,
+            session,
+            parameters,
+        } => (
+            None,
+            wire::ChallengeNameType::parse(&name),
+            Some(parameters),
+            session,
+        ),
+    }
+}
+
+pub async fn initiate_auth(
+    state: Arc<AppState>,
+    req: wire::InitiateAuthRequest,
+) -> ApiResult<wire::InitiateAuthResponse> {
+    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(
+        state
+            .engine
+            .initiate_auth(AuthRequest {
+                client_id: req.client_id,
+                flow: req.auth_flow.as_str().to_string(),
+                parameters: req.auth_parameters.unwrap_or_default(),
+                admin_pool: None,
+            })
+            .await?,
+    );
+    Ok(wire::InitiateAuthResponse {
+        authentication_result,
+        challenge_name,
+        challenge_parameters,
+        session,
+        available_challenges: None,
+    })
+}
+
+pub async fn admin_initiate_auth(
+    state: Arc<AppState>,
+    req: wire::AdminInitiateAuthRequest,
+) -> ApiResult<wire::AdminInitiateAuthResponse> {
+    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(
+        state
+            .engine
+            .initiate_auth(AuthRequest {
+                client_id: req.client_id,
+                flow: req.auth_flow.as_str().to_string(),
+                parameters: req.auth_parameters.unwrap_or_default(),
+                admin_pool: Some(pool_id(&req.user_pool_id)?),
+            })
+            .await?,
+    );
+    Ok(wire::AdminInitiateAuthResponse {
+        authentication_result,
+        challenge_name,
+        challenge_parameters,
+        session,
+        available_challenges: None,
+    })
+}
+
+pub async fn respond_to_auth_challenge(
+    state: Arc<AppState>,
+    req: wire::RespondToAuthChallengeRequest,
+) -> ApiResult<wire::RespondToAuthChallengeResponse> {
+    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(
+        state
+            .engine
+            .respond_to_auth_challenge(ChallengeResponse {
+                client_id: req.client_id,
+                challenge_name: req.challenge_name.as_str().to_string(),
+                session: req.session,
+                responses: req.challenge_responses.unwrap_or_default(),
+                admin_pool: None,
+            })
+            .await?,
+    );
+    Ok(wire::RespondToAuthChallengeResponse {
+        authentication_result,
+        challenge_name,
+        challenge_parameters,
+        session,
+        available_challenges: None,
+    })
+}
+
+pub async fn admin_respond_to_auth_challenge(
+    state: Arc<AppState>,
+    req: wire::AdminRespondToAuthChallengeRequest,
+) -> ApiResult<wire::AdminRespondToAuthChallengeResponse> {
+    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(
+        state
+            .engine
+            .respond_to_auth_challenge(ChallengeResponse {
+                client_id: req.client_id,
+                challenge_name: req.challenge_name.as_str().to_string(),
+                session: req.session,
+                responses: req.challenge_responses.unwrap_or_default(),
+                admin_pool: Some(pool_id(&req.user_pool_id)?),
+            })
+            .await?,
+    );
+    Ok(wire::AdminRespondToAuthChallengeResponse {
+        authentication_result,
+        challenge_name,
+        challenge_parameters,
+        session,
+        available_challenges: None,
+    })
+}
+
+pub async fn get_tokens_from_refresh_token(
+    state: Arc<AppState>,
+    req: wire::GetTokensFromRefreshTokenRequest,
+) -> ApiResult<wire::GetTokensFromRefreshTokenResponse> {
+    let tokens = state
+        .engine
+        .refresh_tokens(
+            &req.client_id,
+            &req.refresh_token,
+            tessera_engine::ClientProof::Secret(req.client_secret.as_deref()),
+            true,
+        )
+        .await?;
+    Ok(wire::GetTokensFromRefreshTokenResponse {
+        authentication_result: Some(result(tokens)),
+    })
+}
+
+pub async fn revoke_token(
+    state: Arc<AppState>,
+    req: wire::RevokeTokenRequest,
+) -> ApiResult<wire::RevokeTokenResponse> {
+    state
+        .engine
+        .revoke_token(&req.client_id, &req.token, req.client_secret.as_deref())
+        .await?;
+    Ok(wire::RevokeTokenResponse::default())
+}
+
+pub async fn global_sign_out(
+    state: Arc<AppState>,
+    req: wire::GlobalSignOutRequest,
+) -> ApiResult<wire::GlobalSignOutResponse> {
+    state.engine.global_sign_out(&req.access_token).await?;
+    Ok(wire::GlobalSignOutResponse::default())
+}

@@ -1,0 +1,211 @@
+//! Configuration: defaults, then a TOML file, then `TESSERA_*` environment variables, then
+//! command-line flags, each overriding the one before. Validated into [`Settings`] once.
+
+use anyhow::{Context, Result, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tessera_crypto::password::HashCost;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the embedded store, generated keys and credentials live.
+    pub data_dir: PathBuf,
+    /// `sqlite://path` or `postgres://…`; defaults to `sqlite://{data_dir}/tessera.db`.
+    pub database_url: Option<String>,
+    pub region: String,
+    /// Base URL of token issuers and the well-known endpoints; defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Local-development mode: any credentials are accepted for admin operations and
+    /// passwords are hashed with a cheap cost. Never for real users.
+    pub dev: bool,
+    /// `production` (argon2id m=19 MiB, t=2) or `insecure-fast` (tests and --dev).
+    pub hash_cost: Option<HashCost>,
+    /// Base64 of the 32-byte master key. Without it, one is generated in the data directory.
+    pub master_key: Option<String>,
+    pub root_access_key_id: Option<String>,
+    pub root_secret_access_key: Option<String>,
+    /// Maximum request body in bytes.
+    pub body_limit: usize,
+    /// PostgreSQL connections per node.
+    pub database_max_connections: u32,
+    /// `text` or `json` logs.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9229".into(),
+            data_dir: PathBuf::from("tessera-data"),
+            database_url: None,
+            region: "us-east-1".into(),
+            public_url: None,
+            dev: false,
+            hash_cost: None,
+            master_key: None,
+            root_access_key_id: None,
+            root_secret_access_key: None,
+            body_limit: tessera_http::DEFAULT_BODY_LIMIT,
+            database_max_connections: 16,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Every configuration key, as it appears in files and (upper-cased, `TESSERA_`-prefixed) in
+/// the environment.
+pub const FIELDS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "region",
+    "public_url",
+    "dev",
+    "hash_cost",
+    "master_key",
+    "root_access_key_id",
+    "root_secret_access_key",
+    "body_limit",
+    "database_max_connections",
+    "log_format",
+];
+
+impl Config {
+    /// Layers the sources. `overrides` holds only the flags given on the command line.
+    pub fn load(file: Option<&Path>, overrides: &serde_json::Value) -> Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("config file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            // Only our own keys: other TESSERA_* variables (test settings, the config path)
+            // must not trip the unknown-field check meant for typos in config files.
+            .merge(Env::prefixed("TESSERA_").filter(|k| FIELDS.iter().any(|f| k == *f)))
+            .merge(Serialized::globals(overrides));
+        figment.extract().context("invalid configuration")
+    }
+}
+
+/// Where the store is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(String),
+    Postgres(String),
+}
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: Database,
+    pub region: String,
+    pub public_url: Option<String>,
+    pub dev: bool,
+    pub hash_cost: HashCost,
+    pub master_key: Option<String>,
+    pub root_credentials: Option<(String, String)>,
+    pub body_limit: usize,
+    pub database_max_connections: u32,
+}
+
+impl Settings {
+    pub fn from_config(c: Config) -> Result<Self> {
+        let listen: SocketAddr = c
+            .listen
+            .parse()
+            .with_context(|| format!("--listen must be ADDR:PORT, not {:?}", c.listen))?;
+        let database = match c.database_url {
+            None => Database::Sqlite(format!(
+                "sqlite://{}",
+                c.data_dir.join("tessera.db").display()
+            )),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres(url)
+            }
+            Some(url) if url.starts_with("sqlite:") => Database::Sqlite(url),
+            Some(url) => {
+                bail!("--database-url must start with sqlite:// or postgres://, not {url}")
+            }
+        };
+        if c.region.is_empty()
+            || !c
+                .region
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        {
+            bail!("--region must look like an AWS region (e.g. us-east-1)");
+        }
+        let root_credentials = match (c.root_access_key_id, c.root_secret_access_key) {
+            (Some(id), Some(secret)) => Some((id, secret)),
+            (None, None) => None,
+            _ => bail!(
+                "set both TESSERA_ROOT_ACCESS_KEY_ID and TESSERA_ROOT_SECRET_ACCESS_KEY, or neither"
+            ),
+        };
+        let hash_cost = c.hash_cost.unwrap_or(if c.dev {
+            HashCost::InsecureFast
+        } else {
+            HashCost::Production
+        });
+        Ok(Self {
+            listen,
+            data_dir: c.data_dir,
+            database,
+            region: c.region,
+            public_url: c.public_url.map(|u| u.trim_end_matches('/').to_string()),
+            dev: c.dev,
+            hash_cost,
+            master_key: c.master_key,
+            root_credentials,
+            body_limit: c.body_limit,
+            database_max_connections: c.database_max_connections,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_safe() {
+        let s = Settings::from_config(Config::default()).unwrap();
+        assert_eq!(s.hash_cost, HashCost::Production);
+        assert!(!s.dev);
+        assert!(matches!(s.database, Database::Sqlite(_)));
+    }
+
+    #[test]
+    fn dev_mode_chooses_fast_hashing_and_flags_override() {
+        let c = Config::load(
+            None,
+            &serde_json::json!({"dev": true, "database_url": "postgres://x/y"}),
+        )
+        .unwrap();
+        let s = Settings::from_config(c).unwrap();
+        assert_eq!(s.hash_cost, HashCost::InsecureFast);
+        assert_eq!(s.database, Database::Postgres("postgres://x/y".into()));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let bad = |v: serde_json::Value| {
+            Config::load(None, &v)
+                .and_then(Settings::from_config)
+                .is_err()
+        };
+        assert!(bad(serde_json::json!({"listen": "nope"})));
+        assert!(bad(serde_json::json!({"database_url": "mysql://x"})));
+        assert!(bad(serde_json::json!({"root_access_key_id": "only-one"})));
+    }
+}
