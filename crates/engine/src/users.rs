@@ -187,6 +187,14 @@ impl Engine {
             &[&req.username],
             crate::tokens::ClientProof::SecretHash(req.secret_hash.as_deref()),
         )?;
+        // Schema first (unknown attributes are InvalidParameter), then the client's permission.
+        attributes::validate_writes(
+            &pool.config.schema,
+            &req.attributes,
+            Writer::User,
+            WriteKind::Create,
+            &Attributes::new(),
+        )?;
         check_client_may_write(&pool, &client, &req.attributes)?;
         let mut user = self.new_user(
             &pool,
@@ -497,14 +505,15 @@ impl Engine {
     ) -> EngineResult<()> {
         let mut tx = self.inner.store.begin().await?;
         let (pool, client, mut user) = self.self_service(&mut *tx, access_token).await?;
-        check_client_may_write(&pool, &client, &writes)?;
-        let writes = attributes::validate_writes(
+        let checked = attributes::validate_writes(
             &pool.config.schema,
             &writes,
             Writer::User,
             WriteKind::Update,
             &user.attributes,
         )?;
+        check_client_may_write(&pool, &client, &writes)?;
+        let writes = checked;
         apply_writes(&mut user, writes);
         user.modified_at = self.now();
         self.save_user(&mut *tx, &pool, &user).await?;

@@ -68,6 +68,13 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("create data directory {}", settings.data_dir.display()))?;
+        // The directory holds the master key, credentials and the database: owner only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&settings.data_dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("restrict {}", settings.data_dir.display()))?;
+        }
         let master = secrets::master_key(&settings)?;
         let root = secrets::root_credentials(&settings)?;
         let store = open_store(&settings).await?;
