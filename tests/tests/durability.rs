@@ -42,9 +42,8 @@ fn postgres_url() -> Option<String> {
 /// A database of its own for one test, on the CI server.
 async fn fresh_database(base: &str) -> String {
     let name = format!("tessera_it_{}", uuid_like());
-    let admin = tessera_server_pg_admin(base);
     let status = std::process::Command::new("psql")
-        .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
+        .args([base, "-qc", &format!("CREATE DATABASE {name}")])
         .status();
     match status {
         Ok(s) if s.success() => {}
@@ -54,10 +53,6 @@ async fn fresh_database(base: &str) -> String {
         Some((server, _)) => format!("{server}/{name}"),
         None => panic!("unexpected database URL {base}"),
     }
-}
-
-fn tessera_server_pg_admin(base: &str) -> String {
-    base.to_string()
 }
 
 fn uuid_like() -> String {

@@ -1,4 +1,6 @@
 //! Tessera against the official AWS SDK for Rust. One test binary; each test spawns its own app.
+// Helpers outside #[test] functions are test code too; a failed setup should panic loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
 mod clients;
