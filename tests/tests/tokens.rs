@@ -97,6 +97,13 @@ async fn tokens_carry_cognito_claims_and_verify_with_the_jwks() {
     assert_eq!(access["username"], "ann");
     assert_eq!(access["scope"], "aws.cognito.signin.user.admin");
     assert!(!access.contains_key("aud"));
+    assert_eq!(access["version"], 2);
+    // jti, event_id and origin_jti are version-4 UUIDs (…-4xxx-[89ab]xxx-…).
+    for claim in ["jti", "event_id", "origin_jti"] {
+        let v = id[claim].as_str().unwrap();
+        assert_eq!(&v[14..15], "4", "{claim} = {v}");
+        assert!("89ab".contains(&v[19..20]), "{claim} = {v}");
+    }
     assert_eq!(id["sub"], access["sub"]);
     assert_eq!(id["origin_jti"], access["origin_jti"]);
     assert_ne!(id["jti"], access["jti"]);

@@ -120,6 +120,7 @@ impl TokenRequest<'_> {
         m.insert("client_id".into(), json!(self.client.client_id.as_str()));
         m.insert("scope".into(), json!(self.family.scopes.join(" ")));
         m.insert("username".into(), json!(self.user.username.as_str()));
+        m.insert("version".into(), json!(2));
         if let Some(device) = &self.family.device_key {
             m.insert("device_key".into(), json!(device));
         }

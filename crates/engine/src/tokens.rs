@@ -39,6 +39,11 @@ fn invalid_refresh() -> EngineError {
     DomainError::not_authorized("Invalid Refresh Token").into()
 }
 
+/// A random (version 4) UUID, as Cognito's `jti`, `event_id` and `origin_jti` are.
+pub(crate) fn random_uuid() -> Uuid {
+    uuid::Builder::from_random_bytes(tessera_crypto::random::bytes::<16>()).into_uuid()
+}
+
 /// The claims of a JWT read without verification, only to learn which keys to verify it with.
 fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
     let payload = token.split('.').nth(1)?;
@@ -57,7 +62,7 @@ impl Engine {
         now: Timestamp,
     ) -> EngineResult<(TokenFamily, String)> {
         let family = TokenFamily {
-            origin_jti: Uuid::from_bytes(tessera_crypto::random::bytes::<16>()),
+            origin_jti: random_uuid(),
             pool_id: user.pool_id.clone(),
             client_id: client.client_id.clone(),
             sub: user.sub,
@@ -106,9 +111,9 @@ impl Engine {
             client,
             user,
             family,
-            event_id: Uuid::from_bytes(tessera_crypto::random::bytes::<16>()),
-            id_jti: Uuid::from_bytes(tessera_crypto::random::bytes::<16>()),
-            access_jti: Uuid::from_bytes(tessera_crypto::random::bytes::<16>()),
+            event_id: random_uuid(),
+            id_jti: random_uuid(),
+            access_jti: random_uuid(),
             now,
         };
         let (id_claims, access_claims) = (request.id_claims(), request.access_claims());
@@ -260,9 +265,14 @@ impl Engine {
         let hash = tessera_crypto::token_hash(refresh_token);
         let mut tx = self.inner.store.begin().await?;
         let client = self.load_client(&mut *tx, client_id).await?;
-        if !client
-            .config
-            .allows(tessera_domain::client::AuthFlow::RefreshToken)
+        let rotation = client.config.refresh_token_rotation;
+        // Rotating clients refresh through GetTokensFromRefreshToken whether or not they list
+        // ALLOW_REFRESH_TOKEN_AUTH (Cognito has them turn that flow off).
+        let rotating = rotate && rotation.enabled;
+        if !rotating
+            && !client
+                .config
+                .allows(tessera_domain::client::AuthFlow::RefreshToken)
         {
             return Err(DomainError::invalid_parameter(
                 "Refresh Token Flow not enabled for this client",
@@ -295,7 +305,6 @@ impl Engine {
         if !user.enabled {
             return Err(DomainError::not_authorized("User is disabled.").into());
         }
-        let rotation = client.config.refresh_token_rotation;
         if let Some(superseded) = record.superseded_at {
             let grace = std::time::Duration::from_secs(u64::from(rotation.retry_grace_seconds));
             if now >= superseded.plus(grace) {
@@ -306,7 +315,7 @@ impl Engine {
                 .into());
             }
         }
-        let new_refresh = if rotate && rotation.enabled && record.superseded_at.is_none() {
+        let new_refresh = if rotating && record.superseded_at.is_none() {
             if !tx.supersede_refresh_token(&hash, now).await? {
                 return Err(DomainError::new(
                     ErrorKind::RefreshTokenReuse,

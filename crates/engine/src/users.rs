@@ -93,7 +93,11 @@ fn check_client_may_write(
         .write_attributes
         .clone()
         .unwrap_or_else(|| attributes::default_client_attributes(&pool.config.schema, true));
-    if writes.iter().all(|(k, _)| allowed.contains(k)) {
+    // Names the schema doesn't know are the schema's error (InvalidParameterException), reported
+    // by validation; everything else the client must be allowed to write (sub never is).
+    let known =
+        |k: &String| k == attributes::SUB || pool.config.schema.iter().any(|s| &s.name == k);
+    if writes.iter().all(|(k, _)| !known(k) || allowed.contains(k)) {
         Ok(())
     } else {
         Err(
@@ -186,14 +190,6 @@ impl Engine {
             &client,
             &[&req.username],
             crate::tokens::ClientProof::SecretHash(req.secret_hash.as_deref()),
-        )?;
-        // Schema first (unknown attributes are InvalidParameter), then the client's permission.
-        attributes::validate_writes(
-            &pool.config.schema,
-            &req.attributes,
-            Writer::User,
-            WriteKind::Create,
-            &Attributes::new(),
         )?;
         check_client_may_write(&pool, &client, &req.attributes)?;
         let mut user = self.new_user(
@@ -505,15 +501,14 @@ impl Engine {
     ) -> EngineResult<()> {
         let mut tx = self.inner.store.begin().await?;
         let (pool, client, mut user) = self.self_service(&mut *tx, access_token).await?;
-        let checked = attributes::validate_writes(
+        check_client_may_write(&pool, &client, &writes)?;
+        let writes = attributes::validate_writes(
             &pool.config.schema,
             &writes,
             Writer::User,
             WriteKind::Update,
             &user.attributes,
         )?;
-        check_client_may_write(&pool, &client, &writes)?;
-        let writes = checked;
         apply_writes(&mut user, writes);
         user.modified_at = self.now();
         self.save_user(&mut *tx, &pool, &user).await?;
