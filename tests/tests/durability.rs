@@ -66,6 +66,10 @@ fn uuid_like() -> String {
 #[tokio::test]
 async fn two_nodes_on_one_postgres_serve_the_same_pools() {
     let Some(base) = postgres_url() else {
+        assert!(
+            std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
+            "PostgreSQL is required (TESSERA_REQUIRE_POSTGRES) but not reachable"
+        );
         eprintln!("PostgreSQL not reachable on 127.0.0.1:5432; skipping");
         return;
     };

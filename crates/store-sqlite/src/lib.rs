@@ -94,7 +94,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    async fn make() -> Arc<dyn Store> {
+    async fn make() -> Option<Arc<dyn Store>> {
         // Each test gets its own file; the directory lives as long as the process.
         let dir = tempfile::tempdir()
             .map(|d| d.keep())
@@ -102,7 +102,7 @@ mod tests {
         let store = SqliteStore::open(&dir.join("tessera.db"))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        Arc::new(store)
+        Some(Arc::new(store))
     }
 
     tessera_store::store_conformance!(make);

@@ -19,7 +19,8 @@ use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
 /// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
-/// (an async fn returning `Arc<dyn Store>`).
+/// (an async fn returning `Option<Arc<dyn Store>>`; `None` skips, e.g. when a database server
+/// isn't reachable and isn't required).
 #[macro_export]
 macro_rules! store_conformance {
     ($make:path) => {
@@ -35,8 +36,10 @@ macro_rules! store_conformance {
         $(
             #[tokio::test]
             async fn $name() {
-                let store = $make().await;
-                $crate::conformance::$name(store).await;
+                match $make().await {
+                    Some(store) => $crate::conformance::$name(store).await,
+                    None => eprintln!("skipped: no store for {}", stringify!($name)),
+                }
             }
         )+
     };
