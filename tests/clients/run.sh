@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Real-client acceptance suites: boto3 / PyJWT / aws-cli (Python) and the AWS SDK for
+# JavaScript v3 / aws-jwt-verify (Node) against the real `tessera` release binary.
+#
+#   TESSERA_BIN=/path/to/tessera tests/clients/run.sh [extra pytest args]
+#
+# Needs python3 (with venv and pip), node >= 20 and npm; installs everything else itself.
+# PostgreSQL tests run when 127.0.0.1:5432 (or TESSERA_TEST_POSTGRES_URL) answers, else skip.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+# Default: ../../target/release/tessera from here, i.e. the repo's release build. A relative
+# TESSERA_BIN is taken relative to the directory run.sh was started from.
+TESSERA_BIN="${TESSERA_BIN:-$repo/target/release/tessera}"
+case "$TESSERA_BIN" in
+  /*) ;;
+  *) TESSERA_BIN="$PWD/$TESSERA_BIN" ;;
+esac
+export TESSERA_BIN
+if [[ ! -x "$TESSERA_BIN" ]]; then
+  echo "tessera binary not found at $TESSERA_BIN (cargo build --release -p tessera, or set TESSERA_BIN)" >&2
+  exit 1
+fi
+echo "== using $TESSERA_BIN ($("$TESSERA_BIN" --version))"
+
+status=0
+
+echo "== Python suite (boto3, PyJWT, aws-cli)"
+cd "$here/python"
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/python -m pytest -q "$@" || status=$?
+
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, aws-jwt-verify)"
+cd "$here/node"
+if [[ -f package-lock.json ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm install --no-audit --no-fund --loglevel=error
+fi
+AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node --test || status=$?
+
+if [[ $status -ne 0 ]]; then
+  echo "== client suites FAILED" >&2
+fi
+exit $status
