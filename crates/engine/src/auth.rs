@@ -83,6 +83,43 @@ fn expired_session() -> EngineError {
     DomainError::not_authorized("Invalid session for the user, session is expired.").into()
 }
 
+/// A password check that succeeded and still has to be recorded ([`Engine::settle`]).
+#[must_use = "a proven password must be settled, or the lockout counter keeps the attempt"]
+pub(crate) struct ProvenPassword {
+    sub: tessera_domain::Sub,
+    rehash: Option<String>,
+}
+
+/// Whether a user whose password is proven may go on signing in.
+fn may_sign_in(user: &User, now: Timestamp) -> EngineResult<()> {
+    if !user.enabled {
+        return Err(DomainError::not_authorized("User is disabled.").into());
+    }
+    match user.status {
+        UserStatus::Unconfirmed => {
+            Err(DomainError::new(ErrorKind::UserNotConfirmed, "User is not confirmed.").into())
+        }
+        UserStatus::ResetRequired => Err(DomainError::new(
+            ErrorKind::PasswordResetRequired,
+            "Password reset required for the user",
+        )
+        .into()),
+        UserStatus::ForceChangePassword
+            if user
+                .password
+                .as_ref()
+                .and_then(|p| p.expires_at)
+                .is_some_and(|exp| now >= exp) =>
+        {
+            Err(DomainError::not_authorized(
+                "Temporary password has expired and must be reset by an administrator.",
+            )
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The error for a user that doesn't exist, as the client's PreventUserExistenceErrors decides.
 pub(crate) fn unknown_user(client: &AppClient) -> EngineError {
     match client.config.prevent_user_existence_errors {
@@ -121,16 +158,18 @@ impl Engine {
         Ok(None)
     }
 
-    /// Checks a password for the user known as `name`, with lockout. Returns the user, re-read
-    /// after the check. Every failure is indistinguishable from a wrong password except what the
-    /// client's settings allow (UserNotFoundException under LEGACY).
+    /// Checks a password for the user known as `name`, with lockout. The attempt is charged
+    /// before the hash is checked; a success must be [`settled`](Engine::settle) in the caller's
+    /// next write transaction, which resets the counter. Every failure is indistinguishable from
+    /// a wrong password except what the client's settings allow (UserNotFoundException under
+    /// LEGACY).
     pub(crate) async fn check_password(
         &self,
         pool: &UserPool,
         client: &AppClient,
         name: &str,
         password: &str,
-    ) -> EngineResult<User> {
+    ) -> EngineResult<ProvenPassword> {
         let now = self.now();
         let user = self
             .charge_attempt(pool, client, name, password, now)
@@ -145,24 +184,35 @@ impl Engine {
         let Verified::Yes { needs_rehash } = verified else {
             return Err(DomainError::incorrect_credentials().into());
         };
-        let upgraded = if needs_rehash {
+        let rehash = if needs_rehash {
             Some(self.inner.hasher.hash(password).await?)
         } else {
             None
         };
-        let mut tx = self.inner.store.begin().await?;
-        tx.reset_sign_in_failures(&pool.id, &user.sub).await?;
+        Ok(ProvenPassword {
+            sub: user.sub,
+            rehash,
+        })
+    }
+
+    /// Records a proven password in `tx`: resets the failure counter, upgrades a weak hash, and
+    /// returns the user as stored now.
+    pub(crate) async fn settle(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPool,
+        proven: ProvenPassword,
+    ) -> EngineResult<User> {
+        tx.reset_sign_in_failures(&pool.id, &proven.sub).await?;
         let mut user = tx
-            .get_user(&pool.id, &UserLookup::Sub(user.sub))
+            .get_user(&pool.id, &UserLookup::Sub(proven.sub))
             .await?
             .ok_or_else(DomainError::incorrect_credentials)?;
-        if let (Some(phc), Some(current)) = (upgraded, user.password.as_mut()) {
+        if let (Some(phc), Some(current)) = (proven.rehash, user.password.as_mut()) {
             current.phc = phc;
             let aliases = pool.config.sign_in.aliases(&user.attributes);
             tx.update_user(&user, &aliases).await?;
         }
-        tx.commit().await?;
-        user.failures = Default::default();
         Ok(user)
     }
 
@@ -197,70 +247,45 @@ impl Engine {
         Err(EngineError::Contended)
     }
 
-    /// What follows a proven password: a challenge or tokens.
+    /// What follows a proven password: a challenge or tokens, decided and recorded in the same
+    /// transaction that settles the password check.
     async fn after_password(
         &self,
         pool: &UserPool,
         client: &AppClient,
-        user: User,
+        proven: ProvenPassword,
     ) -> EngineResult<AuthOutcome> {
         let now = self.now();
-        if !user.enabled {
-            return Err(DomainError::not_authorized("User is disabled.").into());
-        }
-        match user.status {
-            UserStatus::Unconfirmed => {
-                return Err(DomainError::new(
-                    ErrorKind::UserNotConfirmed,
-                    "User is not confirmed.",
-                )
-                .into());
-            }
-            UserStatus::ResetRequired => {
-                return Err(DomainError::new(
-                    ErrorKind::PasswordResetRequired,
-                    "Password reset required for the user",
-                )
-                .into());
-            }
-            UserStatus::ForceChangePassword
-                if user
-                    .password
-                    .as_ref()
-                    .and_then(|p| p.expires_at)
-                    .is_some_and(|exp| now >= exp) =>
-            {
-                return Err(DomainError::not_authorized(
-                    "Temporary password has expired and must be reset by an administrator.",
-                )
-                .into());
-            }
-            _ => {}
+        let mut tx = self.inner.store.begin().await?;
+        let user = self.settle(&mut *tx, pool, proven).await?;
+        if let Err(e) = may_sign_in(&user, now) {
+            // The password was right: the reset stands even though sign-in stops here.
+            tx.commit().await?;
+            return Err(e);
         }
         match tessera_domain::flow::next_step(&user) {
-            Step::Tokens => self.complete_sign_in(client, &user, now).await,
-            Step::Challenge(challenge) => self.challenge(pool, client, &user, challenge, now).await,
+            Step::Tokens => {
+                let (family, refresh) = self.start_family(&mut *tx, client, &user, now).await?;
+                tx.commit().await?;
+                let tokens = self
+                    .sign_tokens(client, &user, &family, Some(refresh), now)
+                    .await?;
+                Ok(AuthOutcome::Tokens(tokens))
+            }
+            Step::Challenge(challenge) => {
+                let outcome = self
+                    .challenge(&mut *tx, pool, client, &user, challenge, now)
+                    .await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
         }
-    }
-
-    async fn complete_sign_in(
-        &self,
-        client: &AppClient,
-        user: &User,
-        now: Timestamp,
-    ) -> EngineResult<AuthOutcome> {
-        let mut tx = self.inner.store.begin().await?;
-        let (family, refresh) = self.start_family(&mut *tx, client, user, now).await?;
-        tx.commit().await?;
-        let tokens = self
-            .sign_tokens(client, user, &family, Some(refresh), now)
-            .await?;
-        Ok(AuthOutcome::Tokens(tokens))
     }
 
     /// Opens a server-side session for `challenge` and returns what the client must answer.
     async fn challenge(
         &self,
+        tx: &mut dyn Tx,
         pool: &UserPool,
         client: &AppClient,
         user: &User,
@@ -279,10 +304,8 @@ impl Engine {
                 60 * u64::from(client.config.auth_session_validity_minutes),
             )),
         };
-        let mut tx = self.inner.store.begin().await?;
         tx.insert_auth_session(&tessera_crypto::token_hash(&token), &session)
             .await?;
-        tx.commit().await?;
         let mut parameters = BTreeMap::new();
         parameters.insert("USER_ID_FOR_SRP".to_string(), user.username.to_string());
         match challenge {
@@ -370,10 +393,10 @@ impl Engine {
                     &[username],
                     ClientProof::SecretHash(params.get("SECRET_HASH").map(String::as_str)),
                 )?;
-                let user = self
+                let proven = self
                     .check_password(&pool, &client, username, password)
                     .await?;
-                self.after_password(&pool, &client, user).await
+                self.after_password(&pool, &client, proven).await
             }
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                 let token = param(params, "REFRESH_TOKEN")?;

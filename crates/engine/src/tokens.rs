@@ -263,7 +263,8 @@ impl Engine {
     ) -> EngineResult<TokenSet> {
         let now = self.now();
         let hash = tessera_crypto::token_hash(refresh_token);
-        let mut tx = self.inner.store.begin().await?;
+        // Checking a refresh token only reads; rotation writes in a short transaction of its own.
+        let mut tx = self.inner.store.read().await?;
         let client = self.load_client(&mut *tx, client_id).await?;
         let rotation = client.config.refresh_token_rotation;
         // Rotating clients refresh through GetTokensFromRefreshToken whether or not they list
@@ -315,7 +316,10 @@ impl Engine {
                 .into());
             }
         }
+        drop(tx);
         let new_refresh = if rotating && record.superseded_at.is_none() {
+            let mut tx = self.inner.store.begin().await?;
+            // Only one of two concurrent refreshes of the same token may rotate it.
             if !tx.supersede_refresh_token(&hash, now).await? {
                 return Err(DomainError::new(
                     ErrorKind::RefreshTokenReuse,
@@ -323,11 +327,12 @@ impl Engine {
                 )
                 .into());
             }
-            Some(self.new_refresh_token(&mut *tx, &family, now).await?)
+            let token = self.new_refresh_token(&mut *tx, &family, now).await?;
+            tx.commit().await?;
+            Some(token)
         } else {
             None
         };
-        tx.commit().await?;
         self.sign_tokens(&client, &user, &family, new_refresh, now)
             .await
     }

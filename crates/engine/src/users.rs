@@ -553,7 +553,7 @@ impl Engine {
         };
         pool.config.password_policy.check(proposed)?;
         // Same lockout and same errors as sign-in: ChangePassword is a password oracle too.
-        let user = self
+        let proven = self
             .check_password(&pool, &client, user.username.as_str(), previous)
             .await
             .map_err(|e| match e {
@@ -565,10 +565,7 @@ impl Engine {
         let now = self.now();
         let phc = self.inner.hasher.hash(proposed).await?;
         let mut tx = self.inner.store.begin().await?;
-        let mut user = tx
-            .get_user(&pool.id, &tessera_store::UserLookup::Sub(user.sub))
-            .await?
-            .ok_or_else(DomainError::user_not_found)?;
+        let mut user = self.settle(&mut *tx, &pool, proven).await?;
         user.password = Some(PasswordCredential {
             phc,
             set_at: now,
