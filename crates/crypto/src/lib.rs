@@ -8,6 +8,7 @@ pub mod password;
 pub mod random;
 pub mod seal;
 pub mod secret_hash;
+pub mod srp;
 
 /// SHA-256 of a token, as stored in place of refresh tokens and session tokens.
 pub fn token_hash(token: &str) -> Vec<u8> {
