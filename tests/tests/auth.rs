@@ -288,7 +288,7 @@ async fn secret_hash_is_required_and_checked() {
 }
 
 /// SECRET_HASH as clients compute it (an independent implementation from the server's).
-fn secret_hash(secret: &str, user: &str, client_id: &str) -> String {
+pub fn secret_hash(secret: &str, user: &str, client_id: &str) -> String {
     use base64::Engine;
     use hmac_sha256::HMAC;
     let mac = HMAC::mac(format!("{user}{client_id}").as_bytes(), secret.as_bytes());

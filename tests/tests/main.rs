@@ -6,6 +6,7 @@ mod auth;
 mod clients;
 mod durability;
 mod pools;
+mod srp;
 mod support;
 mod tokens;
 mod users;

@@ -16,6 +16,7 @@ pub struct TestApp {
     /// Without credentials, as a browser or mobile app calls public operations.
     pub public: idp::Client,
     pub clock: ManualClock,
+    pub engine: tessera_engine::Engine,
     _dir: Option<tempfile::TempDir>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -76,6 +77,7 @@ pub async fn spawn_app_on(
         .await
         .unwrap();
     let endpoint = format!("http://{}", app.local_addr());
+    let engine = app.engine().clone();
     let server = tokio::spawn(async move {
         let _ = app.run_until(std::future::pending()).await;
     });
@@ -84,6 +86,7 @@ pub async fn spawn_app_on(
         public: client(&endpoint, None),
         endpoint,
         clock,
+        engine,
         _dir: dir,
         server,
     }

@@ -12,6 +12,8 @@ const VERSION: u8 = 1;
 
 pub struct MasterKey {
     key: LessSafeKey,
+    /// For deterministic secrets derived from the master key (HMAC-SHA256 of a label).
+    derive: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -26,8 +28,10 @@ impl MasterKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         let unbound = UnboundKey::new(&AES_256_GCM, bytes)
             .map_err(|_| CryptoError::Key("the master key must be 32 bytes".into()))?;
+        let derive = Zeroizing::new(hmac_sha256(bytes, &[b"tessera-derive-v1"]));
         Ok(Self {
             key: LessSafeKey::new(unbound),
+            derive,
         })
     }
 
@@ -38,6 +42,12 @@ impl MasterKey {
             Ok(k) => (k, bytes),
             Err(_) => std::process::abort(),
         }
+    }
+
+    /// A 32-byte value only this deployment can compute, stable for `label` (e.g. the fake SRP
+    /// salt of an unknown user, which must be the same every time it is asked for).
+    pub fn derive(&self, label: &[&[u8]]) -> [u8; 32] {
+        hmac_sha256(self.derive.as_ref(), label)
     }
 
     pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
@@ -76,6 +86,17 @@ impl MasterKey {
     }
 }
 
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, KeyInit, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return [0; 32];
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +117,7 @@ mod tests {
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
         assert!(key.open("client-secret:abc", &tampered).is_err());
+        assert_eq!(key.derive(&[b"a", b"b"]), key.derive(&[b"a", b"b"]));
+        assert_ne!(key.derive(&[b"a"]), other.derive(&[b"a"]));
     }
 }

@@ -292,8 +292,8 @@ pub mod client {
         let ux = u
             .clone()
             .resize_unchecked(wide)
-            .wrapping_mul(&x.clone().resize_unchecked(wide));
-        let exponent = ux.wrapping_add(&a.resize_unchecked(wide));
+            .wrapping_mul(x.clone().resize_unchecked(wide));
+        let exponent = ux.wrapping_add(a.resize_unchecked(wide));
         let s = base.pow(&exponent).retrieve();
         Ok(super::session_key(&s, &u))
     }

@@ -23,6 +23,33 @@ pub const MAX_SESSION_ATTEMPTS: u32 = 3;
 pub enum Challenge {
     /// An administrator-created user must choose a password (and supply required attributes).
     NewPasswordRequired,
+    /// USER_SRP_AUTH's second step: the client proves the password with a claim signature.
+    /// Keyed by the SECRET_BLOCK (Cognito's clients send no Session here).
+    PasswordVerifier(SrpState),
+}
+
+/// What the server must remember between SRP's two round trips.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SrpState {
+    /// The client's public value A (hex, reduced).
+    pub a_pub: String,
+    /// The server's public value B (hex).
+    pub b_pub: String,
+    /// The server's secret b, sealed with the master key.
+    pub sealed_b: Vec<u8>,
+    /// The user id the proof is computed over (USER_ID_FOR_SRP).
+    pub user_id: String,
+    /// False for an unknown user answered with a simulated challenge; never verifies.
+    pub known: bool,
+}
+
+impl std::fmt::Debug for SrpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SrpState")
+            .field("user_id", &self.user_id)
+            .field("known", &self.known)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Challenge {
@@ -30,6 +57,7 @@ impl Challenge {
     pub fn name(&self) -> &'static str {
         match self {
             Self::NewPasswordRequired => "NEW_PASSWORD_REQUIRED",
+            Self::PasswordVerifier(_) => "PASSWORD_VERIFIER",
         }
     }
 }

@@ -40,8 +40,59 @@ impl Timestamp {
         )
     }
 
+    /// A UTC calendar time (proleptic Gregorian), or None if it isn't one.
+    pub fn from_civil(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        min: u32,
+        sec: u32,
+    ) -> Option<Self> {
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || min > 59
+            || sec > 60
+        {
+            return None;
+        }
+        // Days from civil, Howard Hinnant's algorithm.
+        let (m, d) = (i64::from(month), i64::from(day));
+        let y = if m <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(min) * 60 + i64::from(sec);
+        Some(Self::from_secs(secs))
+    }
+
     /// How long from `earlier` to `self` (zero if `earlier` is later).
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn civil_times() {
+        assert_eq!(
+            Timestamp::from_civil(1970, 1, 1, 0, 0, 0),
+            Some(Timestamp::from_secs(0))
+        );
+        assert_eq!(
+            Timestamp::from_civil(2015, 8, 30, 12, 36, 0),
+            Some(Timestamp::from_secs(1_440_938_160))
+        );
+        assert_eq!(
+            Timestamp::from_civil(2018, 9, 5, 21, 8, 3),
+            Some(Timestamp::from_secs(1_536_181_683))
+        );
+        assert_eq!(Timestamp::from_civil(2018, 13, 5, 21, 8, 3), None);
     }
 }

@@ -14,7 +14,7 @@ use tessera_domain::attributes::{self, WriteKind, Writer};
 use tessera_domain::client::{AppClient, AuthFlow, UserExistenceErrors};
 use tessera_domain::flow::{AuthSession, Challenge, Step};
 use tessera_domain::pool::UserPool;
-use tessera_domain::user::{PasswordCredential, User, UserStatus};
+use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
 use tessera_store::{Tx, UserLookup};
 
@@ -67,7 +67,7 @@ fn missing(name: &str) -> EngineError {
     DomainError::invalid_parameter(format!("Missing required parameter {name}")).into()
 }
 
-fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> EngineResult<&'a str> {
+pub(crate) fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> EngineResult<&'a str> {
     params
         .get(name)
         .map(String::as_str)
@@ -88,6 +88,17 @@ fn expired_session() -> EngineError {
 pub(crate) struct ProvenPassword {
     sub: tessera_domain::Sub,
     rehash: Option<String>,
+    srp: Option<tessera_domain::user::SrpCredential>,
+}
+
+impl ProvenPassword {
+    pub(crate) fn new(
+        sub: tessera_domain::Sub,
+        rehash: Option<String>,
+        srp: Option<tessera_domain::user::SrpCredential>,
+    ) -> Self {
+        Self { sub, rehash, srp }
+    }
 }
 
 /// Whether a user whose password is proven may go on signing in.
@@ -175,7 +186,10 @@ impl Engine {
             .charge_attempt(pool, client, name, password, now)
             .await?;
         let verified = match &user.password {
-            Some(p) => self.inner.hasher.verify(password, &p.phc).await?,
+            Some(p) => {
+                self.count_password_check();
+                self.inner.hasher.verify(password, &p.phc).await?
+            }
             None => {
                 self.inner.hasher.verify_decoy(password).await?;
                 Verified::No
@@ -189,10 +203,15 @@ impl Engine {
         } else {
             None
         };
-        Ok(ProvenPassword {
-            sub: user.sub,
-            rehash,
-        })
+        // A user from before SRP (or an import) gets a verifier now that we know the password.
+        let srp = match user.srp {
+            None => {
+                self.srp_credential(pool, &user.sub, &user.username, password)
+                    .await?
+            }
+            Some(_) => None,
+        };
+        Ok(ProvenPassword::new(user.sub, rehash, srp))
     }
 
     /// Records a proven password in `tx`: resets the failure counter, upgrades a weak hash, and
@@ -208,8 +227,18 @@ impl Engine {
             .get_user(&pool.id, &UserLookup::Sub(proven.sub))
             .await?
             .ok_or_else(DomainError::incorrect_credentials)?;
+        let mut changed = false;
         if let (Some(phc), Some(current)) = (proven.rehash, user.password.as_mut()) {
             current.phc = phc;
+            changed = true;
+        }
+        if let Some(srp) = proven.srp
+            && user.srp.is_none()
+        {
+            user.srp = Some(srp);
+            changed = true;
+        }
+        if changed {
             let aliases = pool.config.sign_in.aliases(&user.attributes);
             tx.update_user(&user, &aliases).await?;
         }
@@ -249,7 +278,7 @@ impl Engine {
 
     /// What follows a proven password: a challenge or tokens, decided and recorded in the same
     /// transaction that settles the password check.
-    async fn after_password(
+    pub(crate) async fn after_password(
         &self,
         pool: &UserPool,
         client: &AppClient,
@@ -308,7 +337,12 @@ impl Engine {
             .await?;
         let mut parameters = BTreeMap::new();
         parameters.insert("USER_ID_FOR_SRP".to_string(), user.username.to_string());
-        match challenge {
+        match &challenge {
+            Challenge::PasswordVerifier(_) => {
+                return Err(EngineError::Internal(
+                    "PASSWORD_VERIFIER is opened by USER_SRP_AUTH, not after a password".into(),
+                ));
+            }
             Challenge::NewPasswordRequired => {
                 let attrs: serde_json::Map<String, serde_json::Value> = user
                     .attributes
@@ -410,6 +444,12 @@ impl Engine {
                     .await?;
                 Ok(AuthOutcome::Tokens(tokens))
             }
+            "USER_SRP_AUTH" => {
+                if !client.config.allows(AuthFlow::UserSrp) {
+                    return Err(flow_not_enabled(&req.flow));
+                }
+                self.initiate_srp(&pool, &client, params).await
+            }
             other => Err(DomainError::new(
                 ErrorKind::UnsupportedOperation,
                 format!("Tessera does not support the {other} flow yet"),
@@ -425,6 +465,12 @@ impl Engine {
         let (client, pool) = self
             .client_and_pool(&req.client_id, req.admin_pool.as_ref())
             .await?;
+        if req.challenge_name == "PASSWORD_VERIFIER" {
+            // Keyed by its SECRET_BLOCK; Cognito's clients send no Session for it.
+            return self
+                .answer_password_verifier(&pool, &client, &req.responses)
+                .await;
+        }
         let username = param(&req.responses, "USERNAME")?;
         self.check_client_proof(
             &client,
@@ -474,6 +520,7 @@ impl Engine {
                 self.answer_new_password(&pool, &client, user, &hash, &session, &req.responses, now)
                     .await
             }
+            Challenge::PasswordVerifier(_) => Err(expired_session()),
         }
     }
 
@@ -525,17 +572,15 @@ impl Engine {
                 return Err(e.into());
             }
         };
-        let phc = self.inner.hasher.hash(password).await?;
+        let credentials = self
+            .credentials(pool, &user.sub, &user.username, password, None)
+            .await?;
         let mut tx = self.inner.store.begin().await?;
         if !tx.delete_auth_session(hash).await? {
             return Err(expired_session());
         }
         user.attributes = attrs;
-        user.password = Some(PasswordCredential {
-            phc,
-            set_at: now,
-            expires_at: None,
-        });
+        credentials.apply(&mut user);
         user.status = UserStatus::Confirmed;
         user.modified_at = now;
         let aliases = pool.config.sign_in.aliases(&user.attributes);

@@ -12,6 +12,7 @@ mod hashing;
 mod keys;
 mod pools;
 mod ports;
+mod srp;
 mod tokens;
 mod users;
 
@@ -53,6 +54,8 @@ struct Inner {
     hasher: hashing::Hasher,
     keys: keys::KeyRing,
     settings: EngineSettings,
+    /// Password proofs actually checked (argon2 verifications and SRP proofs of real users).
+    password_checks: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -71,6 +74,7 @@ impl Engine {
                 hasher,
                 keys: keys::KeyRing::default(),
                 settings,
+                password_checks: Default::default(),
             }),
         })
     }
@@ -90,6 +94,20 @@ impl Engine {
     /// The issuer of a pool's tokens.
     pub fn issuer(&self, pool: &tessera_domain::UserPoolId) -> String {
         format!("{}/{}", self.inner.settings.issuer_base, pool)
+    }
+
+    /// How many password proofs this node has actually checked: wrong guesses refused by
+    /// lockout before any check don't count. (For tests and metrics.)
+    pub fn password_checks(&self) -> u64 {
+        self.inner
+            .password_checks
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_password_check(&self) {
+        self.inner
+            .password_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Removes state nobody can use any more (expired sessions and token families).

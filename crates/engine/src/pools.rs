@@ -21,6 +21,8 @@ pub struct PoolUpdate {
     pub auto_verified_attributes: Vec<String>,
     pub mfa: MfaMode,
     pub deletion_protection: bool,
+    /// Turning SRP off drops every stored verifier of the pool.
+    pub srp_enabled: bool,
     pub settings: BTreeMap<String, serde_json::Value>,
 }
 
@@ -127,8 +129,14 @@ impl Engine {
         pool.config.mfa = update.mfa;
         pool.config.deletion_protection = update.deletion_protection;
         pool.config.settings = update.settings;
+        let drop_verifiers = pool.config.srp_enabled && !update.srp_enabled;
+        pool.config.srp_enabled = update.srp_enabled;
         pool.modified_at = self.now();
         tx.update_pool(&pool).await?;
+        if drop_verifiers {
+            let n = tx.clear_srp_verifiers(id).await?;
+            tracing::info!(pool = %id, verifiers = n, "SRP turned off: verifiers dropped");
+        }
         tx.commit().await?;
         Ok(())
     }

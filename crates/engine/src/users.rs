@@ -10,7 +10,7 @@ use tessera_domain::client::AppClient;
 use tessera_domain::filter::UserFilter;
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::pool::UserPool;
-use tessera_domain::user::{PasswordCredential, User, UserStatus};
+use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
 use tessera_store::{Conflict, Tx, UserQuery};
 
@@ -107,7 +107,43 @@ fn check_client_may_write(
     }
 }
 
+/// What is stored for a password: its hash, and an SRP verifier when the pool does SRP.
+pub(crate) struct Credentials {
+    password: PasswordCredential,
+    srp: Option<SrpCredential>,
+}
+
+impl Credentials {
+    /// Replaces the user's password; an old verifier never survives its password.
+    pub(crate) fn apply(self, user: &mut User) {
+        user.password = Some(self.password);
+        user.srp = self.srp;
+    }
+}
+
 impl Engine {
+    /// Credentials for a password the server has just seen (computed off the executor, before
+    /// any write transaction is opened).
+    pub(crate) async fn credentials(
+        &self,
+        pool: &UserPool,
+        sub: &Sub,
+        username: &tessera_domain::Username,
+        password: &str,
+        expires_at: Option<Timestamp>,
+    ) -> EngineResult<Credentials> {
+        let phc = self.inner.hasher.hash(password).await?;
+        let srp = self.srp_credential(pool, sub, username, password).await?;
+        Ok(Credentials {
+            password: PasswordCredential {
+                phc,
+                set_at: self.now(),
+                expires_at,
+            },
+            srp,
+        })
+    }
+
     /// The user an administrator names: by username, alias or sub; else UserNotFoundException.
     async fn admin_user(&self, tx: &mut dyn Tx, pool: &UserPool, name: &str) -> EngineResult<User> {
         self.find_user(tx, pool, name)
@@ -201,11 +237,9 @@ impl Engine {
             now,
         )?;
         pool.config.password_policy.check(&req.password)?;
-        user.password = Some(PasswordCredential {
-            phc: self.inner.hasher.hash(&req.password).await?,
-            set_at: now,
-            expires_at: None,
-        });
+        self.credentials(&pool, &user.sub, &user.username, &req.password, None)
+            .await?
+            .apply(&mut user);
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User already exists")
             .await?;
@@ -260,14 +294,21 @@ impl Engine {
         let expires = now.plus(std::time::Duration::from_secs(
             86_400 * u64::from(policy.temporary_password_validity_days.max(1)),
         ));
-        let phc = self.inner.hasher.hash(&temporary).await?;
-        let credential = PasswordCredential {
-            phc,
-            set_at: now,
-            expires_at: Some(expires),
-        };
-        let mut tx = self.inner.store.begin().await?;
         if req.resend {
+            let existing = {
+                let mut tx = self.inner.store.read().await?;
+                self.admin_user(&mut *tx, &pool, &req.username).await?
+            };
+            let credentials = self
+                .credentials(
+                    &pool,
+                    &existing.sub,
+                    &existing.username,
+                    &temporary,
+                    Some(expires),
+                )
+                .await?;
+            let mut tx = self.inner.store.begin().await?;
             let mut user = self.admin_user(&mut *tx, &pool, &req.username).await?;
             if user.status != UserStatus::ForceChangePassword {
                 return Err(DomainError::new(
@@ -279,7 +320,7 @@ impl Engine {
                 )
                 .into());
             }
-            user.password = Some(credential);
+            credentials.apply(&mut user);
             user.modified_at = now;
             self.save_user(&mut *tx, &pool, &user).await?;
             tx.commit().await?;
@@ -293,7 +334,10 @@ impl Engine {
             UserStatus::ForceChangePassword,
             now,
         )?;
-        user.password = Some(credential);
+        self.credentials(&pool, &user.sub, &user.username, &temporary, Some(expires))
+            .await?
+            .apply(&mut user);
+        let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User account already exists")
             .await?;
         tx.commit().await?;
@@ -389,28 +433,36 @@ impl Engine {
         permanent: bool,
     ) -> EngineResult<()> {
         let now = self.now();
-        let pool = {
+        let (pool, existing) = {
             let mut tx = self.inner.store.read().await?;
             let pool = self.load_pool(&mut *tx, pool_id).await?;
-            self.admin_user(&mut *tx, &pool, username).await?;
-            pool
+            let user = self.admin_user(&mut *tx, &pool, username).await?;
+            (pool, user)
         };
         pool.config.password_policy.check(password)?;
-        let phc = self.inner.hasher.hash(password).await?;
-        let mut tx = self.inner.store.begin().await?;
-        let mut user = self.admin_user(&mut *tx, &pool, username).await?;
         let validity = u64::from(
             pool.config
                 .password_policy
                 .temporary_password_validity_days
                 .max(1),
         );
-        user.password = Some(PasswordCredential {
-            phc,
-            set_at: now,
-            expires_at: (!permanent)
-                .then(|| now.plus(std::time::Duration::from_secs(86_400 * validity))),
-        });
+        let expires_at =
+            (!permanent).then(|| now.plus(std::time::Duration::from_secs(86_400 * validity)));
+        let credentials = self
+            .credentials(
+                &pool,
+                &existing.sub,
+                &existing.username,
+                password,
+                expires_at,
+            )
+            .await?;
+        let mut tx = self.inner.store.begin().await?;
+        let mut user = self.admin_user(&mut *tx, &pool, username).await?;
+        if user.sub != existing.sub {
+            return Err(crate::EngineError::Contended);
+        }
+        credentials.apply(&mut user);
         if permanent {
             if user.status != UserStatus::ExternalProvider {
                 user.status = UserStatus::Confirmed;
@@ -563,14 +615,12 @@ impl Engine {
                 other => other,
             })?;
         let now = self.now();
-        let phc = self.inner.hasher.hash(proposed).await?;
+        let credentials = self
+            .credentials(&pool, &user.sub, &user.username, proposed, None)
+            .await?;
         let mut tx = self.inner.store.begin().await?;
         let mut user = self.settle(&mut *tx, &pool, proven).await?;
-        user.password = Some(PasswordCredential {
-            phc,
-            set_at: now,
-            expires_at: None,
-        });
+        credentials.apply(&mut user);
         user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;
         tx.commit().await?;

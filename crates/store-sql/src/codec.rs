@@ -56,16 +56,21 @@ pub fn pool_from_row(
 pub struct UserData {
     pub attributes: Attributes,
     pub password: Option<PasswordCredential>,
-    #[serde(default)]
-    pub srp: Option<SrpCredential>,
 }
 
 pub fn user_data(user: &User) -> StoreResult<String> {
     to_json(&UserData {
         attributes: user.attributes.clone(),
         password: user.password.clone(),
-        srp: user.srp.clone(),
     })
+}
+
+/// The SRP columns of a user: `(srp_salt, srp_verifier)`.
+pub fn srp_columns(user: &User) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    match &user.srp {
+        Some(c) => (Some(c.salt.clone()), Some(c.sealed_verifier.clone())),
+        None => (None, None),
+    }
 }
 
 /// One `users` row as read.
@@ -80,6 +85,8 @@ pub struct UserRow {
     pub created_at: i64,
     pub modified_at: i64,
     pub data: String,
+    pub srp_salt: Option<Vec<u8>>,
+    pub srp_verifier: Option<Vec<u8>>,
 }
 
 impl UserRow {
@@ -95,7 +102,13 @@ impl UserRow {
             enabled: self.enabled,
             attributes: data.attributes,
             password: data.password,
-            srp: data.srp,
+            srp: match (self.srp_salt, self.srp_verifier) {
+                (Some(salt), Some(sealed_verifier)) => Some(SrpCredential {
+                    salt,
+                    sealed_verifier,
+                }),
+                _ => None,
+            },
             failures: SignInFailures {
                 count: u32::try_from(self.failure_count).unwrap_or(u32::MAX),
                 last_failure: self.last_failure_at.map(Timestamp::from_millis),

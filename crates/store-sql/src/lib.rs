@@ -61,7 +61,8 @@ macro_rules! sql_tx {
         }
 
         const USER_COLUMNS: &str = "u.pool_id, u.sub, u.username, u.status, u.enabled, \
-            u.failure_count, u.last_failure_at, u.created_at, u.modified_at, u.data, u.username_key";
+            u.failure_count, u.last_failure_at, u.created_at, u.modified_at, u.data, u.username_key, \
+            u.srp_salt, u.srp_verifier";
 
         fn user_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<(String, tessera_domain::user::User)> {
             use sqlx::Row;
@@ -77,6 +78,8 @@ macro_rules! sql_tx {
                 created_at: row.try_get("created_at").map_err(be)?,
                 modified_at: row.try_get("modified_at").map_err(be)?,
                 data: row.try_get("data").map_err(be)?,
+                srp_salt: row.try_get("srp_salt").map_err(be)?,
+                srp_verifier: row.try_get("srp_verifier").map_err(be)?,
             }
             .into_user()?;
             Ok((key, user))
@@ -292,10 +295,11 @@ macro_rules! sql_tx {
 
             async fn insert_user(&mut self, user: &tessera_domain::user::User, username_key: &str, aliases: &[tessera_domain::pool::Alias]) -> tessera_store::StoreResult<()> {
                 let [email, phone, name, given, family, preferred] = $crate::codec::search_values(user);
+                let (srp_salt, srp_verifier) = $crate::codec::srp_columns(user);
                 sqlx::query("INSERT INTO users (pool_id, sub, username, username_key, status, enabled, \
                         email, phone_number, name, given_name, family_name, preferred_username, \
-                        failure_count, last_failure_at, created_at, modified_at, data) \
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
+                        failure_count, last_failure_at, created_at, modified_at, data, srp_salt, srp_verifier) \
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)")
                     .bind(user.pool_id.as_str())
                     .bind(user.sub.to_string())
                     .bind(user.username.as_str())
@@ -313,6 +317,8 @@ macro_rules! sql_tx {
                     .bind(user.created_at.millis())
                     .bind(user.modified_at.millis())
                     .bind($crate::codec::user_data(user)?)
+                    .bind(srp_salt)
+                    .bind(srp_verifier)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(|e| store_error(e, Some(tessera_store::Conflict::Username)))?;
@@ -353,8 +359,10 @@ macro_rules! sql_tx {
 
             async fn update_user(&mut self, user: &tessera_domain::user::User, aliases: &[tessera_domain::pool::Alias]) -> tessera_store::StoreResult<()> {
                 let [email, phone, name, given, family, preferred] = $crate::codec::search_values(user);
+                let (srp_salt, srp_verifier) = $crate::codec::srp_columns(user);
                 sqlx::query("UPDATE users SET status = $3, enabled = $4, email = $5, phone_number = $6, name = $7, \
-                        given_name = $8, family_name = $9, preferred_username = $10, modified_at = $11, data = $12 \
+                        given_name = $8, family_name = $9, preferred_username = $10, modified_at = $11, data = $12, \
+                        srp_salt = $13, srp_verifier = $14 \
                         WHERE pool_id = $1 AND sub = $2")
                     .bind(user.pool_id.as_str())
                     .bind(user.sub.to_string())
@@ -368,6 +376,8 @@ macro_rules! sql_tx {
                     .bind(preferred)
                     .bind(user.modified_at.millis())
                     .bind($crate::codec::user_data(user)?)
+                    .bind(srp_salt)
+                    .bind(srp_verifier)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
@@ -449,6 +459,15 @@ macro_rules! sql_tx {
                     .await
                     .map_err(be)?;
                 Ok(())
+            }
+
+            async fn clear_srp_verifiers(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<u64> {
+                let done = sqlx::query("UPDATE users SET srp_salt = NULL, srp_verifier = NULL WHERE pool_id = $1 AND srp_verifier IS NOT NULL")
+                    .bind(pool.as_str())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected())
             }
 
             async fn insert_token_family(&mut self, f: &tessera_domain::tokens::TokenFamily) -> tessera_store::StoreResult<()> {

@@ -14,7 +14,7 @@ use tessera_domain::flow::{AuthSession, Challenge};
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::pool::{Alias, PoolConfig, SignInAttribute, UserPool};
 use tessera_domain::tokens::{RefreshTokenRecord, TokenFamily};
-use tessera_domain::user::{PasswordCredential, User, UserStatus};
+use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
@@ -30,7 +30,8 @@ macro_rules! store_conformance {
             aliases_are_unique, list_users_filters_and_pages, sign_in_charges_are_compare_and_swap,
             concurrent_charges_lose_nothing, token_families_and_refresh_tokens,
             auth_sessions_are_single_use, dropped_transactions_roll_back, signing_keys_round_trip,
-            sweep_removes_expired_state, failure_counters_survive_user_updates);
+            sweep_removes_expired_state, failure_counters_survive_user_updates,
+            srp_verifiers_round_trip_and_clear);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -744,4 +745,45 @@ pub async fn failure_counters_survive_user_updates(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(got.failures, charged);
     assert_eq!(got.attribute("name"), Some("Ann"));
+}
+
+pub async fn srp_verifiers_round_trip_and_clear(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_SRP");
+    seed_pool(&*store, &p).await;
+    let mut a = user(&p, 1, "ann");
+    a.srp = Some(SrpCredential {
+        salt: vec![1; 16],
+        sealed_verifier: vec![2; 400],
+    });
+    seed_user(&*store, &a, &[]).await;
+    let mut b = user(&p, 2, "bob");
+    seed_user(&*store, &b, &[]).await;
+    b.srp = Some(SrpCredential {
+        salt: vec![3; 16],
+        sealed_verifier: vec![4; 400],
+    });
+    let mut tx = store.begin().await.unwrap();
+    tx.update_user(&b, &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.get_user(&p.id, &UserLookup::Sub(a.sub)).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        tx.get_user(&p.id, &UserLookup::Sub(b.sub)).await.unwrap(),
+        Some(b.clone())
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.clear_srp_verifiers(&p.id).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let got = tx
+        .get_user(&p.id, &UserLookup::Sub(a.sub))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.srp, None);
+    assert_eq!(got.password, a.password);
 }

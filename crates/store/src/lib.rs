@@ -183,6 +183,8 @@ pub trait Tx: Send {
         next: &SignInFailures,
     ) -> StoreResult<bool>;
     async fn reset_sign_in_failures(&mut self, pool: &UserPoolId, sub: &Sub) -> StoreResult<()>;
+    /// Drops every SRP verifier of a pool (when the pool turns SRP off). Returns how many.
+    async fn clear_srp_verifiers(&mut self, pool: &UserPoolId) -> StoreResult<u64>;
 
     // Token families and refresh tokens.
     async fn insert_token_family(&mut self, family: &TokenFamily) -> StoreResult<()>;
