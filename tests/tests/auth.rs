@@ -294,3 +294,49 @@ pub fn secret_hash(secret: &str, user: &str, client_id: &str) -> String {
     let mac = HMAC::mac(format!("{user}{client_id}").as_bytes(), secret.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac)
 }
+
+/// With PreventUserExistenceErrors ENABLED an unknown name locks out exactly like a real user,
+/// so lockout can't be used to tell them apart either.
+#[tokio::test]
+async fn unknown_users_lock_out_like_real_ones() {
+    let app = spawn_app().await;
+    let f = pool_with_client(&app).await;
+    app.admin
+        .update_user_pool_client()
+        .user_pool_id(&f.pool_id)
+        .client_id(&f.client_id)
+        .explicit_auth_flows(
+            aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType::AllowUserPasswordAuth,
+        )
+        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
+        .send()
+        .await
+        .unwrap();
+    confirmed_user(&app, &f, "ann", "Passw0rd!").await;
+    let locked = Err((
+        "NotAuthorizedException".into(),
+        "Password attempts exceeded".into(),
+    ));
+    for name in ["ann", "ghost"] {
+        for _ in 0..5 {
+            assert_eq!(
+                try_sign_in(&app, &f.client_id, name, "bad-Passw0rd").await,
+                Err(incorrect())
+            );
+        }
+        assert_eq!(
+            try_sign_in(&app, &f.client_id, name, "bad-Passw0rd").await,
+            locked,
+            "{name}"
+        );
+    }
+    app.clock.advance(Duration::from_millis(1100));
+    assert_eq!(
+        try_sign_in(&app, &f.client_id, "ghost", "bad-Passw0rd").await,
+        Err(incorrect())
+    );
+    assert_eq!(
+        try_sign_in(&app, &f.client_id, "ann", "Passw0rd!").await,
+        Ok(())
+    );
+}

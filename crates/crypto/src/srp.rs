@@ -102,6 +102,14 @@ fn reduce(bytes: &[u8]) -> Result<BoxedUint, CryptoError> {
         .ok_or_else(|| CryptoError::Key("reduction failed".into()))
 }
 
+/// A SHA-256-sized value (x, u) as an exponent of its real width: exponentiation time follows
+/// the exponent's precision, and these never exceed 256 bits.
+fn hash_exponent(x: &BoxedUint) -> Result<BoxedUint, CryptoError> {
+    x.clone()
+        .try_resize(256)
+        .ok_or_else(|| CryptoError::Key("exponent wider than 256 bits".into()))
+}
+
 fn monty(x: BoxedUint) -> Result<BoxedMontyForm, CryptoError> {
     Ok(BoxedMontyForm::new(x, &group()?.params))
 }
@@ -147,7 +155,7 @@ pub fn verifier(
     password: &str,
     salt: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let x = private_key(pool_name, user_id, password, salt)?;
+    let x = hash_exponent(&private_key(pool_name, user_id, password, salt)?)?;
     Ok(group()?
         .g
         .pow(&x)
@@ -225,7 +233,10 @@ pub fn server_session_key(
     let u = scrambler(&a_pub, &b_pub)?;
     let v = monty(reduce(verifier)?)?;
     let b = BoxedUint::from_be_slice_vartime(b_secret);
-    let s = monty(a_pub)?.mul(&v.pow(&u)).pow(&b).retrieve();
+    let s = monty(a_pub)?
+        .mul(&v.pow(&hash_exponent(&u)?))
+        .pow(&b)
+        .retrieve();
     Ok(session_key(&s, &u))
 }
 
@@ -286,13 +297,13 @@ pub mod client {
         let a_pub = g.g.pow(&a).retrieve();
         let b_pub = reduce(&from_hex(b_pub_hex)?)?;
         let u = scrambler(&a_pub, &b_pub)?;
+        let (x, u_exp) = (hash_exponent(&x)?, hash_exponent(&u)?);
         let base = monty(b_pub)?.sub(&g.k.mul(&g.g.pow(&x)));
-        // a + u·x, computed wide enough that nothing wraps.
-        let wide = BITS * 2 + 64;
-        let ux = u
-            .clone()
+        // a + u·x: u and x are below 2^256, so 512 bits plus a's width (and a carry) suffice.
+        let wide = (a.bits_precision().max(512) + 64).div_ceil(64) * 64;
+        let ux = u_exp
             .resize_unchecked(wide)
-            .wrapping_mul(x.clone().resize_unchecked(wide));
+            .wrapping_mul(x.resize_unchecked(wide));
         let exponent = ux.wrapping_add(a.resize_unchecked(wide));
         let s = base.pow(&exponent).retrieve();
         Ok(super::session_key(&s, &u))

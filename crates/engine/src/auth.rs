@@ -258,7 +258,19 @@ impl Engine {
         for _ in 0..16 {
             let mut tx = self.inner.store.begin().await?;
             let Some(user) = self.find_user(&mut *tx, pool, name).await? else {
-                drop(tx);
+                if client.config.prevent_user_existence_errors == UserExistenceErrors::Enabled {
+                    // An unknown name is charged and locked like a real user, so neither the
+                    // answers nor their timing tell the two apart.
+                    if !self
+                        .charge_unknown_name(&mut *tx, pool, &pool.config.sign_in.key(name), now)
+                        .await?
+                    {
+                        continue;
+                    }
+                    tx.commit().await?;
+                } else {
+                    drop(tx);
+                }
                 self.inner.hasher.verify_decoy(password).await?;
                 return Err(unknown_user(client));
             };
@@ -274,6 +286,25 @@ impl Engine {
             }
         }
         Err(EngineError::Contended)
+    }
+
+    /// Charges a failed attempt against a name that matches no user. Ok(false) means a
+    /// concurrent attempt won the compare-and-swap (retry); a lock is the same error a real
+    /// user gets.
+    pub(crate) async fn charge_unknown_name(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPool,
+        key: &str,
+        now: Timestamp,
+    ) -> EngineResult<bool> {
+        let current = tx.unknown_user_failures(&pool.id, key).await?;
+        let charged = current.charge(now).map_err(|_| {
+            EngineError::from(DomainError::not_authorized("Password attempts exceeded"))
+        })?;
+        Ok(tx
+            .charge_unknown_user(&pool.id, key, &current, &charged)
+            .await?)
     }
 
     /// What follows a proven password: a challenge or tokens, decided and recorded in the same

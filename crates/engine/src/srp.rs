@@ -280,20 +280,38 @@ impl Engine {
         } else {
             None
         };
-        if let Some(user) = &user {
-            let charged = match user.failures.charge(now) {
-                Ok(c) => c,
-                Err(_) => {
+        let locked =
+            || EngineError::from(DomainError::not_authorized("Password attempts exceeded"));
+        match &user {
+            Some(user) => {
+                let Ok(charged) = user.failures.charge(now) else {
                     tx.commit().await?;
-                    return Err(DomainError::not_authorized("Password attempts exceeded").into());
+                    return Err(locked());
+                };
+                if !tx
+                    .charge_sign_in(&pool.id, &user.sub, &user.failures, &charged)
+                    .await?
+                {
+                    return Err(EngineError::Contended);
                 }
-            };
-            if !tx
-                .charge_sign_in(&pool.id, &user.sub, &user.failures, &charged)
-                .await?
-            {
-                return Err(EngineError::Contended);
             }
+            // A simulated challenge is charged like a real one (same lockout, same writes).
+            None => match self
+                .charge_unknown_name(
+                    &mut *tx,
+                    pool,
+                    &pool.config.sign_in.key(&state.user_id),
+                    now,
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return Err(EngineError::Contended),
+                Err(e) => {
+                    tx.commit().await?;
+                    return Err(e);
+                }
+            },
         }
         tx.commit().await?;
 

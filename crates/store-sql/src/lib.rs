@@ -461,6 +461,50 @@ macro_rules! sql_tx {
                 Ok(())
             }
 
+            async fn unknown_user_failures(&mut self, pool: &tessera_domain::UserPoolId, name_key: &str) -> tessera_store::StoreResult<tessera_domain::lockout::SignInFailures> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT failure_count, last_failure_at FROM unknown_user_failures WHERE pool_id = $1 AND name_key = $2")
+                    .bind(pool.as_str())
+                    .bind(name_key)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let Some(row) = row else { return Ok(Default::default()) };
+                let count: i64 = row.try_get("failure_count").map_err(be)?;
+                let last: i64 = row.try_get("last_failure_at").map_err(be)?;
+                Ok(tessera_domain::lockout::SignInFailures {
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                    last_failure: Some(tessera_domain::Timestamp::from_millis(last)),
+                })
+            }
+
+            async fn charge_unknown_user(&mut self, pool: &tessera_domain::UserPoolId, name_key: &str, expected: &tessera_domain::lockout::SignInFailures, next: &tessera_domain::lockout::SignInFailures) -> tessera_store::StoreResult<bool> {
+                let last = next.last_failure.map(|t| t.millis()).unwrap_or(0);
+                let done = match expected.last_failure {
+                    // No row yet: only one of concurrent first failures inserts it.
+                    None => sqlx::query("INSERT INTO unknown_user_failures (pool_id, name_key, failure_count, last_failure_at) \
+                            VALUES ($1, $2, $3, $4) ON CONFLICT (pool_id, name_key) DO NOTHING")
+                        .bind(pool.as_str())
+                        .bind(name_key)
+                        .bind(i64::from(next.count))
+                        .bind(last)
+                        .execute(&mut *self.tx)
+                        .await,
+                    Some(prev) => sqlx::query("UPDATE unknown_user_failures SET failure_count = $3, last_failure_at = $4 \
+                            WHERE pool_id = $1 AND name_key = $2 AND failure_count = $5 AND last_failure_at = $6")
+                        .bind(pool.as_str())
+                        .bind(name_key)
+                        .bind(i64::from(next.count))
+                        .bind(last)
+                        .bind(i64::from(expected.count))
+                        .bind(prev.millis())
+                        .execute(&mut *self.tx)
+                        .await,
+                }
+                .map_err(be)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn clear_srp_verifiers(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<u64> {
                 let done = sqlx::query("UPDATE users SET srp_salt = NULL, srp_verifier = NULL WHERE pool_id = $1 AND srp_verifier IS NOT NULL")
                     .bind(pool.as_str())
@@ -620,7 +664,13 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
-                Ok(sessions.rows_affected() + families.rows_affected())
+                let forget = now.minus(tessera_domain::lockout::FORGET_AFTER);
+                let unknown = sqlx::query("DELETE FROM unknown_user_failures WHERE last_failure_at <= $1")
+                    .bind(forget.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(sessions.rows_affected() + families.rows_affected() + unknown.rows_affected())
             }
         }
 

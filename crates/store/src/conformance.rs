@@ -31,7 +31,7 @@ macro_rules! store_conformance {
             concurrent_charges_lose_nothing, token_families_and_refresh_tokens,
             auth_sessions_are_single_use, dropped_transactions_roll_back, signing_keys_round_trip,
             sweep_removes_expired_state, failure_counters_survive_user_updates,
-            srp_verifiers_round_trip_and_clear);
+            srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -786,4 +786,59 @@ pub async fn srp_verifiers_round_trip_and_clear(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(got.srp, None);
     assert_eq!(got.password, a.password);
+}
+
+pub async fn unknown_user_counters_are_compare_and_swap(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_GHOST");
+    seed_pool(&*store, &p).await;
+    let zero = SignInFailures::default();
+    let one = SignInFailures {
+        count: 1,
+        last_failure: Some(t(1)),
+    };
+    let two = SignInFailures {
+        count: 2,
+        last_failure: Some(t(2)),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.unknown_user_failures(&p.id, "ghost").await.unwrap(),
+        zero
+    );
+    assert!(
+        tx.charge_unknown_user(&p.id, "ghost", &zero, &one)
+            .await
+            .unwrap()
+    );
+    // A second "first failure" loses; a stale expectation loses.
+    assert!(
+        !tx.charge_unknown_user(&p.id, "ghost", &zero, &one)
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.charge_unknown_user(&p.id, "ghost", &one, &two)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.charge_unknown_user(&p.id, "ghost", &one, &two)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.unknown_user_failures(&p.id, "ghost").await.unwrap(), two);
+    assert_eq!(
+        tx.unknown_user_failures(&p.id, "other").await.unwrap(),
+        zero
+    );
+    // Forgotten 15 minutes after the last failure.
+    tx.sweep_expired(t(2 + 15 * 60 * 1000)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.unknown_user_failures(&p.id, "ghost").await.unwrap(),
+        zero
+    );
 }

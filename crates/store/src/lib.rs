@@ -183,6 +183,20 @@ pub trait Tx: Send {
         next: &SignInFailures,
     ) -> StoreResult<bool>;
     async fn reset_sign_in_failures(&mut self, pool: &UserPoolId, sub: &Sub) -> StoreResult<()>;
+    /// Failure counters of a sign-in name that matches no user (default when none).
+    async fn unknown_user_failures(
+        &mut self,
+        pool: &UserPoolId,
+        name_key: &str,
+    ) -> StoreResult<SignInFailures>;
+    /// Compare-and-swap of an unknown name's counters, as [`Tx::charge_sign_in`].
+    async fn charge_unknown_user(
+        &mut self,
+        pool: &UserPoolId,
+        name_key: &str,
+        expected: &SignInFailures,
+        next: &SignInFailures,
+    ) -> StoreResult<bool>;
     /// Drops every SRP verifier of a pool (when the pool turns SRP off). Returns how many.
     async fn clear_srp_verifiers(&mut self, pool: &UserPoolId) -> StoreResult<u64>;
 
@@ -209,6 +223,7 @@ pub trait Tx: Send {
     /// Consumes a session; only one caller can get `true` for the same session.
     async fn delete_auth_session(&mut self, hash: &[u8]) -> StoreResult<bool>;
 
-    /// Removes expired auth sessions and refresh tokens past their family's expiry.
+    /// Removes expired auth sessions, token families past their refresh expiry, and unknown-name
+    /// failure counters nobody has touched for the lockout's memory (15 minutes).
     async fn sweep_expired(&mut self, now: Timestamp) -> StoreResult<u64>;
 }
