@@ -10,10 +10,16 @@
 //! | REFRESH_TOKEN_AUTH   | two RSA-2048 signs                            |
 //! | GetUser              | one RSA-2048 verify                           |
 //! | AdminGetUser         | HMAC (SigV4) only: no meaningful bound        |
+//! | USER_SRP_AUTH (both round trips) | three 3072-bit modexps (256-bit exponents) + two RSA signs |
 //!
 //! The bound is `cores / crypto-time-per-request`; the ratio says how close the server comes.
+//! (The load generator runs on the same cores; for SRP it also does the client's modexps.)
 //!
 //!     cargo run --release -p tessera-bench -- --concurrency 16 --seconds 10
+//!
+//! `--enumeration` instead measures, sequentially, the median response time of sign-ins for
+//! users that don't exist against wrong passwords of users that do (PreventUserExistenceErrors
+//! ENABLED), for USER_PASSWORD_AUTH and USER_SRP_AUTH, and reports their ratio.
 
 use anyhow::{Context, Result};
 use aws_sdk_cognitoidentityprovider as idp;
@@ -36,6 +42,12 @@ struct Args {
     /// Password hashing cost of the server under test.
     #[arg(long, default_value = "production")]
     hash_cost: String,
+    /// Measure timing of unknown users vs wrong passwords instead of throughput.
+    #[arg(long)]
+    enumeration: bool,
+    /// Sign-ins per kind in --enumeration mode.
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
 }
 
 const KEY: &str = "AKIABENCHBENCHBENCH0";
@@ -93,6 +105,8 @@ fn start_server(dir: &std::path::Path, hash_cost: &str) -> Result<String> {
 
 struct Setup {
     client_id: String,
+    /// Allows SRP; PreventUserExistenceErrors ENABLED.
+    srp_client_id: String,
     pool_id: String,
     users: Vec<String>,
     access: Vec<String>,
@@ -114,6 +128,18 @@ async fn setup(c: &idp::Client, n: usize) -> Result<Setup> {
         .client_name("bench")
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await?
+        .user_pool_client
+        .and_then(|c| c.client_id)
+        .context("client id")?;
+    let srp_client_id = c
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("bench-srp")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .prevent_user_existence_errors(idp::types::PreventUserExistenceErrorTypes::Enabled)
         .send()
         .await?
         .user_pool_client
@@ -151,6 +177,7 @@ async fn setup(c: &idp::Client, n: usize) -> Result<Setup> {
     }
     Ok(Setup {
         client_id,
+        srp_client_id,
         pool_id,
         users,
         access,
@@ -164,6 +191,7 @@ enum Op {
     InitiateAuth,
     Refresh,
     AdminGetUser,
+    Srp,
 }
 
 impl Op {
@@ -173,6 +201,7 @@ impl Op {
             Op::InitiateAuth => "InitiateAuth (USER_PASSWORD_AUTH)",
             Op::Refresh => "InitiateAuth (REFRESH_TOKEN_AUTH)",
             Op::AdminGetUser => "AdminGetUser",
+            Op::Srp => "USER_SRP_AUTH (both round trips)",
         }
     }
 }
@@ -205,7 +234,87 @@ async fn call(c: &idp::Client, s: &Setup, op: Op, i: usize) -> bool {
             .send()
             .await
             .is_ok(),
+        Op::Srp => srp_sign_in(c, &s.pool_id, &s.srp_client_id, &s.users[i], PASSWORD)
+            .await
+            .is_ok_and(|signed_in| signed_in),
     }
+}
+
+/// USER_SRP_AUTH then PASSWORD_VERIFIER, with Tessera's own client half (a 256-bit `a`, so
+/// the generator spends as little of the shared CPU as a client can). Ok(true) = tokens.
+async fn srp_sign_in(
+    c: &idp::Client,
+    pool_id: &str,
+    client_id: &str,
+    user: &str,
+    password: &str,
+) -> Result<bool> {
+    use tessera_crypto::srp;
+    let a = tessera_crypto::random::bytes::<32>();
+    let a_pub = srp::client::public(&a)?;
+    let challenge = match c
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserSrpAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("SRP_A", &a_pub)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(_) => return Ok(false),
+    };
+    let p = challenge
+        .challenge_parameters
+        .context("challenge parameters")?;
+    let pool_name = pool_id.split_once('_').map(|(_, n)| n).unwrap_or_default();
+    let user_id = p.get("USER_ID_FOR_SRP").context("user id")?;
+    let key = srp::client::session_key(pool_name, user_id, password, &p["SALT"], &a, &p["SRP_B"])?;
+    let block = p.get("SECRET_BLOCK").context("secret block")?;
+    use base64::Engine;
+    let block_bytes = base64::engine::general_purpose::STANDARD.decode(block)?;
+    let timestamp = now_timestamp();
+    let signature = srp::claim_signature(&key, pool_name, user_id, &block_bytes, &timestamp);
+    Ok(c.respond_to_auth_challenge()
+        .client_id(client_id)
+        .challenge_name(idp::types::ChallengeNameType::PasswordVerifier)
+        .challenge_responses("USERNAME", user_id)
+        .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", block)
+        .challenge_responses("TIMESTAMP", timestamp)
+        .challenge_responses("PASSWORD_CLAIM_SIGNATURE", signature)
+        .send()
+        .await
+        .is_ok())
+}
+
+/// Now as Cognito's TIMESTAMP.
+fn now_timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let weekday = ((days + 4).rem_euclid(7)) as u32;
+    tessera_crypto::srp::format_timestamp(
+        y,
+        m,
+        d,
+        weekday,
+        (rem / 3600) as u32,
+        ((rem % 3600) / 60) as u32,
+        (rem % 60) as u32,
+    )
 }
 
 struct Run {
@@ -252,6 +361,101 @@ async fn run(c: &idp::Client, s: Arc<Setup>, op: Op, concurrency: usize, seconds
     }
 }
 
+/// Sequential sign-ins, alternating unknown users and wrong passwords of real users (each real
+/// user gets at most four wrong guesses, below the lockout), with median times compared.
+async fn enumeration(c: &idp::Client, s: &Setup, samples: usize) -> Result<()> {
+    let extra = samples.div_ceil(4);
+    let mut users = Vec::new();
+    for i in 0..extra {
+        let name = format!("enum{i:04}");
+        c.admin_create_user()
+            .user_pool_id(&s.pool_id)
+            .username(&name)
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await?;
+        c.admin_set_user_password()
+            .user_pool_id(&s.pool_id)
+            .username(&name)
+            .password(PASSWORD)
+            .permanent(true)
+            .send()
+            .await?;
+        users.push(name);
+    }
+    let password_attempt = |user: String| async move {
+        let t = Instant::now();
+        let r = c
+            .initiate_auth()
+            .client_id(&s.srp_client_id)
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .auth_parameters("USERNAME", &user)
+            .auth_parameters("PASSWORD", "Wrong-Passw0rd!")
+            .send()
+            .await;
+        let message = r.err().and_then(|e| {
+            e.as_service_error()
+                .and_then(|e| e.meta().message().map(String::from))
+        });
+        (t.elapsed(), message)
+    };
+    let srp_attempt = |user: String| async move {
+        let t = Instant::now();
+        let ok = srp_sign_in(c, &s.pool_id, &s.srp_client_id, &user, "Wrong-Passw0rd!").await;
+        (t.elapsed(), ok.ok())
+    };
+    println!();
+    println!(
+        "{:<22} {:>8} {:>16} {:>18} {:>7}",
+        "flow", "samples", "unknown p50 ms", "wrong-pw p50 ms", "ratio"
+    );
+    for flow in ["USER_PASSWORD_AUTH", "USER_SRP_AUTH"] {
+        let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+        for i in 0..samples {
+            let ghost = format!("ghost-{flow}-{i}");
+            let real = users[i % users.len()].clone();
+            if flow == "USER_PASSWORD_AUTH" {
+                let (t1, m1) = password_attempt(ghost).await;
+                let (t2, m2) = password_attempt(real).await;
+                anyhow::ensure!(m1 == m2, "different answers: {m1:?} vs {m2:?}");
+                unknown.push(t1);
+                wrong.push(t2);
+            } else {
+                let (t1, ok1) = srp_attempt(ghost).await;
+                let (t2, ok2) = srp_attempt(real).await;
+                anyhow::ensure!(
+                    ok1 == Some(false) && ok2 == Some(false),
+                    "an SRP guess succeeded"
+                );
+                unknown.push(t1);
+                wrong.push(t2);
+            }
+        }
+        unknown.sort();
+        wrong.sort();
+        let (u, w) = (percentile(&unknown, 0.5), percentile(&wrong, 0.5));
+        println!(
+            "{:<22} {:>8} {:>16.2} {:>18.2} {:>7.3}",
+            flow,
+            samples,
+            u.as_secs_f64() * 1e3,
+            w.as_secs_f64() * 1e3,
+            u.as_secs_f64() / w.as_secs_f64()
+        );
+        // A successful sign-in resets each real user's failure count before the next flow.
+        for user in &users {
+            c.initiate_auth()
+                .client_id(&s.srp_client_id)
+                .auth_flow(AuthFlowType::UserPasswordAuth)
+                .auth_parameters("USERNAME", user)
+                .auth_parameters("PASSWORD", PASSWORD)
+                .send()
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -274,6 +478,8 @@ struct CryptoCost {
     argon2_verify: Duration,
     rsa_sign: Duration,
     rsa_verify: Duration,
+    /// One 3072-bit modular exponentiation with a 256-bit exponent (SRP's unit of work).
+    modexp: Duration,
 }
 
 fn measure_crypto(cost: HashCost) -> Result<CryptoCost> {
@@ -302,10 +508,19 @@ fn measure_crypto(cost: HashCost) -> Result<CryptoCost> {
         },
         500,
     );
+    let v = tessera_crypto::srp::verifier("pool", "user", PASSWORD, &[7; 16])?;
+    let b = [9u8; 32];
+    let modexp = time_per(
+        || {
+            let _ = tessera_crypto::srp::server_start(&v, &b);
+        },
+        50,
+    );
     Ok(CryptoCost {
         argon2_verify,
         rsa_sign,
         rsa_verify,
+        modexp,
     })
 }
 
@@ -328,10 +543,11 @@ fn main() -> Result<()> {
     );
     let crypto = measure_crypto(cost)?;
     println!(
-        "crypto (one core, this run): argon2id verify {:.2} ms, RSA-2048 sign {:.3} ms, RSA-2048 verify {:.3} ms",
+        "crypto (one core, this run): argon2id verify {:.2} ms, RSA-2048 sign {:.3} ms, RSA-2048 verify {:.3} ms, SRP modexp {:.2} ms",
         crypto.argon2_verify.as_secs_f64() * 1e3,
         crypto.rsa_sign.as_secs_f64() * 1e3,
-        crypto.rsa_verify.as_secs_f64() * 1e3
+        crypto.rsa_verify.as_secs_f64() * 1e3,
+        crypto.modexp.as_secs_f64() * 1e3
     );
 
     let load = tokio::runtime::Builder::new_multi_thread()
@@ -345,7 +561,16 @@ fn main() -> Result<()> {
             "{:<36} {:>9} {:>10} {:>9} {:>9} {:>12} {:>7}",
             "operation", "requests", "req/s", "p50 ms", "p99 ms", "bound req/s", "ratio"
         );
-        for op in [Op::GetUser, Op::InitiateAuth, Op::Refresh, Op::AdminGetUser] {
+        if args.enumeration {
+            return enumeration(&c, &setup, args.samples).await;
+        }
+        for op in [
+            Op::GetUser,
+            Op::InitiateAuth,
+            Op::Refresh,
+            Op::AdminGetUser,
+            Op::Srp,
+        ] {
             let r = run(&c, setup.clone(), op, args.concurrency, args.seconds).await;
             let throughput = r.ok as f64 / r.elapsed.as_secs_f64();
             let per_request = match op {
@@ -353,6 +578,7 @@ fn main() -> Result<()> {
                 Op::InitiateAuth => Some(crypto.argon2_verify + crypto.rsa_sign * 2),
                 Op::Refresh => Some(crypto.rsa_sign * 2),
                 Op::AdminGetUser => None,
+                Op::Srp => Some(crypto.modexp * 3 + crypto.rsa_sign * 2),
             };
             let bound = per_request.map(|t| cores as f64 / t.as_secs_f64());
             println!(
