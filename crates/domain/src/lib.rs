@@ -11,6 +11,7 @@ pub mod filter;
 pub mod flow;
 pub mod ids;
 pub mod lockout;
+pub mod messages;
 pub mod password;
 pub mod pool;
 pub mod time;

@@ -21,7 +21,7 @@ pub use clients::{ClientUpdate, NewClient};
 pub use error::{EngineError, EngineResult};
 pub use keys::PoolJwks;
 pub use pools::{PoolPage, PoolUpdate};
-pub use ports::{Clock, ManualClock, SystemClock};
+pub use ports::{Clock, DeliveryError, ManualClock, Messenger, SystemClock};
 pub use tokens::ClientProof;
 pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage};
 

@@ -49,3 +49,26 @@ impl Clock for ManualClock {
         Timestamp::from_millis(self.ms.load(Ordering::SeqCst))
     }
 }
+
+/// Why a message wasn't delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth retrying later (connection refused, 4xx from SMTP, timeout, 5xx from a webhook).
+    #[error("temporary delivery failure: {0}")]
+    Transient(String),
+    /// Retrying won't help (address rejected, 4xx from a webhook, no such channel).
+    #[error("permanent delivery failure: {0}")]
+    Permanent(String),
+}
+
+/// Sends messages from the outbox. Implementations live outside the engine (SMTP, SMS webhook);
+/// the engine only decides what to send and records the outcome.
+#[async_trait::async_trait]
+pub trait Messenger: Send + Sync + 'static {
+    /// Whether this messenger can deliver on `channel` at all.
+    fn supports(&self, channel: tessera_domain::messages::Channel) -> bool;
+    async fn send(
+        &self,
+        message: &tessera_domain::messages::OutboundMessage,
+    ) -> Result<(), DeliveryError>;
+}
