@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Real-client acceptance suites: boto3 / PyJWT / aws-cli (Python) and the AWS SDK for
-# JavaScript v3 / aws-jwt-verify (Node) against the real `tessera` release binary.
+# Real-client acceptance suites: boto3 / PyJWT / aws-cli / pycognito (Python) and the AWS SDK
+# for JavaScript v3 / aws-jwt-verify / amazon-cognito-identity-js (Node) against the real
+# `tessera` release binary. Dependencies are pinned in python/requirements.txt and
+# node/package-lock.json; this script installs them.
 #
 #   TESSERA_BIN=/path/to/tessera tests/clients/run.sh [extra pytest args]
 #
@@ -27,7 +29,7 @@ echo "== using $TESSERA_BIN ($("$TESSERA_BIN" --version))"
 
 status=0
 
-echo "== Python suite (boto3, PyJWT, aws-cli)"
+echo "== Python suite (boto3, PyJWT, aws-cli, pycognito)"
 cd "$here/python"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
@@ -35,7 +37,7 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m pytest -q "$@" || status=$?
 
-echo "== Node suite (@aws-sdk/client-cognito-identity-provider, aws-jwt-verify)"
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, aws-jwt-verify, amazon-cognito-identity-js)"
 cd "$here/node"
 if [[ -f package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error

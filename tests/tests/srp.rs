@@ -136,7 +136,7 @@ async fn srp_sign_in_with_a_real_client() {
         srp_sign_in(&app, &f.pool_id, &f.client_id, None, "ann", "Passw0rd!").await,
         Err((
             "InvalidParameterException".into(),
-            "USER_SRP_AUTH flow not enabled for this client".into()
+            "USER_SRP_AUTH is not enabled for the client.".into()
         ))
     );
 }

@@ -76,7 +76,12 @@ pub(crate) fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Eng
 }
 
 fn flow_not_enabled(flow: &str) -> EngineError {
-    DomainError::invalid_parameter(format!("{flow} flow not enabled for this client")).into()
+    // Cognito words these differently per flow.
+    let message = match flow {
+        "USER_SRP_AUTH" => "USER_SRP_AUTH is not enabled for the client.".to_string(),
+        _ => format!("{flow} flow not enabled for this client"),
+    };
+    DomainError::invalid_parameter(message).into()
 }
 
 fn expired_session() -> EngineError {
