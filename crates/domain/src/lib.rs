@@ -6,6 +6,7 @@
 
 pub mod attributes;
 pub mod client;
+pub mod codes;
 pub mod error;
 pub mod filter;
 pub mod flow;

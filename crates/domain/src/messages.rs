@@ -106,6 +106,100 @@ pub fn mask(channel: Channel, to: &str) -> String {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutboxStatus {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// Kept for a developer to read (`--dev` without that channel configured); never sent.
+    Held,
+    Delivered,
+    /// Gave up: permanent failure or too many attempts.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Held => "held",
+            OutboxStatus::Delivered => "delivered",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Held, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub message: OutboundMessage,
+    pub status: OutboxStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// What happened to one delivery attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    Retry { at: Timestamp, error: String },
+    Failed { error: String },
+}
+
+/// Attempts before a message is given up on (about a day of backoff).
+pub const MAX_DELIVERY_ATTEMPTS: u32 = 15;
+
+/// Backoff after the n-th failed attempt: 2 s, 4 s, 8 s … capped at an hour.
+pub fn retry_delay(attempts: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(2u64.saturating_pow(attempts.clamp(1, 20)).min(3600))
+}
+
+/// Which verified channel a password reset goes to, by the pool's AccountRecoverySetting
+/// (lowest priority first) or, without one, Cognito's legacy order: phone, then email.
+/// `Err(())` means recovery is admin-only.
+#[allow(clippy::result_unit_err)]
+pub fn recovery_channel(
+    settings: &BTreeMap<String, Value>,
+    verified: impl Fn(Channel) -> bool,
+) -> Result<Option<Channel>, ()> {
+    let mechanisms: Vec<(i64, String)> = settings
+        .get("AccountRecoverySetting")
+        .and_then(|a| a.get("RecoveryMechanisms"))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|m| {
+                    Some((
+                        m.get("Priority")?.as_i64()?,
+                        m.get("Name")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if mechanisms.is_empty() {
+        return Ok([Channel::Sms, Channel::Email].into_iter().find(|c| verified(*c)));
+    }
+    let mut ordered = mechanisms;
+    ordered.sort();
+    if ordered.iter().any(|(_, n)| n == "admin_only") {
+        return Err(());
+    }
+    Ok(ordered.iter().find_map(|(_, name)| {
+        let channel = match name.as_str() {
+            "verified_email" => Channel::Email,
+            "verified_phone_number" => Channel::Sms,
+            _ => return None,
+        };
+        verified(channel).then_some(channel)
+    }))
+}
+
 pub const CODE_PLACEHOLDER: &str = "{####}";
 pub const USERNAME_PLACEHOLDER: &str = "{username}";
 
@@ -296,6 +390,33 @@ mod tests {
             render(&t.invite_sms_message, "Tmp1!", "ann"),
             "Your username is ann and temporary password is Tmp1!. "
         );
+    }
+
+    #[test]
+    fn recovery_follows_priorities_or_the_legacy_order() {
+        let none = BTreeMap::new();
+        assert_eq!(recovery_channel(&none, |_| true), Ok(Some(Channel::Sms)));
+        assert_eq!(
+            recovery_channel(&none, |c| c == Channel::Email),
+            Ok(Some(Channel::Email))
+        );
+        assert_eq!(recovery_channel(&none, |_| false), Ok(None));
+        let mut s = BTreeMap::new();
+        s.insert(
+            "AccountRecoverySetting".into(),
+            json!({"RecoveryMechanisms": [
+                {"Name": "verified_phone_number", "Priority": 2},
+                {"Name": "verified_email", "Priority": 1}
+            ]}),
+        );
+        assert_eq!(recovery_channel(&s, |_| true), Ok(Some(Channel::Email)));
+        s.insert(
+            "AccountRecoverySetting".into(),
+            json!({"RecoveryMechanisms": [{"Name": "admin_only", "Priority": 1}]}),
+        );
+        assert_eq!(recovery_channel(&s, |_| true), Err(()));
+        assert_eq!(retry_delay(1).as_secs(), 2);
+        assert_eq!(retry_delay(30).as_secs(), 3600);
     }
 
     #[test]

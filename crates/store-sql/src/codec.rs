@@ -223,3 +223,28 @@ pub fn family_from_row(
         device_key: data.device_key,
     })
 }
+
+/// An outbox row's message with its body removed (after delivery or failure).
+pub fn redacted(data: &str) -> StoreResult<String> {
+    let mut message: tessera_domain::messages::OutboundMessage = from_json(data, "outbox message")?;
+    message.body = String::new();
+    to_json(&message)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn outbox_entry(
+    data: &str,
+    status: &str,
+    attempts: i64,
+    last_error: Option<String>,
+    delivered_at: Option<i64>,
+) -> StoreResult<tessera_domain::messages::OutboxEntry> {
+    Ok(tessera_domain::messages::OutboxEntry {
+        message: from_json(data, "outbox message")?,
+        status: tessera_domain::messages::OutboxStatus::parse(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("outbox status {status}")))?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        last_error,
+        delivered_at: delivered_at.map(Timestamp::from_millis),
+    })
+}

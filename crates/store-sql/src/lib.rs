@@ -653,6 +653,137 @@ macro_rules! sql_tx {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn get_code(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, purpose: &str) -> tessera_store::StoreResult<Option<tessera_domain::codes::VerificationCode>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT data FROM verification_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(purpose)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => {
+                        let data: String = row.try_get("data").map_err(be)?;
+                        $crate::codec::from_json(&data, "verification code").map(Some)
+                    }
+                }
+            }
+
+            async fn put_code(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, code: &tessera_domain::codes::VerificationCode) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO verification_codes (pool_id, sub, purpose, expires_at, data) VALUES ($1, $2, $3, $4, $5) \
+                        ON CONFLICT (pool_id, sub, purpose) DO UPDATE SET expires_at = excluded.expires_at, data = excluded.data")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(code.purpose.key())
+                    .bind(code.expires_at.millis())
+                    .bind($crate::codec::to_json(code)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_code(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, purpose: &str) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM verification_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(purpose)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn enqueue_message(&mut self, m: &tessera_domain::messages::OutboundMessage, status: tessera_domain::messages::OutboxStatus) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO outbox (id, pool_id, status, attempts, next_attempt_at, created_at, data) VALUES ($1, $2, $3, 0, $4, $4, $5)")
+                    .bind(m.id.to_string())
+                    .bind(m.pool_id.as_str())
+                    .bind(status.as_str())
+                    .bind(m.created_at.millis())
+                    .bind($crate::codec::to_json(m)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn claim_messages(&mut self, now: tessera_domain::Timestamp, lease_until: tessera_domain::Timestamp, limit: usize) -> tessera_store::StoreResult<Vec<(tessera_domain::messages::OutboundMessage, u32)>> {
+                use sqlx::Row;
+                // The outer condition repeats the inner one so that, on PostgreSQL, a concurrent
+                // claimer re-checking the row after our update no longer matches it.
+                let rows = sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2 \
+                        WHERE status = 'pending' AND next_attempt_at <= $1 AND id IN \
+                        (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $3) \
+                        RETURNING data, attempts")
+                    .bind(now.millis())
+                    .bind(lease_until.millis())
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter()
+                    .map(|row| {
+                        let data: String = row.try_get("data").map_err(be)?;
+                        let attempts: i64 = row.try_get("attempts").map_err(be)?;
+                        Ok(($crate::codec::from_json(&data, "outbox message")?, u32::try_from(attempts).unwrap_or(0)))
+                    })
+                    .collect()
+            }
+
+            async fn record_delivery(&mut self, id: &uuid::Uuid, outcome: &tessera_domain::messages::DeliveryOutcome, now: tessera_domain::Timestamp) -> tessera_store::StoreResult<()> {
+                use sqlx::Row;
+                use tessera_domain::messages::DeliveryOutcome;
+                let row = sqlx::query("SELECT data FROM outbox WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let Some(row) = row else { return Ok(()) };
+                let data: String = row.try_get("data").map_err(be)?;
+                let q = match outcome {
+                    DeliveryOutcome::Delivered => sqlx::query("UPDATE outbox SET status = 'delivered', delivered_at = $2, last_error = NULL, data = $3 WHERE id = $1")
+                        .bind(id.to_string())
+                        .bind(now.millis())
+                        .bind($crate::codec::redacted(&data)?),
+                    DeliveryOutcome::Retry { at, error } => sqlx::query("UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3 WHERE id = $1")
+                        .bind(id.to_string())
+                        .bind(at.millis())
+                        .bind(error.clone()),
+                    DeliveryOutcome::Failed { error } => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2, data = $3 WHERE id = $1")
+                        .bind(id.to_string())
+                        .bind(error.clone())
+                        .bind($crate::codec::redacted(&data)?),
+                };
+                q.execute(&mut *self.tx).await.map_err(be)?;
+                Ok(())
+            }
+
+            async fn list_outbox(&mut self, pool: Option<&tessera_domain::UserPoolId>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::messages::OutboxEntry>> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT data, status, attempts, last_error, delivered_at FROM outbox \
+                        WHERE ($1 = '' OR pool_id = $1) ORDER BY created_at DESC, id LIMIT $2")
+                    .bind(pool.map(|p| p.as_str()).unwrap_or(""))
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter()
+                    .map(|row| {
+                        let data: String = row.try_get("data").map_err(be)?;
+                        let status: String = row.try_get("status").map_err(be)?;
+                        $crate::codec::outbox_entry(
+                            &data,
+                            &status,
+                            row.try_get("attempts").map_err(be)?,
+                            row.try_get("last_error").map_err(be)?,
+                            row.try_get("delivered_at").map_err(be)?,
+                        )
+                    })
+                    .collect()
+            }
+
             async fn sweep_expired(&mut self, now: tessera_domain::Timestamp) -> tessera_store::StoreResult<u64> {
                 let sessions = sqlx::query("DELETE FROM auth_sessions WHERE expires_at <= $1")
                     .bind(now.millis())
@@ -670,7 +801,22 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
-                Ok(sessions.rows_affected() + families.rows_affected() + unknown.rows_affected())
+                let codes = sqlx::query("DELETE FROM verification_codes WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let week_ago = now.minus(std::time::Duration::from_secs(7 * 86_400));
+                let messages = sqlx::query("DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND created_at <= $1")
+                    .bind(week_ago.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(sessions.rows_affected()
+                    + families.rows_affected()
+                    + unknown.rows_affected()
+                    + codes.rows_affected()
+                    + messages.rows_affected())
             }
         }
 

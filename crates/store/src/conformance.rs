@@ -9,6 +9,8 @@ use crate::{Conflict, KeyUse, Store, StoreError, StoredKey, UserLookup, UserQuer
 use std::sync::Arc;
 use tessera_domain::attributes::Attributes;
 use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
+use tessera_domain::codes::{CodePurpose, VerificationCode};
+use tessera_domain::messages::{Channel, DeliveryOutcome, OutboundMessage, OutboxStatus};
 use tessera_domain::filter::UserFilter;
 use tessera_domain::flow::{AuthSession, Challenge};
 use tessera_domain::lockout::SignInFailures;
@@ -31,7 +33,8 @@ macro_rules! store_conformance {
             concurrent_charges_lose_nothing, token_families_and_refresh_tokens,
             auth_sessions_are_single_use, dropped_transactions_roll_back, signing_keys_round_trip,
             sweep_removes_expired_state, failure_counters_survive_user_updates,
-            srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap);
+            srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap,
+            codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -841,4 +844,128 @@ pub async fn unknown_user_counters_are_compare_and_swap(store: Arc<dyn Store>) {
         tx.unknown_user_failures(&p.id, "ghost").await.unwrap(),
         zero
     );
+}
+
+pub async fn codes_round_trip(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_CODES");
+    seed_pool(&*store, &p).await;
+    let u = user(&p, 1, "ann");
+    seed_user(&*store, &u, &[]).await;
+    let mut code = VerificationCode {
+        purpose: CodePurpose::VerifyAttribute("email".into()),
+        digest: vec![1, 2, 3],
+        created_at: t(0),
+        expires_at: t(1000),
+        failed_attempts: 0,
+        pending_value: Some("new@example.com".into()),
+        recent_sends: vec![t(0)],
+    };
+    let key = code.purpose.key();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_code(&p.id, &u.sub, &key).await.unwrap(), None);
+    tx.put_code(&p.id, &u.sub, &code).await.unwrap();
+    code.failed_attempts = 2;
+    code.digest = vec![9];
+    tx.put_code(&p.id, &u.sub, &code).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_code(&p.id, &u.sub, &key).await.unwrap(), Some(code.clone()));
+    assert_eq!(tx.get_code(&p.id, &u.sub, "confirm-sign-up").await.unwrap(), None);
+    assert!(tx.delete_code(&p.id, &u.sub, &key).await.unwrap());
+    assert!(!tx.delete_code(&p.id, &u.sub, &key).await.unwrap());
+    tx.put_code(&p.id, &u.sub, &code).await.unwrap();
+    tx.commit().await.unwrap();
+    // Codes go with their user, and expired ones with the sweep.
+    let mut tx = store.begin().await.unwrap();
+    tx.sweep_expired(t(1000)).await.unwrap();
+    assert_eq!(tx.get_code(&p.id, &u.sub, &key).await.unwrap(), None);
+    tx.put_code(&p.id, &u.sub, &code).await.unwrap();
+    tx.delete_user(&p.id, &u.sub).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_code(&p.id, &u.sub, &key).await.unwrap(), None);
+}
+
+pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_MAIL");
+    seed_pool(&*store, &p).await;
+    let message = |n: u8| OutboundMessage {
+        id: Uuid::from_bytes([n; 16]),
+        pool_id: p.id.to_string(),
+        channel: if n % 2 == 0 { Channel::Email } else { Channel::Sms },
+        to: format!("user{n}@example.com"),
+        subject: Some("Code".into()),
+        body: format!("Your code is {n}"),
+        from: None,
+        reply_to: None,
+        created_at: t(i64::from(n)),
+    };
+    let mut tx = store.begin().await.unwrap();
+    for n in 1..=4 {
+        tx.enqueue_message(&message(n), OutboxStatus::Pending).await.unwrap();
+    }
+    tx.enqueue_message(&message(5), OutboxStatus::Held).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Claims are leased: a second claimer at the same time gets the rest, never the same.
+    let mut tx = store.begin().await.unwrap();
+    let first = tx.claim_messages(t(100), t(10_000), 3).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let second = tx.claim_messages(t(100), t(10_000), 3).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(first.len(), 3);
+    assert_eq!(second.len(), 1);
+    assert!(first.iter().all(|(m, attempts)| *attempts == 1 && m.id != second[0].0.id));
+    assert_eq!(first[0].0, message(1));
+
+    let mut tx = store.begin().await.unwrap();
+    tx.record_delivery(&first[0].0.id, &DeliveryOutcome::Delivered, t(200))
+        .await
+        .unwrap();
+    tx.record_delivery(
+        &first[1].0.id,
+        &DeliveryOutcome::Retry {
+            at: t(500),
+            error: "connection refused".into(),
+        },
+        t(200),
+    )
+    .await
+    .unwrap();
+    tx.record_delivery(
+        &first[2].0.id,
+        &DeliveryOutcome::Failed {
+            error: "550 no such mailbox".into(),
+        },
+        t(200),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // The retried message is due again only at its time; held messages never are.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.claim_messages(t(400), t(20_000), 10).await.unwrap().is_empty());
+    let again = tx.claim_messages(t(5_000), t(20_000), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].0.id, first[1].0.id);
+    assert_eq!(again[0].1, 2);
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    let listed = tx.list_outbox(Some(&p.id), 10).await.unwrap();
+    assert_eq!(listed.len(), 5);
+    let by_id = |id: Uuid| listed.iter().find(|e| e.message.id == id).unwrap();
+    let delivered = by_id(first[0].0.id);
+    assert_eq!(delivered.status, OutboxStatus::Delivered);
+    assert_eq!(delivered.delivered_at, Some(t(200)));
+    assert_eq!(delivered.message.body, "", "delivered bodies are redacted");
+    let failed = by_id(first[2].0.id);
+    assert_eq!(failed.status, OutboxStatus::Failed);
+    assert_eq!(failed.last_error.as_deref(), Some("550 no such mailbox"));
+    let held = by_id(Uuid::from_bytes([5; 16]));
+    assert_eq!(held.status, OutboxStatus::Held);
+    assert_eq!(held.message.body, "Your code is 5");
+    assert_eq!(tx.list_outbox(None, 2).await.unwrap().len(), 2);
 }

@@ -16,6 +16,8 @@ pub mod conformance;
 
 use async_trait::async_trait;
 use tessera_domain::client::AppClient;
+use tessera_domain::codes::VerificationCode;
+use tessera_domain::messages::{DeliveryOutcome, OutboundMessage, OutboxEntry, OutboxStatus};
 use tessera_domain::filter::UserFilter;
 use tessera_domain::flow::AuthSession;
 use tessera_domain::lockout::SignInFailures;
@@ -223,7 +225,50 @@ pub trait Tx: Send {
     /// Consumes a session; only one caller can get `true` for the same session.
     async fn delete_auth_session(&mut self, hash: &[u8]) -> StoreResult<bool>;
 
+    // One-time codes: at most one live code per user and purpose (`CodePurpose::key`).
+    async fn get_code(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        purpose: &str,
+    ) -> StoreResult<Option<VerificationCode>>;
+    /// Inserts or replaces the user's code for its purpose.
+    async fn put_code(&mut self, pool: &UserPoolId, sub: &Sub, code: &VerificationCode)
+    -> StoreResult<()>;
+    async fn delete_code(&mut self, pool: &UserPoolId, sub: &Sub, purpose: &str)
+    -> StoreResult<bool>;
+
+    // The outbox.
+    async fn enqueue_message(
+        &mut self,
+        message: &OutboundMessage,
+        status: OutboxStatus,
+    ) -> StoreResult<()>;
+    /// Takes up to `limit` pending messages due at `now`, counting an attempt and hiding them
+    /// from other claimers until `lease_until`. Two nodes never claim the same message.
+    async fn claim_messages(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<(OutboundMessage, u32)>>;
+    /// Records an attempt's outcome. Delivered and failed messages lose their body (it holds a
+    /// code or a temporary password).
+    async fn record_delivery(
+        &mut self,
+        id: &Uuid,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The newest messages, optionally of one pool (for `tessera outbox` and `--dev`).
+    async fn list_outbox(
+        &mut self,
+        pool: Option<&UserPoolId>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxEntry>>;
+
     /// Removes expired auth sessions, token families past their refresh expiry, and unknown-name
-    /// failure counters nobody has touched for the lockout's memory (15 minutes).
+    /// failure counters nobody has touched for the lockout's memory (15 minutes), expired codes,
+    /// and delivered or failed messages older than a week.
     async fn sweep_expired(&mut self, now: Timestamp) -> StoreResult<u64>;
 }
