@@ -5,6 +5,7 @@
 mod auth;
 mod clients;
 mod durability;
+mod messaging;
 mod pools;
 mod srp;
 mod support;

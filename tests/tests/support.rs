@@ -39,9 +39,14 @@ pub fn client(endpoint: &str, credentials: Option<(&str, &str)>) -> idp::Client 
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server with extra configuration (e.g. `smtp_url`, `sms_webhook`, `dev`).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut serde_json::Value)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
-    spawn_app_on(path, None, Some(dir)).await
+    spawn(path, None, Some(dir), configure).await
 }
 
 /// The issuer nodes share when they must accept each other's tokens (as behind a load
@@ -54,6 +59,15 @@ pub async fn spawn_app_on(
     data_dir: std::path::PathBuf,
     database_url: Option<String>,
     dir: Option<tempfile::TempDir>,
+) -> TestApp {
+    spawn(data_dir, database_url, dir, |_| {}).await
+}
+
+async fn spawn(
+    data_dir: std::path::PathBuf,
+    database_url: Option<String>,
+    dir: Option<tempfile::TempDir>,
+    configure: impl FnOnce(&mut serde_json::Value),
 ) -> TestApp {
     let shared = dir.is_none();
     let mut overrides = serde_json::json!({
@@ -71,6 +85,8 @@ pub async fn spawn_app_on(
         // Nodes sharing a database share the master key.
         overrides["master_key"] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
     }
+    overrides["outbox_poll_ms"] = 50.into();
+    configure(&mut overrides);
     let settings = Settings::from_config(Config::load(None, &overrides).unwrap()).unwrap();
     let clock = ManualClock::starting_now();
     let app = Application::build_with_clock(settings, Arc::new(clock.clone()))

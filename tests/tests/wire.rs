@@ -61,12 +61,17 @@ async fn errors_have_type_message_and_headers() {
     // Modelled but not built yet: said so, by name.
     let (_, _, body) = raw(
         &app,
-        "AWSCognitoIdentityProviderService.ForgotPassword",
-        &json!({"ClientId": "abc", "Username": "a"}).to_string(),
+        "AWSCognitoIdentityProviderService.ListWebAuthnCredentials",
+        &json!({"AccessToken": "abc.def.ghi"}).to_string(),
     )
     .await;
     assert_eq!(body["__type"], "UnsupportedOperationException");
-    assert!(body["message"].as_str().unwrap().contains("ForgotPassword"));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("ListWebAuthnCredentials")
+    );
 }
 
 #[tokio::test]

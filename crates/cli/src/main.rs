@@ -24,6 +24,18 @@ enum Command {
     Migrate(ServerArgs),
     /// Print the operations this build implements, one `service.Operation` per line.
     Operations,
+    /// Show the newest messages in the outbox (codes and invitations; held ones in --dev
+    /// keep their text, delivered ones don't).
+    Outbox {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Only this user pool's messages.
+        #[arg(long)]
+        pool: Option<String>,
+        /// How many messages.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
 }
 
 /// Flags override `TESSERA_*` environment variables, which override the config file.
@@ -56,6 +68,21 @@ struct ServerArgs {
     /// Log format: text or json [default: text].
     #[arg(long)]
     log_format: Option<String>,
+    /// Email delivery: smtp://[user:pass@]host[:port], smtps://… or smtp://…?tls=required.
+    #[arg(long)]
+    smtp_url: Option<String>,
+    /// Default sender address [default: Tessera <no-reply@localhost>].
+    #[arg(long)]
+    email_from: Option<String>,
+    /// SMS delivery: URL receiving a JSON POST {destination, message, id, pool_id}.
+    #[arg(long)]
+    sms_webhook: Option<String>,
+    /// Let webhooks reach private and loopback addresses.
+    #[arg(long)]
+    allow_private_webhooks: bool,
+    /// With --dev: list the outbox over HTTP at /_tessera/outbox.
+    #[arg(long)]
+    outbox_http: bool,
 }
 
 impl ServerArgs {
@@ -79,6 +106,14 @@ impl ServerArgs {
         set("dev", self.dev.then_some(true.into()));
         set("hash_cost", self.hash_cost.clone().map(Into::into));
         set("log_format", self.log_format.clone().map(Into::into));
+        set("smtp_url", self.smtp_url.clone().map(Into::into));
+        set("email_from", self.email_from.clone().map(Into::into));
+        set("sms_webhook", self.sms_webhook.clone().map(Into::into));
+        set(
+            "allow_private_webhooks",
+            self.allow_private_webhooks.then_some(true.into()),
+        );
+        set("outbox_http", self.outbox_http.then_some(true.into()));
         let config = Config::load(self.config.as_deref(), &serde_json::Value::Object(o))?;
         init_logging(&config.log_format);
         Settings::from_config(config)
@@ -124,6 +159,25 @@ fn banner(app: &Application, settings: &Settings) {
         app.public_url
     );
     println!("  store:     {store}");
+    let channels: Vec<&str> = [
+        settings.smtp_url.as_ref().map(|_| "email (SMTP)"),
+        settings.sms_webhook.as_ref().map(|_| "SMS (webhook)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    println!(
+        "  delivery:  {}",
+        if channels.is_empty() {
+            if settings.dev {
+                "none configured: messages are held in the outbox (tessera outbox)".to_string()
+            } else {
+                "none configured: sending codes fails (set --smtp-url / --sms-webhook)".to_string()
+            }
+        } else {
+            channels.join(", ")
+        }
+    );
     if settings.dev {
         println!();
         println!("  !!! DEVELOPMENT MODE: admin operations accept ANY credentials and passwords");
@@ -166,6 +220,44 @@ async fn main() -> Result<()> {
             let settings = args.settings()?;
             tessera_server::open_store(&settings).await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Outbox {
+            server,
+            pool,
+            limit,
+        } => {
+            let settings = server.settings()?;
+            let app = Application::build(Settings {
+                listen: "127.0.0.1:0".parse()?,
+                ..settings
+            })
+            .await?;
+            let pool = pool
+                .map(|p| tessera_domain::UserPoolId::parse(&p))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            for e in app.engine().list_outbox(pool.as_ref(), limit).await? {
+                let m = &e.message;
+                println!(
+                    "{}  {:<9}  {:<5}  {}  attempts={}{}",
+                    m.id,
+                    e.status.as_str(),
+                    m.channel.as_str(),
+                    m.to,
+                    e.attempts,
+                    e.last_error
+                        .as_ref()
+                        .map(|err| format!("  error: {err}"))
+                        .unwrap_or_default()
+                );
+                if let Some(subject) = &m.subject {
+                    println!("    subject: {subject}");
+                }
+                if !m.body.is_empty() {
+                    println!("    {}", m.body.replace('\n', "\n    "));
+                }
+            }
             Ok(())
         }
         Command::Serve(args) => {

@@ -50,6 +50,9 @@ pub struct VerificationCode {
     pub failed_attempts: u32,
     /// The new value of the attribute, when a change waits for this code.
     pub pending_value: Option<String>,
+    /// The attribute whose destination received the code (it is verified by the code).
+    #[serde(default)]
+    pub sent_to: Option<String>,
     /// When codes for this purpose were sent recently (for the send rate limit).
     pub recent_sends: Vec<Timestamp>,
 }
@@ -153,6 +156,7 @@ mod tests {
             expires_at: at(3600),
             failed_attempts: 0,
             pending_value: None,
+            sent_to: None,
             recent_sends: vec![],
         }
     }
@@ -173,14 +177,23 @@ mod tests {
         for i in 0..5 {
             sends = record_send(&sends, at(i)).unwrap();
         }
-        assert_eq!(record_send(&sends, at(10)).unwrap_err().kind, ErrorKind::LimitExceeded);
+        assert_eq!(
+            record_send(&sends, at(10)).unwrap_err().kind,
+            ErrorKind::LimitExceeded
+        );
         assert!(record_send(&sends, at(3601)).is_ok());
     }
 
     #[test]
     fn codes_are_six_digits() {
         assert_eq!(six_digits(&[0, 0, 0, 7]).as_deref(), Some("000007"));
-        assert_eq!(six_digits(&[255, 255, 255, 255, 0, 0, 0, 1]).as_deref(), Some("000001"));
-        assert_eq!(CodePurpose::VerifyAttribute("email".into()).key(), "verify:email");
+        assert_eq!(
+            six_digits(&[255, 255, 255, 255, 0, 0, 0, 1]).as_deref(),
+            Some("000001")
+        );
+        assert_eq!(
+            CodePurpose::VerifyAttribute("email".into()).key(),
+            "verify:email"
+        );
     }
 }

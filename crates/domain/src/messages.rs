@@ -183,7 +183,9 @@ pub fn recovery_channel(
         })
         .unwrap_or_default();
     if mechanisms.is_empty() {
-        return Ok([Channel::Sms, Channel::Email].into_iter().find(|c| verified(*c)));
+        return Ok([Channel::Sms, Channel::Email]
+            .into_iter()
+            .find(|c| verified(*c)));
     }
     let mut ordered = mechanisms;
     ordered.sort();

@@ -416,7 +416,7 @@ impl Engine {
     }
 
     /// Loads the client and its pool, checking an admin caller named the right pool.
-    async fn client_and_pool(
+    pub(crate) async fn client_and_pool(
         &self,
         client_id: &str,
         admin_pool: Option<&UserPoolId>,

@@ -10,20 +10,24 @@ mod clients;
 mod error;
 mod hashing;
 mod keys;
+mod outbox;
 mod pools;
 mod ports;
 mod srp;
 mod tokens;
 mod users;
+mod verification;
 
 pub use auth::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
 pub use clients::{ClientUpdate, NewClient};
 pub use error::{EngineError, EngineResult};
 pub use keys::PoolJwks;
+pub use outbox::Delivery;
 pub use pools::{PoolPage, PoolUpdate};
 pub use ports::{Clock, DeliveryError, ManualClock, Messenger, SystemClock};
 pub use tokens::ClientProof;
 pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage};
+pub use verification::{ConfirmForgotPassword, ConfirmSignUp};
 
 use std::sync::Arc;
 use tessera_crypto::password::HashCost;
@@ -40,6 +44,7 @@ pub struct EngineSettings {
     pub hash_cost: HashCost,
     /// Password hashes computed at once (each holds ~19 MiB); defaults to the core count.
     pub hash_concurrency: usize,
+    pub delivery: Delivery,
 }
 
 #[derive(Clone)]
@@ -56,6 +61,8 @@ struct Inner {
     settings: EngineSettings,
     /// Password proofs actually checked (argon2 verifications and SRP proofs of real users).
     password_checks: std::sync::atomic::AtomicU64,
+    /// Signalled when a message is queued, so the delivery worker needn't poll fast.
+    outbox_ready: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -75,6 +82,7 @@ impl Engine {
                 keys: keys::KeyRing::default(),
                 settings,
                 password_checks: Default::default(),
+                outbox_ready: Default::default(),
             }),
         })
     }

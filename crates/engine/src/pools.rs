@@ -78,6 +78,7 @@ impl Engine {
         pool::check_pool_name(&name)?;
         config.sign_in.validate()?;
         check_auto_verified(&config.auto_verified_attributes)?;
+        tessera_domain::messages::Templates::check(&config.settings)?;
         let now = self.now();
         for _ in 0..4 {
             let id = UserPoolId::generate(
@@ -119,6 +120,7 @@ impl Engine {
             pool::check_pool_name(name)?;
         }
         check_auto_verified(&update.auto_verified_attributes)?;
+        tessera_domain::messages::Templates::check(&update.settings)?;
         let mut tx = self.inner.store.begin().await?;
         let mut pool = self.load_pool(&mut *tx, id).await?;
         if let Some(name) = update.name {

@@ -9,6 +9,7 @@ use tessera_domain::attributes::{self, Attributes, WriteKind, Writer};
 use tessera_domain::client::AppClient;
 use tessera_domain::filter::UserFilter;
 use tessera_domain::lockout::SignInFailures;
+use tessera_domain::messages::{Channel, DeliveryDetails};
 use tessera_domain::pool::UserPool;
 use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
@@ -36,6 +37,8 @@ impl std::fmt::Debug for SignUp {
 pub struct SignedUp {
     pub user: User,
     pub confirmed: bool,
+    /// Where the confirmation code went, when the pool auto-verifies an attribute.
+    pub delivery: Option<DeliveryDetails>,
 }
 
 #[derive(Clone)]
@@ -45,6 +48,10 @@ pub struct AdminCreateUser {
     pub temporary_password: Option<String>,
     /// MessageAction RESEND: re-issue the invitation of an existing user.
     pub resend: bool,
+    /// MessageAction SUPPRESS: send no invitation.
+    pub suppress: bool,
+    /// DesiredDeliveryMediums (Cognito's default is SMS).
+    pub mediums: Vec<Channel>,
 }
 
 #[derive(Clone, Debug)]
@@ -151,7 +158,12 @@ impl Engine {
             .ok_or_else(|| DomainError::user_not_found().into())
     }
 
-    async fn save_user(&self, tx: &mut dyn Tx, pool: &UserPool, user: &User) -> EngineResult<()> {
+    pub(crate) async fn save_user(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPool,
+        user: &User,
+    ) -> EngineResult<()> {
         let aliases = pool.config.sign_in.aliases(&user.attributes);
         tx.update_user(user, &aliases)
             .await
@@ -237,17 +249,25 @@ impl Engine {
             now,
         )?;
         pool.config.password_policy.check(&req.password)?;
+        // Refuse before anything is written if the confirmation code couldn't be delivered.
+        if let Some((channel, _)) = Self::sign_up_channel(&pool, &user) {
+            self.outbox_status(channel)?;
+        }
         self.credentials(&pool, &user.sub, &user.username, &req.password, None)
             .await?
             .apply(&mut user);
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User already exists")
             .await?;
+        let delivery = self
+            .send_sign_up_code(&mut *tx, &pool, &client, &user, now)
+            .await?;
         tx.commit().await?;
         tracing::info!(pool = %pool.id, sub = %user.sub, "user signed up");
         Ok(SignedUp {
             user,
             confirmed: false,
+            delivery,
         })
     }
 
@@ -284,7 +304,7 @@ impl Engine {
             self.load_pool(&mut *tx, pool_id).await?
         };
         let policy = &pool.config.password_policy;
-        let temporary = match req.temporary_password {
+        let temporary = match req.temporary_password.clone() {
             Some(p) => {
                 policy.check(&p)?;
                 p
@@ -323,6 +343,8 @@ impl Engine {
             credentials.apply(&mut user);
             user.modified_at = now;
             self.save_user(&mut *tx, &pool, &user).await?;
+            self.invite(&mut *tx, &pool, &user, &req, &temporary, now)
+                .await?;
             tx.commit().await?;
             return Ok(user);
         }
@@ -337,12 +359,77 @@ impl Engine {
         self.credentials(&pool, &user.sub, &user.username, &temporary, Some(expires))
             .await?
             .apply(&mut user);
+        if !req.suppress {
+            self.invite_channels(&user, &req)?;
+        }
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User account already exists")
+            .await?;
+        self.invite(&mut *tx, &pool, &user, &req, &temporary, now)
             .await?;
         tx.commit().await?;
         tracing::info!(pool = %pool.id, sub = %user.sub, "user created by an administrator");
         Ok(user)
+    }
+
+    /// Where an invitation goes: the requested mediums the user has a destination for.
+    fn invite_channels(
+        &self,
+        user: &User,
+        req: &AdminCreateUser,
+    ) -> EngineResult<Vec<(Channel, String)>> {
+        let mediums = if req.mediums.is_empty() {
+            vec![Channel::Sms]
+        } else {
+            req.mediums.clone()
+        };
+        let targets: Vec<(Channel, String)> = mediums
+            .into_iter()
+            .filter_map(|c| {
+                user.attribute(c.attribute())
+                    .filter(|v| !v.is_empty())
+                    .map(|to| (c, to.to_string()))
+            })
+            .collect();
+        if targets.is_empty() {
+            return Err(DomainError::invalid_parameter(
+                "The user has no email or phone number for the requested DesiredDeliveryMediums.",
+            )
+            .into());
+        }
+        for (channel, _) in &targets {
+            self.outbox_status(*channel)?;
+        }
+        Ok(targets)
+    }
+
+    /// Queues the invitation with the temporary password, unless suppressed.
+    async fn invite(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPool,
+        user: &User,
+        req: &AdminCreateUser,
+        temporary: &str,
+        now: Timestamp,
+    ) -> EngineResult<()> {
+        if req.suppress {
+            return Ok(());
+        }
+        for (channel, to) in self.invite_channels(user, req)? {
+            self.enqueue(
+                tx,
+                pool,
+                user,
+                (channel, &to),
+                crate::outbox::MessageKind::Invite {
+                    temporary_password: temporary,
+                },
+                now,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     pub async fn admin_get_user(&self, pool_id: &UserPoolId, username: &str) -> EngineResult<User> {
@@ -369,7 +456,7 @@ impl Engine {
         pool_id: &UserPoolId,
         username: &str,
         writes: Vec<(String, String)>,
-    ) -> EngineResult<()> {
+    ) -> EngineResult<Vec<DeliveryDetails>> {
         let mut tx = self.inner.store.begin().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         let mut user = self.admin_user(&mut *tx, &pool, username).await?;
@@ -380,11 +467,16 @@ impl Engine {
             WriteKind::Update,
             &user.attributes,
         )?;
-        apply_writes(&mut user, writes);
-        user.modified_at = self.now();
+        let now = self.now();
+        let before = user.clone();
+        apply_writes(&mut user, writes.clone());
+        let sent = self
+            .attribute_changes(&mut *tx, &pool, &before, &mut user, &writes, now)
+            .await?;
+        user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(sent)
     }
 
     pub async fn admin_delete_user_attributes(
@@ -550,7 +642,7 @@ impl Engine {
         &self,
         access_token: &str,
         writes: Vec<(String, String)>,
-    ) -> EngineResult<()> {
+    ) -> EngineResult<Vec<DeliveryDetails>> {
         let mut tx = self.inner.store.begin().await?;
         let (pool, client, mut user) = self.self_service(&mut *tx, access_token).await?;
         check_client_may_write(&pool, &client, &writes)?;
@@ -561,11 +653,16 @@ impl Engine {
             WriteKind::Update,
             &user.attributes,
         )?;
-        apply_writes(&mut user, writes);
-        user.modified_at = self.now();
+        let now = self.now();
+        let before = user.clone();
+        apply_writes(&mut user, writes.clone());
+        let sent = self
+            .attribute_changes(&mut *tx, &pool, &before, &mut user, &writes, now)
+            .await?;
+        user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(sent)
     }
 
     pub async fn delete_user_attributes(

@@ -67,6 +67,13 @@ routes! {
     "cognito-idp" "DeleteUserPoolClient" => crate::idp::clients::delete_user_pool_client;
     "cognito-idp" "ListUserPoolClients" => crate::idp::clients::list_user_pool_clients;
     "cognito-idp" "SignUp" => crate::idp::users::sign_up;
+    "cognito-idp" "ConfirmSignUp" => crate::idp::users::confirm_sign_up;
+    "cognito-idp" "ResendConfirmationCode" => crate::idp::users::resend_confirmation_code;
+    "cognito-idp" "ForgotPassword" => crate::idp::users::forgot_password;
+    "cognito-idp" "ConfirmForgotPassword" => crate::idp::users::confirm_forgot_password;
+    "cognito-idp" "AdminResetUserPassword" => crate::idp::users::admin_reset_user_password;
+    "cognito-idp" "GetUserAttributeVerificationCode" => crate::idp::users::get_user_attribute_verification_code;
+    "cognito-idp" "VerifyUserAttribute" => crate::idp::users::verify_user_attribute;
     "cognito-idp" "AdminConfirmSignUp" => crate::idp::users::admin_confirm_sign_up;
     "cognito-idp" "AdminCreateUser" => crate::idp::users::admin_create_user;
     "cognito-idp" "AdminGetUser" => crate::idp::users::admin_get_user;

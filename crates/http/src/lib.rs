@@ -36,6 +36,8 @@ pub enum AdminAuth {
 pub struct AppState {
     pub engine: Engine,
     pub admin: AdminAuth,
+    /// `--dev`: serve the outbox at `/_tessera/outbox` so codes can be read without a mail server.
+    pub dev_outbox: bool,
 }
 
 /// Requests larger than this are refused before they are read (Cognito's own limit is far lower
@@ -62,6 +64,8 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             "/{pool}/.well-known/openid-configuration",
             get(wellknown::openid_configuration),
         )
+        .route("/confirmUser", get(wellknown::confirm_user))
+        .route("/_tessera/outbox", get(wellknown::dev_outbox))
         .fallback(dispatch::aws_json)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)

@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -84,5 +84,99 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConfirmUser {
+    client_id: String,
+    user_name: String,
+    confirmation_code: String,
+}
+
+fn page(status: StatusCode, title: &str, text: &str) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{0}</title></head>\
+         <body><h1>{0}</h1><p>{1}</p></body></html>",
+        escape(title),
+        escape(text)
+    );
+    (status, [("content-type", "text/html; charset=utf-8")], html).into_response()
+}
+
+/// The link a CONFIRM_WITH_LINK email carries: confirms the sign-up, as Cognito's hosted
+/// `/confirmUser` does.
+pub async fn confirm_user(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ConfirmUser>,
+) -> Response {
+    let result = state
+        .engine
+        .confirm_sign_up(tessera_engine::ConfirmSignUp {
+            client_id: q.client_id,
+            username: q.user_name,
+            code: q.confirmation_code,
+            secret_hash: None,
+            force_alias_creation: false,
+        })
+        .await;
+    match result {
+        Ok(()) => page(
+            StatusCode::OK,
+            "Confirmed",
+            "Your registration has been confirmed. You can sign in now.",
+        ),
+        Err(tessera_engine::EngineError::Client(e)) => {
+            page(StatusCode::BAD_REQUEST, "Not confirmed", &e.message)
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct OutboxQuery {
+    pool: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `--dev` only: the newest messages, with bodies (held messages keep theirs).
+pub async fn dev_outbox(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<OutboxQuery>,
+) -> Response {
+    if !state.dev_outbox {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let pool = q.pool.as_deref().and_then(|p| UserPoolId::parse(p).ok());
+    match state
+        .engine
+        .list_outbox(pool.as_ref(), q.limit.unwrap_or(50).min(500))
+        .await
+    {
+        Ok(entries) => Json(json!(
+            entries
+                .iter()
+                .map(|e| json!({
+                    "id": e.message.id,
+                    "pool_id": e.message.pool_id,
+                    "channel": e.message.channel.as_str(),
+                    "to": e.message.to,
+                    "subject": e.message.subject,
+                    "body": e.message.body,
+                    "status": e.status.as_str(),
+                    "attempts": e.attempts,
+                    "last_error": e.last_error,
+                    "created_at": e.message.created_at.millis(),
+                }))
+                .collect::<Vec<_>>()
+        ))
+        .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -36,6 +36,19 @@ pub struct Config {
     pub database_max_connections: u32,
     /// `text` or `json` logs.
     pub log_format: String,
+    /// Email delivery: `smtp://[user:pass@]host[:port]`, `smtps://…` (implicit TLS), or
+    /// `smtp://…?tls=required` (STARTTLS).
+    pub smtp_url: Option<String>,
+    /// Default sender when a pool sets no EmailConfiguration.From.
+    pub email_from: String,
+    /// SMS delivery: an HTTPS endpoint receiving `{"destination","message","id","pool_id"}`.
+    pub sms_webhook: Option<String>,
+    /// Let webhooks reach private, loopback and link-local addresses (refused by default).
+    pub allow_private_webhooks: bool,
+    /// With `--dev`: list the outbox at `/_tessera/outbox`.
+    pub outbox_http: bool,
+    /// How often the delivery worker looks for due messages besides being woken (ms).
+    pub outbox_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -54,6 +67,12 @@ impl Default for Config {
             body_limit: tessera_http::DEFAULT_BODY_LIMIT,
             database_max_connections: 16,
             log_format: "text".into(),
+            smtp_url: None,
+            email_from: "Tessera <no-reply@localhost>".into(),
+            sms_webhook: None,
+            allow_private_webhooks: false,
+            outbox_http: false,
+            outbox_poll_ms: 1000,
         }
     }
 }
@@ -74,6 +93,12 @@ pub const FIELDS: &[&str] = &[
     "body_limit",
     "database_max_connections",
     "log_format",
+    "smtp_url",
+    "email_from",
+    "sms_webhook",
+    "allow_private_webhooks",
+    "outbox_http",
+    "outbox_poll_ms",
 ];
 
 impl Config {
@@ -116,6 +141,12 @@ pub struct Settings {
     pub root_credentials: Option<(String, String)>,
     pub body_limit: usize,
     pub database_max_connections: u32,
+    pub smtp_url: Option<String>,
+    pub email_from: String,
+    pub sms_webhook: Option<String>,
+    pub allow_private_webhooks: bool,
+    pub outbox_http: bool,
+    pub outbox_poll: std::time::Duration,
 }
 
 impl Settings {
@@ -169,6 +200,12 @@ impl Settings {
             root_credentials,
             body_limit: c.body_limit,
             database_max_connections: c.database_max_connections,
+            smtp_url: c.smtp_url.filter(|u| !u.is_empty()),
+            email_from: c.email_from,
+            sms_webhook: c.sms_webhook.filter(|u| !u.is_empty()),
+            allow_private_webhooks: c.allow_private_webhooks,
+            outbox_http: c.outbox_http && c.dev,
+            outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
         })
     }
 }

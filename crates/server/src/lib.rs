@@ -14,8 +14,9 @@ use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_engine::{Clock, Engine, EngineSettings, SystemClock};
+use tessera_engine::{Clock, Delivery, Engine, EngineSettings, SystemClock};
 use tessera_http::{AdminAuth, AppState, Credentials};
+use tessera_messaging::Messengers;
 use tessera_store::Store;
 use tokio::net::TcpListener;
 
@@ -51,10 +52,30 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     })
 }
 
+/// The messengers the settings configure.
+pub fn messengers(settings: &Settings) -> Result<Messengers> {
+    let mut m = Messengers::new();
+    if let Some(url) = &settings.smtp_url {
+        m = m.with_email(
+            tessera_messaging::SmtpMessenger::new(url, &settings.email_from)
+                .context("--smtp-url")?,
+        );
+    }
+    if let Some(url) = &settings.sms_webhook {
+        m = m.with_sms(
+            tessera_messaging::SmsWebhook::new(url, settings.allow_private_webhooks)
+                .context("--sms-webhook")?,
+        );
+    }
+    Ok(m)
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     engine: Engine,
+    messengers: Arc<Messengers>,
+    outbox_poll: Duration,
     pub root: RootCredentials,
     pub public_url: String,
 }
@@ -86,6 +107,19 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
+        let messengers = Arc::new(messengers(&settings)?);
+        let channels: Vec<tessera_domain::messages::Channel> = [
+            tessera_domain::messages::Channel::Email,
+            tessera_domain::messages::Channel::Sms,
+        ]
+        .into_iter()
+        .filter(|c| tessera_engine::Messenger::supports(messengers.as_ref(), *c))
+        .collect();
+        if channels.is_empty() && !settings.dev {
+            tracing::warn!(
+                "no email or SMS channel configured (--smtp-url, --sms-webhook): operations that send codes will fail with CodeDeliveryFailureException"
+            );
+        }
         let engine = Engine::new(
             store,
             clock,
@@ -97,6 +131,10 @@ impl Application {
                 hash_concurrency: std::thread::available_parallelism()
                     .map(|n| n.get())
                     .unwrap_or(2),
+                delivery: Delivery {
+                    channels,
+                    hold_unconfigured: settings.dev,
+                },
             },
         )?;
         let admin = if settings.dev {
@@ -110,12 +148,15 @@ impl Application {
         let state = Arc::new(AppState {
             engine: engine.clone(),
             admin,
+            dev_outbox: settings.outbox_http,
         });
         let router = tessera_http::router(state, settings.body_limit);
         Ok(Self {
             listener,
             router,
             engine,
+            messengers,
+            outbox_poll: settings.outbox_poll,
             root,
             public_url,
         })
@@ -150,11 +191,40 @@ impl Application {
                 }
             })
         };
+        let courier = {
+            let (engine, messengers, poll) = (
+                self.engine.clone(),
+                self.messengers.clone(),
+                self.outbox_poll,
+            );
+            tokio::spawn(async move {
+                let ready = engine.outbox_ready();
+                loop {
+                    // Drain what is due, then wait for a new message or the next poll (retries
+                    // come due with time, not with a signal).
+                    loop {
+                        match engine.deliver_outbox(messengers.as_ref(), 32).await {
+                            Ok(0) => break,
+                            Ok(_) => continue,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "outbox delivery failed");
+                                break;
+                            }
+                        }
+                    }
+                    tokio::select! {
+                        _ = ready.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                    }
+                }
+            })
+        };
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
         sweeper.abort();
+        courier.abort();
         result
     }
 }

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use tessera_domain::attributes::Attributes;
 use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
 use tessera_domain::codes::{CodePurpose, VerificationCode};
-use tessera_domain::messages::{Channel, DeliveryOutcome, OutboundMessage, OutboxStatus};
 use tessera_domain::filter::UserFilter;
 use tessera_domain::flow::{AuthSession, Challenge};
 use tessera_domain::lockout::SignInFailures;
+use tessera_domain::messages::{Channel, DeliveryOutcome, OutboundMessage, OutboxStatus};
 use tessera_domain::pool::{Alias, PoolConfig, SignInAttribute, UserPool};
 use tessera_domain::tokens::{RefreshTokenRecord, TokenFamily};
 use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
@@ -858,6 +858,7 @@ pub async fn codes_round_trip(store: Arc<dyn Store>) {
         expires_at: t(1000),
         failed_attempts: 0,
         pending_value: Some("new@example.com".into()),
+        sent_to: Some("email".into()),
         recent_sends: vec![t(0)],
     };
     let key = code.purpose.key();
@@ -869,8 +870,14 @@ pub async fn codes_round_trip(store: Arc<dyn Store>) {
     tx.put_code(&p.id, &u.sub, &code).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.get_code(&p.id, &u.sub, &key).await.unwrap(), Some(code.clone()));
-    assert_eq!(tx.get_code(&p.id, &u.sub, "confirm-sign-up").await.unwrap(), None);
+    assert_eq!(
+        tx.get_code(&p.id, &u.sub, &key).await.unwrap(),
+        Some(code.clone())
+    );
+    assert_eq!(
+        tx.get_code(&p.id, &u.sub, "confirm-sign-up").await.unwrap(),
+        None
+    );
     assert!(tx.delete_code(&p.id, &u.sub, &key).await.unwrap());
     assert!(!tx.delete_code(&p.id, &u.sub, &key).await.unwrap());
     tx.put_code(&p.id, &u.sub, &code).await.unwrap();
@@ -892,7 +899,11 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
     let message = |n: u8| OutboundMessage {
         id: Uuid::from_bytes([n; 16]),
         pool_id: p.id.to_string(),
-        channel: if n % 2 == 0 { Channel::Email } else { Channel::Sms },
+        channel: if n.is_multiple_of(2) {
+            Channel::Email
+        } else {
+            Channel::Sms
+        },
         to: format!("user{n}@example.com"),
         subject: Some("Code".into()),
         body: format!("Your code is {n}"),
@@ -902,9 +913,13 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
     };
     let mut tx = store.begin().await.unwrap();
     for n in 1..=4 {
-        tx.enqueue_message(&message(n), OutboxStatus::Pending).await.unwrap();
+        tx.enqueue_message(&message(n), OutboxStatus::Pending)
+            .await
+            .unwrap();
     }
-    tx.enqueue_message(&message(5), OutboxStatus::Held).await.unwrap();
+    tx.enqueue_message(&message(5), OutboxStatus::Held)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     // Claims are leased: a second claimer at the same time gets the rest, never the same.
@@ -916,7 +931,11 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
     tx.commit().await.unwrap();
     assert_eq!(first.len(), 3);
     assert_eq!(second.len(), 1);
-    assert!(first.iter().all(|(m, attempts)| *attempts == 1 && m.id != second[0].0.id));
+    assert!(
+        first
+            .iter()
+            .all(|(m, attempts)| *attempts == 1 && m.id != second[0].0.id)
+    );
     assert_eq!(first[0].0, message(1));
 
     let mut tx = store.begin().await.unwrap();
@@ -946,7 +965,12 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
 
     // The retried message is due again only at its time; held messages never are.
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.claim_messages(t(400), t(20_000), 10).await.unwrap().is_empty());
+    assert!(
+        tx.claim_messages(t(400), t(20_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let again = tx.claim_messages(t(5_000), t(20_000), 10).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].0.id, first[1].0.id);

@@ -17,10 +17,10 @@ pub mod conformance;
 use async_trait::async_trait;
 use tessera_domain::client::AppClient;
 use tessera_domain::codes::VerificationCode;
-use tessera_domain::messages::{DeliveryOutcome, OutboundMessage, OutboxEntry, OutboxStatus};
 use tessera_domain::filter::UserFilter;
 use tessera_domain::flow::AuthSession;
 use tessera_domain::lockout::SignInFailures;
+use tessera_domain::messages::{DeliveryOutcome, OutboundMessage, OutboxEntry, OutboxStatus};
 use tessera_domain::pool::{Alias, SignInAttribute, UserPool};
 use tessera_domain::tokens::{RefreshTokenRecord, TokenFamily};
 use tessera_domain::user::User;
@@ -233,10 +233,18 @@ pub trait Tx: Send {
         purpose: &str,
     ) -> StoreResult<Option<VerificationCode>>;
     /// Inserts or replaces the user's code for its purpose.
-    async fn put_code(&mut self, pool: &UserPoolId, sub: &Sub, code: &VerificationCode)
-    -> StoreResult<()>;
-    async fn delete_code(&mut self, pool: &UserPoolId, sub: &Sub, purpose: &str)
-    -> StoreResult<bool>;
+    async fn put_code(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        code: &VerificationCode,
+    ) -> StoreResult<()>;
+    async fn delete_code(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        purpose: &str,
+    ) -> StoreResult<bool>;
 
     // The outbox.
     async fn enqueue_message(

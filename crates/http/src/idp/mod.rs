@@ -58,6 +58,16 @@ pub(crate) fn with_settings<T: Serialize + DeserializeOwned>(
     serde_json::from_value(Value::Object(map)).map_err(encoding_failed)
 }
 
+pub(crate) fn delivery_out(
+    d: &tessera_domain::messages::DeliveryDetails,
+) -> wire::CodeDeliveryDetailsType {
+    wire::CodeDeliveryDetailsType {
+        attribute_name: Some(d.attribute.clone()),
+        delivery_medium: wire::DeliveryMediumType::parse(d.channel.medium()),
+        destination: Some(d.destination.clone()),
+    }
+}
+
 pub(crate) fn attributes_in(list: Vec<wire::AttributeType>) -> Vec<(String, String)> {
     list.into_iter()
         .map(|a| (a.name, a.value.unwrap_or_default()))

@@ -1,7 +1,9 @@
 //! User operations: administrators' (Admin*, ListUsers) and users' own (SignUp, GetUser,
 //! UpdateUserAttributes, DeleteUserAttributes, DeleteUser, ChangePassword).
 
-use super::{ApiResult, attributes_in, attributes_out, pool_id, status_out, ts, user_type};
+use super::{
+    ApiResult, attributes_in, attributes_out, delivery_out, pool_id, status_out, ts, user_type,
+};
 use crate::AppState;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -32,7 +34,7 @@ pub async fn sign_up(
     Ok(wire::SignUpResponse {
         user_confirmed: signed.confirmed,
         user_sub: signed.user.sub.to_string(),
-        code_delivery_details: None,
+        code_delivery_details: signed.delivery.as_ref().map(delivery_out),
         session: None,
     })
 }
@@ -61,6 +63,16 @@ pub async fn admin_create_user(
                 attributes: attributes_in(req.user_attributes.unwrap_or_default()),
                 temporary_password: req.temporary_password,
                 resend: req.message_action == Some(wire::MessageActionType::Resend),
+                suppress: req.message_action == Some(wire::MessageActionType::Suppress),
+                mediums: req
+                    .desired_delivery_mediums
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| match m {
+                        wire::DeliveryMediumType::Email => tessera_domain::messages::Channel::Email,
+                        wire::DeliveryMediumType::Sms => tessera_domain::messages::Channel::Sms,
+                    })
+                    .collect(),
             },
         )
         .await?;
@@ -215,11 +227,13 @@ pub async fn update_user_attributes(
     state: Arc<AppState>,
     req: wire::UpdateUserAttributesRequest,
 ) -> ApiResult<wire::UpdateUserAttributesResponse> {
-    state
+    let sent = state
         .engine
         .update_user_attributes(&req.access_token, attributes_in(req.user_attributes))
         .await?;
-    Ok(wire::UpdateUserAttributesResponse::default())
+    Ok(wire::UpdateUserAttributesResponse {
+        code_delivery_details_list: Some(sent.iter().map(delivery_out).collect()),
+    })
 }
 
 pub async fn delete_user_attributes(
@@ -250,4 +264,99 @@ pub async fn change_password(
         .change_password(&req.access_token, &previous, &req.proposed_password)
         .await?;
     Ok(wire::ChangePasswordResponse::default())
+}
+
+pub async fn confirm_sign_up(
+    state: Arc<AppState>,
+    req: wire::ConfirmSignUpRequest,
+) -> ApiResult<wire::ConfirmSignUpResponse> {
+    state
+        .engine
+        .confirm_sign_up(tessera_engine::ConfirmSignUp {
+            client_id: req.client_id,
+            username: req.username,
+            code: req.confirmation_code,
+            secret_hash: req.secret_hash,
+            force_alias_creation: req.force_alias_creation.unwrap_or(false),
+        })
+        .await?;
+    Ok(wire::ConfirmSignUpResponse::default())
+}
+
+pub async fn resend_confirmation_code(
+    state: Arc<AppState>,
+    req: wire::ResendConfirmationCodeRequest,
+) -> ApiResult<wire::ResendConfirmationCodeResponse> {
+    let d = state
+        .engine
+        .resend_confirmation_code(&req.client_id, &req.username, req.secret_hash.as_deref())
+        .await?;
+    Ok(wire::ResendConfirmationCodeResponse {
+        code_delivery_details: Some(delivery_out(&d)),
+    })
+}
+
+pub async fn forgot_password(
+    state: Arc<AppState>,
+    req: wire::ForgotPasswordRequest,
+) -> ApiResult<wire::ForgotPasswordResponse> {
+    let d = state
+        .engine
+        .forgot_password(&req.client_id, &req.username, req.secret_hash.as_deref())
+        .await?;
+    Ok(wire::ForgotPasswordResponse {
+        code_delivery_details: Some(delivery_out(&d)),
+    })
+}
+
+pub async fn confirm_forgot_password(
+    state: Arc<AppState>,
+    req: wire::ConfirmForgotPasswordRequest,
+) -> ApiResult<wire::ConfirmForgotPasswordResponse> {
+    state
+        .engine
+        .confirm_forgot_password(tessera_engine::ConfirmForgotPassword {
+            client_id: req.client_id,
+            username: req.username,
+            code: req.confirmation_code,
+            password: req.password,
+            secret_hash: req.secret_hash,
+        })
+        .await?;
+    Ok(wire::ConfirmForgotPasswordResponse::default())
+}
+
+pub async fn admin_reset_user_password(
+    state: Arc<AppState>,
+    req: wire::AdminResetUserPasswordRequest,
+) -> ApiResult<wire::AdminResetUserPasswordResponse> {
+    state
+        .engine
+        .admin_reset_user_password(&pool_id(&req.user_pool_id)?, &req.username)
+        .await?;
+    Ok(wire::AdminResetUserPasswordResponse::default())
+}
+
+pub async fn get_user_attribute_verification_code(
+    state: Arc<AppState>,
+    req: wire::GetUserAttributeVerificationCodeRequest,
+) -> ApiResult<wire::GetUserAttributeVerificationCodeResponse> {
+    let d = state
+        .engine
+        .get_user_attribute_verification_code(&req.access_token, &req.attribute_name)
+        .await?;
+    Ok(wire::GetUserAttributeVerificationCodeResponse {
+        code_delivery_details: Some(delivery_out(&d)),
+    })
+}
+
+pub async fn verify_user_attribute(
+    state: Arc<AppState>,
+    req: wire::VerifyUserAttributeRequest,
+) -> ApiResult<wire::VerifyUserAttributeResponse> {
+    state
+        .engine
+        .verify_user_attribute(&req.access_token, &req.attribute_name, &req.code)
+        .await?;
+    Ok(wire::VerifyUserAttributeResponse::default())
 }
