@@ -6,6 +6,7 @@ mod auth;
 mod clients;
 mod durability;
 mod messaging;
+mod mfa;
 mod pools;
 mod srp;
 mod support;

@@ -9,6 +9,7 @@ pub mod random;
 pub mod seal;
 pub mod secret_hash;
 pub mod srp;
+pub mod totp;
 
 /// SHA-256 of a token, as stored in place of refresh tokens and session tokens.
 pub fn token_hash(token: &str) -> Vec<u8> {

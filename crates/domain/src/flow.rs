@@ -12,6 +12,8 @@
 //! the client's AuthSessionValidity, and allows a bounded number of wrong answers.
 
 use crate::ids::{ClientId, Sub, UserPoolId};
+use crate::mfa::{MfaFactor, MfaStep};
+use crate::pool::UserPool;
 use crate::time::Timestamp;
 use crate::user::{User, UserStatus};
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,21 @@ pub enum Challenge {
     /// USER_SRP_AUTH's second step: the client proves the password with a claim signature.
     /// Keyed by the SECRET_BLOCK (Cognito's clients send no Session here).
     PasswordVerifier(SrpState),
+    /// SMS_MFA or EMAIL_OTP: a code was sent; its keyed digest is kept here.
+    MfaCode { factor: MfaFactor, digest: Vec<u8> },
+    /// SOFTWARE_TOKEN_MFA: a code from the user's authenticator app.
+    SoftwareTokenMfa,
+    /// SELECT_MFA_TYPE: the user picks one of these factors.
+    SelectMfaType { choices: Vec<MfaFactor> },
+    /// MFA_SETUP: required MFA, none set up. AssociateSoftwareToken and VerifySoftwareToken
+    /// (with this session) fill in the secret; then the challenge is answered.
+    MfaSetup {
+        choices: Vec<MfaFactor>,
+        /// The sealed secret handed out, and whether a code from it was verified.
+        secret: Option<Vec<u8>>,
+        verified: bool,
+        device_name: Option<String>,
+    },
 }
 
 /// What the server must remember between SRP's two round trips.
@@ -58,6 +75,10 @@ impl Challenge {
         match self {
             Self::NewPasswordRequired => "NEW_PASSWORD_REQUIRED",
             Self::PasswordVerifier(_) => "PASSWORD_VERIFIER",
+            Self::MfaCode { factor, .. } => factor.name(),
+            Self::SoftwareTokenMfa => "SOFTWARE_TOKEN_MFA",
+            Self::SelectMfaType { .. } => "SELECT_MFA_TYPE",
+            Self::MfaSetup { .. } => "MFA_SETUP",
         }
     }
 }
@@ -79,16 +100,43 @@ impl AuthSession {
     }
 }
 
-/// What a sign-in still needs once the user's password has been proven.
+/// How far a sign-in has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The password (or SRP proof) checked out.
+    PasswordProven,
+    /// NEW_PASSWORD_REQUIRED was answered.
+    PasswordChosen,
+    /// The second factor checked out.
+    SecondFactorProven,
+}
+
+/// What a sign-in still owes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     Tokens,
-    Challenge(Challenge),
+    NewPassword,
+    Mfa(MfaStep),
 }
 
-pub fn next_step(user: &User) -> Step {
-    match user.status {
-        UserStatus::ForceChangePassword => Step::Challenge(Challenge::NewPasswordRequired),
-        _ => Step::Tokens,
+/// The next step: a new password for admin-created users, then the second factor (skipped on
+/// a remembered device), then tokens.
+pub fn next_step(user: &User, pool: &UserPool, stage: Stage, remembered_device: bool) -> Step {
+    if stage == Stage::PasswordProven && user.status == UserStatus::ForceChangePassword {
+        return Step::NewPassword;
+    }
+    if stage == Stage::SecondFactorProven || remembered_device {
+        return Step::Tokens;
+    }
+    let has = |a: &str| user.attribute(a).is_some_and(|v| !v.is_empty());
+    match crate::mfa::mfa_step(
+        pool.config.mfa,
+        &pool.config.mfa_factors,
+        &user.mfa,
+        has(crate::attributes::PHONE_NUMBER),
+        has(crate::attributes::EMAIL),
+    ) {
+        MfaStep::None => Step::Tokens,
+        step => Step::Mfa(step),
     }
 }

@@ -13,6 +13,7 @@ pub mod flow;
 pub mod ids;
 pub mod lockout;
 pub mod messages;
+pub mod mfa;
 pub mod password;
 pub mod pool;
 pub mod time;

@@ -96,6 +96,9 @@ pub struct PoolConfig {
     pub schema: Vec<SchemaAttribute>,
     pub auto_verified_attributes: Vec<String>,
     pub mfa: MfaMode,
+    /// The factors MFA may use (SetUserPoolMfaConfig).
+    #[serde(default)]
+    pub mfa_factors: crate::mfa::PoolMfa,
     pub deletion_protection: bool,
     /// Whether USER_SRP_AUTH is offered; when false no SRP verifier is ever stored for this pool.
     #[serde(default = "default_true")]
@@ -117,6 +120,7 @@ impl Default for PoolConfig {
             schema: attributes::standard_schema(),
             auto_verified_attributes: Vec::new(),
             mfa: MfaMode::Off,
+            mfa_factors: Default::default(),
             deletion_protection: false,
             srp_enabled: true,
             settings: BTreeMap::new(),

@@ -92,6 +92,7 @@ pub struct User {
     pub attributes: Attributes,
     pub password: Option<PasswordCredential>,
     pub srp: Option<SrpCredential>,
+    pub mfa: crate::mfa::UserMfa,
     pub failures: SignInFailures,
     pub created_at: Timestamp,
     pub modified_at: Timestamp,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use tessera_crypto::password::Verified;
 use tessera_domain::attributes::{self, WriteKind, Writer};
 use tessera_domain::client::{AppClient, AuthFlow, UserExistenceErrors};
-use tessera_domain::flow::{AuthSession, Challenge, Step};
+use tessera_domain::flow::{AuthSession, Challenge, Stage};
 use tessera_domain::pool::UserPool;
 use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
@@ -84,9 +84,7 @@ fn flow_not_enabled(flow: &str) -> EngineError {
     DomainError::invalid_parameter(message).into()
 }
 
-fn expired_session() -> EngineError {
-    DomainError::not_authorized("Invalid session for the user, session is expired.").into()
-}
+use crate::signin::expired_session;
 
 /// A password check that succeeded and still has to be recorded ([`Engine::settle`]).
 #[must_use = "a proven password must be settled, or the lockout counter keeps the attempt"]
@@ -328,91 +326,8 @@ impl Engine {
             tx.commit().await?;
             return Err(e);
         }
-        match tessera_domain::flow::next_step(&user) {
-            Step::Tokens => {
-                let (family, refresh) = self.start_family(&mut *tx, client, &user, now).await?;
-                tx.commit().await?;
-                let tokens = self
-                    .sign_tokens(client, &user, &family, Some(refresh), now)
-                    .await?;
-                Ok(AuthOutcome::Tokens(tokens))
-            }
-            Step::Challenge(challenge) => {
-                let outcome = self
-                    .challenge(&mut *tx, pool, client, &user, challenge, now)
-                    .await?;
-                tx.commit().await?;
-                Ok(outcome)
-            }
-        }
-    }
-
-    /// Opens a server-side session for `challenge` and returns what the client must answer.
-    async fn challenge(
-        &self,
-        tx: &mut dyn Tx,
-        pool: &UserPool,
-        client: &AppClient,
-        user: &User,
-        challenge: Challenge,
-        now: Timestamp,
-    ) -> EngineResult<AuthOutcome> {
-        let token = tessera_crypto::random::token(96);
-        let session = AuthSession {
-            pool_id: pool.id.clone(),
-            client_id: client.client_id.clone(),
-            sub: user.sub,
-            challenge: challenge.clone(),
-            attempts: 0,
-            created_at: now,
-            expires_at: now.plus(std::time::Duration::from_secs(
-                60 * u64::from(client.config.auth_session_validity_minutes),
-            )),
-        };
-        tx.insert_auth_session(&tessera_crypto::token_hash(&token), &session)
-            .await?;
-        let mut parameters = BTreeMap::new();
-        parameters.insert("USER_ID_FOR_SRP".to_string(), user.username.to_string());
-        match &challenge {
-            Challenge::PasswordVerifier(_) => {
-                return Err(EngineError::Internal(
-                    "PASSWORD_VERIFIER is opened by USER_SRP_AUTH, not after a password".into(),
-                ));
-            }
-            Challenge::NewPasswordRequired => {
-                let attrs: serde_json::Map<String, serde_json::Value> = user
-                    .attributes
-                    .iter()
-                    .filter(|(k, _)| {
-                        k.as_str() != attributes::EMAIL_VERIFIED
-                            && k.as_str() != attributes::PHONE_NUMBER_VERIFIED
-                    })
-                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                    .collect();
-                let required: Vec<String> = pool
-                    .config
-                    .schema
-                    .iter()
-                    .filter(|s| s.required && s.name != attributes::SUB)
-                    .filter(|s| user.attributes.get(&s.name).is_none_or(|v| v.is_empty()))
-                    .map(|s| format!("userAttributes.{}", s.name))
-                    .collect();
-                parameters.insert(
-                    "userAttributes".into(),
-                    serde_json::Value::Object(attrs).to_string(),
-                );
-                parameters.insert(
-                    "requiredAttributes".into(),
-                    serde_json::to_string(&required)
-                        .map_err(|e| EngineError::Internal(e.to_string()))?,
-                );
-            }
-        }
-        Ok(AuthOutcome::Challenge {
-            name: challenge.name().to_string(),
-            session: Some(token),
-            parameters,
-        })
+        self.proceed(tx, pool, client, &user, Stage::PasswordProven, now)
+            .await
     }
 
     /// Loads the client and its pool, checking an admin caller named the right pool.
@@ -557,6 +472,10 @@ impl Engine {
                     .await
             }
             Challenge::PasswordVerifier(_) => Err(expired_session()),
+            _ => {
+                self.answer_mfa(&pool, &client, user, &hash, &session, &req.responses, now)
+                    .await
+            }
         }
     }
 
@@ -598,15 +517,8 @@ impl Engine {
         })();
         let attrs = match checked {
             Ok(a) => a,
-            Err(e) => {
-                // A wrong answer uses up one of the session's attempts; the session stays usable.
-                let mut tx = self.inner.store.begin().await?;
-                let mut s = session.clone();
-                s.attempts += 1;
-                tx.update_auth_session(hash, &s).await?;
-                tx.commit().await?;
-                return Err(e.into());
-            }
+            // A wrong answer uses up one of the session's attempts; the session stays usable.
+            Err(e) => return self.wrong_answer(hash, session, e.into()).await,
         };
         let credentials = self
             .credentials(pool, &user.sub, &user.username, password, None)
@@ -623,12 +535,8 @@ impl Engine {
         tx.update_user(&user, &aliases)
             .await
             .map_err(|e| crate::error::on_conflict(e, |c| alias_conflict(pool, c)))?;
-        let (family, refresh) = self.start_family(&mut *tx, client, &user, now).await?;
-        tx.commit().await?;
-        let tokens = self
-            .sign_tokens(client, &user, &family, Some(refresh), now)
-            .await?;
-        Ok(AuthOutcome::Tokens(tokens))
+        self.proceed(tx, pool, client, &user, Stage::PasswordChosen, now)
+            .await
     }
 }
 

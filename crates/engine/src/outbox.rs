@@ -35,6 +35,11 @@ pub(crate) enum MessageKind<'a> {
     Invite {
         temporary_password: &'a str,
     },
+    /// Already rendered (MFA codes use their own templates).
+    Text {
+        subject: Option<String>,
+        body: String,
+    },
 }
 
 /// How long a claimed message stays hidden from other senders.
@@ -124,6 +129,7 @@ impl Engine {
                 None,
                 messages::render(&t.invite_sms_message, temporary_password, username),
             ),
+            (MessageKind::Text { subject, body }, _) => (subject.clone(), body.clone()),
         };
         let message = OutboundMessage {
             id: crate::tokens::random_uuid(),

@@ -128,7 +128,38 @@ impl Credentials {
     }
 }
 
+/// A user named by their own access token or by an administrator.
+#[derive(Clone, Copy, Debug)]
+pub enum UserRef<'a> {
+    AccessToken(&'a str),
+    Admin {
+        pool: &'a UserPoolId,
+        username: &'a str,
+    },
+}
+
 impl Engine {
+    /// The user (and pool) a [`UserRef`] names, loaded in `tx`.
+    pub(crate) async fn resolve_user(
+        &self,
+        tx: &mut dyn Tx,
+        who: UserRef<'_>,
+    ) -> EngineResult<(UserPool, User)> {
+        match who {
+            UserRef::AccessToken(token) => {
+                let id = self.verify_access_token(token).await?;
+                let user = self.token_user(tx, &id).await?;
+                let pool = self.load_pool(tx, &id.pool_id).await?;
+                Ok((pool, user))
+            }
+            UserRef::Admin { pool, username } => {
+                let pool = self.load_pool(tx, pool).await?;
+                let user = self.admin_user(tx, &pool, username).await?;
+                Ok((pool, user))
+            }
+        }
+    }
+
     /// Credentials for a password the server has just seen (computed off the executor, before
     /// any write transaction is opened).
     pub(crate) async fn credentials(
@@ -220,6 +251,7 @@ impl Engine {
             attributes: attrs,
             password: None,
             srp: None,
+            mfa: Default::default(),
             failures: SignInFailures::default(),
             created_at: now,
             modified_at: now,

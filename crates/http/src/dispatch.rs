@@ -97,6 +97,14 @@ routes! {
     "cognito-idp" "GetTokensFromRefreshToken" => crate::idp::auth::get_tokens_from_refresh_token;
     "cognito-idp" "RevokeToken" => crate::idp::auth::revoke_token;
     "cognito-idp" "GlobalSignOut" => crate::idp::auth::global_sign_out;
+    "cognito-idp" "SetUserPoolMfaConfig" => crate::idp::mfa::set_user_pool_mfa_config;
+    "cognito-idp" "GetUserPoolMfaConfig" => crate::idp::mfa::get_user_pool_mfa_config;
+    "cognito-idp" "SetUserMFAPreference" => crate::idp::mfa::set_user_mfa_preference;
+    "cognito-idp" "AdminSetUserMFAPreference" => crate::idp::mfa::admin_set_user_mfa_preference;
+    "cognito-idp" "SetUserSettings" => crate::idp::mfa::set_user_settings;
+    "cognito-idp" "AdminSetUserSettings" => crate::idp::mfa::admin_set_user_settings;
+    "cognito-idp" "AssociateSoftwareToken" => crate::idp::mfa::associate_software_token;
+    "cognito-idp" "VerifySoftwareToken" => crate::idp::mfa::verify_software_token;
 }
 
 fn service_for(target: &str) -> Option<(&'static Service, &str)> {

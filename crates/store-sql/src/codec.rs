@@ -56,12 +56,15 @@ pub fn pool_from_row(
 pub struct UserData {
     pub attributes: Attributes,
     pub password: Option<PasswordCredential>,
+    #[serde(default)]
+    pub mfa: tessera_domain::mfa::UserMfa,
 }
 
 pub fn user_data(user: &User) -> StoreResult<String> {
     to_json(&UserData {
         attributes: user.attributes.clone(),
         password: user.password.clone(),
+        mfa: user.mfa.clone(),
     })
 }
 
@@ -102,6 +105,7 @@ impl UserRow {
             enabled: self.enabled,
             attributes: data.attributes,
             password: data.password,
+            mfa: data.mfa,
             srp: match (self.srp_salt, self.srp_verifier) {
                 (Some(salt), Some(sealed_verifier)) => Some(SrpCredential {
                     salt,

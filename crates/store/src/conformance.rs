@@ -92,6 +92,7 @@ pub fn user(pool: &UserPool, n: u8, username: &str) -> User {
             expires_at: None,
         }),
         srp: None,
+        mfa: Default::default(),
         failures: SignInFailures::default(),
         created_at: t(n as i64),
         modified_at: t(n as i64),

@@ -279,12 +279,20 @@ pub async fn create_user_pool(
             .map(|u| u.case_sensitive)
             .unwrap_or(true),
     };
+    let mfa = mfa_in(req.mfa_configuration);
     let config = PoolConfig {
+        // MFA configured at creation sends SMS codes (Cognito's only factor there);
+        // SetUserPoolMfaConfig chooses others.
+        mfa_factors: tessera_domain::mfa::PoolMfa {
+            sms: mfa != MfaMode::Off,
+            sms_message: req.sms_authentication_message.clone(),
+            ..Default::default()
+        },
         password_policy: password_policy_in(req.policies.as_ref()),
         sign_in,
         schema: tessera_domain::attributes::build_schema(&requested)?,
         auto_verified_attributes: auto_verified_in(&req.auto_verified_attributes),
-        mfa: mfa_in(req.mfa_configuration),
+        mfa,
         deletion_protection: deletion_protection_in(req.deletion_protection),
         srp_enabled: srp_enabled_in(req.user_pool_tags.as_ref()),
         settings: settings_in(&req, req.policies.as_ref())?,

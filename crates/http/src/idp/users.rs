@@ -10,6 +10,25 @@ use std::sync::Arc;
 use tessera_domain::DomainError;
 use tessera_wire::idp as wire;
 
+/// UserMFASettingList and PreferredMfaSetting (absent when empty, as Cognito omits them).
+fn mfa_out(user: &tessera_domain::user::User) -> (Option<Vec<String>>, Option<String>) {
+    let (list, preferred) = user.mfa.settings();
+    (
+        (!list.is_empty()).then(|| list.iter().map(|s| s.to_string()).collect()),
+        preferred.map(String::from),
+    )
+}
+
+/// The legacy MFAOptions: SMS to the phone number when SMS MFA is on.
+fn mfa_options(user: &tessera_domain::user::User) -> Option<Vec<wire::MFAOptionType>> {
+    user.mfa.sms.then(|| {
+        vec![wire::MFAOptionType {
+            delivery_medium: Some(wire::DeliveryMediumType::Sms),
+            attribute_name: Some("phone_number".into()),
+        }]
+    })
+}
+
 fn empty() -> ApiResult<Value> {
     Ok(json!({}))
 }
@@ -89,6 +108,7 @@ pub async fn admin_get_user(
         .engine
         .admin_get_user(&pool_id(&req.user_pool_id)?, &req.username)
         .await?;
+    let (mfa_setting_list, preferred) = mfa_out(&user);
     Ok(wire::AdminGetUserResponse {
         username: user.username.to_string(),
         user_attributes: Some(attributes_out(&user, None)),
@@ -96,7 +116,9 @@ pub async fn admin_get_user(
         user_last_modified_date: Some(ts(user.modified_at)),
         enabled: Some(user.enabled),
         user_status: status_out(&user),
-        ..Default::default()
+        mfa_options: mfa_options(&user),
+        user_mfa_setting_list: mfa_setting_list,
+        preferred_mfa_setting: preferred,
     })
 }
 
@@ -216,10 +238,13 @@ pub async fn get_user(
     req: wire::GetUserRequest,
 ) -> ApiResult<wire::GetUserResponse> {
     let user = state.engine.get_user(&req.access_token).await?;
+    let (mfa_setting_list, preferred) = mfa_out(&user);
     Ok(wire::GetUserResponse {
         username: user.username.to_string(),
         user_attributes: attributes_out(&user, None),
-        ..Default::default()
+        mfa_options: mfa_options(&user),
+        user_mfa_setting_list: mfa_setting_list,
+        preferred_mfa_setting: preferred,
     })
 }
 

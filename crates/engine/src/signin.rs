@@ -1,0 +1,410 @@
+//! What follows a proof: after a password (or SRP proof, or new password, or second factor) the
+//! domain's [`next_step`] decides what the sign-in still owes, and this module opens that
+//! challenge — NEW_PASSWORD_REQUIRED, SMS_MFA, EMAIL_OTP, SOFTWARE_TOKEN_MFA, SELECT_MFA_TYPE,
+//! MFA_SETUP — or issues the tokens; and answers the MFA challenges.
+
+use crate::Engine;
+use crate::auth::{AuthOutcome, param};
+use crate::error::{EngineError, EngineResult};
+use crate::outbox::MessageKind;
+use std::collections::BTreeMap;
+use tessera_domain::attributes;
+use tessera_domain::client::AppClient;
+use tessera_domain::codes;
+use tessera_domain::flow::{AuthSession, Challenge, Stage, Step, next_step};
+use tessera_domain::messages::{self, Channel};
+use tessera_domain::mfa::{MfaFactor, MfaStep};
+use tessera_domain::pool::UserPool;
+use tessera_domain::user::User;
+use tessera_domain::{DomainError, ErrorKind, Timestamp};
+use tessera_store::{Tx, UserLookup};
+
+pub(crate) fn mfa_mismatch() -> EngineError {
+    DomainError::new(
+        ErrorKind::CodeMismatch,
+        "Invalid code or auth state for the user.",
+    )
+    .into()
+}
+
+pub(crate) fn expired_session() -> EngineError {
+    DomainError::not_authorized("Invalid session for the user, session is expired.").into()
+}
+
+fn json_list(factors: &[MfaFactor]) -> String {
+    let names: Vec<&str> = factors.iter().map(|f| f.name()).collect();
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".into())
+}
+
+/// The sealing purpose of a TOTP secret: bound to its user.
+pub(crate) fn totp_purpose(pool: &UserPool, user: &User) -> String {
+    format!("totp-secret:{}:{}", pool.id, user.sub)
+}
+
+impl Engine {
+    /// Continues a sign-in inside `tx` (which it commits): opens the next challenge or issues
+    /// tokens.
+    pub(crate) async fn proceed(
+        &self,
+        mut tx: Box<dyn Tx>,
+        pool: &UserPool,
+        client: &AppClient,
+        user: &User,
+        stage: Stage,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let step = next_step(user, pool, stage, false);
+        let challenge = match step {
+            Step::Tokens => {
+                let (family, refresh) = self.start_family(&mut *tx, client, user, now).await?;
+                tx.commit().await?;
+                let tokens = self
+                    .sign_tokens(client, user, &family, Some(refresh), now)
+                    .await?;
+                return Ok(AuthOutcome::Tokens(tokens));
+            }
+            Step::NewPassword => Challenge::NewPasswordRequired,
+            Step::Mfa(MfaStep::Challenge(factor)) => {
+                return self.open_factor(tx, pool, client, user, factor, now).await;
+            }
+            Step::Mfa(MfaStep::Select(choices)) => Challenge::SelectMfaType { choices },
+            Step::Mfa(MfaStep::Setup(choices)) => Challenge::MfaSetup {
+                choices,
+                secret: None,
+                verified: false,
+                device_name: None,
+            },
+            Step::Mfa(MfaStep::None) => {
+                return Err(EngineError::Internal("no MFA step to open".into()));
+            }
+        };
+        let outcome = self
+            .open_challenge(
+                &mut *tx,
+                pool,
+                client,
+                user,
+                challenge,
+                BTreeMap::new(),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Opens the challenge for one second factor: SMS and email codes are sent now.
+    async fn open_factor(
+        &self,
+        mut tx: Box<dyn Tx>,
+        pool: &UserPool,
+        client: &AppClient,
+        user: &User,
+        factor: MfaFactor,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let (challenge, parameters) = match factor {
+            MfaFactor::SoftwareToken => (
+                Challenge::SoftwareTokenMfa,
+                user.mfa
+                    .totp_device_name
+                    .iter()
+                    .map(|n| ("FRIENDLY_DEVICE_NAME".to_string(), n.clone()))
+                    .collect(),
+            ),
+            MfaFactor::Sms | MfaFactor::Email => {
+                let channel = if factor == MfaFactor::Sms {
+                    Channel::Sms
+                } else {
+                    Channel::Email
+                };
+                let to = user
+                    .attribute(channel.attribute())
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        DomainError::invalid_parameter(format!(
+                            "The user has no {} for {}.",
+                            channel.attribute(),
+                            factor.name()
+                        ))
+                    })?
+                    .to_string();
+                let code = codes::six_digits(&tessera_crypto::random::bytes::<32>())
+                    .ok_or_else(|| EngineError::Internal("could not draw a code".into()))?;
+                let mfa = &pool.config.mfa_factors;
+                let (subject, body) = match channel {
+                    Channel::Sms => (
+                        None,
+                        messages::render(mfa.sms_message(), &code, user.username.as_str()),
+                    ),
+                    Channel::Email => (
+                        Some(mfa.email_subject().to_string()),
+                        messages::render(mfa.email_message(), &code, user.username.as_str()),
+                    ),
+                };
+                let details = self
+                    .enqueue(
+                        &mut *tx,
+                        pool,
+                        user,
+                        (channel, &to),
+                        MessageKind::Text { subject, body },
+                        now,
+                    )
+                    .await?;
+                (
+                    Challenge::MfaCode {
+                        factor,
+                        digest: self.mfa_digest(pool, user, &code),
+                    },
+                    BTreeMap::from([
+                        (
+                            "CODE_DELIVERY_DELIVERY_MEDIUM".to_string(),
+                            channel.medium().to_string(),
+                        ),
+                        ("CODE_DELIVERY_DESTINATION".to_string(), details.destination),
+                    ]),
+                )
+            }
+        };
+        let outcome = self
+            .open_challenge(&mut *tx, pool, client, user, challenge, parameters, now)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    fn mfa_digest(&self, pool: &UserPool, user: &User, code: &str) -> Vec<u8> {
+        self.inner
+            .master
+            .derive(&[
+                b"mfa-code",
+                pool.id.as_str().as_bytes(),
+                user.sub.to_string().as_bytes(),
+                code.as_bytes(),
+            ])
+            .to_vec()
+    }
+
+    /// Opens a server-side session for `challenge` and returns what the client must answer.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn open_challenge(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPool,
+        client: &AppClient,
+        user: &User,
+        challenge: Challenge,
+        mut parameters: BTreeMap<String, String>,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let token = tessera_crypto::random::token(96);
+        parameters.insert("USER_ID_FOR_SRP".to_string(), user.username.to_string());
+        match &challenge {
+            Challenge::NewPasswordRequired => {
+                let attrs: serde_json::Map<String, serde_json::Value> = user
+                    .attributes
+                    .iter()
+                    .filter(|(k, _)| {
+                        k.as_str() != attributes::EMAIL_VERIFIED
+                            && k.as_str() != attributes::PHONE_NUMBER_VERIFIED
+                    })
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect();
+                let required: Vec<String> = pool
+                    .config
+                    .schema
+                    .iter()
+                    .filter(|s| s.required && s.name != attributes::SUB)
+                    .filter(|s| user.attributes.get(&s.name).is_none_or(|v| v.is_empty()))
+                    .map(|s| format!("userAttributes.{}", s.name))
+                    .collect();
+                parameters.insert(
+                    "userAttributes".into(),
+                    serde_json::Value::Object(attrs).to_string(),
+                );
+                parameters.insert(
+                    "requiredAttributes".into(),
+                    serde_json::to_string(&required)
+                        .map_err(|e| EngineError::Internal(e.to_string()))?,
+                );
+            }
+            Challenge::SelectMfaType { choices } => {
+                parameters.insert("MFAS_CAN_CHOOSE".into(), json_list(choices));
+            }
+            Challenge::MfaSetup { choices, .. } => {
+                parameters.insert("MFAS_CAN_SETUP".into(), json_list(choices));
+            }
+            Challenge::PasswordVerifier(_) => {
+                return Err(EngineError::Internal(
+                    "PASSWORD_VERIFIER is opened by USER_SRP_AUTH".into(),
+                ));
+            }
+            Challenge::MfaCode { .. } | Challenge::SoftwareTokenMfa => {}
+        }
+        let session = AuthSession {
+            pool_id: pool.id.clone(),
+            client_id: client.client_id.clone(),
+            sub: user.sub,
+            challenge: challenge.clone(),
+            attempts: 0,
+            created_at: now,
+            expires_at: now.plus(std::time::Duration::from_secs(
+                60 * u64::from(client.config.auth_session_validity_minutes),
+            )),
+        };
+        tx.insert_auth_session(&tessera_crypto::token_hash(&token), &session)
+            .await?;
+        Ok(AuthOutcome::Challenge {
+            name: challenge.name().to_string(),
+            session: Some(token),
+            parameters,
+        })
+    }
+
+    /// Counts a wrong answer against the session (which stays usable for a few more) and
+    /// returns the client's error.
+    pub(crate) async fn wrong_answer(
+        &self,
+        hash: &[u8],
+        session: &AuthSession,
+        error: EngineError,
+    ) -> EngineResult<AuthOutcome> {
+        let mut tx = self.inner.store.begin().await?;
+        let mut s = session.clone();
+        s.attempts += 1;
+        tx.update_auth_session(hash, &s).await?;
+        tx.commit().await?;
+        Err(error)
+    }
+
+    /// Checks a TOTP code for a user (or a secret being set up) at `now`, refusing a step
+    /// already used. Returns the matched step.
+    pub(crate) fn check_totp(
+        &self,
+        pool: &UserPool,
+        user: &User,
+        sealed: &[u8],
+        code: &str,
+        last_step: Option<u64>,
+        now: Timestamp,
+    ) -> EngineResult<Option<u64>> {
+        let secret = self.inner.master.open(&totp_purpose(pool, user), sealed)?;
+        let step =
+            tessera_crypto::totp::check(&secret, code, u64::try_from(now.secs()).unwrap_or(0))?;
+        Ok(step.filter(|s| last_step.is_none_or(|last| *s > last)))
+    }
+
+    /// SMS_MFA, EMAIL_OTP, SOFTWARE_TOKEN_MFA, SELECT_MFA_TYPE and MFA_SETUP answers.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn answer_mfa(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        user: User,
+        hash: &[u8],
+        session: &AuthSession,
+        responses: &BTreeMap<String, String>,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        match &session.challenge {
+            Challenge::MfaCode { factor, digest } => {
+                let code = param(responses, factor.response_key())?;
+                let presented = self.mfa_digest(pool, &user, code.trim());
+                if !tessera_crypto::constant_time_eq(&presented, digest) {
+                    return self.wrong_answer(hash, session, mfa_mismatch()).await;
+                }
+                self.second_factor_passed(pool, client, hash, &user, None, now).await
+            }
+            Challenge::SoftwareTokenMfa => {
+                let code = param(responses, "SOFTWARE_TOKEN_MFA_CODE")?;
+                let Some(sealed) = user.mfa.totp_secret.as_deref() else {
+                    return Err(mfa_mismatch());
+                };
+                match self.check_totp(pool, &user, sealed, code.trim(), user.mfa.totp_last_step, now)? {
+                    Some(step) => {
+                        self.second_factor_passed(pool, client, hash, &user, Some(step), now)
+                            .await
+                    }
+                    None => self.wrong_answer(hash, session, mfa_mismatch()).await,
+                }
+            }
+            Challenge::SelectMfaType { choices } => {
+                let answer = param(responses, "ANSWER")?;
+                let Some(factor) = MfaFactor::parse(answer).filter(|f| choices.contains(f)) else {
+                    return Err(DomainError::invalid_parameter(format!(
+                        "Invalid ANSWER: choose one of {}",
+                        json_list(choices)
+                    ))
+                    .into());
+                };
+                let mut tx = self.inner.store.begin().await?;
+                if !tx.delete_auth_session(hash).await? {
+                    return Err(expired_session());
+                }
+                self.open_factor(tx, pool, client, &user, factor, now).await
+            }
+            Challenge::MfaSetup {
+                secret: Some(sealed),
+                verified: true,
+                device_name,
+                ..
+            } => {
+                let mut tx = self.inner.store.begin().await?;
+                if !tx.delete_auth_session(hash).await? {
+                    return Err(expired_session());
+                }
+                let mut user = tx
+                    .get_user(&pool.id, &UserLookup::Sub(user.sub))
+                    .await?
+                    .ok_or_else(DomainError::incorrect_credentials)?;
+                user.mfa.totp_secret = Some(sealed.clone());
+                user.mfa.totp_device_name = device_name.clone();
+                user.mfa.software_token = true;
+                user.mfa.preferred.get_or_insert(MfaFactor::SoftwareToken);
+                user.modified_at = now;
+                self.save_user(&mut *tx, pool, &user).await?;
+                self.proceed(tx, pool, client, &user, Stage::SecondFactorProven, now)
+                    .await
+            }
+            Challenge::MfaSetup { .. } => Err(DomainError::invalid_parameter(
+                "Set up a software token with AssociateSoftwareToken and VerifySoftwareToken (using this Session) before answering MFA_SETUP.",
+            )
+            .into()),
+            Challenge::NewPasswordRequired | Challenge::PasswordVerifier(_) => {
+                Err(expired_session())
+            }
+        }
+    }
+
+    async fn second_factor_passed(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        hash: &[u8],
+        user: &User,
+        totp_step: Option<u64>,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let mut tx = self.inner.store.begin().await?;
+        // Single use: only one answer can consume the session.
+        if !tx.delete_auth_session(hash).await? {
+            return Err(expired_session());
+        }
+        let mut user = tx
+            .get_user(&pool.id, &UserLookup::Sub(user.sub))
+            .await?
+            .ok_or_else(DomainError::incorrect_credentials)?;
+        if let Some(step) = totp_step {
+            // Store the step inside this transaction: a concurrent answer with the same code
+            // either finds the session gone or the step used.
+            if user.mfa.totp_last_step.is_some_and(|last| step <= last) {
+                return Err(mfa_mismatch());
+            }
+            user.mfa.totp_last_step = Some(step);
+            self.save_user(&mut *tx, pool, &user).await?;
+        }
+        self.proceed(tx, pool, client, &user, Stage::SecondFactorProven, now)
+            .await
+    }
+}
