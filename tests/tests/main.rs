@@ -4,6 +4,7 @@
 
 mod auth;
 mod clients;
+mod devices;
 mod durability;
 mod messaging;
 mod mfa;

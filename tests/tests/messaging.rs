@@ -63,20 +63,15 @@ async fn verifying_pool(
     .unwrap()
     .id
     .unwrap();
-    let client_id = app
-        .admin
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("app")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client
-        .unwrap()
-        .client_id
-        .unwrap();
+    let client_id = app_client(
+        app,
+        &pool_id,
+        &[
+            ExplicitAuthFlowsType::AllowUserPasswordAuth,
+            ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+        ],
+    )
+    .await;
     Fixture { pool_id, client_id }
 }
 

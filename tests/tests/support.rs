@@ -141,23 +141,37 @@ pub async fn pool_with_client(app: &TestApp) -> Fixture {
         .user_pool
         .unwrap();
     let pool_id = pool.id.unwrap();
-    let client = app
-        .admin
+    let client_id = app_client(
+        app,
+        &pool_id,
+        &[
+            F::AllowUserPasswordAuth,
+            F::AllowAdminUserPasswordAuth,
+            F::AllowRefreshTokenAuth,
+        ],
+    )
+    .await;
+    Fixture { pool_id, client_id }
+}
+
+/// A public client named "app" in `pool_id` that allows exactly `flows`.
+pub async fn app_client(
+    app: &TestApp,
+    pool_id: &str,
+    flows: &[idp::types::ExplicitAuthFlowsType],
+) -> String {
+    app.admin
         .create_user_pool_client()
-        .user_pool_id(&pool_id)
+        .user_pool_id(pool_id)
         .client_name("app")
-        .explicit_auth_flows(F::AllowUserPasswordAuth)
-        .explicit_auth_flows(F::AllowAdminUserPasswordAuth)
-        .explicit_auth_flows(F::AllowRefreshTokenAuth)
+        .set_explicit_auth_flows(Some(flows.to_vec()))
         .send()
         .await
         .unwrap()
         .user_pool_client
-        .unwrap();
-    Fixture {
-        pool_id,
-        client_id: client.client_id.unwrap(),
-    }
+        .unwrap()
+        .client_id
+        .unwrap()
 }
 
 pub fn attr(name: &str, value: &str) -> idp::types::AttributeType {

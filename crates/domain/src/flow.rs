@@ -43,6 +43,14 @@ pub enum Challenge {
         verified: bool,
         device_name: Option<String>,
     },
+    /// DEVICE_SRP_AUTH: the device named in the sign-in must prove itself.
+    DeviceSrpAuth,
+    /// DEVICE_PASSWORD_VERIFIER: the device's SRP proof, over its group key and device key.
+    DevicePasswordVerifier {
+        srp: SrpState,
+        group_key: String,
+        secret_block: Vec<u8>,
+    },
 }
 
 /// What the server must remember between SRP's two round trips.
@@ -79,6 +87,8 @@ impl Challenge {
             Self::SoftwareTokenMfa => "SOFTWARE_TOKEN_MFA",
             Self::SelectMfaType { .. } => "SELECT_MFA_TYPE",
             Self::MfaSetup { .. } => "MFA_SETUP",
+            Self::DeviceSrpAuth => "DEVICE_SRP_AUTH",
+            Self::DevicePasswordVerifier { .. } => "DEVICE_PASSWORD_VERIFIER",
         }
     }
 }
@@ -89,6 +99,9 @@ pub struct AuthSession {
     pub client_id: ClientId,
     pub sub: Sub,
     pub challenge: Challenge,
+    /// What the sign-in carries from step to step.
+    #[serde(default)]
+    pub context: SignInContext,
     pub attempts: u32,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
@@ -100,6 +113,25 @@ impl AuthSession {
     }
 }
 
+/// What a sign-in carries across its challenges.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInContext {
+    /// The DEVICE_KEY the client presented, if any.
+    pub device_key: Option<String>,
+    /// The password was proven with SRP (device tracking applies only to SRP sign-ins).
+    pub srp: bool,
+}
+
+/// What the server knows of the device a sign-in presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceState {
+    /// No device, an unknown one, or one never confirmed.
+    Unknown,
+    Known {
+        remembered: bool,
+    },
+}
+
 /// How far a sign-in has come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
@@ -109,6 +141,8 @@ pub enum Stage {
     PasswordChosen,
     /// The second factor checked out.
     SecondFactorProven,
+    /// The presented device proved itself (DEVICE_PASSWORD_VERIFIER).
+    DeviceProven,
 }
 
 /// What a sign-in still owes.
@@ -116,16 +150,24 @@ pub enum Stage {
 pub enum Step {
     Tokens,
     NewPassword,
+    DeviceSrp,
     Mfa(MfaStep),
 }
 
-/// The next step: a new password for admin-created users, then the second factor (skipped on
-/// a remembered device), then tokens.
-pub fn next_step(user: &User, pool: &UserPool, stage: Stage, remembered_device: bool) -> Step {
+/// The next step: a new password for admin-created users, then the device's own proof (when
+/// a known device is presented), then the second factor (skipped on a remembered device), then
+/// tokens.
+pub fn next_step(user: &User, pool: &UserPool, stage: Stage, device: DeviceState) -> Step {
     if stage == Stage::PasswordProven && user.status == UserStatus::ForceChangePassword {
         return Step::NewPassword;
     }
-    if stage == Stage::SecondFactorProven || remembered_device {
+    let password_stage = matches!(stage, Stage::PasswordProven | Stage::PasswordChosen);
+    if password_stage && matches!(device, DeviceState::Known { .. }) {
+        return Step::DeviceSrp;
+    }
+    let remembered =
+        stage == Stage::DeviceProven && device == DeviceState::Known { remembered: true };
+    if stage == Stage::SecondFactorProven || remembered {
         return Step::Tokens;
     }
     let has = |a: &str| user.attribute(a).is_some_and(|v| !v.is_empty());

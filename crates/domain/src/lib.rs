@@ -7,6 +7,7 @@
 pub mod attributes;
 pub mod client;
 pub mod codes;
+pub mod devices;
 pub mod error;
 pub mod filter;
 pub mod flow;

@@ -7,12 +7,13 @@
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
+use crate::signin::SignIn;
 use crate::tokens::ClientProof;
 use std::collections::BTreeMap;
 use tessera_crypto::password::Verified;
 use tessera_domain::attributes::{self, WriteKind, Writer};
 use tessera_domain::client::{AppClient, AuthFlow, UserExistenceErrors};
-use tessera_domain::flow::{AuthSession, Challenge, Stage};
+use tessera_domain::flow::{AuthSession, Challenge, SignInContext, Stage};
 use tessera_domain::pool::UserPool;
 use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
@@ -43,6 +44,8 @@ pub struct TokenSet {
     /// Absent when refreshing without rotation.
     pub refresh_token: Option<String>,
     pub expires_in: u64,
+    /// A device the pool started tracking with this sign-in: (DeviceKey, DeviceGroupKey).
+    pub new_device: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -314,19 +317,18 @@ impl Engine {
     /// transaction that settles the password check.
     pub(crate) async fn after_password(
         &self,
-        pool: &UserPool,
-        client: &AppClient,
+        at: &SignIn<'_>,
         proven: ProvenPassword,
     ) -> EngineResult<AuthOutcome> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
-        let user = self.settle(&mut *tx, pool, proven).await?;
+        let user = self.settle(&mut *tx, at.pool, proven).await?;
         if let Err(e) = may_sign_in(&user, now) {
             // The password was right: the reset stands even though sign-in stops here.
             tx.commit().await?;
             return Err(e);
         }
-        self.proceed(tx, pool, client, &user, Stage::PasswordProven, now)
+        self.proceed(tx, at, &user, Stage::PasswordProven, now)
             .await
     }
 
@@ -381,7 +383,15 @@ impl Engine {
                 let proven = self
                     .check_password(&pool, &client, username, password)
                     .await?;
-                self.after_password(&pool, &client, proven).await
+                let at = SignIn {
+                    pool: &pool,
+                    client: &client,
+                    context: SignInContext {
+                        device_key: params.get("DEVICE_KEY").cloned(),
+                        srp: false,
+                    },
+                };
+                self.after_password(&at, proven).await
             }
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                 let token = param(params, "REFRESH_TOKEN")?;
@@ -390,6 +400,7 @@ impl Engine {
                         &req.client_id,
                         token,
                         ClientProof::SecretHash(params.get("SECRET_HASH").map(String::as_str)),
+                        params.get("DEVICE_KEY").map(String::as_str),
                         false,
                     )
                     .await?;
@@ -466,31 +477,34 @@ impl Engine {
             ))
             .into());
         }
+        let at = SignIn {
+            pool: &pool,
+            client: &client,
+            context: session.context.clone(),
+        };
         match session.challenge {
             Challenge::NewPasswordRequired => {
-                self.answer_new_password(&pool, &client, user, &hash, &session, &req.responses, now)
+                self.answer_new_password(&at, user, (&hash, &session), &req.responses, now)
                     .await
             }
             Challenge::PasswordVerifier(_) => Err(expired_session()),
             _ => {
-                self.answer_mfa(&pool, &client, user, &hash, &session, &req.responses, now)
+                self.answer_mfa(&at, user, (&hash, &session), &req.responses, now)
                     .await
             }
         }
     }
 
     /// NEW_PASSWORD_REQUIRED: the user picks a password and fills in required attributes.
-    #[allow(clippy::too_many_arguments)]
     async fn answer_new_password(
         &self,
-        pool: &UserPool,
-        client: &AppClient,
+        at: &SignIn<'_>,
         mut user: User,
-        hash: &[u8],
-        session: &AuthSession,
+        (hash, session): (&[u8], &AuthSession),
         responses: &BTreeMap<String, String>,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
+        let pool = at.pool;
         let password = param(responses, "NEW_PASSWORD")?;
         let writes: Vec<(String, String)> = responses
             .iter()
@@ -535,7 +549,7 @@ impl Engine {
         tx.update_user(&user, &aliases)
             .await
             .map_err(|e| crate::error::on_conflict(e, |c| alias_conflict(pool, c)))?;
-        self.proceed(tx, pool, client, &user, Stage::PasswordChosen, now)
+        self.proceed(tx, at, &user, Stage::PasswordChosen, now)
             .await
     }
 }

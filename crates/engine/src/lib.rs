@@ -7,6 +7,7 @@
 
 mod auth;
 mod clients;
+mod devices;
 mod error;
 mod hashing;
 mod keys;
@@ -22,6 +23,7 @@ mod verification;
 
 pub use auth::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
 pub use clients::{ClientUpdate, NewClient};
+pub use devices::DevicePage;
 pub use error::{EngineError, EngineResult};
 pub use keys::PoolJwks;
 pub use mfa::{FactorPreference, MfaPreferences, PoolMfaConfig, TokenSetup};

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use tessera_domain::attributes;
 use tessera_domain::client::AppClient;
 use tessera_domain::codes;
-use tessera_domain::flow::{AuthSession, Challenge, Stage, Step, next_step};
+use tessera_domain::flow::{
+    AuthSession, Challenge, DeviceState, SignInContext, Stage, Step, next_step,
+};
 use tessera_domain::messages::{self, Channel};
 use tessera_domain::mfa::{MfaFactor, MfaStep};
 use tessera_domain::pool::UserPool;
@@ -41,31 +43,37 @@ pub(crate) fn totp_purpose(pool: &UserPool, user: &User) -> String {
     format!("totp-secret:{}:{}", pool.id, user.sub)
 }
 
+/// One sign-in in progress: where it happens and what it carries between challenges.
+pub(crate) struct SignIn<'a> {
+    pub pool: &'a UserPool,
+    pub client: &'a AppClient,
+    pub context: SignInContext,
+}
+
 impl Engine {
     /// Continues a sign-in inside `tx` (which it commits): opens the next challenge or issues
     /// tokens.
     pub(crate) async fn proceed(
         &self,
         mut tx: Box<dyn Tx>,
-        pool: &UserPool,
-        client: &AppClient,
+        at: &SignIn<'_>,
         user: &User,
         stage: Stage,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
-        let step = next_step(user, pool, stage, false);
-        let challenge = match step {
-            Step::Tokens => {
-                let (family, refresh) = self.start_family(&mut *tx, client, user, now).await?;
-                tx.commit().await?;
-                let tokens = self
-                    .sign_tokens(client, user, &family, Some(refresh), now)
-                    .await?;
-                return Ok(AuthOutcome::Tokens(tokens));
-            }
+        let device = self.presented_device(&mut *tx, at, user).await?;
+        let state = match &device {
+            Some(d) => DeviceState::Known {
+                remembered: d.remembered,
+            },
+            None => DeviceState::Unknown,
+        };
+        let challenge = match next_step(user, at.pool, stage, state) {
+            Step::Tokens => return self.finish_sign_in(tx, at, user, device, now).await,
             Step::NewPassword => Challenge::NewPasswordRequired,
+            Step::DeviceSrp => Challenge::DeviceSrpAuth,
             Step::Mfa(MfaStep::Challenge(factor)) => {
-                return self.open_factor(tx, pool, client, user, factor, now).await;
+                return self.open_factor(tx, at, user, factor, now).await;
             }
             Step::Mfa(MfaStep::Select(choices)) => Challenge::SelectMfaType { choices },
             Step::Mfa(MfaStep::Setup(choices)) => Challenge::MfaSetup {
@@ -79,15 +87,7 @@ impl Engine {
             }
         };
         let outcome = self
-            .open_challenge(
-                &mut *tx,
-                pool,
-                client,
-                user,
-                challenge,
-                BTreeMap::new(),
-                now,
-            )
+            .open_challenge(&mut *tx, at, user, challenge, BTreeMap::new(), now)
             .await?;
         tx.commit().await?;
         Ok(outcome)
@@ -97,12 +97,12 @@ impl Engine {
     async fn open_factor(
         &self,
         mut tx: Box<dyn Tx>,
-        pool: &UserPool,
-        client: &AppClient,
+        at: &SignIn<'_>,
         user: &User,
         factor: MfaFactor,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
+        let pool = at.pool;
         let (challenge, parameters) = match factor {
             MfaFactor::SoftwareToken => (
                 Challenge::SoftwareTokenMfa,
@@ -168,7 +168,7 @@ impl Engine {
             }
         };
         let outcome = self
-            .open_challenge(&mut *tx, pool, client, user, challenge, parameters, now)
+            .open_challenge(&mut *tx, at, user, challenge, parameters, now)
             .await?;
         tx.commit().await?;
         Ok(outcome)
@@ -187,17 +187,16 @@ impl Engine {
     }
 
     /// Opens a server-side session for `challenge` and returns what the client must answer.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn open_challenge(
         &self,
         tx: &mut dyn Tx,
-        pool: &UserPool,
-        client: &AppClient,
+        at: &SignIn<'_>,
         user: &User,
         challenge: Challenge,
         mut parameters: BTreeMap<String, String>,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
+        let (pool, client) = (at.pool, at.client);
         let token = tessera_crypto::random::token(96);
         parameters.insert("USER_ID_FOR_SRP".to_string(), user.username.to_string());
         match &challenge {
@@ -240,12 +239,16 @@ impl Engine {
                     "PASSWORD_VERIFIER is opened by USER_SRP_AUTH".into(),
                 ));
             }
-            Challenge::MfaCode { .. } | Challenge::SoftwareTokenMfa => {}
+            Challenge::MfaCode { .. }
+            | Challenge::SoftwareTokenMfa
+            | Challenge::DeviceSrpAuth
+            | Challenge::DevicePasswordVerifier { .. } => {}
         }
         let session = AuthSession {
             pool_id: pool.id.clone(),
             client_id: client.client_id.clone(),
             sub: user.sub,
+            context: at.context.clone(),
             challenge: challenge.clone(),
             attempts: 0,
             created_at: now,
@@ -296,17 +299,15 @@ impl Engine {
     }
 
     /// SMS_MFA, EMAIL_OTP, SOFTWARE_TOKEN_MFA, SELECT_MFA_TYPE and MFA_SETUP answers.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn answer_mfa(
         &self,
-        pool: &UserPool,
-        client: &AppClient,
+        at: &SignIn<'_>,
         user: User,
-        hash: &[u8],
-        session: &AuthSession,
+        (hash, session): (&[u8], &AuthSession),
         responses: &BTreeMap<String, String>,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
+        let pool = at.pool;
         match &session.challenge {
             Challenge::MfaCode { factor, digest } => {
                 let code = param(responses, factor.response_key())?;
@@ -314,7 +315,7 @@ impl Engine {
                 if !tessera_crypto::constant_time_eq(&presented, digest) {
                     return self.wrong_answer(hash, session, mfa_mismatch()).await;
                 }
-                self.second_factor_passed(pool, client, hash, &user, None, now).await
+                self.second_factor_passed(at, hash, &user, None, now).await
             }
             Challenge::SoftwareTokenMfa => {
                 let code = param(responses, "SOFTWARE_TOKEN_MFA_CODE")?;
@@ -323,7 +324,7 @@ impl Engine {
                 };
                 match self.check_totp(pool, &user, sealed, code.trim(), user.mfa.totp_last_step, now)? {
                     Some(step) => {
-                        self.second_factor_passed(pool, client, hash, &user, Some(step), now)
+                        self.second_factor_passed(at, hash, &user, Some(step), now)
                             .await
                     }
                     None => self.wrong_answer(hash, session, mfa_mismatch()).await,
@@ -342,7 +343,7 @@ impl Engine {
                 if !tx.delete_auth_session(hash).await? {
                     return Err(expired_session());
                 }
-                self.open_factor(tx, pool, client, &user, factor, now).await
+                self.open_factor(tx, at, &user, factor, now).await
             }
             Challenge::MfaSetup {
                 secret: Some(sealed),
@@ -364,13 +365,18 @@ impl Engine {
                 user.mfa.preferred.get_or_insert(MfaFactor::SoftwareToken);
                 user.modified_at = now;
                 self.save_user(&mut *tx, pool, &user).await?;
-                self.proceed(tx, pool, client, &user, Stage::SecondFactorProven, now)
+                self.proceed(tx, at, &user, Stage::SecondFactorProven, now)
                     .await
             }
             Challenge::MfaSetup { .. } => Err(DomainError::invalid_parameter(
                 "Set up a software token with AssociateSoftwareToken and VerifySoftwareToken (using this Session) before answering MFA_SETUP.",
             )
             .into()),
+            Challenge::DeviceSrpAuth => self.answer_device_srp(at, user, (hash, session), responses, now).await,
+            Challenge::DevicePasswordVerifier { .. } => {
+                self.answer_device_verifier(at, user, (hash, session), responses, now)
+                    .await
+            }
             Challenge::NewPasswordRequired | Challenge::PasswordVerifier(_) => {
                 Err(expired_session())
             }
@@ -379,8 +385,7 @@ impl Engine {
 
     async fn second_factor_passed(
         &self,
-        pool: &UserPool,
-        client: &AppClient,
+        at: &SignIn<'_>,
         hash: &[u8],
         user: &User,
         totp_step: Option<u64>,
@@ -391,6 +396,7 @@ impl Engine {
         if !tx.delete_auth_session(hash).await? {
             return Err(expired_session());
         }
+        let pool = at.pool;
         let mut user = tx
             .get_user(&pool.id, &UserLookup::Sub(user.sub))
             .await?
@@ -404,7 +410,7 @@ impl Engine {
             user.mfa.totp_last_step = Some(step);
             self.save_user(&mut *tx, pool, &user).await?;
         }
-        self.proceed(tx, pool, client, &user, Stage::SecondFactorProven, now)
+        self.proceed(tx, at, &user, Stage::SecondFactorProven, now)
             .await
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::auth::{ProvenPassword, param, unknown_user};
 use crate::error::{EngineError, EngineResult};
+use crate::signin::SignIn;
 use crate::tokens::ClientProof;
 use crate::{AuthOutcome, Engine};
 use base64::Engine as _;
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tessera_crypto::srp;
 use tessera_domain::client::{AppClient, UserExistenceErrors};
-use tessera_domain::flow::{AuthSession, Challenge, SrpState};
+use tessera_domain::flow::{AuthSession, Challenge, SignInContext, SrpState};
 use tessera_domain::pool::UserPool;
 use tessera_domain::user::{SrpCredential, User};
 use tessera_domain::{DomainError, Sub, Timestamp, UserPoolId, Username};
@@ -193,6 +194,10 @@ impl Engine {
             pool_id: pool.id.clone(),
             client_id: client.client_id.clone(),
             sub,
+            context: SignInContext {
+                device_key: params.get("DEVICE_KEY").cloned(),
+                srp: true,
+            },
             challenge: Challenge::PasswordVerifier(SrpState {
                 a_pub,
                 b_pub: exchange.b_pub_hex.clone(),
@@ -353,7 +358,18 @@ impl Engine {
             return Err(incorrect());
         }
         let proven = ProvenPassword::new(user.sub, None, None);
-        self.after_password(pool, client, proven).await
+        let at = SignIn {
+            pool,
+            client,
+            context: SignInContext {
+                device_key: responses
+                    .get("DEVICE_KEY")
+                    .cloned()
+                    .or_else(|| session.context.device_key.clone()),
+                srp: true,
+            },
+        };
+        self.after_password(&at, proven).await
     }
 }
 

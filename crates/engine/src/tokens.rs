@@ -59,6 +59,7 @@ impl Engine {
         tx: &mut dyn Tx,
         client: &AppClient,
         user: &User,
+        device_key: Option<String>,
         now: Timestamp,
     ) -> EngineResult<(TokenFamily, String)> {
         let family = TokenFamily {
@@ -71,7 +72,7 @@ impl Engine {
             refresh_expires_at: now.plus(client.config.validity.refresh.duration()),
             revoked_at: None,
             scopes: vec![ADMIN_SCOPE.to_string()],
-            device_key: None,
+            device_key,
         };
         tx.insert_token_family(&family).await?;
         let refresh = self.new_refresh_token(tx, &family, now).await?;
@@ -130,6 +131,7 @@ impl Engine {
             id_token,
             refresh_token,
             expires_in: client.config.validity.access.duration().as_secs(),
+            new_device: None,
         })
     }
 
@@ -259,6 +261,7 @@ impl Engine {
         client_id: &str,
         refresh_token: &str,
         proof: ClientProof<'_>,
+        device_key: Option<&str>,
         rotate: bool,
     ) -> EngineResult<TokenSet> {
         let now = self.now();
@@ -288,7 +291,13 @@ impl Engine {
             .get_token_family(&record.origin_jti)
             .await?
             .ok_or_else(invalid_refresh)?;
-        if family.client_id != client.client_id {
+        // Tokens of a tracked device refresh only with that device's key, as in Cognito.
+        if family.client_id != client.client_id
+            || family
+                .device_key
+                .as_deref()
+                .is_some_and(|k| device_key != Some(k))
+        {
             return Err(invalid_refresh());
         }
         let user = tx

@@ -105,6 +105,15 @@ routes! {
     "cognito-idp" "AdminSetUserSettings" => crate::idp::mfa::admin_set_user_settings;
     "cognito-idp" "AssociateSoftwareToken" => crate::idp::mfa::associate_software_token;
     "cognito-idp" "VerifySoftwareToken" => crate::idp::mfa::verify_software_token;
+    "cognito-idp" "ConfirmDevice" => crate::idp::devices::confirm_device;
+    "cognito-idp" "GetDevice" => crate::idp::devices::get_device;
+    "cognito-idp" "AdminGetDevice" => crate::idp::devices::admin_get_device;
+    "cognito-idp" "ListDevices" => crate::idp::devices::list_devices;
+    "cognito-idp" "AdminListDevices" => crate::idp::devices::admin_list_devices;
+    "cognito-idp" "ForgetDevice" => crate::idp::devices::forget_device;
+    "cognito-idp" "AdminForgetDevice" => crate::idp::devices::admin_forget_device;
+    "cognito-idp" "UpdateDeviceStatus" => crate::idp::devices::update_device_status;
+    "cognito-idp" "AdminUpdateDeviceStatus" => crate::idp::devices::admin_update_device_status;
 }
 
 fn service_for(target: &str) -> Option<(&'static Service, &str)> {

@@ -618,19 +618,12 @@ macro_rules! sql_tx {
             }
 
             async fn get_auth_session(&mut self, hash: &[u8]) -> tessera_store::StoreResult<Option<tessera_domain::flow::AuthSession>> {
-                use sqlx::Row;
-                let row = sqlx::query("SELECT data FROM auth_sessions WHERE hash = $1")
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM auth_sessions WHERE hash = $1")
                     .bind(hash)
                     .fetch_optional(&mut *self.tx)
                     .await
                     .map_err(be)?;
-                match row {
-                    None => Ok(None),
-                    Some(row) => {
-                        let data: String = row.try_get("data").map_err(be)?;
-                        $crate::codec::from_json(&data, "auth session").map(Some)
-                    }
-                }
+                data.map(|d| $crate::codec::from_json(&d, "auth session")).transpose()
             }
 
             async fn update_auth_session(&mut self, hash: &[u8], s: &tessera_domain::flow::AuthSession) -> tessera_store::StoreResult<()> {
@@ -654,21 +647,14 @@ macro_rules! sql_tx {
             }
 
             async fn get_code(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, purpose: &str) -> tessera_store::StoreResult<Option<tessera_domain::codes::VerificationCode>> {
-                use sqlx::Row;
-                let row = sqlx::query("SELECT data FROM verification_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3")
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM verification_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3")
                     .bind(pool.as_str())
                     .bind(sub.to_string())
                     .bind(purpose)
                     .fetch_optional(&mut *self.tx)
                     .await
                     .map_err(be)?;
-                match row {
-                    None => Ok(None),
-                    Some(row) => {
-                        let data: String = row.try_get("data").map_err(be)?;
-                        $crate::codec::from_json(&data, "verification code").map(Some)
-                    }
-                }
+                data.map(|d| $crate::codec::from_json(&d, "verification code")).transpose()
             }
 
             async fn put_code(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, code: &tessera_domain::codes::VerificationCode) -> tessera_store::StoreResult<()> {
@@ -694,6 +680,62 @@ macro_rules! sql_tx {
                     .await
                     .map_err(be)?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_device(&mut self, d: &tessera_domain::devices::Device) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO devices (device_key, pool_id, sub, created_at, data) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&d.key)
+                    .bind(d.pool_id.as_str())
+                    .bind(d.sub.to_string())
+                    .bind(d.created_at.millis())
+                    .bind($crate::codec::to_json(d)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn get_device(&mut self, pool: &tessera_domain::UserPoolId, key: &str) -> tessera_store::StoreResult<Option<tessera_domain::devices::Device>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM devices WHERE device_key = $1 AND pool_id = $2")
+                    .bind(key)
+                    .bind(pool.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                data.map(|d| $crate::codec::from_json(&d, "device")).transpose()
+            }
+
+            async fn update_device(&mut self, d: &tessera_domain::devices::Device) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE devices SET data = $3 WHERE device_key = $1 AND pool_id = $2")
+                    .bind(&d.key)
+                    .bind(d.pool_id.as_str())
+                    .bind($crate::codec::to_json(d)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_device(&mut self, pool: &tessera_domain::UserPoolId, key: &str) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM devices WHERE device_key = $1 AND pool_id = $2")
+                    .bind(key)
+                    .bind(pool.as_str())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_devices(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, after: Option<&str>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::devices::Device>> {
+                let rows = sqlx::query_scalar::<_, String>("SELECT data FROM devices WHERE pool_id = $1 AND sub = $2 AND device_key > $3 ORDER BY device_key LIMIT $4")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(after.unwrap_or(""))
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter().map(|d| $crate::codec::from_json(d, "device")).collect()
             }
 
             async fn enqueue_message(&mut self, m: &tessera_domain::messages::OutboundMessage, status: tessera_domain::messages::OutboxStatus) -> tessera_store::StoreResult<()> {

@@ -34,7 +34,8 @@ macro_rules! store_conformance {
             auth_sessions_are_single_use, dropped_transactions_roll_back, signing_keys_round_trip,
             sweep_removes_expired_state, failure_counters_survive_user_updates,
             srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap,
-            codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded);
+            codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded,
+            devices_round_trip);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -623,6 +624,7 @@ pub async fn auth_sessions_are_single_use(store: Arc<dyn Store>) {
         client_id: ClientId::parse("c1").unwrap(),
         sub: Sub::from_random([1; 16]),
         challenge: Challenge::NewPasswordRequired,
+        context: Default::default(),
         attempts: 0,
         created_at: t(0),
         expires_at: t(180_000),
@@ -701,6 +703,7 @@ pub async fn sweep_removes_expired_state(store: Arc<dyn Store>) {
         client_id: ClientId::parse("c1").unwrap(),
         sub: Sub::from_random([1; 16]),
         challenge: Challenge::NewPasswordRequired,
+        context: Default::default(),
         attempts: 0,
         created_at: t(0),
         expires_at: expires,
@@ -993,4 +996,59 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
     assert_eq!(held.status, OutboxStatus::Held);
     assert_eq!(held.message.body, "Your code is 5");
     assert_eq!(tx.list_outbox(None, 2).await.unwrap().len(), 2);
+}
+
+pub async fn devices_round_trip(store: Arc<dyn Store>) {
+    use tessera_domain::devices::Device;
+    let p = pool("us-east-1_DEV");
+    seed_pool(&*store, &p).await;
+    let (a, b) = (user(&p, 1, "ann"), user(&p, 2, "bob"));
+    seed_user(&*store, &a, &[]).await;
+    seed_user(&*store, &b, &[]).await;
+    let device = |u: &User, n: u8| Device {
+        pool_id: p.id.clone(),
+        sub: u.sub,
+        key: format!("us-east-1_0000000{n}-0000-4000-8000-000000000000"),
+        group_key: "grp".into(),
+        name: Some(format!("device {n}")),
+        salt: None,
+        sealed_verifier: None,
+        remembered: false,
+        created_at: t(i64::from(n)),
+        modified_at: t(i64::from(n)),
+        last_authenticated_at: None,
+    };
+    let (mut d1, d2, d3) = (device(&a, 1), device(&a, 2), device(&b, 3));
+    let mut tx = store.begin().await.unwrap();
+    for d in [&d2, &d1, &d3] {
+        tx.insert_device(d).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    d1.salt = Some(vec![1; 16]);
+    d1.sealed_verifier = Some(vec![2; 300]);
+    d1.remembered = true;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_device(&d1).await.unwrap();
+    assert_eq!(
+        tx.get_device(&p.id, &d1.key).await.unwrap(),
+        Some(d1.clone())
+    );
+    assert_eq!(
+        tx.list_devices(&p.id, &a.sub, None, 10).await.unwrap(),
+        vec![d1.clone(), d2.clone()]
+    );
+    assert_eq!(
+        tx.list_devices(&p.id, &a.sub, Some(&d1.key), 10)
+            .await
+            .unwrap(),
+        vec![d2.clone()]
+    );
+    assert!(tx.delete_device(&p.id, &d2.key).await.unwrap());
+    assert!(!tx.delete_device(&p.id, &d2.key).await.unwrap());
+    // Devices go with their user.
+    tx.delete_user(&p.id, &a.sub).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_device(&p.id, &d1.key).await.unwrap(), None);
+    assert_eq!(tx.get_device(&p.id, &d3.key).await.unwrap(), Some(d3));
 }

@@ -246,6 +246,24 @@ pub trait Tx: Send {
         purpose: &str,
     ) -> StoreResult<bool>;
 
+    // Devices.
+    async fn insert_device(&mut self, device: &tessera_domain::devices::Device) -> StoreResult<()>;
+    async fn get_device(
+        &mut self,
+        pool: &UserPoolId,
+        key: &str,
+    ) -> StoreResult<Option<tessera_domain::devices::Device>>;
+    async fn update_device(&mut self, device: &tessera_domain::devices::Device) -> StoreResult<()>;
+    async fn delete_device(&mut self, pool: &UserPoolId, key: &str) -> StoreResult<bool>;
+    /// A user's devices ordered by key, after `after`.
+    async fn list_devices(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<tessera_domain::devices::Device>>;
+
     // The outbox.
     async fn enqueue_message(
         &mut self,

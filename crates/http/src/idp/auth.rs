@@ -15,7 +15,12 @@ fn result(tokens: TokenSet) -> wire::AuthenticationResultType {
         id_token: Some(tokens.id_token),
         refresh_token: tokens.refresh_token,
         token_type: Some("Bearer".into()),
-        new_device_metadata: None,
+        new_device_metadata: tokens
+            .new_device
+            .map(|(key, group)| wire::NewDeviceMetadataType {
+                device_key: Some(key),
+                device_group_key: Some(group),
+            }),
     }
 }
 
@@ -151,6 +156,7 @@ pub async fn get_tokens_from_refresh_token(
             &req.client_id,
             &req.refresh_token,
             tessera_engine::ClientProof::Secret(req.client_secret.as_deref()),
+            req.device_key.as_deref(),
             true,
         )
         .await?;

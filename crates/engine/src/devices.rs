@@ -1,0 +1,354 @@
+//! Remembered devices: tracking a device at sign-in (NewDeviceMetadata), ConfirmDevice,
+//! DEVICE_SRP_AUTH / DEVICE_PASSWORD_VERIFIER, and ListDevices, GetDevice, ForgetDevice,
+//! UpdateDeviceStatus with their Admin forms.
+
+use crate::Engine;
+use crate::auth::{AuthOutcome, param};
+use crate::error::{EngineError, EngineResult};
+use crate::pools::{decode_token, encode_token};
+use crate::signin::{SignIn, expired_session};
+use crate::users::UserRef;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use std::collections::BTreeMap;
+use tessera_crypto::srp;
+use tessera_domain::devices::{Device, DeviceTracking};
+use tessera_domain::flow::{AuthSession, Challenge, SrpState, Stage};
+use tessera_domain::pool::UserPool;
+use tessera_domain::user::User;
+use tessera_domain::{DomainError, ErrorKind, Timestamp};
+use tessera_store::Tx;
+
+fn no_device() -> EngineError {
+    // Cognito's clients retry without DEVICE_KEY when this message mentions the device.
+    DomainError::new(ErrorKind::ResourceNotFound, "Device does not exist.").into()
+}
+
+fn verifier_purpose(pool: &UserPool, key: &str) -> String {
+    format!("device-verifier:{}:{key}", pool.id)
+}
+
+fn b_purpose(key: &str) -> String {
+    format!("device-srp-b:{key}")
+}
+
+const GROUP_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+#[derive(Clone, Debug)]
+pub struct DevicePage {
+    pub devices: Vec<Device>,
+    pub next_token: Option<String>,
+}
+
+impl Engine {
+    /// The confirmed device of this user that the sign-in presented, if any.
+    pub(crate) async fn presented_device(
+        &self,
+        tx: &mut dyn Tx,
+        at: &SignIn<'_>,
+        user: &User,
+    ) -> EngineResult<Option<Device>> {
+        let Some(key) = at.context.device_key.as_deref() else {
+            return Ok(None);
+        };
+        Ok(tx
+            .get_device(&at.pool.id, key)
+            .await?
+            .filter(|d| d.sub == user.sub && d.confirmed()))
+    }
+
+    /// Issues tokens for a finished sign-in (committing `tx`), with the device it used, or a
+    /// newly tracked one when the pool tracks devices and the client has none yet.
+    pub(crate) async fn finish_sign_in(
+        &self,
+        mut tx: Box<dyn Tx>,
+        at: &SignIn<'_>,
+        user: &User,
+        device: Option<Device>,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let mut new_device = None;
+        let device_key = match device {
+            Some(mut d) => {
+                d.last_authenticated_at = Some(now);
+                tx.update_device(&d).await?;
+                Some(d.key)
+            }
+            None if at.context.srp && DeviceTracking::of(&at.pool.config.settings).is_some() => {
+                let key = format!("{}_{}", at.pool.id.region(), crate::tokens::random_uuid());
+                let device = Device {
+                    pool_id: at.pool.id.clone(),
+                    sub: user.sub,
+                    key: key.clone(),
+                    group_key: format!(
+                        "-{}",
+                        tessera_crypto::random::string_from(GROUP_ALPHABET, 9)
+                    ),
+                    name: None,
+                    salt: None,
+                    sealed_verifier: None,
+                    remembered: false,
+                    created_at: now,
+                    modified_at: now,
+                    last_authenticated_at: Some(now),
+                };
+                tx.insert_device(&device).await?;
+                new_device = Some((device.key, device.group_key));
+                Some(key)
+            }
+            None => None,
+        };
+        let (family, refresh) = self
+            .start_family(&mut *tx, at.client, user, device_key, now)
+            .await?;
+        tx.commit().await?;
+        let mut tokens = self
+            .sign_tokens(at.client, user, &family, Some(refresh), now)
+            .await?;
+        tokens.new_device = new_device;
+        Ok(AuthOutcome::Tokens(tokens))
+    }
+
+    /// DEVICE_SRP_AUTH: the client sends the device's A; we answer DEVICE_PASSWORD_VERIFIER.
+    pub(crate) async fn answer_device_srp(
+        &self,
+        at: &SignIn<'_>,
+        user: User,
+        (hash, _session): (&[u8], &AuthSession),
+        responses: &BTreeMap<String, String>,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let key = param(responses, "DEVICE_KEY")?;
+        let a_hex = param(responses, "SRP_A")?;
+        if at.context.device_key.as_deref() != Some(key) {
+            return Err(no_device());
+        }
+        let a_pub = srp::parse_client_public(a_hex)
+            .map_err(|_| DomainError::invalid_parameter("Invalid SRP_A provided."))?;
+        let mut tx = self.inner.store.begin().await?;
+        let device = self
+            .presented_device(&mut *tx, at, &user)
+            .await?
+            .ok_or_else(no_device)?;
+        let (Some(salt), Some(sealed)) = (&device.salt, &device.sealed_verifier) else {
+            return Err(no_device());
+        };
+        let verifier = self
+            .inner
+            .master
+            .open(&verifier_purpose(at.pool, &device.key), sealed)?
+            .to_vec();
+        let b = tessera_crypto::random::bytes::<32>();
+        let exchange =
+            tokio::task::spawn_blocking(move || srp::server_start(&verifier, &b)).await??;
+        if !tx.delete_auth_session(hash).await? {
+            return Err(expired_session());
+        }
+        let block = tessera_crypto::random::bytes::<64>().to_vec();
+        let parameters = BTreeMap::from([
+            ("SALT".to_string(), srp::salt_hex(salt)?),
+            ("SRP_B".to_string(), exchange.b_pub_hex.clone()),
+            ("SECRET_BLOCK".to_string(), STANDARD.encode(&block)),
+            ("USERNAME".to_string(), user.username.to_string()),
+            ("DEVICE_KEY".to_string(), device.key.clone()),
+        ]);
+        let challenge = Challenge::DevicePasswordVerifier {
+            srp: SrpState {
+                a_pub,
+                b_pub: exchange.b_pub_hex,
+                sealed_b: self.inner.master.seal(&b_purpose(&device.key), &b),
+                user_id: device.key.clone(),
+                known: true,
+            },
+            group_key: device.group_key.clone(),
+            secret_block: block,
+        };
+        let outcome = self
+            .open_challenge(&mut *tx, at, &user, challenge, parameters, now)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// DEVICE_PASSWORD_VERIFIER: the device's proof; a remembered device then skips MFA.
+    pub(crate) async fn answer_device_verifier(
+        &self,
+        at: &SignIn<'_>,
+        user: User,
+        (hash, session): (&[u8], &AuthSession),
+        responses: &BTreeMap<String, String>,
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
+        let Challenge::DevicePasswordVerifier {
+            srp: state,
+            group_key,
+            secret_block,
+        } = &session.challenge
+        else {
+            return Err(expired_session());
+        };
+        let signature = param(responses, "PASSWORD_CLAIM_SIGNATURE")?;
+        let timestamp = param(responses, "TIMESTAMP")?;
+        let presented_block = param(responses, "PASSWORD_CLAIM_SECRET_BLOCK")?;
+        let mut tx = self.inner.store.begin().await?;
+        let device = self
+            .presented_device(&mut *tx, at, &user)
+            .await?
+            .filter(|d| d.key == state.user_id)
+            .ok_or_else(no_device)?;
+        drop(tx);
+        let Some(sealed) = &device.sealed_verifier else {
+            return Err(no_device());
+        };
+        let verifier = self
+            .inner
+            .master
+            .open(&verifier_purpose(at.pool, &device.key), sealed)?
+            .to_vec();
+        let b = self
+            .inner
+            .master
+            .open(&b_purpose(&device.key), &state.sealed_b)?
+            .to_vec();
+        let (a_pub, b_pub) = (state.a_pub.clone(), state.b_pub.clone());
+        let key = tokio::task::spawn_blocking(move || {
+            srp::server_session_key(&a_pub, &b_pub, &b, &verifier)
+        })
+        .await??;
+        let same_block = STANDARD
+            .decode(presented_block)
+            .is_ok_and(|p| tessera_crypto::constant_time_eq(&p, secret_block));
+        let valid = same_block
+            && srp::verify_claim(
+                &key,
+                group_key,
+                &device.key,
+                secret_block,
+                timestamp,
+                signature,
+            );
+        if !valid {
+            return self
+                .wrong_answer(hash, session, DomainError::incorrect_credentials().into())
+                .await;
+        }
+        let mut tx = self.inner.store.begin().await?;
+        if !tx.delete_auth_session(hash).await? {
+            return Err(expired_session());
+        }
+        self.proceed(tx, at, &user, Stage::DeviceProven, now).await
+    }
+
+    /// ConfirmDevice: stores the device's SRP verifier. Returns UserConfirmationNecessary.
+    pub async fn confirm_device(
+        &self,
+        access_token: &str,
+        key: &str,
+        verifier_b64: &str,
+        salt_b64: &str,
+        name: Option<String>,
+    ) -> EngineResult<bool> {
+        let now = self.now();
+        let decode = |s: &str, what: &str| {
+            STANDARD
+                .decode(s)
+                .ok()
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| DomainError::invalid_parameter(format!("Invalid {what}.")))
+        };
+        let verifier = decode(verifier_b64, "PasswordVerifier")?;
+        let salt = decode(salt_b64, "Salt")?;
+        let mut tx = self.inner.store.begin().await?;
+        let (pool, user) = self
+            .resolve_user(&mut *tx, UserRef::AccessToken(access_token))
+            .await?;
+        let mut device = tx
+            .get_device(&pool.id, key)
+            .await?
+            .filter(|d| d.sub == user.sub)
+            .ok_or_else(no_device)?;
+        let tracking = DeviceTracking::of(&pool.config.settings).ok_or_else(|| {
+            DomainError::invalid_parameter("Device tracking is not enabled for this user pool.")
+        })?;
+        device.sealed_verifier = Some(
+            self.inner
+                .master
+                .seal(&verifier_purpose(&pool, key), &verifier),
+        );
+        device.salt = Some(salt);
+        device.name = name.or(device.name);
+        device.remembered = !tracking.on_user_prompt;
+        device.modified_at = now;
+        tx.update_device(&device).await?;
+        tx.commit().await?;
+        Ok(tracking.on_user_prompt)
+    }
+
+    /// A user's device, refused when it isn't theirs.
+    async fn user_device(
+        &self,
+        tx: &mut dyn Tx,
+        who: UserRef<'_>,
+        key: &str,
+    ) -> EngineResult<(UserPool, Device)> {
+        let (pool, user) = self.resolve_user(tx, who).await?;
+        let device = tx
+            .get_device(&pool.id, key)
+            .await?
+            .filter(|d| d.sub == user.sub)
+            .ok_or_else(no_device)?;
+        Ok((pool, device))
+    }
+
+    pub async fn get_device(&self, who: UserRef<'_>, key: &str) -> EngineResult<Device> {
+        let mut tx = self.inner.store.read().await?;
+        Ok(self.user_device(&mut *tx, who, key).await?.1)
+    }
+
+    pub async fn forget_device(&self, who: UserRef<'_>, key: &str) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let (pool, device) = self.user_device(&mut *tx, who, key).await?;
+        tx.delete_device(&pool.id, &device.key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn update_device_status(
+        &self,
+        who: UserRef<'_>,
+        key: &str,
+        remembered: bool,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        let (_, mut device) = self.user_device(&mut *tx, who, key).await?;
+        device.remembered = remembered;
+        device.modified_at = self.now();
+        tx.update_device(&device).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_devices(
+        &self,
+        who: UserRef<'_>,
+        limit: usize,
+        token: Option<&str>,
+    ) -> EngineResult<DevicePage> {
+        let after = decode_token(token)?;
+        let mut tx = self.inner.store.read().await?;
+        let (pool, user) = self.resolve_user(&mut *tx, who).await?;
+        let mut devices = tx
+            .list_devices(&pool.id, &user.sub, after.as_deref(), limit + 1)
+            .await?;
+        let next_token = if devices.len() > limit {
+            devices.truncate(limit);
+            devices.last().map(|d| encode_token(&d.key))
+        } else {
+            None
+        };
+        Ok(DevicePage {
+            devices,
+            next_token,
+        })
+    }
+}
