@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Real-client acceptance suites: boto3 / PyJWT / aws-cli / pycognito (Python) and the AWS SDK
 # for JavaScript v3 / aws-jwt-verify / amazon-cognito-identity-js (Node) against the real
-# `tessera` release binary. Dependencies are pinned in python/requirements.txt and
+# `tessera` release binary. Code delivery is checked end to end with a real SMTP server (aiosmtpd
+# in Python, a minimal one in Node) and SMS webhook receivers on 127.0.0.1; code expiry moves the
+# server's clock with libfaketime (a PyPI package shipping the preload library). Dependencies are pinned in python/requirements.txt and
 # node/package-lock.json; this script installs them.
 #
 #   TESSERA_BIN=/path/to/tessera tests/clients/run.sh [extra pytest args]
@@ -29,7 +31,7 @@ echo "== using $TESSERA_BIN ($("$TESSERA_BIN" --version))"
 
 status=0
 
-echo "== Python suite (boto3, PyJWT, aws-cli, pycognito)"
+echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd)"
 cd "$here/python"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv

@@ -13,14 +13,12 @@ use tessera_messaging::testing::{SmtpSink, WebhookSink};
 const WAIT: Duration = Duration::from_secs(10);
 
 /// The six-digit code in a message.
+/// The six-digit code standing alone (not inside a longer run of letters or digits) in `text`.
 fn code_in(text: &str) -> String {
-    let digits: Vec<char> = text.chars().collect();
-    for w in digits.windows(6) {
-        if w.iter().all(|c| c.is_ascii_digit()) {
-            return w.iter().collect();
-        }
-    }
-    panic!("no code in {text:?}")
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
 }
 
 struct Mailroom {
@@ -103,7 +101,13 @@ async fn sign_up_confirmation_by_email() {
         "{}",
         mail[0].from
     );
-    let code = code_in(&mail[0].text_body().unwrap());
+    let body = mail[0].text_body().unwrap();
+    let code = code_in(&body);
+    // Cognito's default message, with the code itself (CONFIRM_WITH_CODE is the default).
+    assert_eq!(
+        body.trim_end(),
+        format!("Your verification code is {code}.")
+    );
 
     let confirm = |c: String| {
         m.app

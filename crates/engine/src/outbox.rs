@@ -189,8 +189,10 @@ impl Engine {
             purpose,
         };
         tx.put_code(&pool.id, &user.sub, &record).await?;
+        // A link only where the pool chose CONFIRM_WITH_LINK, and only by email.
+        let by_link = Templates::of(&pool.config.settings).email_by_link.is_some();
         let url = match (link, channel) {
-            (Some(make), Channel::Email) => Some(make(&code)),
+            (Some(make), Channel::Email) if by_link => Some(make(&code)),
             _ => None,
         };
         let kind = match &url {

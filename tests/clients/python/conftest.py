@@ -6,6 +6,9 @@ credentials, plus boto3 clients pointed at it.
 - `spawn`: a factory for extra servers (durability, PostgreSQL, multi-node); all are stopped at
   the end of the test that made them. A server can be `restart()`ed (graceful or `hard=True` for
   kill -9) on the same data dir and port.
+- `smtp_sink`, `sms_sink` (module scope): a real SMTP server (aiosmtpd) and an SMS webhook
+  receiver on 127.0.0.1; `mail_server` (module scope): a server delivering to both. A delivery
+  module overrides `server` with `mail_server`, so `idp` and `public_idp` talk to it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from tessera_server import TesseraServer  # noqa: E402
+
+MAIL_FROM = "Tessera Tests <tests@tessera.test>"
 
 
 def _dump_on_failure(servers, request):
@@ -67,3 +72,34 @@ def spawn(tmp_path, request):
     _dump_on_failure(servers, request)
     for s in servers:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp_sink():
+    from mailroom import SmtpSink  # noqa: PLC0415 (aiosmtpd is only needed by delivery suites)
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def sms_sink():
+    from mailroom import SmsSink  # noqa: PLC0415
+
+    sink = SmsSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def mail_server(tmp_path_factory, smtp_sink, sms_sink):
+    """`tessera serve --smtp-url … --sms-webhook … --allow-private-webhooks --email-from …`."""
+    from mailroom import delivery_args  # noqa: PLC0415
+
+    s = TesseraServer(
+        tmp_path_factory.mktemp("tessera-mail") / "data",
+        extra_args=delivery_args(smtp_sink, sms_sink, MAIL_FROM),
+    ).start()
+    yield s
+    s.stop()

@@ -63,6 +63,7 @@ class TesseraServer:
         master_key: str | None = None,
         public_url: str | None = None,
         extra_env: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
         binary: str | None = None,
     ):
         self.data_dir = Path(data_dir)
@@ -70,6 +71,7 @@ class TesseraServer:
         self.master_key = master_key
         self.public_url = public_url
         self.extra_env = dict(extra_env or {})
+        self.extra_args = list(extra_args or [])
         self.binary = binary or tessera_bin()
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
@@ -87,18 +89,7 @@ class TesseraServer:
                 "`cargo build --release -p tessera` or set TESSERA_BIN"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        # Nothing from the developer's environment may leak into the server's settings.
-        for k in list(env):
-            if k.startswith("TESSERA_") and k != "TESSERA_LOG":
-                del env[k]
-        env.update(
-            TESSERA_ROOT_ACCESS_KEY_ID=ROOT_ACCESS_KEY_ID,
-            TESSERA_ROOT_SECRET_ACCESS_KEY=ROOT_SECRET_ACCESS_KEY,
-        )
-        if self.master_key:
-            env["TESSERA_MASTER_KEY"] = self.master_key
-        env.update(self.extra_env)
+        env = self._env()
         args = [
             self.binary,
             "serve",
@@ -113,6 +104,7 @@ class TesseraServer:
             args += ["--database-url", self.database_url]
         if self.public_url:
             args += ["--public-url", self.public_url]
+        args += self.extra_args
         self.starts += 1
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.stderr.{self.starts}.log"
         log = open(self.log_path, "wb")
@@ -151,6 +143,21 @@ class TesseraServer:
         if port:
             assert self.port == port
         return self
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Nothing from the developer's environment may leak into the server's settings.
+        for k in list(env):
+            if k.startswith("TESSERA_") and k != "TESSERA_LOG":
+                del env[k]
+        env.update(
+            TESSERA_ROOT_ACCESS_KEY_ID=ROOT_ACCESS_KEY_ID,
+            TESSERA_ROOT_SECRET_ACCESS_KEY=ROOT_SECRET_ACCESS_KEY,
+        )
+        if self.master_key:
+            env["TESSERA_MASTER_KEY"] = self.master_key
+        env.update(self.extra_env)
+        return env
 
     def start_on_same_port(self, attempts: int = 50) -> "TesseraServer":
         """Starts again on the port of the previous run (token issuers embed the port)."""
@@ -208,6 +215,17 @@ class TesseraServer:
         except OSError:
             return "(no stderr)"
         return "\n".join(lines[-n:])
+
+    def cli(self, command: str, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
+        """Runs another `tessera` subcommand (e.g. `outbox`) on this server's data dir and store,
+        as an operator on the same host would; the server may keep running."""
+        argv = [self.binary, command, "--data-dir", str(self.data_dir)]
+        if self.database_url:
+            argv += ["--database-url", self.database_url]
+        env = {k: v for k, v in self._env().items() if not k.startswith(("LD_PRELOAD", "FAKETIME"))}
+        return subprocess.run(
+            argv + list(args), env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
 
     # -- clients ---------------------------------------------------------------------------
 

@@ -24,7 +24,8 @@ export function tesseraBin() {
 
 const BANNER = /^Tessera \S+ listening on (http:\/\/127\.0\.0\.1:(\d+))\s*$/;
 
-export async function startServer({ dataDir, port = 0 } = {}) {
+// `args`: extra `tessera serve` flags (e.g. --smtp-url, --sms-webhook).
+export async function startServer({ dataDir, port = 0, args = [] } = {}) {
   const bin = tesseraBin();
   if (!existsSync(bin)) {
     throw new Error(`tessera binary not found at ${bin}; build it or set TESSERA_BIN`);
@@ -41,7 +42,7 @@ export async function startServer({ dataDir, port = 0 } = {}) {
   const log = openSync(logPath, "w");
   const child = spawn(
     bin,
-    ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--hash-cost", "insecure-fast"],
+    ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--hash-cost", "insecure-fast", ...args],
     { env, stdio: ["ignore", "pipe", log] },
   );
   closeSync(log);
