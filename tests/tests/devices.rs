@@ -258,17 +258,6 @@ async fn answer_totp(
         .unwrap()
 }
 
-fn claims(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_remembered_device_skips_mfa() {
     let s = setup().await;
@@ -282,7 +271,7 @@ async fn a_remembered_device_skips_mfa() {
     let (key, group) = (meta.device_key.unwrap(), meta.device_group_key.unwrap());
     assert!(key.starts_with("us-east-1_"), "{key}");
     let access = tokens.access_token.unwrap();
-    assert_eq!(claims(&access)["device_key"], key.as_str());
+    assert_eq!(jwt_claims(&access)["device_key"], key.as_str());
 
     // ConfirmDevice with a verifier only the device's secret can satisfy.
     let untracked = SrpClient::new(
@@ -317,7 +306,7 @@ async fn a_remembered_device_skips_mfa() {
     assert!(tokens.new_device_metadata.is_none());
     let refresh = tokens.refresh_token.unwrap();
     assert_eq!(
-        claims(tokens.access_token.as_deref().unwrap())["device_key"],
+        jwt_claims(tokens.access_token.as_deref().unwrap())["device_key"],
         key.as_str()
     );
 

@@ -6,6 +6,7 @@ mod auth;
 mod clients;
 mod devices;
 mod durability;
+mod groups;
 mod messaging;
 mod mfa;
 mod pools;

@@ -220,3 +220,15 @@ pub async fn password_sign_in(
         .authentication_result
         .unwrap()
 }
+
+/// A JWT's payload, unverified (the token tests check signatures; others just read claims).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod error;
 pub mod filter;
 pub mod flow;
+pub mod groups;
 pub mod ids;
 pub mod lockout;
 pub mod messages;

@@ -6,6 +6,7 @@
 
 use crate::attributes::{EMAIL_VERIFIED, PHONE_NUMBER_VERIFIED};
 use crate::client::AppClient;
+use crate::groups::GroupClaims;
 use crate::ids::{ClientId, Sub, UserPoolId};
 use crate::time::Timestamp;
 use crate::user::User;
@@ -54,6 +55,7 @@ pub struct TokenRequest<'a> {
     pub client: &'a AppClient,
     pub user: &'a User,
     pub family: &'a TokenFamily,
+    pub groups: &'a GroupClaims,
     pub event_id: Uuid,
     pub id_jti: Uuid,
     pub access_jti: Uuid,
@@ -80,6 +82,9 @@ fn base(
     m.insert("iat".into(), json!(iat));
     m.insert("exp".into(), json!(iat + lifetime_secs as i64));
     m.insert("jti".into(), json!(jti.to_string()));
+    if !req.groups.groups.is_empty() {
+        m.insert("cognito:groups".into(), json!(req.groups.groups));
+    }
     m
 }
 
@@ -94,6 +99,12 @@ impl TokenRequest<'_> {
             "cognito:username".into(),
             json!(self.user.username.as_str()),
         );
+        if !self.groups.roles.is_empty() {
+            m.insert("cognito:roles".into(), json!(self.groups.roles));
+        }
+        if let Some(role) = &self.groups.preferred_role {
+            m.insert("cognito:preferred_role".into(), json!(role));
+        }
         let readable = self.client.config.read_attributes.as_ref();
         for (name, value) in &self.user.attributes {
             if name.starts_with("dev:") || readable.is_some_and(|r| !r.contains(name)) {

@@ -5,7 +5,7 @@
 
 use crate::Engine;
 use crate::error::EngineResult;
-use crate::pools::{decode_token, encode_token};
+use crate::pools::{decode_token, paged};
 use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
 use tessera_domain::pool::UserPool;
 use tessera_domain::{ClientId, DomainError, UserPoolId};
@@ -206,13 +206,8 @@ impl Engine {
             .map_err(|_| DomainError::invalid_parameter("Invalid pagination token provided."))?;
         let mut tx = self.inner.store.read().await?;
         self.load_pool(&mut *tx, pool).await?;
-        let mut clients = tx.list_clients(pool, after.as_ref(), max + 1).await?;
-        let next_token = if clients.len() > max {
-            clients.truncate(max);
-            clients.last().map(|c| encode_token(c.client_id.as_str()))
-        } else {
-            None
-        };
+        let rows = tx.list_clients(pool, after.as_ref(), max + 1).await?;
+        let (clients, next_token) = paged(rows, max, |c| c.client_id.as_str());
         Ok((clients, next_token))
     }
 }

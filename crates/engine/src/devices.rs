@@ -5,7 +5,7 @@
 use crate::Engine;
 use crate::auth::{AuthOutcome, param};
 use crate::error::{EngineError, EngineResult};
-use crate::pools::{decode_token, encode_token};
+use crate::pools::{decode_token, paged};
 use crate::signin::{SignIn, expired_session};
 use crate::users::UserRef;
 use base64::Engine as _;
@@ -337,15 +337,10 @@ impl Engine {
         let after = decode_token(token)?;
         let mut tx = self.inner.store.read().await?;
         let (pool, user) = self.resolve_user(&mut *tx, who).await?;
-        let mut devices = tx
+        let rows = tx
             .list_devices(&pool.id, &user.sub, after.as_deref(), limit + 1)
             .await?;
-        let next_token = if devices.len() > limit {
-            devices.truncate(limit);
-            devices.last().map(|d| encode_token(&d.key))
-        } else {
-            None
-        };
+        let (devices, next_token) = paged(rows, limit, |d| &d.key);
         Ok(DevicePage {
             devices,
             next_token,

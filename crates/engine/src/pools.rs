@@ -33,8 +33,22 @@ pub struct PoolPage {
 }
 
 /// Pagination tokens are opaque to clients: the last key of the page, base64url-encoded.
-pub(crate) fn encode_token(key: &str) -> String {
+fn encode_token(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
+}
+
+/// Cuts a page fetched with `limit + 1` rows down to `limit`, with the token for the next one.
+pub(crate) fn paged<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> &str,
+) -> (Vec<T>, Option<String>) {
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(|r| encode_token(key(r)));
+    (rows, next)
 }
 
 pub(crate) fn decode_token(token: Option<&str>) -> EngineResult<Option<String>> {
@@ -165,13 +179,8 @@ impl Engine {
             .transpose()
             .map_err(|_| DomainError::invalid_parameter("Invalid pagination token provided."))?;
         let mut tx = self.inner.store.read().await?;
-        let mut pools = tx.list_pools(after.as_ref(), max + 1).await?;
-        let next_token = if pools.len() > max {
-            pools.truncate(max);
-            pools.last().map(|p| encode_token(p.id.as_str()))
-        } else {
-            None
-        };
+        let rows = tx.list_pools(after.as_ref(), max + 1).await?;
+        let (pools, next_token) = paged(rows, max, |p| p.id.as_str());
         Ok(PoolPage { pools, next_token })
     }
 

@@ -107,11 +107,13 @@ impl Engine {
         now: Timestamp,
     ) -> EngineResult<TokenSet> {
         let issuer = self.issuer(&user.pool_id);
+        let groups = self.group_claims(&user.pool_id, &user.sub).await?;
         let request = TokenRequest {
             issuer: &issuer,
             client,
             user,
             family,
+            groups: &groups,
             event_id: random_uuid(),
             id_jti: random_uuid(),
             access_jti: random_uuid(),

@@ -4,7 +4,7 @@
 use crate::Engine;
 use crate::auth::alias_conflict;
 use crate::error::{EngineError, EngineResult, on_conflict};
-use crate::pools::{decode_token, encode_token};
+use crate::pools::{decode_token, paged};
 use tessera_domain::attributes::{self, Attributes, WriteKind, Writer};
 use tessera_domain::client::AppClient;
 use tessera_domain::filter::UserFilter;
@@ -628,7 +628,7 @@ impl Engine {
         let after = decode_token(token)?;
         let mut tx = self.inner.store.read().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
-        let mut rows = tx
+        let rows = tx
             .list_users(
                 pool_id,
                 &UserQuery {
@@ -639,12 +639,7 @@ impl Engine {
                 },
             )
             .await?;
-        let next_token = if rows.len() > limit {
-            rows.truncate(limit);
-            rows.last().map(|(key, _)| encode_token(key))
-        } else {
-            None
-        };
+        let (rows, next_token) = paged(rows, limit, |(key, _)| key);
         Ok(UserPage {
             users: rows.into_iter().map(|(_, u)| u).collect(),
             next_token,

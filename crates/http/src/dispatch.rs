@@ -114,6 +114,15 @@ routes! {
     "cognito-idp" "AdminForgetDevice" => crate::idp::devices::admin_forget_device;
     "cognito-idp" "UpdateDeviceStatus" => crate::idp::devices::update_device_status;
     "cognito-idp" "AdminUpdateDeviceStatus" => crate::idp::devices::admin_update_device_status;
+    "cognito-idp" "CreateGroup" => crate::idp::groups::create_group;
+    "cognito-idp" "GetGroup" => crate::idp::groups::get_group;
+    "cognito-idp" "UpdateGroup" => crate::idp::groups::update_group;
+    "cognito-idp" "DeleteGroup" => crate::idp::groups::delete_group;
+    "cognito-idp" "ListGroups" => crate::idp::groups::list_groups;
+    "cognito-idp" "AdminAddUserToGroup" => crate::idp::groups::admin_add_user_to_group;
+    "cognito-idp" "AdminRemoveUserFromGroup" => crate::idp::groups::admin_remove_user_from_group;
+    "cognito-idp" "AdminListGroupsForUser" => crate::idp::groups::admin_list_groups_for_user;
+    "cognito-idp" "ListUsersInGroup" => crate::idp::groups::list_users_in_group;
 }
 
 fn service_for(target: &str) -> Option<(&'static Service, &str)> {

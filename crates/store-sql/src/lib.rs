@@ -738,6 +738,109 @@ macro_rules! sql_tx {
                 rows.iter().map(|d| $crate::codec::from_json(d, "device")).collect()
             }
 
+            async fn insert_group(&mut self, g: &tessera_domain::groups::Group) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO user_groups (pool_id, name, created_at, data) VALUES ($1, $2, $3, $4)")
+                    .bind(g.pool_id.as_str())
+                    .bind(&g.name)
+                    .bind(g.created_at.millis())
+                    .bind($crate::codec::to_json(g)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::Group)))?;
+                Ok(())
+            }
+
+            async fn get_group(&mut self, pool: &tessera_domain::UserPoolId, name: &str) -> tessera_store::StoreResult<Option<tessera_domain::groups::Group>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM user_groups WHERE pool_id = $1 AND name = $2")
+                    .bind(pool.as_str())
+                    .bind(name)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                data.map(|d| $crate::codec::from_json(&d, "group")).transpose()
+            }
+
+            async fn update_group(&mut self, g: &tessera_domain::groups::Group) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE user_groups SET data = $3 WHERE pool_id = $1 AND name = $2")
+                    .bind(g.pool_id.as_str())
+                    .bind(&g.name)
+                    .bind($crate::codec::to_json(g)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_group(&mut self, pool: &tessera_domain::UserPoolId, name: &str) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM user_groups WHERE pool_id = $1 AND name = $2")
+                    .bind(pool.as_str())
+                    .bind(name)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_groups(&mut self, pool: &tessera_domain::UserPoolId, after: Option<&str>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::groups::Group>> {
+                let rows = sqlx::query_scalar::<_, String>("SELECT data FROM user_groups WHERE pool_id = $1 AND name > $2 ORDER BY name LIMIT $3")
+                    .bind(pool.as_str())
+                    .bind(after.unwrap_or(""))
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter().map(|d| $crate::codec::from_json(d, "group")).collect()
+            }
+
+            async fn add_group_member(&mut self, pool: &tessera_domain::UserPoolId, group: &str, sub: &tessera_domain::Sub) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("INSERT INTO group_members (pool_id, group_name, sub) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(pool.as_str())
+                    .bind(group)
+                    .bind(sub.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn remove_group_member(&mut self, pool: &tessera_domain::UserPoolId, group: &str, sub: &tessera_domain::Sub) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM group_members WHERE pool_id = $1 AND group_name = $2 AND sub = $3")
+                    .bind(pool.as_str())
+                    .bind(group)
+                    .bind(sub.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn groups_of_user(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, after: Option<&str>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::groups::Group>> {
+                let rows = sqlx::query_scalar::<_, String>("SELECT g.data FROM group_members m JOIN user_groups g ON g.pool_id = m.pool_id AND g.name = m.group_name \
+                        WHERE m.pool_id = $1 AND m.sub = $2 AND m.group_name > $3 ORDER BY m.group_name LIMIT $4")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(after.unwrap_or(""))
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter().map(|d| $crate::codec::from_json(d, "group")).collect()
+            }
+
+            async fn group_members(&mut self, pool: &tessera_domain::UserPoolId, group: &str, after: Option<&str>, limit: usize) -> tessera_store::StoreResult<Vec<(String, tessera_domain::user::User)>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM group_members m JOIN users u ON u.pool_id = m.pool_id AND u.sub = m.sub \
+                        WHERE m.pool_id = $1 AND m.group_name = $2 AND u.username_key > $3 ORDER BY u.username_key LIMIT $4");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(pool.as_str())
+                    .bind(group)
+                    .bind(after.unwrap_or(""))
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter().map(user_row).collect()
+            }
+
             async fn enqueue_message(&mut self, m: &tessera_domain::messages::OutboundMessage, status: tessera_domain::messages::OutboxStatus) -> tessera_store::StoreResult<()> {
                 sqlx::query("INSERT INTO outbox (id, pool_id, status, attempts, next_attempt_at, created_at, data) VALUES ($1, $2, $3, 0, $4, $4, $5)")
                     .bind(m.id.to_string())

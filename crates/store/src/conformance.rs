@@ -35,7 +35,7 @@ macro_rules! store_conformance {
             sweep_removes_expired_state, failure_counters_survive_user_updates,
             srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap,
             codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded,
-            devices_round_trip);
+            devices_round_trip, groups_and_memberships);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -1051,4 +1051,141 @@ pub async fn devices_round_trip(store: Arc<dyn Store>) {
     let mut tx = store.read().await.unwrap();
     assert_eq!(tx.get_device(&p.id, &d1.key).await.unwrap(), None);
     assert_eq!(tx.get_device(&p.id, &d3.key).await.unwrap(), Some(d3));
+}
+
+pub async fn groups_and_memberships(store: Arc<dyn Store>) {
+    use tessera_domain::groups::Group;
+    let p = pool("us-east-1_GRP");
+    let other = pool("us-east-1_GRQ");
+    seed_pool(&*store, &p).await;
+    seed_pool(&*store, &other).await;
+    let (a, b, c) = (user(&p, 1, "ann"), user(&p, 2, "bob"), user(&p, 3, "cy"));
+    for u in [&a, &b, &c] {
+        seed_user(&*store, u, &[]).await;
+    }
+    let group = |pool: &UserPool, name: &str, precedence: Option<i32>| Group {
+        pool_id: pool.id.clone(),
+        name: name.into(),
+        description: Some(format!("the {name}")),
+        role_arn: None,
+        precedence,
+        created_at: t(1),
+        modified_at: t(1),
+    };
+    let (admins, readers, lower) = (
+        group(&p, "admins", Some(1)),
+        group(&p, "readers", None),
+        group(&p, "Admins", Some(2)),
+    );
+    let mut tx = store.begin().await.unwrap();
+    for g in [&readers, &admins, &lower, &group(&other, "admins", None)] {
+        tx.insert_group(g).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Names are unique per pool and case-sensitive.
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_group(&admins).await,
+        Err(StoreError::Conflict(Conflict::Group))
+    ));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    let mut changed = admins.clone();
+    changed.role_arn = Some("arn:aws:iam::123456789012:role/admin".into());
+    changed.modified_at = t(9);
+    tx.update_group(&changed).await.unwrap();
+    assert_eq!(
+        tx.get_group(&p.id, "admins").await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(tx.get_group(&p.id, "nobody").await.unwrap(), None);
+    let names = |gs: Vec<Group>| gs.into_iter().map(|g| g.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(tx.list_groups(&p.id, None, 10).await.unwrap()),
+        ["Admins", "admins", "readers"]
+    );
+    assert_eq!(
+        names(tx.list_groups(&p.id, Some("Admins"), 1).await.unwrap()),
+        ["admins"]
+    );
+    // Memberships: idempotent adds, pages in both directions.
+    assert!(tx.add_group_member(&p.id, "admins", &a.sub).await.unwrap());
+    assert!(!tx.add_group_member(&p.id, "admins", &a.sub).await.unwrap());
+    for (g, u) in [("readers", &a), ("admins", &c), ("admins", &b)] {
+        assert!(tx.add_group_member(&p.id, g, &u.sub).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.groups_of_user(&p.id, &a.sub, None, 10).await.unwrap(),
+        vec![changed.clone(), readers.clone()]
+    );
+    assert_eq!(
+        names(
+            tx.groups_of_user(&p.id, &a.sub, Some("admins"), 10)
+                .await
+                .unwrap()
+        ),
+        ["readers"]
+    );
+    let members = |m: Vec<(String, User)>| {
+        m.into_iter()
+            .map(|(_, u)| u.username.as_str().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        members(tx.group_members(&p.id, "admins", None, 10).await.unwrap()),
+        ["ann", "bob", "cy"]
+    );
+    let page = tx.group_members(&p.id, "admins", None, 2).await.unwrap();
+    let after = page[1].0.clone();
+    assert_eq!(
+        members(
+            tx.group_members(&p.id, "admins", Some(&after), 2)
+                .await
+                .unwrap()
+        ),
+        ["cy"]
+    );
+    assert!(
+        tx.remove_group_member(&p.id, "admins", &c.sub)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.remove_group_member(&p.id, "admins", &c.sub)
+            .await
+            .unwrap()
+    );
+    // Memberships go with their user and with their group.
+    tx.delete_user(&p.id, &b.sub).await.unwrap();
+    assert!(tx.delete_group(&p.id, "readers").await.unwrap());
+    assert!(!tx.delete_group(&p.id, "readers").await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        members(tx.group_members(&p.id, "admins", None, 10).await.unwrap()),
+        ["ann"]
+    );
+    assert_eq!(
+        names(tx.groups_of_user(&p.id, &a.sub, None, 10).await.unwrap()),
+        ["admins"]
+    );
+    // A group re-created under a deleted name starts empty.
+    tx.insert_group(&readers).await.unwrap();
+    assert!(
+        tx.group_members(&p.id, "readers", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // And everything goes with the pool.
+    tx.delete_pool(&p.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert!(tx.list_groups(&p.id, None, 10).await.unwrap().is_empty());
+    assert_eq!(
+        names(tx.list_groups(&other.id, None, 10).await.unwrap()),
+        ["admins"]
+    );
 }

@@ -19,6 +19,7 @@ use tessera_domain::client::AppClient;
 use tessera_domain::codes::VerificationCode;
 use tessera_domain::filter::UserFilter;
 use tessera_domain::flow::AuthSession;
+use tessera_domain::groups::Group;
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::messages::{DeliveryOutcome, OutboundMessage, OutboxEntry, OutboxStatus};
 use tessera_domain::pool::{Alias, SignInAttribute, UserPool};
@@ -51,6 +52,7 @@ pub enum Conflict {
     TokenFamily,
     RefreshToken,
     AuthSession,
+    Group,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -263,6 +265,49 @@ pub trait Tx: Send {
         after: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<tessera_domain::devices::Device>>;
+
+    // Groups.
+    async fn insert_group(&mut self, group: &Group) -> StoreResult<()>;
+    async fn get_group(&mut self, pool: &UserPoolId, name: &str) -> StoreResult<Option<Group>>;
+    async fn update_group(&mut self, group: &Group) -> StoreResult<()>;
+    /// Deletes the group and its memberships.
+    async fn delete_group(&mut self, pool: &UserPoolId, name: &str) -> StoreResult<bool>;
+    /// A pool's groups ordered by name, after `after`.
+    async fn list_groups(
+        &mut self,
+        pool: &UserPoolId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Group>>;
+    /// Adds a member; false when the user already was one.
+    async fn add_group_member(
+        &mut self,
+        pool: &UserPoolId,
+        group: &str,
+        sub: &Sub,
+    ) -> StoreResult<bool>;
+    async fn remove_group_member(
+        &mut self,
+        pool: &UserPoolId,
+        group: &str,
+        sub: &Sub,
+    ) -> StoreResult<bool>;
+    /// The groups a user belongs to, ordered by name, after `after`.
+    async fn groups_of_user(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Group>>;
+    /// A group's members as ListUsers pages them (by username key, after `after`).
+    async fn group_members(
+        &mut self,
+        pool: &UserPoolId,
+        group: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, User)>>;
 
     // The outbox.
     async fn enqueue_message(
