@@ -499,12 +499,13 @@ async fn required_mfa_walks_through_setup() {
         .unwrap();
     let secret = associated.secret_code.unwrap();
     let session = associated.session.unwrap();
+    let setup_code = totp(&m.app, &secret);
     let verified = m
         .app
         .public
         .verify_software_token()
         .session(&session)
-        .user_code(totp(&m.app, &secret))
+        .user_code(&setup_code)
         .send()
         .await
         .unwrap();
@@ -519,10 +520,20 @@ async fn required_mfa_walks_through_setup() {
     .await
     .unwrap();
     assert!(done.authentication_result.unwrap().access_token.is_some());
-    // From now on the app is asked for.
-    m.app.clock.advance(Duration::from_secs(30));
+    // From now on the app is asked for, and the code that set it up is spent.
     let (name, _, session) = start(&m.app, &m.f, "dan", "Passw0rd!").await;
     assert_eq!(name, Some(ChallengeNameType::SoftwareTokenMfa));
+    let replay = answer(
+        &m.app,
+        &m.f,
+        ChallengeNameType::SoftwareTokenMfa,
+        session.as_deref().unwrap(),
+        &[("USERNAME", "dan"), ("SOFTWARE_TOKEN_MFA_CODE", &setup_code)],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(replay.0, "CodeMismatchException");
+    m.app.clock.advance(Duration::from_secs(30));
     answer(
         &m.app,
         &m.f,

@@ -63,6 +63,9 @@ impl Device {
 pub struct DeviceTracking {
     /// Devices are remembered only when the user says so (UpdateDeviceStatus).
     pub on_user_prompt: bool,
+    /// ChallengeRequiredOnNewDevice: a remembered device's own proof stands in for the second
+    /// factor. Without it, devices are tracked but MFA is still asked for.
+    pub remembered_replaces_mfa: bool,
 }
 
 impl DeviceTracking {
@@ -72,6 +75,10 @@ impl DeviceTracking {
         Some(Self {
             on_user_prompt: config
                 .get("DeviceOnlyRememberedOnUserPrompt")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            remembered_replaces_mfa: config
+                .get("ChallengeRequiredOnNewDevice")
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false),
         })

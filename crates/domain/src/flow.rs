@@ -41,6 +41,9 @@ pub enum Challenge {
         /// The sealed secret handed out, and whether a code from it was verified.
         secret: Option<Vec<u8>>,
         verified: bool,
+        /// The TOTP time step the verifying code used, so it can't be used again.
+        #[serde(default)]
+        verified_step: Option<u64>,
         device_name: Option<String>,
     },
     /// DEVICE_SRP_AUTH: the device named in the sign-in must prove itself.
@@ -165,8 +168,10 @@ pub fn next_step(user: &User, pool: &UserPool, stage: Stage, device: DeviceState
     if password_stage && matches!(device, DeviceState::Known { .. }) {
         return Step::DeviceSrp;
     }
-    let remembered =
-        stage == Stage::DeviceProven && device == DeviceState::Known { remembered: true };
+    let remembered = stage == Stage::DeviceProven
+        && device == DeviceState::Known { remembered: true }
+        && crate::devices::DeviceTracking::of(&pool.config.settings)
+            .is_some_and(|t| t.remembered_replaces_mfa);
     if stage == Stage::SecondFactorProven || remembered {
         return Step::Tokens;
     }
@@ -180,5 +185,128 @@ pub fn next_step(user: &User, pool: &UserPool, stage: Stage, device: DeviceState
     ) {
         MfaStep::None => Step::Tokens,
         step => Step::Mfa(step),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mfa::{MfaFactor, PoolMfa};
+    use crate::pool::{MfaMode, PoolConfig};
+    use crate::{Sub, Timestamp, UserPoolId, Username};
+    use serde_json::json;
+
+    fn pool(mfa: MfaMode, devices: Option<serde_json::Value>) -> UserPool {
+        let mut config = PoolConfig {
+            mfa,
+            mfa_factors: PoolMfa {
+                software_token: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        if let Some(d) = devices {
+            config.settings.insert("DeviceConfiguration".into(), d);
+        }
+        UserPool {
+            id: UserPoolId::parse("us-east-1_abcdefghi").unwrap(),
+            name: "p".into(),
+            created_at: Timestamp::from_millis(0),
+            modified_at: Timestamp::from_millis(0),
+            config,
+        }
+    }
+
+    fn user(status: UserStatus, totp: bool) -> User {
+        let mut u = User {
+            pool_id: UserPoolId::parse("us-east-1_abcdefghi").unwrap(),
+            sub: Sub::from_random([1; 16]),
+            username: Username::parse("ann").unwrap(),
+            status,
+            enabled: true,
+            attributes: Default::default(),
+            password: None,
+            srp: None,
+            mfa: Default::default(),
+            failures: Default::default(),
+            created_at: Timestamp::from_millis(0),
+            modified_at: Timestamp::from_millis(0),
+        };
+        if totp {
+            u.mfa.totp_secret = Some(vec![1]);
+            u.mfa.preferred = Some(MfaFactor::SoftwareToken);
+            u.mfa.software_token = true;
+        }
+        u
+    }
+
+    const REMEMBERED: DeviceState = DeviceState::Known { remembered: true };
+
+    #[test]
+    fn admin_created_users_choose_a_password_first() {
+        let p = pool(MfaMode::Off, None);
+        let u = user(UserStatus::ForceChangePassword, false);
+        assert_eq!(
+            next_step(&u, &p, Stage::PasswordProven, DeviceState::Unknown),
+            Step::NewPassword
+        );
+        assert_eq!(
+            next_step(&u, &p, Stage::PasswordChosen, DeviceState::Unknown),
+            Step::Tokens
+        );
+    }
+
+    #[test]
+    fn a_known_device_proves_itself_before_mfa() {
+        let devices = json!({"ChallengeRequiredOnNewDevice": true});
+        let p = pool(MfaMode::Optional, Some(devices));
+        let u = user(UserStatus::Confirmed, true);
+        assert_eq!(
+            next_step(&u, &p, Stage::PasswordProven, REMEMBERED),
+            Step::DeviceSrp
+        );
+        // A remembered device replaces the second factor; a merely tracked one doesn't.
+        assert_eq!(
+            next_step(&u, &p, Stage::DeviceProven, REMEMBERED),
+            Step::Tokens
+        );
+        assert!(matches!(
+            next_step(
+                &u,
+                &p,
+                Stage::DeviceProven,
+                DeviceState::Known { remembered: false }
+            ),
+            Step::Mfa(_)
+        ));
+        assert!(matches!(
+            next_step(&u, &p, Stage::PasswordProven, DeviceState::Unknown),
+            Step::Mfa(_)
+        ));
+    }
+
+    #[test]
+    fn without_challenge_required_on_new_device_mfa_is_still_owed() {
+        let devices = json!({"ChallengeRequiredOnNewDevice": false});
+        let p = pool(MfaMode::Optional, Some(devices));
+        let u = user(UserStatus::Confirmed, true);
+        assert!(matches!(
+            next_step(&u, &p, Stage::DeviceProven, REMEMBERED),
+            Step::Mfa(_)
+        ));
+        assert_eq!(
+            next_step(&u, &p, Stage::SecondFactorProven, REMEMBERED),
+            Step::Tokens
+        );
+    }
+
+    #[test]
+    fn no_mfa_means_tokens() {
+        let p = pool(MfaMode::Off, None);
+        let u = user(UserStatus::Confirmed, true);
+        assert_eq!(
+            next_step(&u, &p, Stage::PasswordProven, DeviceState::Unknown),
+            Step::Tokens
+        );
     }
 }

@@ -319,6 +319,7 @@ impl Engine {
                 let Challenge::MfaSetup {
                     secret: Some(sealed),
                     verified,
+                    verified_step,
                     device_name: name,
                     ..
                 } = &mut session.challenge
@@ -328,16 +329,14 @@ impl Engine {
                     )
                     .into());
                 };
-                if self
-                    .check_totp(&pool, &user, sealed, code, None, now)?
-                    .is_none()
-                {
+                let Some(step) = self.check_totp(&pool, &user, sealed, code, None, now)? else {
                     session.attempts += 1;
                     tx.update_auth_session(&hash, &session).await?;
                     tx.commit().await?;
                     return Err(mismatch());
-                }
+                };
                 *verified = true;
+                *verified_step = Some(step);
                 *name = device_name;
                 tx.update_auth_session(&hash, &session).await?;
                 tx.commit().await?;

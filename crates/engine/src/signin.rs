@@ -80,6 +80,7 @@ impl Engine {
                 choices,
                 secret: None,
                 verified: false,
+                verified_step: None,
                 device_name: None,
             },
             Step::Mfa(MfaStep::None) => {
@@ -348,6 +349,7 @@ impl Engine {
             Challenge::MfaSetup {
                 secret: Some(sealed),
                 verified: true,
+                verified_step,
                 device_name,
                 ..
             } => {
@@ -361,6 +363,7 @@ impl Engine {
                     .ok_or_else(DomainError::incorrect_credentials)?;
                 user.mfa.totp_secret = Some(sealed.clone());
                 user.mfa.totp_device_name = device_name.clone();
+                user.mfa.totp_last_step = *verified_step;
                 user.mfa.software_token = true;
                 user.mfa.preferred.get_or_insert(MfaFactor::SoftwareToken);
                 user.modified_at = now;

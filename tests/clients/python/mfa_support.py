@@ -1,0 +1,206 @@
+"""Helpers for the MFA and remembered-device suites: an authenticator app (pyotp) that never
+hands out a time step twice, pools with MFA, the challenge round trips, and the device half of
+SRP done with pycognito's own helpers.
+
+TOTP and the real clock: the server accepts RFC 6238 codes (SHA-1, 6 digits, 30 s) for the
+current step ±1 and refuses any step at or before the last one it accepted for the user. An
+`Authenticator` therefore starts at the previous step and moves one step forward per code, so a
+fresh user gets three codes (previous, current, next) without any waiting; only a fourth code in
+the same 30 s window has to wait for the clock (computed, never a blind 30 s sleep).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pyotp
+from pycognito.aws_srp import AWSSRP, generate_hash_device, long_to_hex
+
+from support import ALL_FLOWS, create_client, create_pool
+
+STEP = 30
+SRP_FLOWS = ALL_FLOWS + ["ALLOW_USER_SRP_AUTH"]
+MISMATCH = "Invalid code or auth state for the user."
+VERIFY_MISMATCH = "Code mismatch and fail enable Software Token MFA"
+INCORRECT = "Incorrect username or password."
+
+
+class Authenticator:
+    """An authenticator app holding a base32 `secret`: `code()` is the next code the server can
+    accept, a later time step than any code handed out before."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+        self.totp = pyotp.TOTP(secret)  # RFC 6238 defaults: SHA-1, 6 digits, 30 s
+        self.last_step: int | None = None
+
+    def code(self) -> str:
+        while True:
+            now = time.time()
+            current = int(now // STEP)
+            step = current - 1
+            # The previous step stops being accepted when the clock crosses the next boundary;
+            # near one, start at the current step instead.
+            if (current + 1) * STEP - now < 2.0:
+                step = current
+            if self.last_step is not None:
+                step = max(step, self.last_step + 1)
+            if step <= current + 1:
+                self.last_step = step
+                return self.totp.at(step * STEP)
+            # Previous, current and next step are all spent: wait for the window to move.
+            time.sleep(max(0.05, (step - 1) * STEP - now + 0.05))
+
+    def now(self) -> str:
+        """The code the app shows right now (no bookkeeping): for replay tests."""
+        return self.totp.now()
+
+
+def wrong(code: str) -> str:
+    """A six-digit code that is not `code`."""
+    return "000000" if code != "000000" else "111111"
+
+
+def mfa_pool(idp, mode: str = "OPTIONAL", *, totp: bool = True, sms: bool = False, email: bool = False,
+             **pool_args) -> str:
+    """A pool with MfaConfiguration `mode` and the given factors."""
+    pool_id = create_pool(idp, **pool_args)
+    config: dict = {"UserPoolId": pool_id, "MfaConfiguration": mode}
+    config["SoftwareTokenMfaConfiguration"] = {"Enabled": totp}
+    if sms:
+        config["SmsMfaConfiguration"] = {"SmsAuthenticationMessage": "Sign-in code {####}"}
+    if email:
+        config["EmailMfaConfiguration"] = {"Subject": "Sign-in code", "Message": "Your sign-in code is {####}"}
+    idp.set_user_pool_mfa_config(**config)
+    return pool_id
+
+
+def mfa_client(idp, pool_id: str, **kwargs) -> dict:
+    return create_client(idp, pool_id, ExplicitAuthFlows=SRP_FLOWS, **kwargs)
+
+
+def start(public_idp, client: dict, username: str, pw: str, **auth) -> dict:
+    """InitiateAuth USER_PASSWORD_AUTH; returns the whole response (a challenge or tokens)."""
+    return public_idp.initiate_auth(
+        ClientId=client["ClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": pw, **auth},
+    )
+
+
+def answer(public_idp, client: dict, name: str, session: str, **responses) -> dict:
+    return public_idp.respond_to_auth_challenge(
+        ClientId=client["ClientId"], ChallengeName=name, Session=session, ChallengeResponses=responses
+    )
+
+
+def tokens_of(resp: dict) -> dict:
+    assert "ChallengeName" not in resp, {k: v for k, v in resp.items() if k != "ResponseMetadata"}
+    return resp["AuthenticationResult"]
+
+
+def enrol_totp(public_idp, access_token: str, *, name: str | None = "phone", prefer: bool = True) -> Authenticator:
+    """AssociateSoftwareToken + VerifySoftwareToken with the access token (and, if `prefer`,
+    SetUserMFAPreference making TOTP the preferred factor); returns the app."""
+    secret = public_idp.associate_software_token(AccessToken=access_token)["SecretCode"]
+    app = Authenticator(secret)
+    kwargs = {"FriendlyDeviceName": name} if name else {}
+    verified = public_idp.verify_software_token(AccessToken=access_token, UserCode=app.code(), **kwargs)
+    assert verified["Status"] == "SUCCESS", verified
+    if prefer:
+        public_idp.set_user_mfa_preference(
+            AccessToken=access_token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+        )
+    return app
+
+
+def claims(jwt: str) -> dict:
+    """A JWT's payload (already verified elsewhere; here only read)."""
+    payload = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def mfa_settings(idp, pool_id: str, username: str) -> tuple[list | None, str | None]:
+    """(UserMFASettingList, PreferredMfaSetting) from AdminGetUser."""
+    u = idp.admin_get_user(UserPoolId=pool_id, Username=username)
+    return u.get("UserMFASettingList"), u.get("PreferredMfaSetting")
+
+
+# -- devices: the client's half, with pycognito's helpers ------------------------------------
+
+
+class Device:
+    """A device the client remembers: key, group key and the random password whose SRP verifier
+    it registered with ConfirmDevice."""
+
+    def __init__(self, key: str, group_key: str, password: str):
+        self.key, self.group_key, self.password = key, group_key, password
+
+
+def confirm_device(public_idp, tokens: dict, name: str | None = "laptop") -> tuple[Device, dict]:
+    """ConfirmDevice for the NewDeviceMetadata in `tokens`, with a verifier made by pycognito's
+    `generate_hash_device` (x = H(salt | H(groupKey + deviceKey + ":" + password)),
+    verifier = g^x mod N); returns the device and ConfirmDevice's response."""
+    meta = tokens["NewDeviceMetadata"]
+    device_password, verifier_config = generate_hash_device(meta["DeviceGroupKey"], meta["DeviceKey"])
+    kwargs = {"DeviceName": name} if name else {}
+    resp = public_idp.confirm_device(
+        AccessToken=tokens["AccessToken"],
+        DeviceKey=meta["DeviceKey"],
+        DeviceSecretVerifierConfig=verifier_config,
+        **kwargs,
+    )
+    return Device(meta["DeviceKey"], meta["DeviceGroupKey"], device_password), resp
+
+
+def srp(public_idp, pool_id: str, client: dict, username: str, pw: str, device: Device | None = None) -> AWSSRP:
+    if device is None:
+        return AWSSRP(username, pw, pool_id, client["ClientId"], client=public_idp)
+    return AWSSRP(
+        username, pw, pool_id, client["ClientId"], client=public_idp,
+        device_key=device.key, device_group_key=device.group_key, device_password=device.password,
+    )
+
+
+def srp_sign_in(public_idp, pool_id: str, client: dict, username: str, pw: str,
+                device: Device | None = None, *, trace: list | None = None) -> dict:
+    """USER_SRP_AUTH (with DEVICE_KEY when a device is given) through PASSWORD_VERIFIER, then, if
+    the server asks, DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER with the device's secret.
+    Returns the last response: tokens, or the challenge (MFA) the sign-in stopped at. The
+    challenge names met on the way are appended to `trace`."""
+    trace = trace if trace is not None else []
+    s = srp(public_idp, pool_id, client, username, pw, device)
+    params = s.get_auth_params()
+    r = public_idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_SRP_AUTH", AuthParameters=params)
+    trace.append(r["ChallengeName"])
+    assert r["ChallengeName"] == "PASSWORD_VERIFIER", r
+    responses = s.process_challenge(r["ChallengeParameters"], params)
+    r = public_idp.respond_to_auth_challenge(
+        ClientId=client["ClientId"], ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=responses
+    )
+    if r.get("ChallengeName") != "DEVICE_SRP_AUTH":
+        trace.append(r.get("ChallengeName"))
+        return r
+    trace.append("DEVICE_SRP_AUTH")
+    assert device is not None, "DEVICE_SRP_AUTH without a device"
+    user_id = r["ChallengeParameters"].get("USERNAME", username)
+    r = public_idp.respond_to_auth_challenge(
+        ClientId=client["ClientId"],
+        ChallengeName="DEVICE_SRP_AUTH",
+        Session=r["Session"],
+        ChallengeResponses={"USERNAME": user_id, "DEVICE_KEY": device.key, "SRP_A": long_to_hex(s.large_a_value)},
+    )
+    trace.append(r["ChallengeName"])
+    assert r["ChallengeName"] == "DEVICE_PASSWORD_VERIFIER", r
+    assert r["ChallengeParameters"]["DEVICE_KEY"] == device.key
+    responses = s.process_device_challenge(r["ChallengeParameters"])
+    r = public_idp.respond_to_auth_challenge(
+        ClientId=client["ClientId"],
+        ChallengeName="DEVICE_PASSWORD_VERIFIER",
+        Session=r["Session"],
+        ChallengeResponses=responses,
+    )
+    trace.append(r.get("ChallengeName"))
+    return r
