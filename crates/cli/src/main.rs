@@ -83,6 +83,12 @@ struct ServerArgs {
     /// With --dev: list the outbox over HTTP at /_tessera/outbox.
     #[arg(long)]
     outbox_http: bool,
+    /// Lambda Invoke API endpoint for trigger functions, e.g. http://127.0.0.1:3001 (sam local start-lambda).
+    #[arg(long)]
+    lambda_endpoint: Option<String>,
+    /// Let trigger invocations reach private and loopback addresses.
+    #[arg(long)]
+    lambda_allow_private: bool,
 }
 
 impl ServerArgs {
@@ -114,6 +120,17 @@ impl ServerArgs {
             self.allow_private_webhooks.then_some(true.into()),
         );
         set("outbox_http", self.outbox_http.then_some(true.into()));
+        let mut lambda = serde_json::Map::new();
+        if let Some(endpoint) = &self.lambda_endpoint {
+            lambda.insert("endpoint".into(), endpoint.clone().into());
+        }
+        if self.lambda_allow_private {
+            lambda.insert("allow_private".into(), true.into());
+        }
+        set(
+            "lambda",
+            (!lambda.is_empty()).then_some(serde_json::Value::Object(lambda)),
+        );
         let config = Config::load(self.config.as_deref(), &serde_json::Value::Object(o))?;
         init_logging(&config.log_format);
         Settings::from_config(config)
@@ -177,6 +194,12 @@ fn banner(app: &Application, settings: &Settings) {
         } else {
             channels.join(", ")
         }
+    );
+    println!(
+        "  triggers:  {}",
+        app.function_host
+            .as_deref()
+            .unwrap_or("no function host: pools with Lambda triggers fail (set --lambda-endpoint)")
     );
     if settings.dev {
         println!();

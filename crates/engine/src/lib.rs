@@ -31,7 +31,10 @@ pub use keys::PoolJwks;
 pub use mfa::{FactorPreference, MfaPreferences, PoolMfaConfig, TokenSetup};
 pub use outbox::Delivery;
 pub use pools::{PoolPage, PoolUpdate};
-pub use ports::{Clock, DeliveryError, ManualClock, Messenger, SystemClock};
+pub use ports::{
+    Clock, DeliveryError, InvokeError, ManualClock, Messenger, NoFunctions, SystemClock,
+    TriggerInvoker,
+};
 pub use tokens::ClientProof;
 pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage, UserRef};
 pub use verification::{ConfirmForgotPassword, ConfirmSignUp};
@@ -63,6 +66,8 @@ struct Inner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     master: MasterKey,
+    /// Invokes the functions named in pools' LambdaConfig.
+    triggers: Arc<dyn TriggerInvoker>,
     hasher: hashing::Hasher,
     keys: keys::KeyRing,
     settings: EngineSettings,
@@ -77,6 +82,7 @@ impl Engine {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         master: MasterKey,
+        triggers: Arc<dyn TriggerInvoker>,
         settings: EngineSettings,
     ) -> EngineResult<Self> {
         let hasher = hashing::Hasher::new(settings.hash_cost, settings.hash_concurrency)?;
@@ -85,6 +91,7 @@ impl Engine {
                 store,
                 clock,
                 master,
+                triggers,
                 hasher,
                 keys: keys::KeyRing::default(),
                 settings,

@@ -72,3 +72,68 @@ pub trait Messenger: Send + Sync + 'static {
         message: &tessera_domain::messages::OutboundMessage,
     ) -> Result<(), DeliveryError>;
 }
+
+/// Why a trigger function gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvokeError {
+    /// The function ran and raised an error (Lambda's `X-Amz-Function-Error`); the message is
+    /// its `errorMessage`. Cognito: UserLambdaValidationException.
+    #[error("function error: {0}")]
+    Function(String),
+    /// The function answered with something that isn't a JSON document.
+    /// Cognito: InvalidLambdaResponseException.
+    #[error("unrecognizable function output: {0}")]
+    InvalidResponse(String),
+    /// No answer after the retries: unreachable, timed out, throttled, refused by the SSRF
+    /// guard, or no endpoint for the function. Cognito: UnexpectedLambdaException.
+    #[error("function unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Invokes the functions a pool's LambdaConfig names (Lambda's Invoke API, or anything that
+/// speaks it). The engine builds the events and applies the responses; this only carries them.
+#[async_trait::async_trait]
+pub trait TriggerInvoker: Send + Sync + 'static {
+    /// A synchronous (RequestResponse) invocation of `function` — the ARN or name from the
+    /// pool's LambdaConfig — with `event`; returns the function's output document.
+    async fn invoke(
+        &self,
+        function: &str,
+        event: &serde_json::Value,
+    ) -> Result<serde_json::Value, InvokeError>;
+
+    /// An asynchronous (Event) invocation, as Cognito makes for the custom sender triggers:
+    /// Ok once the function's host has accepted the event.
+    async fn invoke_async(
+        &self,
+        function: &str,
+        event: &serde_json::Value,
+    ) -> Result<(), InvokeError>;
+}
+
+/// For deployments and tests without a function host: every invocation is unavailable.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFunctions;
+
+#[async_trait::async_trait]
+impl TriggerInvoker for NoFunctions {
+    async fn invoke(
+        &self,
+        function: &str,
+        _event: &serde_json::Value,
+    ) -> Result<serde_json::Value, InvokeError> {
+        Err(InvokeError::Unavailable(format!(
+            "no function host is configured for {function}"
+        )))
+    }
+
+    async fn invoke_async(
+        &self,
+        function: &str,
+        _event: &serde_json::Value,
+    ) -> Result<(), InvokeError> {
+        Err(InvokeError::Unavailable(format!(
+            "no function host is configured for {function}"
+        )))
+    }
+}

@@ -7,7 +7,6 @@ mod error;
 mod router;
 mod sms;
 mod smtp;
-mod ssrf;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -3,13 +3,12 @@
 //! message.
 
 use crate::error::ConfigError;
-use crate::ssrf;
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
-use std::net::IpAddr;
 use std::time::Duration;
 use tessera_domain::messages::{Channel, OutboundMessage};
 use tessera_engine::DeliveryError;
+use tessera_outbound::error_chain;
 use uuid::Uuid;
 
 /// How long one webhook call (connect, request, response) may take by default.
@@ -58,7 +57,7 @@ impl SmsWebhook {
     /// A webhook messenger POSTing to `url` (`http://` or `https://`).
     ///
     /// Unless `allow_private`, the webhook may only reach public addresses: an IP literal is
-    /// checked here, a host name each time it is resolved (see the `ssrf` module). Operators
+    /// checked here, a host name each time it is resolved (see `tessera_outbound`). Operators
     /// whose SMS gateway runs on their own network turn `allow_private` on.
     pub fn new(url: &str, allow_private: bool) -> Result<Self, ConfigError> {
         let url = Url::parse(url).map_err(|e| ConfigError::InvalidUrl(e.to_string()))?;
@@ -68,28 +67,15 @@ impl SmsWebhook {
                 url.scheme()
             )));
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| ConfigError::InvalidUrl("the webhook URL has no host".into()))?;
-        // `url` has already normalised every IPv4 spelling (2130706433, 0x7f.1, …) to dotted quads.
-        if let Ok(ip) = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            && !allow_private
-            && ssrf::is_internal(ip)
-        {
-            return Err(ConfigError::ForbiddenAddress(ip.to_string()));
+        if url.host_str().is_none() {
+            return Err(ConfigError::InvalidUrl(
+                "the webhook URL has no host".into(),
+            ));
         }
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
+        tessera_outbound::check_ip_literal(&url, allow_private)
+            .map_err(|tessera_outbound::ForbiddenAddress(ip)| ConfigError::ForbiddenAddress(ip))?;
+        let client = tessera_outbound::client_builder(allow_private)
             .connect_timeout(DEFAULT_WEBHOOK_TIMEOUT)
-            .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(ssrf::GuardedResolver);
-        }
-        let client = builder
             .build()
             .map_err(|e| ConfigError::Client(e.to_string()))?;
         Ok(Self {
@@ -110,7 +96,7 @@ impl SmsWebhook {
 fn classify_request_error(e: reqwest::Error) -> DeliveryError {
     // The URL's path or query may hold a token; failures end up in the outbox and in logs.
     let e = &e.without_url();
-    if ssrf::is_refusal(e) {
+    if tessera_outbound::is_refusal(e) {
         DeliveryError::Permanent(format!("SMS webhook refused: {}", error_chain(e)))
     } else if e.is_builder() {
         DeliveryError::Permanent(format!("cannot build the SMS webhook call: {e}"))
@@ -120,20 +106,6 @@ fn classify_request_error(e: reqwest::Error) -> DeliveryError {
         // Connection refused or reset, DNS failure, TLS failure, truncated response.
         DeliveryError::Transient(format!("SMS webhook unreachable: {}", error_chain(e)))
     }
-}
-
-/// reqwest's own message is "error sending request"; the cause is further down.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// The start of a response body, for the failure message; never more than `ERROR_BODY_LIMIT`.

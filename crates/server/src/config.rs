@@ -5,8 +5,10 @@ use anyhow::{Context, Result, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tessera_crypto::password::HashCost;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -49,6 +51,59 @@ pub struct Config {
     pub outbox_http: bool,
     /// How often the delivery worker looks for due messages besides being woken (ms).
     pub outbox_poll_ms: u64,
+    /// Where the functions in pools' LambdaConfig are invoked (the `[lambda]` table).
+    pub lambda: LambdaConfig,
+}
+
+/// The `[lambda]` table: the Lambda Invoke API host(s) that serve trigger functions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LambdaConfig {
+    /// Default Invoke API endpoint (`http://127.0.0.1:3001` for `sam local start-lambda`).
+    /// Without one, functions named by ARN go to AWS Lambda in the ARN's region when
+    /// credentials are set.
+    pub endpoint: Option<String>,
+    /// Per attempt, in milliseconds.
+    pub timeout_ms: u64,
+    /// Attempts in total on timeouts, connection failures, 429 and 5xx.
+    pub attempts: u32,
+    /// Signing region for functions named without an ARN; defaults to `region`.
+    pub region: Option<String>,
+    /// SigV4-sign invocations with these (both or neither).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Let invocations reach private, loopback and link-local addresses (refused by default).
+    pub allow_private: bool,
+    /// `[lambda.functions."<ARN or name>"]`: per-function endpoint and/or FunctionName.
+    pub functions: BTreeMap<String, LambdaFunctionConfig>,
+}
+
+impl Default for LambdaConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            timeout_ms: 5000,
+            attempts: 3,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            allow_private: false,
+            functions: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[lambda.functions."<ARN or name>"]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LambdaFunctionConfig {
+    /// This function's Invoke API endpoint; the default endpoint when absent.
+    pub endpoint: Option<String>,
+    /// The FunctionName to invoke instead of the configured ARN or name (`function` for the
+    /// runtime interface emulator, the logical id for `sam local`).
+    pub name: Option<String>,
 }
 
 impl Default for Config {
@@ -73,6 +128,7 @@ impl Default for Config {
             allow_private_webhooks: false,
             outbox_http: false,
             outbox_poll_ms: 1000,
+            lambda: LambdaConfig::default(),
         }
     }
 }
@@ -101,6 +157,19 @@ pub const FIELDS: &[&str] = &[
     "outbox_poll_ms",
 ];
 
+/// The keys of the `[lambda]` table that may come from the environment, as
+/// `TESSERA_LAMBDA_{KEY}` (per-function routes only come from the file).
+pub const LAMBDA_FIELDS: &[&str] = &[
+    "endpoint",
+    "timeout_ms",
+    "attempts",
+    "region",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "allow_private",
+];
+
 impl Config {
     /// Layers the sources. `overrides` holds only the flags given on the command line.
     pub fn load(file: Option<&Path>, overrides: &serde_json::Value) -> Result<Self> {
@@ -115,6 +184,11 @@ impl Config {
             // Only our own keys: other TESSERA_* variables (test settings, the config path)
             // must not trip the unknown-field check meant for typos in config files.
             .merge(Env::prefixed("TESSERA_").filter(|k| FIELDS.iter().any(|f| k == *f)))
+            .merge(
+                Env::prefixed("TESSERA_LAMBDA_")
+                    .filter(|k| LAMBDA_FIELDS.iter().any(|f| k == *f))
+                    .map(|k| format!("lambda.{k}").into()),
+            )
             .merge(Serialized::globals(overrides));
         figment.extract().context("invalid configuration")
     }
@@ -147,6 +221,8 @@ pub struct Settings {
     pub allow_private_webhooks: bool,
     pub outbox_http: bool,
     pub outbox_poll: std::time::Duration,
+    /// Where and how trigger functions are invoked.
+    pub lambda: tessera_lambda::InvokerSettings,
 }
 
 impl Settings {
@@ -183,6 +259,7 @@ impl Settings {
                 "set both TESSERA_ROOT_ACCESS_KEY_ID and TESSERA_ROOT_SECRET_ACCESS_KEY, or neither"
             ),
         };
+        let lambda = lambda_settings(c.lambda, &c.region)?;
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
         } else {
@@ -206,8 +283,59 @@ impl Settings {
             allow_private_webhooks: c.allow_private_webhooks,
             outbox_http: c.outbox_http && c.dev,
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
+            lambda,
         })
     }
+}
+
+fn lambda_settings(c: LambdaConfig, region: &str) -> Result<tessera_lambda::InvokerSettings> {
+    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    if c.timeout_ms == 0 {
+        bail!("lambda.timeout_ms must be more than 0");
+    }
+    if !(1..=10).contains(&c.attempts) {
+        bail!("lambda.attempts must be between 1 and 10");
+    }
+    let credentials = match (
+        non_empty(c.access_key_id),
+        non_empty(c.secret_access_key),
+        non_empty(c.session_token),
+    ) {
+        (Some(access_key_id), Some(secret_access_key), session_token) => {
+            Some(tessera_lambda::AwsCredentials {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            })
+        }
+        (None, None, None) => None,
+        _ => bail!(
+            "set both TESSERA_LAMBDA_ACCESS_KEY_ID and TESSERA_LAMBDA_SECRET_ACCESS_KEY \
+             (lambda.access_key_id, lambda.secret_access_key), or neither"
+        ),
+    };
+    Ok(tessera_lambda::InvokerSettings {
+        endpoint: non_empty(c.endpoint),
+        functions: c
+            .functions
+            .into_iter()
+            .map(|(function, route)| {
+                (
+                    function,
+                    tessera_lambda::FunctionRoute {
+                        endpoint: non_empty(route.endpoint),
+                        name: non_empty(route.name),
+                    },
+                )
+            })
+            .collect(),
+        region: Some(non_empty(c.region).unwrap_or_else(|| region.to_string())),
+        credentials,
+        timeout: Duration::from_millis(c.timeout_ms),
+        attempts: c.attempts,
+        allow_private: c.allow_private,
+        ..tessera_lambda::InvokerSettings::default()
+    })
 }
 
 #[cfg(test)]
@@ -222,27 +350,121 @@ mod tests {
         assert!(matches!(s.database, Database::Sqlite(_)));
     }
 
+    /// Runs `f` with the process environment to itself (tests that load configuration read
+    /// `TESSERA_*`, and the jailed ones set some) in a temporary working directory.
+    // The closure's error type is figment's (`Jail::expect_with` fixes it), large or not.
+    #[allow(clippy::result_large_err)]
+    fn jailed(f: impl FnOnce(&mut figment::Jail) -> Result<()>) {
+        figment::Jail::expect_with(|jail| f(jail).map_err(|e| format!("{e:#}").into()));
+    }
+
     #[test]
     fn dev_mode_chooses_fast_hashing_and_flags_override() {
-        let c = Config::load(
-            None,
-            &serde_json::json!({"dev": true, "database_url": "postgres://x/y"}),
-        )
-        .unwrap();
-        let s = Settings::from_config(c).unwrap();
-        assert_eq!(s.hash_cost, HashCost::InsecureFast);
-        assert_eq!(s.database, Database::Postgres("postgres://x/y".into()));
+        jailed(|_| {
+            let c = Config::load(
+                None,
+                &serde_json::json!({"dev": true, "database_url": "postgres://x/y"}),
+            )?;
+            let s = Settings::from_config(c)?;
+            assert_eq!(s.hash_cost, HashCost::InsecureFast);
+            assert_eq!(s.database, Database::Postgres("postgres://x/y".into()));
+            Ok(())
+        });
     }
 
     #[test]
     fn bad_values_are_refused() {
-        let bad = |v: serde_json::Value| {
-            Config::load(None, &v)
-                .and_then(Settings::from_config)
-                .is_err()
-        };
-        assert!(bad(serde_json::json!({"listen": "nope"})));
-        assert!(bad(serde_json::json!({"database_url": "mysql://x"})));
-        assert!(bad(serde_json::json!({"root_access_key_id": "only-one"})));
+        jailed(|_| {
+            let bad = |v: serde_json::Value| {
+                Config::load(None, &v)
+                    .and_then(Settings::from_config)
+                    .is_err()
+            };
+            assert!(bad(serde_json::json!({"listen": "nope"})));
+            assert!(bad(serde_json::json!({"database_url": "mysql://x"})));
+            assert!(bad(serde_json::json!({"root_access_key_id": "only-one"})));
+            assert!(bad(serde_json::json!({"lambda": {"attempts": 0}})));
+            assert!(bad(serde_json::json!({"lambda": {"timeout_ms": 0}})));
+            assert!(bad(
+                serde_json::json!({"lambda": {"access_key_id": "only-one"}})
+            ));
+            assert!(bad(
+                serde_json::json!({"lambda": {"session_token": "alone"}})
+            ));
+            assert!(bad(serde_json::json!({"lambda": {"endpiont": "typo"}})));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn lambda_defaults() {
+        let s = Settings::from_config(Config::default()).unwrap();
+        let l = &s.lambda;
+        assert_eq!(l.endpoint, None);
+        assert!(l.functions.is_empty());
+        assert_eq!(l.timeout, Duration::from_secs(5));
+        assert_eq!(l.attempts, 3);
+        assert_eq!(l.region.as_deref(), Some("us-east-1"));
+        assert!(l.credentials.is_none());
+        assert!(!l.allow_private);
+    }
+
+    #[test]
+    fn lambda_from_file_environment_and_flags() {
+        jailed(|jail| {
+            jail.create_file(
+                "tessera.toml",
+                r#"
+                    region = "eu-west-1"
+
+                    [lambda]
+                    endpoint = "http://127.0.0.1:3001"
+                    timeout_ms = 2000
+                    allow_private = true
+
+                    [lambda.functions."arn:aws:lambda:eu-west-1:123456789012:function:pre"]
+                    name = "PreSignUpFunction"
+
+                    [lambda.functions.custom-sender]
+                    endpoint = "http://127.0.0.1:9000"
+                    name = "function"
+                "#,
+            )?;
+            jail.set_env("TESSERA_LAMBDA_ACCESS_KEY_ID", "AKIDEXAMPLE");
+            jail.set_env("TESSERA_LAMBDA_SECRET_ACCESS_KEY", "secret");
+            jail.set_env("TESSERA_LAMBDA_ATTEMPTS", "2");
+            let c = Config::load(
+                Some(Path::new("tessera.toml")),
+                &serde_json::json!({"lambda": {"endpoint": "http://127.0.0.1:3002"}}),
+            )?;
+            let s = Settings::from_config(c)?;
+            let l = &s.lambda;
+            assert_eq!(l.endpoint.as_deref(), Some("http://127.0.0.1:3002"));
+            assert_eq!(l.timeout, Duration::from_millis(2000));
+            assert_eq!(l.attempts, 2);
+            assert!(l.allow_private);
+            assert_eq!(l.region.as_deref(), Some("eu-west-1"));
+            let credentials = l
+                .credentials
+                .as_ref()
+                .expect("credentials from the environment");
+            assert_eq!(credentials.access_key_id, "AKIDEXAMPLE");
+            assert_eq!(credentials.secret_access_key, "secret");
+            assert_eq!(credentials.session_token, None);
+            assert!(!format!("{l:?}").contains("secret\""), "{l:?}");
+            assert_eq!(
+                l.functions["arn:aws:lambda:eu-west-1:123456789012:function:pre"],
+                tessera_lambda::FunctionRoute {
+                    endpoint: None,
+                    name: Some("PreSignUpFunction".into()),
+                }
+            );
+            assert_eq!(
+                l.functions["custom-sender"].endpoint.as_deref(),
+                Some("http://127.0.0.1:9000")
+            );
+            tessera_lambda::LambdaInvoker::new(l.clone())?;
+            Ok(())
+        });
     }
 }

@@ -70,6 +70,20 @@ pub fn messengers(settings: &Settings) -> Result<Messengers> {
     Ok(m)
 }
 
+/// The trigger invoker the settings configure (Lambda's Invoke API).
+pub fn trigger_invoker(settings: &Settings) -> Result<tessera_lambda::LambdaInvoker> {
+    tessera_lambda::LambdaInvoker::new(settings.lambda.clone()).map_err(|e| {
+        let hint = match e {
+            tessera_lambda::ConfigError::ForbiddenAddress { .. } => {
+                "; for a function host on this machine or network set lambda.allow_private = \
+                 true (--lambda-allow-private, TESSERA_LAMBDA_ALLOW_PRIVATE=true)"
+            }
+            _ => "",
+        };
+        anyhow::anyhow!("lambda: {e}{hint}")
+    })
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
@@ -78,6 +92,8 @@ pub struct Application {
     outbox_poll: Duration,
     pub root: RootCredentials,
     pub public_url: String,
+    /// Where trigger functions are invoked, for the banner; `None` when nowhere.
+    pub function_host: Option<String>,
 }
 
 impl Application {
@@ -120,10 +136,20 @@ impl Application {
                 "no email or SMS channel configured (--smtp-url, --sms-webhook): operations that send codes will fail with CodeDeliveryFailureException"
             );
         }
+        let triggers = trigger_invoker(&settings)?;
+        let function_host = triggers.is_configured().then(|| triggers.summary());
+        if let Some(host) = &function_host {
+            tracing::info!(functions = %host, "trigger functions via the Lambda Invoke API");
+        } else {
+            tracing::info!(
+                "no Lambda function host configured (--lambda-endpoint): pools with triggers fail with UnexpectedLambdaException"
+            );
+        }
         let engine = Engine::new(
             store,
             clock,
             master,
+            Arc::new(triggers),
             EngineSettings {
                 region: settings.region.clone(),
                 issuer_base: public_url.clone(),
@@ -159,6 +185,7 @@ impl Application {
             outbox_poll: settings.outbox_poll,
             root,
             public_url,
+            function_host,
         })
     }
 

@@ -1,20 +1,11 @@
-//! Keeps outbound webhooks away from the deployment's own network (SSRF): cloud metadata at
-//! 169.254.169.254, databases on 10.x, admin ports on loopback.
-//!
-//! A check of the URL alone is not enough: a public name can resolve to 127.0.0.1, and its
-//! records can change between a check and the connection (DNS rebinding). So the HTTP client
-//! gets [`GuardedResolver`] as its resolver: the addresses it hands to the connector are the
-//! ones it checked, and the connector dials nothing else. URLs holding an IP literal never reach a
-//! resolver (the connector parses them itself), so those are checked when the messenger is built;
-//! the URL can't change afterwards. Proxies are turned off on that client, since a proxy would
-//! resolve the target itself; redirects are off too.
+//! Which addresses are internal, and a resolver that never hands one to the connector.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Whether `ip` is anything but a public unicast address: private, loopback, link-local
 /// (including the metadata service), unique-local, carrier-grade NAT, documentation, benchmark,
 /// multicast, reserved, unspecified — and IPv6 forms that embed such an IPv4 address.
-pub(crate) fn is_internal(ip: IpAddr) -> bool {
+pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_internal_v4(v4),
         IpAddr::V6(v6) => is_internal_v6(v6),
@@ -72,18 +63,18 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
 /// A host name resolved only to addresses [`is_internal`] refuses.
 #[derive(Debug, thiserror::Error)]
 #[error("{host} resolves only to internal addresses ({addresses}); not connecting")]
-pub(crate) struct RefusedResolution {
+pub struct RefusedResolution {
     host: String,
     addresses: String,
 }
 
 /// The system resolver (getaddrinfo, through tokio), minus internal addresses.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct GuardedResolver;
+pub struct GuardedResolver;
 
 impl GuardedResolver {
     /// The public addresses of `host`, or an error if it has none.
-    pub(crate) async fn lookup(host: &str) -> Result<Vec<SocketAddr>, BoxError> {
+    pub async fn lookup(host: &str) -> Result<Vec<SocketAddr>, BoxError> {
         // Port 0: reqwest puts the URL's port (or the scheme's default) in its place.
         let all: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
         let public: Vec<SocketAddr> = all
@@ -105,7 +96,7 @@ impl GuardedResolver {
         if public.len() < all.len() {
             tracing::warn!(
                 host,
-                "ignoring internal addresses among a webhook host's DNS records"
+                "ignoring internal addresses among an outbound host's DNS records"
             );
         }
         Ok(public)
@@ -125,7 +116,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// Whether an error (from reqwest, through its chain of sources) is the guard's refusal.
-pub(crate) fn is_refusal(error: &(dyn std::error::Error + 'static)) -> bool {
+pub fn is_refusal(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(e) = current {
         if e.is::<RefusedResolution>() {
