@@ -13,5 +13,6 @@ mod pools;
 mod srp;
 mod support;
 mod tokens;
+mod triggers;
 mod users;
 mod wire;

@@ -528,7 +528,10 @@ async fn required_mfa_walks_through_setup() {
         &m.f,
         ChallengeNameType::SoftwareTokenMfa,
         session.as_deref().unwrap(),
-        &[("USERNAME", "dan"), ("SOFTWARE_TOKEN_MFA_CODE", &setup_code)],
+        &[
+            ("USERNAME", "dan"),
+            ("SOFTWARE_TOKEN_MFA_CODE", &setup_code),
+        ],
     )
     .await
     .unwrap_err();

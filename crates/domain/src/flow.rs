@@ -54,6 +54,12 @@ pub enum Challenge {
         group_key: String,
         secret_block: Vec<u8>,
     },
+    /// CUSTOM_CHALLENGE: the pool's CreateAuthChallenge function asked something; its
+    /// VerifyAuthChallengeResponse function will judge the answer against these.
+    Custom {
+        private_parameters: std::collections::BTreeMap<String, String>,
+        metadata: Option<String>,
+    },
 }
 
 /// What the server must remember between SRP's two round trips.
@@ -92,6 +98,7 @@ impl Challenge {
             Self::MfaSetup { .. } => "MFA_SETUP",
             Self::DeviceSrpAuth => "DEVICE_SRP_AUTH",
             Self::DevicePasswordVerifier { .. } => "DEVICE_PASSWORD_VERIFIER",
+            Self::Custom { .. } => "CUSTOM_CHALLENGE",
         }
     }
 }
@@ -123,6 +130,9 @@ pub struct SignInContext {
     pub device_key: Option<String>,
     /// The password was proven with SRP (device tracking applies only to SRP sign-ins).
     pub srp: bool,
+    /// CUSTOM_AUTH: the rounds so far, as DefineAuthChallenge sees them in `request.session`.
+    #[serde(default)]
+    pub custom: Option<Vec<crate::triggers::ChallengeResult>>,
 }
 
 /// What the server knows of the device a sign-in presented.

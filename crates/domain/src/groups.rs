@@ -78,6 +78,15 @@ pub struct GroupClaims {
 }
 
 impl GroupClaims {
+    /// What a PreTokenGeneration function put in place of the user's groups.
+    pub fn overridden(o: &crate::triggers::GroupOverride) -> Self {
+        GroupClaims {
+            groups: o.groups_to_override.clone().unwrap_or_default(),
+            roles: o.iam_roles_to_override.clone().unwrap_or_default(),
+            preferred_role: o.preferred_role.clone(),
+        }
+    }
+
     pub fn of(groups: &[Group]) -> Self {
         let mut sorted: Vec<&Group> = groups.iter().collect();
         sorted.sort_by(|a, b| a.rank().cmp(&b.rank()));

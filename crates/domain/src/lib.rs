@@ -20,6 +20,7 @@ pub mod password;
 pub mod pool;
 pub mod time;
 pub mod tokens;
+pub mod triggers;
 pub mod user;
 
 pub use error::{DomainError, DomainResult, ErrorKind};

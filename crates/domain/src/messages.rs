@@ -63,6 +63,29 @@ pub struct OutboundMessage {
     /// The pool's EmailConfiguration.ReplyToEmailAddress.
     pub reply_to: Option<String>,
     pub created_at: Timestamp,
+    /// Set when the pool's CustomEmailSender / CustomSMSSender function delivers this message
+    /// instead of our channels: the event it gets (which holds the code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<SenderEvent>,
+}
+
+/// A custom sender function's event, kept with the message until it is delivered.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderEvent {
+    /// CustomEmailSender_SignUp, CustomSMSSender_ForgotPassword, …
+    pub trigger_source: String,
+    pub user_name: String,
+    /// `type`, `code`, `userAttributes` (and `clientMetadata` when there was one).
+    pub request: serde_json::Map<String, serde_json::Value>,
+}
+
+impl std::fmt::Debug for SenderEvent {
+    // The request holds the code: never in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SenderEvent")
+            .field("trigger_source", &self.trigger_source)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for OutboundMessage {

@@ -9,12 +9,15 @@ use crate::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::signin::SignIn;
 use crate::tokens::ClientProof;
+use crate::triggers::{ClientMetadata, attributes_of};
+use serde_json::json;
 use std::collections::BTreeMap;
 use tessera_crypto::password::Verified;
 use tessera_domain::attributes::{self, WriteKind, Writer};
 use tessera_domain::client::{AppClient, AuthFlow, UserExistenceErrors};
 use tessera_domain::flow::{AuthSession, Challenge, SignInContext, Stage};
 use tessera_domain::pool::UserPool;
+use tessera_domain::triggers::{Event, Trigger};
 use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
 use tessera_store::{Tx, UserLookup};
@@ -26,6 +29,8 @@ pub struct AuthRequest {
     pub parameters: BTreeMap<String, String>,
     /// AdminInitiateAuth names the pool; InitiateAuth doesn't.
     pub admin_pool: Option<UserPoolId>,
+    /// ClientMetadata: PreAuthentication sees it as validationData, UserMigration as both.
+    pub client_metadata: ClientMetadata,
 }
 
 #[derive(Clone, Debug)]
@@ -35,6 +40,8 @@ pub struct ChallengeResponse {
     pub session: Option<String>,
     pub responses: BTreeMap<String, String>,
     pub admin_pool: Option<UserPoolId>,
+    /// ClientMetadata, for the functions this answer runs.
+    pub client_metadata: ClientMetadata,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -108,7 +115,7 @@ impl ProvenPassword {
 }
 
 /// Whether a user whose password is proven may go on signing in.
-fn may_sign_in(user: &User, now: Timestamp) -> EngineResult<()> {
+pub(crate) fn may_sign_in(user: &User, now: Timestamp) -> EngineResult<()> {
     if !user.enabled {
         return Err(DomainError::not_authorized("User is disabled.").into());
     }
@@ -328,8 +335,48 @@ impl Engine {
             tx.commit().await?;
             return Err(e);
         }
+        if let Some(history) = at.context.custom.clone() {
+            // SRP inside CUSTOM_AUTH: the pool's functions decide what follows.
+            tx.commit().await?;
+            return self.custom_after_password(at, &user, history).await;
+        }
         self.proceed(tx, at, &user, Stage::PasswordProven, now)
             .await
+    }
+
+    /// PreAuthentication: the pool's function may refuse a sign-in before any proof is checked.
+    /// Unknown names reach it (with `userNotFound`) only when the client hides which names
+    /// exist, as Cognito does.
+    pub(crate) async fn pre_authentication(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        name: &str,
+        metadata: &ClientMetadata,
+    ) -> EngineResult<()> {
+        if !Self::has_trigger(pool, Trigger::PreAuthentication) {
+            return Ok(());
+        }
+        let user = {
+            let mut tx = self.inner.store.read().await?;
+            self.find_user(&mut *tx, pool, name).await?
+        };
+        let hiding = client.config.prevent_user_existence_errors == UserExistenceErrors::Enabled;
+        let source = "PreAuthentication_Authentication";
+        let mut event = match &user {
+            Some(u) => Event::new(Trigger::PreAuthentication, source, u.username.as_str())
+                .with("userAttributes", attributes_of(pool, u)),
+            None if hiding => Event::new(Trigger::PreAuthentication, source, name)
+                .with("userAttributes", json!({})),
+            None => return Ok(()),
+        };
+        if hiding {
+            event = event.with("userNotFound", json!(user.is_none()));
+        }
+        let event = event.with_map("validationData", metadata.as_ref());
+        self.run_trigger(pool, Some(client.client_id.as_str()), event)
+            .await?;
+        Ok(())
     }
 
     /// Loads the client and its pool, checking an admin caller named the right pool.
@@ -380,6 +427,16 @@ impl Engine {
                     &[username],
                     ClientProof::SecretHash(params.get("SECRET_HASH").map(String::as_str)),
                 )?;
+                self.migrate_if_unknown(
+                    &pool,
+                    &client,
+                    username,
+                    Some(password),
+                    &req.client_metadata,
+                )
+                .await?;
+                self.pre_authentication(&pool, &client, username, &req.client_metadata)
+                    .await?;
                 let proven = self
                     .check_password(&pool, &client, username, password)
                     .await?;
@@ -389,7 +446,9 @@ impl Engine {
                     context: SignInContext {
                         device_key: params.get("DEVICE_KEY").cloned(),
                         srp: false,
+                        custom: None,
                     },
+                    metadata: None,
                 };
                 self.after_password(&at, proven).await
             }
@@ -410,7 +469,18 @@ impl Engine {
                 if !client.config.allows(AuthFlow::UserSrp) {
                     return Err(flow_not_enabled(&req.flow));
                 }
-                self.initiate_srp(&pool, &client, params).await
+                self.pre_authentication(
+                    &pool,
+                    &client,
+                    param(params, "USERNAME")?,
+                    &req.client_metadata,
+                )
+                .await?;
+                self.initiate_srp(&pool, &client, params, None).await
+            }
+            "CUSTOM_AUTH" => {
+                self.initiate_custom(&pool, &client, params, &req.client_metadata)
+                    .await
             }
             other => Err(DomainError::new(
                 ErrorKind::UnsupportedOperation,
@@ -430,7 +500,7 @@ impl Engine {
         if req.challenge_name == "PASSWORD_VERIFIER" {
             // Keyed by its SECRET_BLOCK; Cognito's clients send no Session for it.
             return self
-                .answer_password_verifier(&pool, &client, &req.responses)
+                .answer_password_verifier(&pool, &client, &req.responses, &req.client_metadata)
                 .await;
         }
         let username = param(&req.responses, "USERNAME")?;
@@ -481,6 +551,7 @@ impl Engine {
             pool: &pool,
             client: &client,
             context: session.context.clone(),
+            metadata: req.client_metadata.clone(),
         };
         match session.challenge {
             Challenge::NewPasswordRequired => {

@@ -7,14 +7,18 @@ use crate::auth::{AuthOutcome, param};
 use crate::error::{EngineError, EngineResult};
 use crate::pools::{decode_token, paged};
 use crate::signin::{SignIn, expired_session};
+use crate::tokens::Mint;
+use crate::triggers::attributes_of;
 use crate::users::UserRef;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
 use std::collections::BTreeMap;
 use tessera_crypto::srp;
 use tessera_domain::devices::{Device, DeviceTracking};
 use tessera_domain::flow::{AuthSession, Challenge, SrpState, Stage};
 use tessera_domain::pool::UserPool;
+use tessera_domain::triggers::{Event, Trigger};
 use tessera_domain::user::User;
 use tessera_domain::{DomainError, ErrorKind, Timestamp};
 use tessera_store::Tx;
@@ -65,6 +69,7 @@ impl Engine {
         at: &SignIn<'_>,
         user: &User,
         device: Option<Device>,
+        stage: Stage,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
         let mut new_device = None;
@@ -102,9 +107,31 @@ impl Engine {
             .start_family(&mut *tx, at.client, user, device_key, now)
             .await?;
         tx.commit().await?;
-        let mut tokens = self
-            .sign_tokens(at.client, user, &family, Some(refresh), now)
+        // The PostAuthentication function may still refuse; the family it leaves behind is
+        // never handed out and expires unused.
+        let event = Event::new(
+            Trigger::PostAuthentication,
+            "PostAuthentication_Authentication",
+            user.username.as_str(),
+        )
+        .with("userAttributes", attributes_of(at.pool, user))
+        .with("newDeviceUsed", json!(new_device.is_some()))
+        .with_map("clientMetadata", at.metadata.as_ref());
+        self.run_trigger(at.pool, Some(at.client.client_id.as_str()), event)
             .await?;
+        let source = match stage {
+            Stage::PasswordChosen => "TokenGeneration_NewPasswordChallenge",
+            Stage::DeviceProven => "TokenGeneration_AuthenticateDevice",
+            _ => "TokenGeneration_Authentication",
+        };
+        let mint = Mint {
+            pool: at.pool,
+            client: at.client,
+            user,
+            source,
+            metadata: at.metadata.as_ref(),
+        };
+        let mut tokens = self.sign_tokens(mint, &family, Some(refresh), now).await?;
         tokens.new_device = new_device;
         Ok(AuthOutcome::Tokens(tokens))
     }

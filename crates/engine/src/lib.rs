@@ -7,18 +7,21 @@
 
 mod auth;
 mod clients;
+mod custom;
 mod devices;
 mod error;
 mod groups;
 mod hashing;
 mod keys;
 mod mfa;
+mod migration;
 mod outbox;
 mod pools;
 mod ports;
 mod signin;
 mod srp;
 mod tokens;
+mod triggers;
 mod users;
 mod verification;
 

@@ -3,12 +3,19 @@
 //! is due through a [`Messenger`], retrying transient failures with backoff.
 
 use crate::error::{EngineError, EngineResult};
+use crate::ports::InvokeError;
+use crate::triggers::attributes_of;
 use crate::{Engine, Messenger};
+use serde_json::json;
+use tessera_domain::UserPoolId;
 use tessera_domain::codes::{self, CodePurpose, Verdict, VerificationCode};
 use tessera_domain::messages::{
-    self, Channel, DeliveryDetails, DeliveryOutcome, OutboundMessage, OutboxStatus, Templates,
+    self, Channel, DeliveryDetails, DeliveryOutcome, OutboundMessage, OutboxStatus, SenderEvent,
+    Templates,
 };
 use tessera_domain::pool::UserPool;
+use tessera_domain::triggers::CustomMessageResponse;
+use tessera_domain::triggers::{Event, Trigger};
 use tessera_domain::user::User;
 use tessera_domain::{DomainError, ErrorKind, Timestamp};
 use tessera_store::Tx;
@@ -35,12 +42,31 @@ pub(crate) enum MessageKind<'a> {
     Invite {
         temporary_password: &'a str,
     },
-    /// Already rendered (MFA codes use their own templates).
-    Text {
-        subject: Option<String>,
-        body: String,
+    /// An SMS_MFA or EMAIL_OTP code, worded by the pool's MFA settings.
+    MfaCode {
+        code: &'a str,
     },
 }
+
+/// Why a message is sent (Cognito's event name: SignUp, ResendCode, ForgotPassword,
+/// UpdateUserAttribute, VerifyUserAttribute, AdminCreateUser, Authentication), with a
+/// CustomMessage function's wording of it when the pool has one.
+#[derive(Clone, Debug)]
+pub(crate) struct Letter {
+    pub event: &'static str,
+    pub wording: Option<CustomMessageResponse>,
+}
+
+impl Letter {
+    pub(crate) fn plain(event: &'static str) -> Self {
+        Letter {
+            event,
+            wording: None,
+        }
+    }
+}
+
+pub(crate) type Wording<'a> = &'a Letter;
 
 /// How long a claimed message stays hidden from other senders.
 const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -100,37 +126,81 @@ impl Engine {
         pool: &UserPool,
         user: &User,
         (channel, to): (Channel, &str),
-        kind: MessageKind<'_>,
+        (kind, letter): (MessageKind<'_>, Wording<'_>),
         now: Timestamp,
     ) -> EngineResult<DeliveryDetails> {
-        let status = self.outbox_status(channel)?;
+        let sender_trigger = match channel {
+            Channel::Email => Trigger::CustomEmailSender,
+            Channel::Sms => Trigger::CustomSmsSender,
+        };
+        let custom_sender = Self::has_trigger(pool, sender_trigger);
+        // A pool's own sender function needs none of our channels.
+        let status = if custom_sender {
+            OutboxStatus::Pending
+        } else {
+            self.outbox_status(channel)?
+        };
         let t = Templates::of(&pool.config.settings);
+        let mfa = &pool.config.mfa_factors;
         let username = user.username.as_str();
-        let (subject, body) = match (&kind, channel) {
+        // The pool's wording: (subject, template, what fills the code placeholder).
+        let (subject, template, secret) = match (&kind, channel) {
             (MessageKind::Code { code }, Channel::Email) => (
-                Some(t.email_subject.clone()),
-                messages::render(&t.email_message, code, username),
+                Some(t.email_subject.as_str()),
+                t.email_message.as_str(),
+                *code,
             ),
-            (MessageKind::Code { code }, Channel::Sms) => {
-                (None, messages::render(&t.sms_message, code, username))
-            }
+            (MessageKind::Code { code }, Channel::Sms) => (None, t.sms_message.as_str(), *code),
             (MessageKind::Link { url }, _) => {
                 let (subject, body) = t
                     .email_by_link
-                    .clone()
-                    .unwrap_or((t.email_subject.clone(), t.email_message.clone()));
-                (Some(subject), messages::render_link(&body, url))
+                    .as_ref()
+                    .map(|(s, b)| (s.as_str(), b.as_str()))
+                    .unwrap_or((t.email_subject.as_str(), t.email_message.as_str()));
+                (Some(subject), body, *url)
             }
             (MessageKind::Invite { temporary_password }, Channel::Email) => (
-                Some(t.invite_email_subject.clone()),
-                messages::render(&t.invite_email_message, temporary_password, username),
+                Some(t.invite_email_subject.as_str()),
+                t.invite_email_message.as_str(),
+                *temporary_password,
             ),
-            (MessageKind::Invite { temporary_password }, Channel::Sms) => (
-                None,
-                messages::render(&t.invite_sms_message, temporary_password, username),
-            ),
-            (MessageKind::Text { subject, body }, _) => (subject.clone(), body.clone()),
+            (MessageKind::Invite { temporary_password }, Channel::Sms) => {
+                (None, t.invite_sms_message.as_str(), *temporary_password)
+            }
+            (MessageKind::MfaCode { code }, Channel::Email) => {
+                (Some(mfa.email_subject()), mfa.email_message(), *code)
+            }
+            (MessageKind::MfaCode { code }, Channel::Sms) => (None, mfa.sms_message(), *code),
         };
+        // A CustomMessage function's wording replaces the pool's, part by part.
+        let (subject, template) = match (letter.wording.as_ref(), channel) {
+            (Some(w), Channel::Email) => (
+                w.email_subject.as_deref().or(subject),
+                w.email_message.as_deref().unwrap_or(template),
+            ),
+            (Some(w), Channel::Sms) => (subject, w.sms_message.as_deref().unwrap_or(template)),
+            (None, _) => (subject, template),
+        };
+        let body = match kind {
+            MessageKind::Link { .. } => messages::render_link(template, secret),
+            _ => messages::render(template, secret, username),
+        };
+        let sender = custom_sender.then(|| {
+            let kind = match channel {
+                Channel::Email => "customEmailSenderRequestV1",
+                Channel::Sms => "customSMSSenderRequestV1",
+            };
+            let mut request = serde_json::Map::new();
+            request.insert("type".into(), json!(kind));
+            request.insert("code".into(), json!(secret));
+            request.insert("userAttributes".into(), attributes_of(pool, user));
+            SenderEvent {
+                trigger_source: format!("{}_{}", sender_trigger.name(), letter.event),
+                user_name: username.to_string(),
+                request,
+            }
+        });
+        let subject = subject.map(String::from);
         let message = OutboundMessage {
             id: crate::tokens::random_uuid(),
             pool_id: pool.id.to_string(),
@@ -142,6 +212,7 @@ impl Engine {
             reply_to: setting(pool, &["EmailConfiguration", "ReplyToEmailAddress"])
                 .map(String::from),
             created_at: now,
+            sender,
         };
         tx.enqueue_message(&message, status).await?;
         self.inner.outbox_ready.notify_one();
@@ -166,6 +237,7 @@ impl Engine {
         to: &str,
         pending_value: Option<String>,
         link: Option<&(dyn Fn(&str) -> String + Sync)>,
+        wording: Wording<'_>,
         now: Timestamp,
     ) -> EngineResult<DeliveryDetails> {
         let previous = tx.get_code(&pool.id, &user.sub, &purpose.key()).await?;
@@ -199,7 +271,8 @@ impl Engine {
             Some(url) => MessageKind::Link { url },
             None => MessageKind::Code { code: &code },
         };
-        self.enqueue(tx, pool, user, (channel, to), kind, now).await
+        self.enqueue(tx, pool, user, (channel, to), (kind, wording), now)
+            .await
     }
 
     /// Checks a presented code in `tx`. `Ok(Ok(code))`: accepted and deleted. `Ok(Err(e))`: the
@@ -248,7 +321,9 @@ impl Engine {
         };
         let n = claimed.len();
         for (message, attempts) in claimed {
-            let outcome = if !messenger.supports(message.channel) {
+            let outcome = if let Some(sender) = &message.sender {
+                self.hand_to_sender(&message, sender, attempts).await
+            } else if !messenger.supports(message.channel) {
                 DeliveryOutcome::Failed {
                     error: format!("no messenger for {}", message.channel.as_str()),
                 }
@@ -256,15 +331,7 @@ impl Engine {
                 match messenger.send(&message).await {
                     Ok(()) => DeliveryOutcome::Delivered,
                     Err(crate::DeliveryError::Permanent(e)) => DeliveryOutcome::Failed { error: e },
-                    Err(crate::DeliveryError::Transient(e))
-                        if attempts >= messages::MAX_DELIVERY_ATTEMPTS =>
-                    {
-                        DeliveryOutcome::Failed { error: e }
-                    }
-                    Err(crate::DeliveryError::Transient(e)) => DeliveryOutcome::Retry {
-                        at: self.now().plus(messages::retry_delay(attempts)),
-                        error: e,
-                    },
+                    Err(crate::DeliveryError::Transient(e)) => self.retry_or_fail(e, attempts),
                 }
             };
             match &outcome {
@@ -284,6 +351,59 @@ impl Engine {
             tx.commit().await?;
         }
         Ok(n)
+    }
+
+    /// Delivers a message through the pool's CustomEmailSender / CustomSMSSender function
+    /// (an asynchronous invocation, as Cognito makes it).
+    async fn hand_to_sender(
+        &self,
+        message: &OutboundMessage,
+        sender: &SenderEvent,
+        attempts: u32,
+    ) -> DeliveryOutcome {
+        let pool = match UserPoolId::parse(&message.pool_id) {
+            Ok(id) => {
+                let mut tx = match self.inner.store.read().await {
+                    Ok(tx) => tx,
+                    Err(e) => return self.retry_or_fail(e.to_string(), attempts),
+                };
+                tx.get_pool(&id).await
+            }
+            Err(_) => Ok(None),
+        };
+        let pool = match pool {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return DeliveryOutcome::Failed {
+                    error: "the pool is gone".into(),
+                };
+            }
+            Err(e) => return self.retry_or_fail(e.to_string(), attempts),
+        };
+        let trigger = match message.channel {
+            Channel::Email => Trigger::CustomEmailSender,
+            Channel::Sms => Trigger::CustomSmsSender,
+        };
+        let mut event = Event::new(trigger, &sender.trigger_source, &sender.user_name);
+        event.request = sender.request.clone();
+        match self.run_trigger_async(&pool, None, event).await {
+            Ok(()) => DeliveryOutcome::Delivered,
+            Err(InvokeError::Unavailable(e)) => self.retry_or_fail(e, attempts),
+            Err(InvokeError::Function(e) | InvokeError::InvalidResponse(e)) => {
+                DeliveryOutcome::Failed { error: e }
+            }
+        }
+    }
+
+    fn retry_or_fail(&self, error: String, attempts: u32) -> DeliveryOutcome {
+        if attempts >= messages::MAX_DELIVERY_ATTEMPTS {
+            DeliveryOutcome::Failed { error }
+        } else {
+            DeliveryOutcome::Retry {
+                at: self.now().plus(messages::retry_delay(attempts)),
+                error,
+            }
+        }
     }
 
     /// Wakes when a message has been queued (the delivery worker waits on it).

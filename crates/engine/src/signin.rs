@@ -6,7 +6,8 @@
 use crate::Engine;
 use crate::auth::{AuthOutcome, param};
 use crate::error::{EngineError, EngineResult};
-use crate::outbox::MessageKind;
+use crate::outbox::{Letter, MessageKind};
+use crate::triggers::ClientMetadata;
 use std::collections::BTreeMap;
 use tessera_domain::attributes;
 use tessera_domain::client::AppClient;
@@ -14,9 +15,10 @@ use tessera_domain::codes;
 use tessera_domain::flow::{
     AuthSession, Challenge, DeviceState, SignInContext, Stage, Step, next_step,
 };
-use tessera_domain::messages::{self, Channel};
+use tessera_domain::messages::Channel;
 use tessera_domain::mfa::{MfaFactor, MfaStep};
 use tessera_domain::pool::UserPool;
+use tessera_domain::triggers::Trigger;
 use tessera_domain::user::User;
 use tessera_domain::{DomainError, ErrorKind, Timestamp};
 use tessera_store::{Tx, UserLookup};
@@ -48,6 +50,9 @@ pub(crate) struct SignIn<'a> {
     pub pool: &'a UserPool,
     pub client: &'a AppClient,
     pub context: SignInContext,
+    /// The ClientMetadata of the call being answered, for PostAuthentication and
+    /// PreTokenGeneration (InitiateAuth's goes to neither, as with Cognito).
+    pub metadata: ClientMetadata,
 }
 
 impl Engine {
@@ -69,7 +74,9 @@ impl Engine {
             None => DeviceState::Unknown,
         };
         let challenge = match next_step(user, at.pool, stage, state) {
-            Step::Tokens => return self.finish_sign_in(tx, at, user, device, now).await,
+            Step::Tokens => {
+                return self.finish_sign_in(tx, at, user, device, stage, now).await;
+            }
             Step::NewPassword => Challenge::NewPasswordRequired,
             Step::DeviceSrp => Challenge::DeviceSrpAuth,
             Step::Mfa(MfaStep::Challenge(factor)) => {
@@ -132,16 +139,23 @@ impl Engine {
                     .to_string();
                 let code = codes::six_digits(&tessera_crypto::random::bytes::<32>())
                     .ok_or_else(|| EngineError::Internal("could not draw a code".into()))?;
-                let mfa = &pool.config.mfa_factors;
-                let (subject, body) = match channel {
-                    Channel::Sms => (
-                        None,
-                        messages::render(mfa.sms_message(), &code, user.username.as_str()),
-                    ),
-                    Channel::Email => (
-                        Some(mfa.email_subject().to_string()),
-                        messages::render(mfa.email_message(), &code, user.username.as_str()),
-                    ),
+                // A CustomMessage function is asked outside the transaction: what this one
+                // holds so far (a settled password) is committed first.
+                let wording = if Self::has_trigger(pool, Trigger::CustomMessage) {
+                    tx.commit().await?;
+                    let wording = self
+                        .custom_message(
+                            pool,
+                            Some(at.client.client_id.as_str()),
+                            user,
+                            "Authentication",
+                            at.metadata.as_ref(),
+                        )
+                        .await?;
+                    tx = self.inner.store.begin().await?;
+                    wording
+                } else {
+                    Letter::plain("Authentication")
                 };
                 let details = self
                     .enqueue(
@@ -149,7 +163,7 @@ impl Engine {
                         pool,
                         user,
                         (channel, &to),
-                        MessageKind::Text { subject, body },
+                        (MessageKind::MfaCode { code: &code }, &wording),
                         now,
                     )
                     .await?;
@@ -197,8 +211,7 @@ impl Engine {
         mut parameters: BTreeMap<String, String>,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
-        let (pool, client) = (at.pool, at.client);
-        let token = tessera_crypto::random::token(96);
+        let pool = at.pool;
         parameters.insert("USER_ID_FOR_SRP".to_string(), user.username.to_string());
         match &challenge {
             Challenge::NewPasswordRequired => {
@@ -243,27 +256,45 @@ impl Engine {
             Challenge::MfaCode { .. }
             | Challenge::SoftwareTokenMfa
             | Challenge::DeviceSrpAuth
-            | Challenge::DevicePasswordVerifier { .. } => {}
+            | Challenge::DevicePasswordVerifier { .. }
+            | Challenge::Custom { .. } => {}
         }
+        let name = challenge.name().to_string();
+        let token = self
+            .insert_session(tx, at, user.sub, challenge, now)
+            .await?;
+        Ok(AuthOutcome::Challenge {
+            name,
+            session: Some(token),
+            parameters,
+        })
+    }
+
+    /// Stores the server side of a challenge for `sub` and returns its opaque Session string.
+    pub(crate) async fn insert_session(
+        &self,
+        tx: &mut dyn Tx,
+        at: &SignIn<'_>,
+        sub: tessera_domain::Sub,
+        challenge: Challenge,
+        now: Timestamp,
+    ) -> EngineResult<String> {
+        let token = tessera_crypto::random::token(96);
         let session = AuthSession {
-            pool_id: pool.id.clone(),
-            client_id: client.client_id.clone(),
-            sub: user.sub,
+            pool_id: at.pool.id.clone(),
+            client_id: at.client.client_id.clone(),
+            sub,
             context: at.context.clone(),
-            challenge: challenge.clone(),
+            challenge,
             attempts: 0,
             created_at: now,
             expires_at: now.plus(std::time::Duration::from_secs(
-                60 * u64::from(client.config.auth_session_validity_minutes),
+                60 * u64::from(at.client.config.auth_session_validity_minutes),
             )),
         };
         tx.insert_auth_session(&tessera_crypto::token_hash(&token), &session)
             .await?;
-        Ok(AuthOutcome::Challenge {
-            name: challenge.name().to_string(),
-            session: Some(token),
-            parameters,
-        })
+        Ok(token)
     }
 
     /// Counts a wrong answer against the session (which stays usable for a few more) and
@@ -378,6 +409,10 @@ impl Engine {
             Challenge::DeviceSrpAuth => self.answer_device_srp(at, user, (hash, session), responses, now).await,
             Challenge::DevicePasswordVerifier { .. } => {
                 self.answer_device_verifier(at, user, (hash, session), responses, now)
+                    .await
+            }
+            Challenge::Custom { .. } => {
+                self.answer_custom(at, user, (hash, session), responses, now)
                     .await
             }
             Challenge::NewPasswordRequired | Challenge::PasswordVerifier(_) => {

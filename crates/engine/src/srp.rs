@@ -135,6 +135,7 @@ impl Engine {
         pool: &UserPool,
         client: &AppClient,
         params: &BTreeMap<String, String>,
+        custom: Option<Vec<tessera_domain::triggers::ChallengeResult>>,
     ) -> EngineResult<AuthOutcome> {
         if !pool.config.srp_enabled {
             return Err(DomainError::invalid_parameter(
@@ -197,6 +198,7 @@ impl Engine {
             context: SignInContext {
                 device_key: params.get("DEVICE_KEY").cloned(),
                 srp: true,
+                custom,
             },
             challenge: Challenge::PasswordVerifier(SrpState {
                 a_pub,
@@ -234,6 +236,7 @@ impl Engine {
         pool: &UserPool,
         client: &AppClient,
         responses: &BTreeMap<String, String>,
+        metadata: &crate::triggers::ClientMetadata,
     ) -> EngineResult<AuthOutcome> {
         let incorrect = || EngineError::from(DomainError::incorrect_credentials());
         let username = param(responses, "USERNAME")?;
@@ -367,7 +370,9 @@ impl Engine {
                     .cloned()
                     .or_else(|| session.context.device_key.clone()),
                 srp: true,
+                custom: session.context.custom.clone(),
             },
+            metadata: metadata.clone(),
         };
         self.after_password(&at, proven).await
     }

@@ -5,11 +5,16 @@
 use crate::Engine;
 use crate::auth::TokenSet;
 use crate::error::{EngineError, EngineResult};
+use crate::triggers::attributes_of;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 use tessera_domain::client::AppClient;
+use tessera_domain::groups::GroupClaims;
+use tessera_domain::pool::UserPool;
 use tessera_domain::tokens::{ADMIN_SCOPE, RefreshTokenRecord, TokenFamily, TokenRequest};
+use tessera_domain::triggers::{Event, LambdaConfig, TokenOverrides, Trigger};
 use tessera_domain::user::User;
 use tessera_domain::{ClientId, DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
 use tessera_store::{KeyUse, Tx, UserLookup};
@@ -21,6 +26,16 @@ pub(crate) struct AccessIdentity {
     pub pool_id: UserPoolId,
     pub sub: Sub,
     pub client_id: ClientId,
+}
+
+/// Whose tokens are minted, where, and why (the PreTokenGeneration event's triggerSource and
+/// the ClientMetadata it may see).
+pub(crate) struct Mint<'a> {
+    pub pool: &'a UserPool,
+    pub client: &'a AppClient,
+    pub user: &'a User,
+    pub source: &'a str,
+    pub metadata: Option<&'a BTreeMap<String, String>>,
 }
 
 /// How a refresh request proves its client.
@@ -97,17 +112,31 @@ impl Engine {
         Ok(token)
     }
 
-    /// Signs an ID and access token for `family` (RSA on the blocking pool).
+    /// Signs an ID and access token for `family` (RSA on the blocking pool), after the pool's
+    /// PreTokenGeneration function, if any, has had its say. `source` is the event's
+    /// triggerSource (TokenGeneration_Authentication, _RefreshTokens, …).
     pub(crate) async fn sign_tokens(
         &self,
-        client: &AppClient,
-        user: &User,
+        mint: Mint<'_>,
         family: &TokenFamily,
         refresh_token: Option<String>,
         now: Timestamp,
     ) -> EngineResult<TokenSet> {
+        let Mint {
+            pool,
+            client,
+            user,
+            source,
+            metadata,
+        } = mint;
         let issuer = self.issuer(&user.pool_id);
-        let groups = self.group_claims(&user.pool_id, &user.sub).await?;
+        let mut groups = self.group_claims(&user.pool_id, &user.sub).await?;
+        let overrides = self
+            .pre_token_generation(pool, client, user, family, &groups, source, metadata)
+            .await?;
+        if let Some(o) = overrides.as_ref().and_then(|o| o.groups.as_ref()) {
+            groups = GroupClaims::overridden(o);
+        }
         let request = TokenRequest {
             issuer: &issuer,
             client,
@@ -119,7 +148,11 @@ impl Engine {
             access_jti: random_uuid(),
             now,
         };
-        let (id_claims, access_claims) = (request.id_claims(), request.access_claims());
+        let (mut id_claims, mut access_claims) = (request.id_claims(), request.access_claims());
+        if let Some(o) = &overrides {
+            o.apply_to_id(&mut id_claims)?;
+            o.apply_to_access(&mut access_claims)?;
+        }
         let keys = self.pool_keys(&user.pool_id).await?;
         let (id_token, access_token) = tokio::task::spawn_blocking(move || {
             Ok::<_, tessera_crypto::CryptoError>((
@@ -135,6 +168,47 @@ impl Engine {
             expires_in: client.config.validity.access.duration().as_secs(),
             new_device: None,
         })
+    }
+
+    /// Runs the pool's PreTokenGeneration function, if any, and returns what it asked for.
+    #[allow(clippy::too_many_arguments)]
+    async fn pre_token_generation(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        user: &User,
+        family: &TokenFamily,
+        groups: &GroupClaims,
+        source: &str,
+        metadata: Option<&BTreeMap<String, String>>,
+    ) -> EngineResult<Option<TokenOverrides>> {
+        let config = LambdaConfig::of(&pool.config.settings);
+        if config.function(Trigger::PreTokenGeneration).is_none() {
+            return Ok(None);
+        }
+        let version = config.token_version;
+        let mut event = Event::new(Trigger::PreTokenGeneration, source, user.username.as_str())
+            .versioned(version)
+            .with("userAttributes", attributes_of(pool, user))
+            .with(
+                "groupConfiguration",
+                json!({
+                    "groupsToOverride": groups.groups,
+                    "iamRolesToOverride": groups.roles,
+                    "preferredRole": groups.preferred_role,
+                }),
+            )
+            .with_map("clientMetadata", metadata);
+        if version >= 2 {
+            event = event.with("scopes", json!(family.scopes));
+        }
+        let Some(answer) = self
+            .run_trigger(pool, Some(client.client_id.as_str()), event)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TokenOverrides::parse(&answer, version)?))
     }
 
     /// Verifies an access token as the user-pool API requires: our signature, our issuer, not
@@ -327,6 +401,7 @@ impl Engine {
                 .into());
             }
         }
+        let pool = self.load_pool(&mut *tx, &family.pool_id).await?;
         drop(tx);
         let new_refresh = if rotating && record.superseded_at.is_none() {
             let mut tx = self.inner.store.begin().await?;
@@ -344,8 +419,14 @@ impl Engine {
         } else {
             None
         };
-        self.sign_tokens(&client, &user, &family, new_refresh, now)
-            .await
+        let mint = Mint {
+            pool: &pool,
+            client: &client,
+            user: &user,
+            source: "TokenGeneration_RefreshTokens",
+            metadata: None,
+        };
+        self.sign_tokens(mint, &family, new_refresh, now).await
     }
 
     /// RevokeToken: revokes the refresh token's family, and with it every access token issued

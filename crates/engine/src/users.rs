@@ -4,13 +4,17 @@
 use crate::Engine;
 use crate::auth::alias_conflict;
 use crate::error::{EngineError, EngineResult, on_conflict};
+use crate::outbox::{Letter, Wording};
 use crate::pools::{decode_token, paged};
+use crate::triggers::{ClientMetadata, attributes_of};
+use std::collections::BTreeMap;
 use tessera_domain::attributes::{self, Attributes, WriteKind, Writer};
 use tessera_domain::client::AppClient;
 use tessera_domain::filter::UserFilter;
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::messages::{Channel, DeliveryDetails};
 use tessera_domain::pool::UserPool;
+use tessera_domain::triggers::{Event, PreSignUpResponse, Trigger, response};
 use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
 use tessera_store::{Conflict, Tx, UserQuery};
@@ -22,6 +26,9 @@ pub struct SignUp {
     pub password: String,
     pub attributes: Vec<(String, String)>,
     pub secret_hash: Option<String>,
+    /// ValidationData, for the PreSignUp function only.
+    pub validation_data: Option<BTreeMap<String, String>>,
+    pub client_metadata: ClientMetadata,
 }
 
 impl std::fmt::Debug for SignUp {
@@ -52,6 +59,8 @@ pub struct AdminCreateUser {
     pub suppress: bool,
     /// DesiredDeliveryMediums (Cognito's default is SMS).
     pub mediums: Vec<Channel>,
+    pub validation_data: Option<BTreeMap<String, String>>,
+    pub client_metadata: ClientMetadata,
 }
 
 #[derive(Clone, Debug)]
@@ -128,6 +137,30 @@ impl Credentials {
     }
 }
 
+/// What a PreSignUp function decided: a confirmed status, verified email or phone.
+fn apply_pre_sign_up(user: &mut User, decided: &PreSignUpResponse) {
+    if decided.auto_confirm_user == Some(true) {
+        user.status = UserStatus::Confirmed;
+    }
+    let verify = [
+        (
+            decided.auto_verify_email,
+            attributes::EMAIL,
+            attributes::EMAIL_VERIFIED,
+        ),
+        (
+            decided.auto_verify_phone,
+            attributes::PHONE_NUMBER,
+            attributes::PHONE_NUMBER_VERIFIED,
+        ),
+    ];
+    for (asked, attr, flag) in verify {
+        if asked == Some(true) && user.attribute(attr).is_some_and(|v| !v.is_empty()) {
+            user.attributes.insert(flag.to_string(), "true".to_string());
+        }
+    }
+}
+
 /// A user named by their own access token or by an administrator.
 #[derive(Clone, Copy, Debug)]
 pub enum UserRef<'a> {
@@ -201,7 +234,7 @@ impl Engine {
             .map_err(|e| on_conflict(e, |c| alias_conflict(pool, c)))
     }
 
-    async fn insert_new_user(
+    pub(crate) async fn insert_new_user(
         &self,
         tx: &mut dyn Tx,
         pool: &UserPool,
@@ -219,7 +252,7 @@ impl Engine {
     }
 
     /// Builds a new user from a requested name and attributes under the pool's rules.
-    fn new_user(
+    pub(crate) fn new_user(
         &self,
         pool: &UserPool,
         username: &str,
@@ -281,32 +314,106 @@ impl Engine {
             now,
         )?;
         pool.config.password_policy.check(&req.password)?;
+        // The PreSignUp function may reject the sign-up, confirm the user, verify attributes.
+        let event = Event::new(
+            Trigger::PreSignUp,
+            "PreSignUp_SignUp",
+            user.username.as_str(),
+        )
+        .with("userAttributes", attributes_of(&pool, &user))
+        .with_map("validationData", req.validation_data.as_ref())
+        .with_map("clientMetadata", req.client_metadata.as_ref());
+        let decided = self
+            .pre_sign_up(&pool, Some(client.client_id.as_str()), event)
+            .await?;
+        let confirmed = decided.auto_confirm_user == Some(true);
+        apply_pre_sign_up(&mut user, &decided);
         // Refuse before anything is written if the confirmation code couldn't be delivered.
-        if let Some((channel, _)) = Self::sign_up_channel(&pool, &user) {
+        let channel = (!confirmed)
+            .then(|| Self::sign_up_channel(&pool, &user))
+            .flatten();
+        if let Some((channel, _)) = channel {
             self.outbox_status(channel)?;
         }
         self.credentials(&pool, &user.sub, &user.username, &req.password, None)
             .await?
             .apply(&mut user);
+        let wording = match channel {
+            Some(_) => {
+                self.custom_message(
+                    &pool,
+                    Some(client.client_id.as_str()),
+                    &user,
+                    "SignUp",
+                    req.client_metadata.as_ref(),
+                )
+                .await?
+            }
+            None => Letter::plain("SignUp"),
+        };
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User already exists")
             .await?;
-        let delivery = self
-            .send_sign_up_code(&mut *tx, &pool, &client, &user, now)
-            .await?;
+        let delivery = if confirmed {
+            None
+        } else {
+            self.send_sign_up_code(&mut *tx, &pool, &client, &user, &wording, now)
+                .await?
+        };
         tx.commit().await?;
-        tracing::info!(pool = %pool.id, sub = %user.sub, "user signed up");
+        tracing::info!(pool = %pool.id, sub = %user.sub, confirmed, "user signed up");
+        if confirmed {
+            self.post_confirmation(
+                &pool,
+                Some(client.client_id.as_str()),
+                &user,
+                "PostConfirmation_ConfirmSignUp",
+                req.client_metadata.as_ref(),
+            )
+            .await?;
+        }
         Ok(SignedUp {
             user,
-            confirmed: false,
+            confirmed,
             delivery,
         })
+    }
+
+    /// Runs the PreSignUp function, if any; its decisions (all "no" without one).
+    pub(crate) async fn pre_sign_up(
+        &self,
+        pool: &UserPool,
+        client_id: Option<&str>,
+        event: Event,
+    ) -> EngineResult<PreSignUpResponse> {
+        match self.run_trigger(pool, client_id, event).await? {
+            Some(answer) => Ok(response(&answer)?),
+            None => Ok(PreSignUpResponse::default()),
+        }
+    }
+
+    /// Runs the PostConfirmation function, if any, for a user who was just confirmed (or reset
+    /// their password). As with Cognito, its failure is reported but the confirmation stands.
+    pub(crate) async fn post_confirmation(
+        &self,
+        pool: &UserPool,
+        client_id: Option<&str>,
+        user: &User,
+        source: &str,
+        client_metadata: Option<&BTreeMap<String, String>>,
+    ) -> EngineResult<()> {
+        let event = Event::new(Trigger::PostConfirmation, source, user.username.as_str())
+            .with("userAttributes", attributes_of(pool, user))
+            .with_map("clientMetadata", client_metadata);
+        self.run_trigger(pool, client_id, event).await?;
+        Ok(())
     }
 
     pub async fn admin_confirm_sign_up(
         &self,
         pool_id: &UserPoolId,
         username: &str,
+        client_metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<()> {
         let mut tx = self.inner.store.begin().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
@@ -322,7 +429,14 @@ impl Engine {
         user.modified_at = self.now();
         self.save_user(&mut *tx, &pool, &user).await?;
         tx.commit().await?;
-        Ok(())
+        self.post_confirmation(
+            &pool,
+            None,
+            &user,
+            "PostConfirmation_ConfirmSignUp",
+            client_metadata,
+        )
+        .await
     }
 
     pub async fn admin_create_user(
@@ -360,6 +474,7 @@ impl Engine {
                     Some(expires),
                 )
                 .await?;
+            let wording = self.invite_wording(&pool, &existing, &req).await?;
             let mut tx = self.inner.store.begin().await?;
             let mut user = self.admin_user(&mut *tx, &pool, &req.username).await?;
             if user.status != UserStatus::ForceChangePassword {
@@ -375,7 +490,7 @@ impl Engine {
             credentials.apply(&mut user);
             user.modified_at = now;
             self.save_user(&mut *tx, &pool, &user).await?;
-            self.invite(&mut *tx, &pool, &user, &req, &temporary, now)
+            self.invite(&mut *tx, &pool, &user, &req, &temporary, &wording, now)
                 .await?;
             tx.commit().await?;
             return Ok(user);
@@ -388,16 +503,27 @@ impl Engine {
             UserStatus::ForceChangePassword,
             now,
         )?;
+        // The PreSignUp function may refuse; its other decisions don't apply to invitations.
+        let event = Event::new(
+            Trigger::PreSignUp,
+            "PreSignUp_AdminCreateUser",
+            user.username.as_str(),
+        )
+        .with("userAttributes", attributes_of(&pool, &user))
+        .with_map("validationData", req.validation_data.as_ref())
+        .with_map("clientMetadata", req.client_metadata.as_ref());
+        self.pre_sign_up(&pool, None, event).await?;
         self.credentials(&pool, &user.sub, &user.username, &temporary, Some(expires))
             .await?
             .apply(&mut user);
         if !req.suppress {
             self.invite_channels(&user, &req)?;
         }
+        let wording = self.invite_wording(&pool, &user, &req).await?;
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User account already exists")
             .await?;
-        self.invite(&mut *tx, &pool, &user, &req, &temporary, now)
+        self.invite(&mut *tx, &pool, &user, &req, &temporary, &wording, now)
             .await?;
         tx.commit().await?;
         tracing::info!(pool = %pool.id, sub = %user.sub, "user created by an administrator");
@@ -435,7 +561,28 @@ impl Engine {
         Ok(targets)
     }
 
+    /// The CustomMessage function's wording of an invitation (None when suppressed).
+    async fn invite_wording(
+        &self,
+        pool: &UserPool,
+        user: &User,
+        req: &AdminCreateUser,
+    ) -> EngineResult<Letter> {
+        if req.suppress {
+            return Ok(Letter::plain("AdminCreateUser"));
+        }
+        self.custom_message(
+            pool,
+            None,
+            user,
+            "AdminCreateUser",
+            req.client_metadata.as_ref(),
+        )
+        .await
+    }
+
     /// Queues the invitation with the temporary password, unless suppressed.
+    #[allow(clippy::too_many_arguments)]
     async fn invite(
         &self,
         tx: &mut dyn Tx,
@@ -443,6 +590,7 @@ impl Engine {
         user: &User,
         req: &AdminCreateUser,
         temporary: &str,
+        wording: Wording<'_>,
         now: Timestamp,
     ) -> EngineResult<()> {
         if req.suppress {
@@ -454,9 +602,12 @@ impl Engine {
                 pool,
                 user,
                 (channel, &to),
-                crate::outbox::MessageKind::Invite {
-                    temporary_password: temporary,
-                },
+                (
+                    crate::outbox::MessageKind::Invite {
+                        temporary_password: temporary,
+                    },
+                    wording,
+                ),
                 now,
             )
             .await?;
@@ -489,6 +640,16 @@ impl Engine {
         username: &str,
         writes: Vec<(String, String)>,
     ) -> EngineResult<Vec<DeliveryDetails>> {
+        let wording = self
+            .wording_for(
+                UserRef::Admin {
+                    pool: pool_id,
+                    username,
+                },
+                None,
+                "UpdateUserAttribute",
+            )
+            .await?;
         let mut tx = self.inner.store.begin().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         let mut user = self.admin_user(&mut *tx, &pool, username).await?;
@@ -503,7 +664,7 @@ impl Engine {
         let before = user.clone();
         apply_writes(&mut user, writes.clone());
         let sent = self
-            .attribute_changes(&mut *tx, &pool, &before, &mut user, &writes, now)
+            .attribute_changes(&mut *tx, &pool, &wording, &before, &mut user, &writes, now)
             .await?;
         user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;
@@ -670,6 +831,13 @@ impl Engine {
         access_token: &str,
         writes: Vec<(String, String)>,
     ) -> EngineResult<Vec<DeliveryDetails>> {
+        let wording = self
+            .wording_for(
+                UserRef::AccessToken(access_token),
+                None,
+                "UpdateUserAttribute",
+            )
+            .await?;
         let mut tx = self.inner.store.begin().await?;
         let (pool, client, mut user) = self.self_service(&mut *tx, access_token).await?;
         check_client_may_write(&pool, &client, &writes)?;
@@ -684,7 +852,7 @@ impl Engine {
         let before = user.clone();
         apply_writes(&mut user, writes.clone());
         let sent = self
-            .attribute_changes(&mut *tx, &pool, &before, &mut user, &writes, now)
+            .attribute_changes(&mut *tx, &pool, &wording, &before, &mut user, &writes, now)
             .await?;
         user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;

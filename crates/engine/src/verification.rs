@@ -6,13 +6,16 @@
 use crate::Engine;
 use crate::auth::unknown_user;
 use crate::error::{EngineError, EngineResult};
-use crate::outbox::simulated_delivery;
+use crate::outbox::{Letter, Wording, simulated_delivery};
 use crate::tokens::ClientProof;
+use crate::users::UserRef;
+use std::collections::BTreeMap;
 use tessera_domain::attributes::{self, EMAIL_VERIFIED, PHONE_NUMBER_VERIFIED};
 use tessera_domain::client::{AppClient, UserExistenceErrors};
 use tessera_domain::codes::{self, CodePurpose};
 use tessera_domain::messages::{self, Channel, DeliveryDetails};
 use tessera_domain::pool::{Alias, UserPool};
+use tessera_domain::triggers::Trigger;
 use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, Timestamp, UserPoolId};
 use tessera_store::{Conflict, StoreError, Tx, UserLookup};
@@ -24,6 +27,7 @@ pub struct ConfirmSignUp {
     pub code: String,
     pub secret_hash: Option<String>,
     pub force_alias_creation: bool,
+    pub client_metadata: crate::triggers::ClientMetadata,
 }
 
 #[derive(Clone)]
@@ -33,6 +37,7 @@ pub struct ConfirmForgotPassword {
     pub code: String,
     pub password: String,
     pub secret_hash: Option<String>,
+    pub client_metadata: crate::triggers::ClientMetadata,
 }
 
 fn verified_flag(channel: Channel) -> &'static str {
@@ -115,6 +120,7 @@ impl Engine {
         pool: &UserPool,
         client: &AppClient,
         user: &User,
+        wording: Wording<'_>,
         now: Timestamp,
     ) -> EngineResult<Option<DeliveryDetails>> {
         let Some((channel, to)) = Self::sign_up_channel(pool, user) else {
@@ -139,6 +145,7 @@ impl Engine {
                 &to,
                 None,
                 Some(&link),
+                wording,
                 now,
             )
             .await?;
@@ -189,10 +196,12 @@ impl Engine {
     /// auto-verified attribute gets a code at its new value and loses its verification — or,
     /// when the pool requires verification before update, keeps its old value until the code
     /// comes back. Returns where codes went.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn attribute_changes(
         &self,
         tx: &mut dyn Tx,
         pool: &UserPool,
+        wording: Wording<'_>,
         before: &User,
         user: &mut User,
         explicit: &[(String, String)],
@@ -242,12 +251,54 @@ impl Engine {
                     &new,
                     pending,
                     None,
+                    wording,
                     now,
                 )
                 .await?,
             );
         }
         Ok(sent)
+    }
+
+    /// A CustomMessage function's wording for a message to the user known as `name`, asked
+    /// before the write transaction (None without a function, or for an unknown name).
+    async fn wording_by_name(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        name: &str,
+        event: &'static str,
+        metadata: Option<&BTreeMap<String, String>>,
+    ) -> EngineResult<Letter> {
+        if !Self::has_trigger(pool, Trigger::CustomMessage) {
+            return Ok(Letter::plain(event));
+        }
+        let user = {
+            let mut tx = self.inner.store.read().await?;
+            self.find_user(&mut *tx, pool, name).await?
+        };
+        match user {
+            Some(u) => {
+                self.custom_message(pool, Some(client.client_id.as_str()), &u, event, metadata)
+                    .await
+            }
+            None => Ok(Letter::plain(event)),
+        }
+    }
+
+    /// The same for a user named by access token or by an administrator.
+    pub(crate) async fn wording_for(
+        &self,
+        who: UserRef<'_>,
+        client_id: Option<&str>,
+        event: &'static str,
+    ) -> EngineResult<Letter> {
+        let (pool, user) = {
+            let mut tx = self.inner.store.read().await?;
+            self.resolve_user(&mut *tx, who).await?
+        };
+        self.custom_message(&pool, client_id, &user, event, None)
+            .await
     }
 
     /// The user named in a public (unsigned) request, or the client's error for an unknown one.
@@ -316,7 +367,14 @@ impl Engine {
             .await?;
         tx.commit().await?;
         tracing::info!(pool = %pool.id, sub = %user.sub, "sign-up confirmed");
-        Ok(())
+        self.post_confirmation(
+            &pool,
+            Some(client.client_id.as_str()),
+            &user,
+            "PostConfirmation_ConfirmSignUp",
+            req.client_metadata.as_ref(),
+        )
+        .await
     }
 
     pub async fn resend_confirmation_code(
@@ -328,6 +386,9 @@ impl Engine {
         let now = self.now();
         let (client, pool) = self.client_and_pool(client_id, None).await?;
         self.check_client_proof(&client, &[username], ClientProof::SecretHash(secret_hash))?;
+        let wording = self
+            .wording_by_name(&pool, &client, username, "ResendCode", None)
+            .await?;
         let mut tx = self.inner.store.begin().await?;
         let Some(user) = self.named_user(&mut *tx, &pool, &client, username).await? else {
             return Ok(simulated_delivery(self, &pool, username));
@@ -339,7 +400,7 @@ impl Engine {
             return Err(DomainError::invalid_parameter("Auto verification not turned on.").into());
         }
         let details = self
-            .send_sign_up_code(&mut *tx, &pool, &client, &user, now)
+            .send_sign_up_code(&mut *tx, &pool, &client, &user, &wording, now)
             .await?
             .ok_or_else(|| DomainError::invalid_parameter("Auto verification not turned on."))?;
         tx.commit().await?;
@@ -352,6 +413,7 @@ impl Engine {
         tx: &mut dyn Tx,
         pool: &UserPool,
         user: &User,
+        wording: Wording<'_>,
         now: Timestamp,
     ) -> EngineResult<DeliveryDetails> {
         let channel = messages::recovery_channel(&pool.config.settings, |c| is_verified(user, c))
@@ -376,6 +438,7 @@ impl Engine {
             &to,
             None,
             None,
+            wording,
             now,
         )
         .await
@@ -386,10 +449,18 @@ impl Engine {
         client_id: &str,
         username: &str,
         secret_hash: Option<&str>,
+        client_metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<DeliveryDetails> {
         let now = self.now();
         let (client, pool) = self.client_and_pool(client_id, None).await?;
         self.check_client_proof(&client, &[username], ClientProof::SecretHash(secret_hash))?;
+        // A name we don't know may belong to a user the pool's UserMigration function vouches
+        // for: created now, with a reset code on its way.
+        self.migrate_if_unknown(&pool, &client, username, None, &client_metadata.cloned())
+            .await?;
+        let wording = self
+            .wording_by_name(&pool, &client, username, "ForgotPassword", client_metadata)
+            .await?;
         let mut tx = self.inner.store.begin().await?;
         let Some(user) = self.named_user(&mut *tx, &pool, &client, username).await? else {
             return Ok(simulated_delivery(self, &pool, username));
@@ -397,7 +468,9 @@ impl Engine {
         if !user.enabled {
             return Err(DomainError::not_authorized("User is disabled.").into());
         }
-        let details = self.send_reset_code(&mut *tx, &pool, &user, now).await?;
+        let details = self
+            .send_reset_code(&mut *tx, &pool, &user, &wording, now)
+            .await?;
         tx.commit().await?;
         Ok(details)
     }
@@ -462,7 +535,14 @@ impl Engine {
         }
         tx.commit().await?;
         tracing::info!(pool = %pool.id, sub = %user.sub, "password reset");
-        Ok(())
+        self.post_confirmation(
+            &pool,
+            Some(client.client_id.as_str()),
+            &user,
+            "PostConfirmation_ConfirmForgotPassword",
+            req.client_metadata.as_ref(),
+        )
+        .await
     }
 
     pub async fn admin_reset_user_password(
@@ -471,13 +551,25 @@ impl Engine {
         username: &str,
     ) -> EngineResult<DeliveryDetails> {
         let now = self.now();
+        let wording = self
+            .wording_for(
+                UserRef::Admin {
+                    pool: pool_id,
+                    username,
+                },
+                None,
+                "ForgotPassword",
+            )
+            .await?;
         let mut tx = self.inner.store.begin().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         let mut user = self
             .find_user(&mut *tx, &pool, username)
             .await?
             .ok_or_else(DomainError::user_not_found)?;
-        let details = self.send_reset_code(&mut *tx, &pool, &user, now).await?;
+        let details = self
+            .send_reset_code(&mut *tx, &pool, &user, &wording, now)
+            .await?;
         user.status = UserStatus::ResetRequired;
         user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;
@@ -498,6 +590,13 @@ impl Engine {
         let channel = channel_of(attribute).ok_or_else(|| {
             DomainError::invalid_parameter(format!("Invalid attribute name: {attribute}"))
         })?;
+        let wording = self
+            .wording_for(
+                UserRef::AccessToken(access_token),
+                None,
+                "VerifyUserAttribute",
+            )
+            .await?;
         let id = self.verify_access_token(access_token).await?;
         let mut tx = self.inner.store.begin().await?;
         let user = self.token_user(&mut *tx, &id).await?;
@@ -517,7 +616,7 @@ impl Engine {
             })?;
         let details = self
             .send_code(
-                &mut *tx, &pool, &user, purpose, channel, &to, pending, None, now,
+                &mut *tx, &pool, &user, purpose, channel, &to, pending, None, &wording, now,
             )
             .await?;
         tx.commit().await?;

@@ -124,6 +124,7 @@ pub async fn confirm_user(
             code: q.confirmation_code,
             secret_hash: None,
             force_alias_creation: false,
+            client_metadata: None,
         })
         .await;
     match result {

@@ -99,6 +99,7 @@ mod tests {
             from: None,
             reply_to: None,
             created_at: Timestamp::from_millis(0),
+            sender: None,
         }
     }
 

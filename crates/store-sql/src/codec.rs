@@ -232,6 +232,7 @@ pub fn family_from_row(
 pub fn redacted(data: &str) -> StoreResult<String> {
     let mut message: tessera_domain::messages::OutboundMessage = from_json(data, "outbox message")?;
     message.body = String::new();
+    message.sender = None;
     to_json(&message)
 }
 

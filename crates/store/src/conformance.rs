@@ -914,6 +914,14 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
         from: None,
         reply_to: None,
         created_at: t(i64::from(n)),
+        sender: Some(tessera_domain::messages::SenderEvent {
+            trigger_source: "CustomEmailSender_SignUp".into(),
+            user_name: format!("user{n}"),
+            request: serde_json::json!({"code": n.to_string()})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        }),
     };
     let mut tx = store.begin().await.unwrap();
     for n in 1..=4 {
@@ -989,12 +997,14 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
     assert_eq!(delivered.status, OutboxStatus::Delivered);
     assert_eq!(delivered.delivered_at, Some(t(200)));
     assert_eq!(delivered.message.body, "", "delivered bodies are redacted");
+    assert_eq!(delivered.message.sender, None, "and so are sender events");
     let failed = by_id(first[2].0.id);
     assert_eq!(failed.status, OutboxStatus::Failed);
     assert_eq!(failed.last_error.as_deref(), Some("550 no such mailbox"));
     let held = by_id(Uuid::from_bytes([5; 16]));
     assert_eq!(held.status, OutboxStatus::Held);
     assert_eq!(held.message.body, "Your code is 5");
+    assert_eq!(held.message.sender.as_ref().unwrap().request["code"], "5");
     assert_eq!(tx.list_outbox(None, 2).await.unwrap().len(), 2);
 }
 

@@ -60,6 +60,7 @@ pub async fn initiate_auth(
                 flow: req.auth_flow.as_str().to_string(),
                 parameters: req.auth_parameters.unwrap_or_default(),
                 admin_pool: None,
+                client_metadata: req.client_metadata,
             })
             .await?,
     );
@@ -84,6 +85,7 @@ pub async fn admin_initiate_auth(
                 flow: req.auth_flow.as_str().to_string(),
                 parameters: req.auth_parameters.unwrap_or_default(),
                 admin_pool: Some(pool_id(&req.user_pool_id)?),
+                client_metadata: req.client_metadata,
             })
             .await?,
     );
@@ -109,6 +111,7 @@ pub async fn respond_to_auth_challenge(
                 session: req.session,
                 responses: req.challenge_responses.unwrap_or_default(),
                 admin_pool: None,
+                client_metadata: req.client_metadata,
             })
             .await?,
     );
@@ -134,6 +137,7 @@ pub async fn admin_respond_to_auth_challenge(
                 session: req.session,
                 responses: req.challenge_responses.unwrap_or_default(),
                 admin_pool: Some(pool_id(&req.user_pool_id)?),
+                client_metadata: req.client_metadata,
             })
             .await?,
     );

@@ -71,6 +71,13 @@ pub(crate) fn delivery_out(
     }
 }
 
+/// ValidationData (a list of name/value pairs) as the map trigger events carry.
+pub(crate) fn validation_data(
+    list: Vec<wire::AttributeType>,
+) -> std::collections::BTreeMap<String, String> {
+    attributes_in(list).into_iter().collect()
+}
+
 pub(crate) fn attributes_in(list: Vec<wire::AttributeType>) -> Vec<(String, String)> {
     list.into_iter()
         .map(|a| (a.name, a.value.unwrap_or_default()))

@@ -3,6 +3,7 @@
 
 use super::{
     ApiResult, attributes_in, attributes_out, delivery_out, pool_id, status_out, ts, user_type,
+    validation_data,
 };
 use crate::AppState;
 use serde_json::{Value, json};
@@ -48,6 +49,8 @@ pub async fn sign_up(
             password,
             attributes: attributes_in(req.user_attributes.unwrap_or_default()),
             secret_hash: req.secret_hash,
+            validation_data: req.validation_data.map(validation_data),
+            client_metadata: req.client_metadata,
         })
         .await?;
     Ok(wire::SignUpResponse {
@@ -64,7 +67,11 @@ pub async fn admin_confirm_sign_up(
 ) -> ApiResult<wire::AdminConfirmSignUpResponse> {
     state
         .engine
-        .admin_confirm_sign_up(&pool_id(&req.user_pool_id)?, &req.username)
+        .admin_confirm_sign_up(
+            &pool_id(&req.user_pool_id)?,
+            &req.username,
+            req.client_metadata.as_ref(),
+        )
         .await?;
     Ok(wire::AdminConfirmSignUpResponse::default())
 }
@@ -92,6 +99,8 @@ pub async fn admin_create_user(
                         wire::DeliveryMediumType::Sms => tessera_domain::messages::Channel::Sms,
                     })
                     .collect(),
+                validation_data: req.validation_data.map(validation_data),
+                client_metadata: req.client_metadata,
             },
         )
         .await?;
@@ -303,6 +312,7 @@ pub async fn confirm_sign_up(
             code: req.confirmation_code,
             secret_hash: req.secret_hash,
             force_alias_creation: req.force_alias_creation.unwrap_or(false),
+            client_metadata: req.client_metadata,
         })
         .await?;
     Ok(wire::ConfirmSignUpResponse::default())
@@ -327,7 +337,12 @@ pub async fn forgot_password(
 ) -> ApiResult<wire::ForgotPasswordResponse> {
     let d = state
         .engine
-        .forgot_password(&req.client_id, &req.username, req.secret_hash.as_deref())
+        .forgot_password(
+            &req.client_id,
+            &req.username,
+            req.secret_hash.as_deref(),
+            req.client_metadata.as_ref(),
+        )
         .await?;
     Ok(wire::ForgotPasswordResponse {
         code_delivery_details: Some(delivery_out(&d)),
@@ -346,6 +361,7 @@ pub async fn confirm_forgot_password(
             code: req.confirmation_code,
             password: req.password,
             secret_hash: req.secret_hash,
+            client_metadata: req.client_metadata,
         })
         .await?;
     Ok(wire::ConfirmForgotPasswordResponse::default())

@@ -24,6 +24,7 @@ fn email(to: &str, subject: Option<&str>, body: &str) -> OutboundMessage {
         from: None,
         reply_to: None,
         created_at: Timestamp::from_millis(1_700_000_000_000),
+        sender: None,
     }
 }
 
