@@ -46,6 +46,18 @@ async fn srp_sign_in(
     username: &str,
     password: &str,
 ) -> Result<String, (String, String)> {
+    let late = std::time::Duration::ZERO;
+    srp_sign_in_late(app, (pool_id, client_id, secret), username, password, late).await
+}
+
+/// The same, with the server's clock moved on by `late` before the claim arrives.
+async fn srp_sign_in_late(
+    app: &TestApp,
+    (pool_id, client_id, secret): (&str, &str, Option<&str>),
+    username: &str,
+    password: &str,
+    late: std::time::Duration,
+) -> Result<String, (String, String)> {
     let srp = SrpClient::new(User::new(pool_id, username, password), client_id, secret);
     let auth = srp.get_auth_parameters();
     let mut init = app
@@ -73,6 +85,7 @@ async fn srp_sign_in(
     let proof = srp
         .verify(&p["SECRET_BLOCK"], user_id, &p["SALT"], &p["SRP_B"])
         .unwrap();
+    app.clock.advance(late);
     let mut respond = app
         .public
         .respond_to_auth_challenge()
@@ -473,4 +486,29 @@ async fn parallel_guesses_are_bounded_by_lockout() {
     assert_eq!(checked, 5, "exactly the five free guesses were checked");
     assert_eq!(incorrect_count, 5);
     assert_eq!(locked, 45);
+}
+
+#[tokio::test]
+async fn a_claim_outside_the_clock_skew_is_refused() {
+    let app = spawn_app().await;
+    let f = pool_with_client(&app).await;
+    let (client_id, _) = srp_client(&app, &f.pool_id, false, false).await;
+    confirmed_user(&app, &f, "ann", "Passw0rd!").await;
+    let target = (f.pool_id.as_str(), client_id.as_str(), None);
+    // A minute late is within the window (the server's clock runs ahead of the client's).
+    let late = std::time::Duration::from_secs(60);
+    srp_sign_in_late(&app, target, "ann", "Passw0rd!", late)
+        .await
+        .unwrap();
+    // Five more minutes and the claim is six minutes old.
+    let late = std::time::Duration::from_secs(5 * 60);
+    assert_eq!(
+        srp_sign_in_late(&app, target, "ann", "Passw0rd!", late)
+            .await
+            .unwrap_err(),
+        (
+            "NotAuthorizedException".into(),
+            "The TIMESTAMP of the password claim is outside the allowed clock skew.".into()
+        )
+    );
 }

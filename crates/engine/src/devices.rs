@@ -217,6 +217,7 @@ impl Engine {
         let signature = param(responses, "PASSWORD_CLAIM_SIGNATURE")?;
         let timestamp = param(responses, "TIMESTAMP")?;
         let presented_block = param(responses, "PASSWORD_CLAIM_SECRET_BLOCK")?;
+        crate::srp::check_claim_time(timestamp, now)?;
         let mut tx = self.inner.store.begin().await?;
         let device = self
             .presented_device(&mut *tx, at, &user)

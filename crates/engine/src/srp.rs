@@ -54,6 +54,19 @@ fn parse_timestamp(s: &str) -> Option<Timestamp> {
     Timestamp::from_civil(year.parse().ok()?, month, day.parse().ok()?, h, m, sec)
 }
 
+/// A password claim's TIMESTAMP must parse and lie within the skew window around `now`.
+pub(crate) fn check_claim_time(timestamp: &str, now: Timestamp) -> EngineResult<()> {
+    let signed_at = parse_timestamp(timestamp)
+        .ok_or_else(|| DomainError::invalid_parameter("Invalid TIMESTAMP provided."))?;
+    if signed_at.since(now) > TIMESTAMP_SKEW || now.since(signed_at) > TIMESTAMP_SKEW {
+        return Err(DomainError::not_authorized(
+            "The TIMESTAMP of the password claim is outside the allowed clock skew.",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn decode_block(block: &str) -> Option<Vec<u8>> {
     STANDARD
         .decode(block)
@@ -249,14 +262,7 @@ impl Engine {
             ClientProof::SecretHash(responses.get("SECRET_HASH").map(String::as_str)),
         )?;
         let now = self.now();
-        let signed_at = parse_timestamp(timestamp)
-            .ok_or_else(|| DomainError::invalid_parameter("Invalid TIMESTAMP provided."))?;
-        if signed_at.since(now) > TIMESTAMP_SKEW || now.since(signed_at) > TIMESTAMP_SKEW {
-            return Err(DomainError::not_authorized(
-                "The TIMESTAMP of the password claim is outside the allowed clock skew.",
-            )
-            .into());
-        }
+        check_claim_time(timestamp, now)?;
         let block = decode_block(block_text).ok_or_else(incorrect)?;
         let block_hash = tessera_crypto::token_hash(&STANDARD.encode(&block));
 
