@@ -64,7 +64,13 @@ impl Engine {
                     %detail,
                     "trigger function unavailable"
                 );
-                Err(triggers::unexpected(event.trigger, &detail).into())
+                // The detail names hosts and ARNs: it goes to the log, not to the client.
+                let cause = if detail.contains("timed out") {
+                    "Socket timeout while invoking Lambda function"
+                } else {
+                    "Lambda function unreachable"
+                };
+                Err(triggers::unexpected(event.trigger, cause).into())
             }
         }
     }
