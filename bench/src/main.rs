@@ -66,13 +66,17 @@ fn client(endpoint: &str) -> idp::Client {
 }
 
 /// Starts the server on a runtime of its own, so the load generator doesn't share its threads.
-fn start_server(dir: &std::path::Path, hash_cost: &str) -> Result<String> {
+///
+/// `hold_messages` runs it with `--dev` (the explicit hash cost still applies), so that codes
+/// are written to the outbox and held there instead of needing a mail server.
+fn start_server(dir: &std::path::Path, hash_cost: &str, hold_messages: bool) -> Result<String> {
     let overrides = serde_json::json!({
         "listen": "127.0.0.1:0",
         "data_dir": dir.display().to_string(),
         "hash_cost": hash_cost,
         "root_access_key_id": KEY,
         "root_secret_access_key": SECRET,
+        "dev": hold_messages,
     });
     let settings =
         tessera_server::Settings::from_config(tessera_server::Config::load(None, &overrides)?)?;
@@ -453,7 +457,65 @@ async fn enumeration(c: &idp::Client, s: &Setup, samples: usize) -> Result<()> {
                 .await?;
         }
     }
+    forgot_password_timing(c, s, samples).await
+}
+
+/// ForgotPassword for unknown names against users with a verified email (whose codes are
+/// written and held in the outbox), under PreventUserExistenceErrors ENABLED.
+async fn forgot_password_timing(c: &idp::Client, s: &Setup, samples: usize) -> Result<()> {
+    let mut users = Vec::new();
+    for i in 0..samples {
+        let name = format!("forgot{i:04}");
+        c.admin_create_user()
+            .user_pool_id(&s.pool_id)
+            .username(&name)
+            .user_attributes(attribute("email", &format!("{name}@example.com"))?)
+            .user_attributes(attribute("email_verified", "true")?)
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await?;
+        users.push(name);
+    }
+    let attempt = |user: String| async move {
+        let t = Instant::now();
+        let r = c
+            .forgot_password()
+            .client_id(&s.srp_client_id)
+            .username(&user)
+            .send()
+            .await;
+        (t.elapsed(), r.is_ok())
+    };
+    let (mut unknown, mut known) = (Vec::new(), Vec::new());
+    for (i, user) in users.into_iter().enumerate() {
+        let (t1, ok1) = attempt(format!("ghost-forgot-{i}@example.com")).await;
+        let (t2, ok2) = attempt(user).await;
+        anyhow::ensure!(
+            ok1 && ok2,
+            "ForgotPassword failed: unknown {ok1}, known {ok2}"
+        );
+        unknown.push(t1);
+        known.push(t2);
+    }
+    unknown.sort();
+    known.sort();
+    let (u, k) = (percentile(&unknown, 0.5), percentile(&known, 0.5));
+    println!(
+        "{:<22} {:>8} {:>16.2} {:>18.2} {:>7.3}   (known user: a code written and held)",
+        "ForgotPassword",
+        samples,
+        u.as_secs_f64() * 1e3,
+        k.as_secs_f64() * 1e3,
+        u.as_secs_f64() / k.as_secs_f64()
+    );
     Ok(())
+}
+
+fn attribute(name: &str, value: &str) -> Result<idp::types::AttributeType> {
+    Ok(idp::types::AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()?)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -535,7 +597,7 @@ fn main() -> Result<()> {
         .map(|n| n.get())
         .unwrap_or(1);
     let dir = tempfile::tempdir()?;
-    let endpoint = start_server(dir.path(), &args.hash_cost)?;
+    let endpoint = start_server(dir.path(), &args.hash_cost, args.enumeration)?;
 
     println!(
         "tessera-bench: {cores} cores, concurrency {}, {} s per operation, hash cost {}",

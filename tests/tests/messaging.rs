@@ -372,6 +372,28 @@ async fn unknown_users_and_unrecoverable_ones() {
         .unwrap();
     assert_eq!(fake, again, "a simulated destination is stable");
     assert_eq!(fake.delivery_medium, Some(DeliveryMediumType::Email));
+    // An unknown name meets the hourly send limit exactly as a real user would.
+    let forgot = || {
+        m.app
+            .public
+            .forgot_password()
+            .client_id(&f.client_id)
+            .username("nobody")
+            .send()
+    };
+    for _ in 2..5 {
+        forgot().await.unwrap();
+    }
+    let limited = forgot().await.unwrap_err();
+    assert_eq!(
+        error_of(&limited),
+        (
+            "LimitExceededException".into(),
+            "Attempt limit exceeded, please try after some time.".into()
+        )
+    );
+    m.app.clock.advance(Duration::from_secs(3601));
+    forgot().await.unwrap();
     // A real user without a verified email can't recover by email.
     m.app
         .admin

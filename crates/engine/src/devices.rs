@@ -106,6 +106,7 @@ impl Engine {
         let (family, refresh) = self
             .start_family(&mut *tx, at.client, user, device_key, now)
             .await?;
+        let groups = self.group_claims(&mut *tx, &at.pool.id, &user.sub).await?;
         tx.commit().await?;
         // The PostAuthentication function may still refuse; the family it leaves behind is
         // never handed out and expires unused.
@@ -128,6 +129,7 @@ impl Engine {
             pool: at.pool,
             client: at.client,
             user,
+            groups,
             source,
             metadata: at.metadata.as_ref(),
         };

@@ -209,13 +209,14 @@ impl Engine {
         Ok(user)
     }
 
-    /// What a user's groups put into the tokens being minted now.
+    /// What a user's groups put into the tokens being minted now, read in the caller's
+    /// transaction (so minting costs no transaction of its own).
     pub(crate) async fn group_claims(
         &self,
+        tx: &mut dyn Tx,
         pool: &UserPoolId,
         sub: &Sub,
     ) -> EngineResult<GroupClaims> {
-        let mut tx = self.inner.store.read().await?;
         let groups = tx
             .groups_of_user(pool, sub, None, MAX_GROUPS_PER_USER)
             .await?;

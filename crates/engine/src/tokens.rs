@@ -34,6 +34,8 @@ pub(crate) struct Mint<'a> {
     pub pool: &'a UserPool,
     pub client: &'a AppClient,
     pub user: &'a User,
+    /// The user's groups, read with the user.
+    pub groups: GroupClaims,
     pub source: &'a str,
     pub metadata: Option<&'a BTreeMap<String, String>>,
 }
@@ -126,11 +128,11 @@ impl Engine {
             pool,
             client,
             user,
+            mut groups,
             source,
             metadata,
         } = mint;
         let issuer = self.issuer(&user.pool_id);
-        let mut groups = self.group_claims(&user.pool_id, &user.sub).await?;
         let overrides = self
             .pre_token_generation(pool, client, user, family, &groups, source, metadata)
             .await?;
@@ -402,6 +404,7 @@ impl Engine {
             }
         }
         let pool = self.load_pool(&mut *tx, &family.pool_id).await?;
+        let groups = self.group_claims(&mut *tx, &pool.id, &user.sub).await?;
         drop(tx);
         let new_refresh = if rotating && record.superseded_at.is_none() {
             let mut tx = self.inner.store.begin().await?;
@@ -423,6 +426,7 @@ impl Engine {
             pool: &pool,
             client: &client,
             user: &user,
+            groups,
             source: "TokenGeneration_RefreshTokens",
             metadata: None,
         };

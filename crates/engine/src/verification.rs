@@ -301,6 +301,28 @@ impl Engine {
             .await
     }
 
+    /// A send to a name that matches no user, when the client hides which names exist: the same
+    /// hourly limit (LimitExceededException) and the same write as a real send, so neither the
+    /// answers nor their timing tell the two apart.
+    async fn simulated_send(
+        &self,
+        mut tx: Box<dyn Tx>,
+        pool: &UserPool,
+        name: &str,
+        purpose: &CodePurpose,
+        now: Timestamp,
+    ) -> EngineResult<()> {
+        let key = pool.config.sign_in.key(name);
+        let previous = tx
+            .unknown_name_sends(&pool.id, &key, &purpose.key())
+            .await?;
+        let sends = codes::record_send(&previous, now)?;
+        tx.put_unknown_name_sends(&pool.id, &key, &purpose.key(), &sends)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The user named in a public (unsigned) request, or the client's error for an unknown one.
     async fn named_user(
         &self,
@@ -391,6 +413,8 @@ impl Engine {
             .await?;
         let mut tx = self.inner.store.begin().await?;
         let Some(user) = self.named_user(&mut *tx, &pool, &client, username).await? else {
+            self.simulated_send(tx, &pool, username, &CodePurpose::ConfirmSignUp, now)
+                .await?;
             return Ok(simulated_delivery(self, &pool, username));
         };
         if user.status != UserStatus::Unconfirmed {
@@ -463,6 +487,8 @@ impl Engine {
             .await?;
         let mut tx = self.inner.store.begin().await?;
         let Some(user) = self.named_user(&mut *tx, &pool, &client, username).await? else {
+            self.simulated_send(tx, &pool, username, &CodePurpose::ResetPassword, now)
+                .await?;
             return Ok(simulated_delivery(self, &pool, username));
         };
         if !user.enabled {

@@ -505,6 +505,35 @@ macro_rules! sql_tx {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn unknown_name_sends(&mut self, pool: &tessera_domain::UserPoolId, name_key: &str, purpose: &str) -> tessera_store::StoreResult<Vec<tessera_domain::Timestamp>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM unknown_name_sends WHERE pool_id = $1 AND name_key = $2 AND purpose = $3")
+                    .bind(pool.as_str())
+                    .bind(name_key)
+                    .bind(purpose)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(data
+                    .map(|d| $crate::codec::from_json::<Vec<tessera_domain::Timestamp>>(&d, "unknown-name sends"))
+                    .transpose()?
+                    .unwrap_or_default())
+            }
+
+            async fn put_unknown_name_sends(&mut self, pool: &tessera_domain::UserPoolId, name_key: &str, purpose: &str, sends: &[tessera_domain::Timestamp]) -> tessera_store::StoreResult<()> {
+                let last = sends.iter().map(|t| t.millis()).max().unwrap_or(0);
+                sqlx::query("INSERT INTO unknown_name_sends (pool_id, name_key, purpose, last_sent_at, data) VALUES ($1, $2, $3, $4, $5) \
+                        ON CONFLICT (pool_id, name_key, purpose) DO UPDATE SET last_sent_at = excluded.last_sent_at, data = excluded.data")
+                    .bind(pool.as_str())
+                    .bind(name_key)
+                    .bind(purpose)
+                    .bind(last)
+                    .bind($crate::codec::to_json(&sends)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
             async fn clear_srp_verifiers(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<u64> {
                 let done = sqlx::query("UPDATE users SET srp_salt = NULL, srp_verifier = NULL WHERE pool_id = $1 AND srp_verifier IS NOT NULL")
                     .bind(pool.as_str())
@@ -946,6 +975,11 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
+                let sends = sqlx::query("DELETE FROM unknown_name_sends WHERE last_sent_at <= $1")
+                    .bind(now.millis() - 3_600_000)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
                 let codes = sqlx::query("DELETE FROM verification_codes WHERE expires_at <= $1")
                     .bind(now.millis())
                     .execute(&mut *self.tx)
@@ -960,6 +994,7 @@ macro_rules! sql_tx {
                 Ok(sessions.rows_affected()
                     + families.rows_affected()
                     + unknown.rows_affected()
+                    + sends.rows_affected()
                     + codes.rows_affected()
                     + messages.rows_affected())
             }

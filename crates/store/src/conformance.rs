@@ -35,7 +35,7 @@ macro_rules! store_conformance {
             sweep_removes_expired_state, failure_counters_survive_user_updates,
             srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap,
             codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded,
-            devices_round_trip, groups_and_memberships);
+            devices_round_trip, groups_and_memberships, unknown_name_sends_round_trip);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -1198,4 +1198,48 @@ pub async fn groups_and_memberships(store: Arc<dyn Store>) {
         names(tx.list_groups(&other.id, None, 10).await.unwrap()),
         ["admins"]
     );
+}
+
+pub async fn unknown_name_sends_round_trip(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_SENDS");
+    seed_pool(&*store, &p).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.unknown_name_sends(&p.id, "ghost", "reset")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tx.put_unknown_name_sends(&p.id, "ghost", "reset", &[t(1)])
+        .await
+        .unwrap();
+    tx.put_unknown_name_sends(&p.id, "ghost", "reset", &[t(1), t(2)])
+        .await
+        .unwrap();
+    tx.put_unknown_name_sends(&p.id, "ghost", "confirm", &[t(3)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.unknown_name_sends(&p.id, "ghost", "reset")
+            .await
+            .unwrap(),
+        vec![t(1), t(2)]
+    );
+    // Forgotten an hour after the last send.
+    tx.sweep_expired(t(3 + 3_600_000)).await.unwrap();
+    assert_eq!(
+        tx.unknown_name_sends(&p.id, "ghost", "reset")
+            .await
+            .unwrap(),
+        Vec::<Timestamp>::new()
+    );
+    assert!(
+        tx.unknown_name_sends(&p.id, "ghost", "confirm")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tx.commit().await.unwrap();
 }

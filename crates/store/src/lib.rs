@@ -158,6 +158,21 @@ pub trait Tx: Send {
         limit: usize,
     ) -> StoreResult<Vec<AppClient>>;
 
+    /// Code sends within the last hour to a name that matches no user, for `purpose`.
+    async fn unknown_name_sends(
+        &mut self,
+        pool: &UserPoolId,
+        name_key: &str,
+        purpose: &str,
+    ) -> StoreResult<Vec<Timestamp>>;
+    async fn put_unknown_name_sends(
+        &mut self,
+        pool: &UserPoolId,
+        name_key: &str,
+        purpose: &str,
+        sends: &[Timestamp],
+    ) -> StoreResult<()>;
+
     // Users.
     /// Inserts a user holding `aliases`; fails with `Conflict::Username` or `Conflict::Alias`.
     async fn insert_user(
@@ -339,7 +354,8 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<OutboxEntry>>;
 
     /// Removes expired auth sessions, token families past their refresh expiry, and unknown-name
-    /// failure counters nobody has touched for the lockout's memory (15 minutes), expired codes,
-    /// and delivered or failed messages older than a week.
+    /// failure counters nobody has touched for the lockout's memory (15 minutes), unknown-name
+    /// send records older than an hour, expired codes, and delivered or failed messages older
+    /// than a week.
     async fn sweep_expired(&mut self, now: Timestamp) -> StoreResult<u64>;
 }
