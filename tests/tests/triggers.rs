@@ -140,6 +140,36 @@ async fn pre_sign_up_refuses_confirms_and_verifies() {
         });
     t.host
         .register(&arn("post-confirmation"), |event| async move { Ok(event) });
+    // The pool shows its functions, so describe-edit-update tools keep them.
+    let described = t
+        .app
+        .admin
+        .describe_user_pool()
+        .user_pool_id(&t.f.pool_id)
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap();
+    let config = described.lambda_config.unwrap();
+    assert_eq!(config.pre_sign_up, Some(arn("pre-sign-up")));
+    assert_eq!(config.post_confirmation, Some(arn("post-confirmation")));
+    let listed = t
+        .app
+        .admin
+        .list_user_pools()
+        .max_results(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.user_pools()[0]
+            .lambda_config
+            .as_ref()
+            .unwrap()
+            .pre_sign_up,
+        Some(arn("pre-sign-up"))
+    );
 
     let err = t
         .app

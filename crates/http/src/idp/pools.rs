@@ -244,10 +244,20 @@ pub(crate) fn pool_type(
         }),
         mfa_configuration: Some(mfa_out(c.mfa)),
         estimated_number_of_users: users.map(|n| n as i64),
-        lambda_config: Some(wire::LambdaConfigType::default()),
+        lambda_config: Some(lambda_config_out(&c.settings)),
         ..Default::default()
     };
     with_settings(base, &c.settings)
+}
+
+/// The pool's LambdaConfig as it was set (Cognito answers `{}` when none is).
+fn lambda_config_out(
+    settings: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> wire::LambdaConfigType {
+    settings
+        .get("LambdaConfig")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
 }
 
 pub async fn create_user_pool(
@@ -371,7 +381,7 @@ pub async fn list_user_pools(
                     name: Some(p.name.clone()),
                     creation_date: Some(ts(p.created_at)),
                     last_modified_date: Some(ts(p.modified_at)),
-                    lambda_config: Some(wire::LambdaConfigType::default()),
+                    lambda_config: Some(lambda_config_out(&p.config.settings)),
                     ..Default::default()
                 })
                 .collect(),
