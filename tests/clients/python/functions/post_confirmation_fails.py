@@ -1,0 +1,5 @@
+"""PostConfirmation whose downstream service is down."""
+
+
+def handler(event, context):
+    raise RuntimeError("Welcome service unavailable")
