@@ -783,6 +783,26 @@ async fn custom_messages_word_what_is_sent() {
         .send()
         .await
         .unwrap();
+    // A changed email is worded for UpdateUserAttribute, with the call's ClientMetadata.
+    let access = sign_in(&t, "ann", "Passw0rd!")
+        .await
+        .unwrap()
+        .authentication_result
+        .unwrap()
+        .access_token
+        .unwrap();
+    t.app
+        .public
+        .update_user_attributes()
+        .access_token(access)
+        .user_attributes(attr("email", "ann@new.example"))
+        .client_metadata("reason", "moved")
+        .send()
+        .await
+        .unwrap();
+    let e = events(&t.host, "words").pop().unwrap();
+    assert_eq!(e["triggerSource"], "CustomMessage_UpdateUserAttribute");
+    assert_eq!(e["request"]["clientMetadata"], json!({"reason": "moved"}));
 }
 
 #[tokio::test]

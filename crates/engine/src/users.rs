@@ -639,24 +639,38 @@ impl Engine {
         pool_id: &UserPoolId,
         username: &str,
         writes: Vec<(String, String)>,
+        client_metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<Vec<DeliveryDetails>> {
+        let who = UserRef::Admin {
+            pool: pool_id,
+            username,
+        };
         let wording = self
-            .wording_for(
-                UserRef::Admin {
-                    pool: pool_id,
-                    username,
-                },
-                None,
-                "UpdateUserAttribute",
-            )
+            .wording_for(who, None, "UpdateUserAttribute", client_metadata)
             .await?;
         let mut tx = self.inner.store.begin().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
-        let mut user = self.admin_user(&mut *tx, &pool, username).await?;
+        let user = self.admin_user(&mut *tx, &pool, username).await?;
+        self.write_attributes(tx, &pool, &wording, user, &writes, Writer::Admin)
+            .await
+    }
+
+    /// Validates and applies attribute writes to `user` in `tx` (which it commits): a changed
+    /// email or phone number gets a code as [`Engine::attribute_changes`] decides. Returns
+    /// where codes went.
+    async fn write_attributes(
+        &self,
+        mut tx: Box<dyn Tx>,
+        pool: &UserPool,
+        wording: Wording<'_>,
+        mut user: User,
+        writes: &[(String, String)],
+        writer: Writer,
+    ) -> EngineResult<Vec<DeliveryDetails>> {
         let writes = attributes::validate_writes(
             &pool.config.schema,
-            &writes,
-            Writer::Admin,
+            writes,
+            writer,
             WriteKind::Update,
             &user.attributes,
         )?;
@@ -664,10 +678,10 @@ impl Engine {
         let before = user.clone();
         apply_writes(&mut user, writes.clone());
         let sent = self
-            .attribute_changes(&mut *tx, &pool, &wording, &before, &mut user, &writes, now)
+            .attribute_changes(&mut *tx, pool, wording, &before, &mut user, &writes, now)
             .await?;
         user.modified_at = now;
-        self.save_user(&mut *tx, &pool, &user).await?;
+        self.save_user(&mut *tx, pool, &user).await?;
         tx.commit().await?;
         Ok(sent)
     }
@@ -830,34 +844,17 @@ impl Engine {
         &self,
         access_token: &str,
         writes: Vec<(String, String)>,
+        client_metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<Vec<DeliveryDetails>> {
+        let who = UserRef::AccessToken(access_token);
         let wording = self
-            .wording_for(
-                UserRef::AccessToken(access_token),
-                None,
-                "UpdateUserAttribute",
-            )
+            .wording_for(who, None, "UpdateUserAttribute", client_metadata)
             .await?;
         let mut tx = self.inner.store.begin().await?;
-        let (pool, client, mut user) = self.self_service(&mut *tx, access_token).await?;
+        let (pool, client, user) = self.self_service(&mut *tx, access_token).await?;
         check_client_may_write(&pool, &client, &writes)?;
-        let writes = attributes::validate_writes(
-            &pool.config.schema,
-            &writes,
-            Writer::User,
-            WriteKind::Update,
-            &user.attributes,
-        )?;
-        let now = self.now();
-        let before = user.clone();
-        apply_writes(&mut user, writes.clone());
-        let sent = self
-            .attribute_changes(&mut *tx, &pool, &wording, &before, &mut user, &writes, now)
-            .await?;
-        user.modified_at = now;
-        self.save_user(&mut *tx, &pool, &user).await?;
-        tx.commit().await?;
-        Ok(sent)
+        self.write_attributes(tx, &pool, &wording, user, &writes, Writer::User)
+            .await
     }
 
     pub async fn delete_user_attributes(

@@ -292,12 +292,13 @@ impl Engine {
         who: UserRef<'_>,
         client_id: Option<&str>,
         event: &'static str,
+        metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<Letter> {
         let (pool, user) = {
             let mut tx = self.inner.store.read().await?;
             self.resolve_user(&mut *tx, who).await?
         };
-        self.custom_message(&pool, client_id, &user, event, None)
+        self.custom_message(&pool, client_id, &user, event, metadata)
             .await
     }
 
@@ -404,12 +405,13 @@ impl Engine {
         client_id: &str,
         username: &str,
         secret_hash: Option<&str>,
+        client_metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<DeliveryDetails> {
         let now = self.now();
         let (client, pool) = self.client_and_pool(client_id, None).await?;
         self.check_client_proof(&client, &[username], ClientProof::SecretHash(secret_hash))?;
         let wording = self
-            .wording_by_name(&pool, &client, username, "ResendCode", None)
+            .wording_by_name(&pool, &client, username, "ResendCode", client_metadata)
             .await?;
         let mut tx = self.inner.store.begin().await?;
         let Some(user) = self.named_user(&mut *tx, &pool, &client, username).await? else {
@@ -575,6 +577,7 @@ impl Engine {
         &self,
         pool_id: &UserPoolId,
         username: &str,
+        client_metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<DeliveryDetails> {
         let now = self.now();
         let wording = self
@@ -585,6 +588,7 @@ impl Engine {
                 },
                 None,
                 "ForgotPassword",
+                client_metadata,
             )
             .await?;
         let mut tx = self.inner.store.begin().await?;
@@ -611,6 +615,7 @@ impl Engine {
         &self,
         access_token: &str,
         attribute: &str,
+        client_metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<DeliveryDetails> {
         let now = self.now();
         let channel = channel_of(attribute).ok_or_else(|| {
@@ -621,6 +626,7 @@ impl Engine {
                 UserRef::AccessToken(access_token),
                 None,
                 "VerifyUserAttribute",
+                client_metadata,
             )
             .await?;
         let id = self.verify_access_token(access_token).await?;

@@ -152,6 +152,7 @@ pub async fn admin_update_user_attributes(
             &pool_id(&req.user_pool_id)?,
             &req.username,
             attributes_in(req.user_attributes),
+            req.client_metadata.as_ref(),
         )
         .await?;
     Ok(wire::AdminUpdateUserAttributesResponse::default())
@@ -263,7 +264,11 @@ pub async fn update_user_attributes(
 ) -> ApiResult<wire::UpdateUserAttributesResponse> {
     let sent = state
         .engine
-        .update_user_attributes(&req.access_token, attributes_in(req.user_attributes))
+        .update_user_attributes(
+            &req.access_token,
+            attributes_in(req.user_attributes),
+            req.client_metadata.as_ref(),
+        )
         .await?;
     Ok(wire::UpdateUserAttributesResponse {
         code_delivery_details_list: Some(sent.iter().map(delivery_out).collect()),
@@ -324,7 +329,12 @@ pub async fn resend_confirmation_code(
 ) -> ApiResult<wire::ResendConfirmationCodeResponse> {
     let d = state
         .engine
-        .resend_confirmation_code(&req.client_id, &req.username, req.secret_hash.as_deref())
+        .resend_confirmation_code(
+            &req.client_id,
+            &req.username,
+            req.secret_hash.as_deref(),
+            req.client_metadata.as_ref(),
+        )
         .await?;
     Ok(wire::ResendConfirmationCodeResponse {
         code_delivery_details: Some(delivery_out(&d)),
@@ -373,7 +383,11 @@ pub async fn admin_reset_user_password(
 ) -> ApiResult<wire::AdminResetUserPasswordResponse> {
     state
         .engine
-        .admin_reset_user_password(&pool_id(&req.user_pool_id)?, &req.username)
+        .admin_reset_user_password(
+            &pool_id(&req.user_pool_id)?,
+            &req.username,
+            req.client_metadata.as_ref(),
+        )
         .await?;
     Ok(wire::AdminResetUserPasswordResponse::default())
 }
@@ -384,7 +398,11 @@ pub async fn get_user_attribute_verification_code(
 ) -> ApiResult<wire::GetUserAttributeVerificationCodeResponse> {
     let d = state
         .engine
-        .get_user_attribute_verification_code(&req.access_token, &req.attribute_name)
+        .get_user_attribute_verification_code(
+            &req.access_token,
+            &req.attribute_name,
+            req.client_metadata.as_ref(),
+        )
         .await?;
     Ok(wire::GetUserAttributeVerificationCodeResponse {
         code_delivery_details: Some(delivery_out(&d)),
