@@ -707,6 +707,12 @@ async fn custom_auth_hides_unknown_users_when_asked() {
             "Incorrect username or password.".into()
         )
     );
+    // The answer went through the functions like a real one; only the end differs.
+    let verify = events(&t.host, "verify");
+    assert_eq!(verify.len(), 1);
+    assert_eq!(verify[0]["request"]["userNotFound"], true);
+    assert_eq!(verify[0]["userName"], "nobody");
+    assert_eq!(events(&t.host, "define").len(), 2);
 }
 
 #[tokio::test]

@@ -531,12 +531,7 @@ impl Engine {
             let user = self
                 .find_user(&mut *tx, &pool, username)
                 .await?
-                .filter(|u| u.sub == session.sub)
-                .ok_or_else(|| {
-                    EngineError::from(DomainError::not_authorized(
-                        "Incorrect username or password.",
-                    ))
-                })?;
+                .filter(|u| u.sub == session.sub);
             (session, user)
         };
         if session.challenge.name() != req.challenge_name {
@@ -552,6 +547,19 @@ impl Engine {
             client: &client,
             context: session.context.clone(),
             metadata: req.client_metadata.clone(),
+        };
+        let Some(user) = user else {
+            // A custom challenge opened for a name that matches nobody runs its course through
+            // the pool's functions (told userNotFound) and fails only at the end, as Cognito's
+            // does, so it answers in the same time and shape as a real one.
+            if matches!(session.challenge, Challenge::Custom { .. })
+                && client.config.prevent_user_existence_errors == UserExistenceErrors::Enabled
+            {
+                return self
+                    .answer_custom(&at, None, username, (&hash, &session), &req.responses)
+                    .await;
+            }
+            return Err(DomainError::incorrect_credentials().into());
         };
         match session.challenge {
             Challenge::NewPasswordRequired => {

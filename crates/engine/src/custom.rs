@@ -27,7 +27,7 @@ use tessera_domain::triggers::{
     Trigger, VerifyAuthChallengeResponse, response, unrecognizable,
 };
 use tessera_domain::user::User;
-use tessera_domain::{DomainError, Sub, Timestamp};
+use tessera_domain::{DomainError, Sub};
 
 /// Rounds one custom sign-in may take before it is refused.
 const MAX_ROUNDS: usize = 10;
@@ -236,10 +236,10 @@ impl Engine {
     pub(crate) async fn answer_custom(
         &self,
         at: &SignIn<'_>,
-        user: User,
+        user: Option<&User>,
+        name: &str,
         (hash, session): (&[u8], &AuthSession),
         responses: &BTreeMap<String, String>,
-        _now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
         let Challenge::Custom {
             private_parameters,
@@ -250,11 +250,7 @@ impl Engine {
         };
         let answer = param(responses, "ANSWER")?;
         let hiding = at.client.config.prevent_user_existence_errors == UserExistenceErrors::Enabled;
-        let subject = Subject {
-            user: Some(&user),
-            name: user.username.as_str(),
-            hiding,
-        };
+        let subject = Subject { user, name, hiding };
         let source = "VerifyAuthChallengeResponse_Authentication";
         let event = subject
             .event(at.pool, Trigger::VerifyAuthChallengeResponse, source)

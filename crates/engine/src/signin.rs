@@ -412,7 +412,8 @@ impl Engine {
                     .await
             }
             Challenge::Custom { .. } => {
-                self.answer_custom(at, user, (hash, session), responses, now)
+                let name = user.username.to_string();
+                self.answer_custom(at, Some(&user), &name, (hash, session), responses)
                     .await
             }
             Challenge::NewPasswordRequired | Challenge::PasswordVerifier(_) => {
