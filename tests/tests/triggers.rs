@@ -390,6 +390,10 @@ async fn users_migrate_at_sign_in_and_at_forgot_password() {
             "email": format!("{name}@old.example"),
             "email_verified": "true",
         });
+        if name.ends_with("-sms") {
+            event["response"]["userAttributes"]["phone_number"] = json!("+15555550100");
+            event["response"]["enableSMSMFA"] = json!(true);
+        }
         event["response"]["messageAction"] = json!("SUPPRESS");
         Ok(event)
     });
@@ -443,6 +447,17 @@ async fn users_migrate_at_sign_in_and_at_forgot_password() {
         events(&t.host, "migrate").last().unwrap()["triggerSource"],
         "UserMigration_ForgotPassword"
     );
+    // enableSMSMFA turns SMS MFA on for the migrated user.
+    t.app
+        .public
+        .forgot_password()
+        .client_id(&t.f.client_id)
+        .username("legacy3-sms")
+        .send()
+        .await
+        .unwrap();
+    let user = admin_get(&t, "legacy3-sms").await.unwrap();
+    assert_eq!(user.user_mfa_setting_list(), ["SMS_MFA"]);
 }
 
 /// Define/Create/Verify for a one-question challenge ("what is 6 × 7?"), three tries.

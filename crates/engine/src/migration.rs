@@ -113,6 +113,13 @@ impl Engine {
             .collect();
         let now = self.now();
         let mut user = self.new_user(pool, name, &writes, Writer::Admin, status, now)?;
+        if decided.enable_sms_mfa == Some(true)
+            && user
+                .attribute("phone_number")
+                .is_some_and(|p| !p.is_empty())
+        {
+            user.mfa.sms = true;
+        }
         if let Some(p) = password.filter(|_| status == UserStatus::Confirmed) {
             pool.config.password_policy.check(p)?;
             self.credentials(pool, &user.sub, &user.username, p, None)
