@@ -961,3 +961,46 @@ async fn a_custom_email_sender_delivers_codes() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_custom_sms_sender_delivers_invitations() {
+    use aws_sdk_cognitoidentityprovider::types::{
+        CustomSmsLambdaVersionConfigType, CustomSmsSenderLambdaVersionType, DeliveryMediumType,
+    };
+    let t = triggered(
+        LambdaConfigType::builder()
+            .custom_sms_sender(
+                CustomSmsLambdaVersionConfigType::builder()
+                    .lambda_version(CustomSmsSenderLambdaVersionType::V10)
+                    .lambda_arn(arn("texter"))
+                    .build()
+                    .unwrap(),
+            )
+            .kms_key_id("arn:aws:kms:us-east-1:123456789012:key/tessera-test")
+            .build(),
+    )
+    .await;
+    t.host
+        .register(&arn("texter"), |event| async move { Ok(event) });
+    t.app
+        .admin
+        .admin_create_user()
+        .user_pool_id(&t.f.pool_id)
+        .username("bob")
+        .temporary_password("Temp0rary!")
+        .user_attributes(attr("phone_number", "+15555550123"))
+        .desired_delivery_mediums(DeliveryMediumType::Sms)
+        .send()
+        .await
+        .unwrap();
+    let calls = t.host.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(calls.len(), 1);
+    let e = &calls[0].event;
+    assert_eq!(e["triggerSource"], "CustomSMSSender_AdminCreateUser");
+    assert_eq!(e["request"]["type"], "customSMSSenderRequestV1");
+    assert_eq!(e["request"]["code"], "Temp0rary!");
+    assert_eq!(
+        e["request"]["userAttributes"]["phone_number"],
+        "+15555550123"
+    );
+}
