@@ -35,8 +35,7 @@ pub use mfa::{FactorPreference, MfaPreferences, PoolMfaConfig, TokenSetup};
 pub use outbox::Delivery;
 pub use pools::{PoolPage, PoolUpdate};
 pub use ports::{
-    Clock, DeliveryError, InvokeError, ManualClock, Messenger, NoFunctions, SystemClock,
-    TriggerInvoker,
+    Clock, DeliveryError, InvokeError, ManualClock, Messenger, SystemClock, TriggerInvoker,
 };
 pub use tokens::ClientProof;
 pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage, UserRef};

@@ -110,30 +110,3 @@ pub trait TriggerInvoker: Send + Sync + 'static {
         event: &serde_json::Value,
     ) -> Result<(), InvokeError>;
 }
-
-/// For deployments and tests without a function host: every invocation is unavailable.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoFunctions;
-
-#[async_trait::async_trait]
-impl TriggerInvoker for NoFunctions {
-    async fn invoke(
-        &self,
-        function: &str,
-        _event: &serde_json::Value,
-    ) -> Result<serde_json::Value, InvokeError> {
-        Err(InvokeError::Unavailable(format!(
-            "no function host is configured for {function}"
-        )))
-    }
-
-    async fn invoke_async(
-        &self,
-        function: &str,
-        _event: &serde_json::Value,
-    ) -> Result<(), InvokeError> {
-        Err(InvokeError::Unavailable(format!(
-            "no function host is configured for {function}"
-        )))
-    }
-}
