@@ -122,7 +122,7 @@ impl Engine {
             context: SignInContext {
                 device_key: params.get("DEVICE_KEY").cloned(),
                 srp: false,
-                custom: Some(Vec::new()),
+                custom: None,
             },
             metadata: None,
         };

@@ -68,6 +68,14 @@ impl Letter {
 
 pub(crate) type Wording<'a> = &'a Letter;
 
+/// The pool function that delivers `channel`'s messages instead of us, when it names one.
+fn sender_trigger(channel: Channel) -> Trigger {
+    match channel {
+        Channel::Email => Trigger::CustomEmailSender,
+        Channel::Sms => Trigger::CustomSmsSender,
+    }
+}
+
 /// How long a claimed message stays hidden from other senders.
 const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -129,11 +137,7 @@ impl Engine {
         (kind, letter): (MessageKind<'_>, Wording<'_>),
         now: Timestamp,
     ) -> EngineResult<DeliveryDetails> {
-        let sender_trigger = match channel {
-            Channel::Email => Trigger::CustomEmailSender,
-            Channel::Sms => Trigger::CustomSmsSender,
-        };
-        let custom_sender = Self::has_trigger(pool, sender_trigger);
+        let custom_sender = Self::has_trigger(pool, sender_trigger(channel));
         // A pool's own sender function needs none of our channels.
         let status = if custom_sender {
             OutboxStatus::Pending
@@ -195,7 +199,7 @@ impl Engine {
             request.insert("code".into(), json!(secret));
             request.insert("userAttributes".into(), attributes_of(pool, user));
             SenderEvent {
-                trigger_source: format!("{}_{}", sender_trigger.name(), letter.event),
+                trigger_source: format!("{}_{}", sender_trigger(channel).name(), letter.event),
                 user_name: username.to_string(),
                 request,
             }
@@ -361,17 +365,7 @@ impl Engine {
         sender: &SenderEvent,
         attempts: u32,
     ) -> DeliveryOutcome {
-        let pool = match UserPoolId::parse(&message.pool_id) {
-            Ok(id) => {
-                let mut tx = match self.inner.store.read().await {
-                    Ok(tx) => tx,
-                    Err(e) => return self.retry_or_fail(e.to_string(), attempts),
-                };
-                tx.get_pool(&id).await
-            }
-            Err(_) => Ok(None),
-        };
-        let pool = match pool {
+        let pool = match self.pool_of(message).await {
             Ok(Some(p)) => p,
             Ok(None) => {
                 return DeliveryOutcome::Failed {
@@ -380,10 +374,7 @@ impl Engine {
             }
             Err(e) => return self.retry_or_fail(e.to_string(), attempts),
         };
-        let trigger = match message.channel {
-            Channel::Email => Trigger::CustomEmailSender,
-            Channel::Sms => Trigger::CustomSmsSender,
-        };
+        let trigger = sender_trigger(message.channel);
         let mut event = Event::new(trigger, &sender.trigger_source, &sender.user_name);
         event.request = sender.request.clone();
         match self.run_trigger_async(&pool, None, event).await {
@@ -393,6 +384,15 @@ impl Engine {
                 DeliveryOutcome::Failed { error: e }
             }
         }
+    }
+
+    /// The pool a queued message belongs to, if it still exists.
+    async fn pool_of(&self, message: &OutboundMessage) -> EngineResult<Option<UserPool>> {
+        let Ok(id) = UserPoolId::parse(&message.pool_id) else {
+            return Ok(None);
+        };
+        let mut tx = self.inner.store.read().await?;
+        Ok(tx.get_pool(&id).await?)
     }
 
     fn retry_or_fail(&self, error: String, attempts: u32) -> DeliveryOutcome {
