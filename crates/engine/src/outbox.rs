@@ -66,8 +66,6 @@ impl Letter {
     }
 }
 
-pub(crate) type Wording<'a> = &'a Letter;
-
 /// The pool function that delivers `channel`'s messages instead of us, when it names one.
 fn sender_trigger(channel: Channel) -> Trigger {
     match channel {
@@ -134,7 +132,7 @@ impl Engine {
         pool: &UserPool,
         user: &User,
         (channel, to): (Channel, &str),
-        (kind, letter): (MessageKind<'_>, Wording<'_>),
+        (kind, letter): (MessageKind<'_>, &Letter),
         now: Timestamp,
     ) -> EngineResult<DeliveryDetails> {
         let custom_sender = Self::has_trigger(pool, sender_trigger(channel));
@@ -241,7 +239,7 @@ impl Engine {
         to: &str,
         pending_value: Option<String>,
         link: Option<&(dyn Fn(&str) -> String + Sync)>,
-        wording: Wording<'_>,
+        wording: &Letter,
         now: Timestamp,
     ) -> EngineResult<DeliveryDetails> {
         let previous = tx.get_code(&pool.id, &user.sub, &purpose.key()).await?;

@@ -4,7 +4,7 @@
 use crate::Engine;
 use crate::auth::alias_conflict;
 use crate::error::{EngineError, EngineResult, on_conflict};
-use crate::outbox::{Letter, Wording};
+use crate::outbox::Letter;
 use crate::pools::{decode_token, paged};
 use crate::triggers::{ClientMetadata, attributes_of};
 use std::collections::BTreeMap;
@@ -590,7 +590,7 @@ impl Engine {
         user: &User,
         req: &AdminCreateUser,
         temporary: &str,
-        wording: Wording<'_>,
+        wording: &Letter,
         now: Timestamp,
     ) -> EngineResult<()> {
         if req.suppress {
@@ -662,7 +662,7 @@ impl Engine {
         &self,
         mut tx: Box<dyn Tx>,
         pool: &UserPool,
-        wording: Wording<'_>,
+        wording: &Letter,
         mut user: User,
         writes: &[(String, String)],
         writer: Writer,

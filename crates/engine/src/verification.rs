@@ -6,7 +6,7 @@
 use crate::Engine;
 use crate::auth::unknown_user;
 use crate::error::{EngineError, EngineResult};
-use crate::outbox::{Letter, Wording, simulated_delivery};
+use crate::outbox::{Letter, simulated_delivery};
 use crate::tokens::ClientProof;
 use crate::users::UserRef;
 use std::collections::BTreeMap;
@@ -120,7 +120,7 @@ impl Engine {
         pool: &UserPool,
         client: &AppClient,
         user: &User,
-        wording: Wording<'_>,
+        wording: &Letter,
         now: Timestamp,
     ) -> EngineResult<Option<DeliveryDetails>> {
         let Some((channel, to)) = Self::sign_up_channel(pool, user) else {
@@ -201,7 +201,7 @@ impl Engine {
         &self,
         tx: &mut dyn Tx,
         pool: &UserPool,
-        wording: Wording<'_>,
+        wording: &Letter,
         before: &User,
         user: &mut User,
         explicit: &[(String, String)],
@@ -439,7 +439,7 @@ impl Engine {
         tx: &mut dyn Tx,
         pool: &UserPool,
         user: &User,
-        wording: Wording<'_>,
+        wording: &Letter,
         now: Timestamp,
     ) -> EngineResult<DeliveryDetails> {
         let channel = messages::recovery_channel(&pool.config.settings, |c| is_verified(user, c))
