@@ -107,32 +107,129 @@ pub fn is_custom(name: &str) -> bool {
     name.starts_with("custom:") || name.starts_with("dev:custom:")
 }
 
-/// The schema as a pool declares it at creation: standard attributes with any overrides the
-/// request makes (only `Required`/`Mutable`/constraints of standard ones), plus custom attributes.
-pub fn build_schema(requested: &[SchemaAttribute]) -> DomainResult<Vec<SchemaAttribute>> {
-    let mut schema = standard_schema();
-    for attr in requested {
-        let bare = attr.name.trim_start_matches("custom:");
-        if let Some(existing) = schema.iter_mut().find(|s| s.name == attr.name) {
-            if existing.name == SUB {
-                continue;
-            }
-            if existing.data_type != attr.data_type {
+/// A schema attribute as CreateUserPool and AddCustomAttributes receive it: anything may be
+/// missing, and constraints are the strings the wire carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestedAttribute {
+    pub name: String,
+    pub data_type: Option<AttributeDataType>,
+    pub developer_only: Option<bool>,
+    pub mutable: Option<bool>,
+    pub required: Option<bool>,
+    pub min_length: Option<String>,
+    pub max_length: Option<String>,
+    pub min_value: Option<String>,
+    pub max_value: Option<String>,
+}
+
+/// The constraint bounds of the attribute's own type; those of the other type are ignored, as
+/// Cognito does. `name` is the attribute's full name, as Cognito's messages give it.
+struct Bounds {
+    min_length: Option<u32>,
+    max_length: Option<u32>,
+    min_value: Option<i64>,
+    max_value: Option<i64>,
+}
+
+fn bounds(
+    req: &RequestedAttribute,
+    name: &str,
+    data_type: AttributeDataType,
+) -> DomainResult<Bounds> {
+    fn parse<T: std::str::FromStr>(
+        v: &Option<String>,
+        block: &str,
+        name: &str,
+    ) -> DomainResult<Option<T>> {
+        v.as_deref()
+            .map(|v| {
+                v.trim().parse::<T>().map_err(|_| {
+                    DomainError::invalid_parameter(format!(
+                        "Invalid {block} for schema attribute {name}"
+                    ))
+                })
+            })
+            .transpose()
+    }
+    let mut out = Bounds {
+        min_length: None,
+        max_length: None,
+        min_value: None,
+        max_value: None,
+    };
+    match data_type {
+        AttributeDataType::String => {
+            const BLOCK: &str = "StringAttributeConstraints";
+            out.min_length = parse(&req.min_length, BLOCK, name)?;
+            out.max_length = parse(&req.max_length, BLOCK, name)?;
+            let limit = MAX_VALUE_LENGTH as u32;
+            if out.min_length.is_some_and(|v| v > limit)
+                || out.max_length.is_some_and(|v| v > limit)
+            {
                 return Err(DomainError::invalid_parameter(format!(
-                    "You can not change AttributeDataType or set developerOnlyAttribute for standard schema attribute {}",
-                    attr.name
+                    "user.{name}: String attributes cannot have a length of more than {MAX_VALUE_LENGTH}"
                 )));
             }
-            existing.required = attr.required;
-            existing.mutable = attr.mutable;
-            if attr.min_length.is_some() {
-                existing.min_length = attr.min_length;
+            if let (Some(min), Some(max)) = (out.min_length, out.max_length)
+                && min > max
+            {
+                return Err(DomainError::invalid_parameter(format!(
+                    "user.{name}: Max length cannot be less than min length."
+                )));
             }
-            if attr.max_length.is_some() {
-                existing.max_length = attr.max_length;
+        }
+        AttributeDataType::Number => {
+            const BLOCK: &str = "NumberAttributeConstraints";
+            out.min_value = parse(&req.min_value, BLOCK, name)?;
+            out.max_value = parse(&req.max_value, BLOCK, name)?;
+            if let (Some(min), Some(max)) = (out.min_value, out.max_value)
+                && min > max
+            {
+                return Err(DomainError::invalid_parameter(format!(
+                    "user.{name}: Max value cannot be less than min value."
+                )));
             }
-        } else {
-            schema.push(custom_attribute(attr, bare)?);
+        }
+        AttributeDataType::Boolean | AttributeDataType::DateTime => {}
+    }
+    Ok(out)
+}
+
+/// The schema as a pool declares it at creation: standard attributes with any overrides the
+/// request makes (only `Required`/`Mutable`/constraints of standard ones), plus custom attributes.
+pub fn build_schema(requested: &[RequestedAttribute]) -> DomainResult<Vec<SchemaAttribute>> {
+    let mut schema = standard_schema();
+    for attr in requested {
+        let Some(existing) = schema.iter_mut().find(|s| s.name == attr.name) else {
+            let custom = custom_attribute(attr)?;
+            schema.push(custom);
+            continue;
+        };
+        if existing.name == SUB {
+            continue;
+        }
+        if attr.data_type.is_some_and(|t| t != existing.data_type)
+            || attr.developer_only == Some(true)
+        {
+            return Err(DomainError::invalid_parameter(format!(
+                "You can not change AttributeDataType or set developerOnlyAttribute for standard schema attribute {}",
+                attr.name
+            )));
+        }
+        let given = bounds(attr, &existing.name, existing.data_type)?;
+        existing.required = attr.required.unwrap_or(existing.required);
+        existing.mutable = attr.mutable.unwrap_or(existing.mutable);
+        existing.min_length = given.min_length.or(existing.min_length);
+        existing.max_length = given.max_length.or(existing.max_length);
+        existing.min_value = given.min_value.or(existing.min_value);
+        existing.max_value = given.max_value.or(existing.max_value);
+        if let (Some(min), Some(max)) = (existing.min_length, existing.max_length)
+            && min > max
+        {
+            return Err(DomainError::invalid_parameter(format!(
+                "user.{}: Max length cannot be less than min length.",
+                existing.name
+            )));
         }
     }
     check_custom_count(&schema)?;
@@ -142,43 +239,64 @@ pub fn build_schema(requested: &[SchemaAttribute]) -> DomainResult<Vec<SchemaAtt
 /// Adds custom attributes to an existing schema (AddCustomAttributes).
 pub fn add_custom_attributes(
     schema: &mut Vec<SchemaAttribute>,
-    requested: &[SchemaAttribute],
+    requested: &[RequestedAttribute],
 ) -> DomainResult<()> {
     for attr in requested {
-        let bare = attr.name.trim_start_matches("custom:");
-        let full = format!("custom:{bare}");
-        if schema.iter().any(|s| s.name == full || s.name == bare) {
+        let custom = custom_attribute(attr)?;
+        let bare = custom_bare_name(&attr.name);
+        if let Some(existing) = schema.iter().find(|s| custom_bare_name(&s.name) == bare) {
             return Err(DomainError::invalid_parameter(format!(
-                "Existing attribute already has name {full}."
+                "custom:{bare}: Existing attribute already has name {}.",
+                existing.name
             )));
         }
-        schema.push(custom_attribute(attr, bare)?);
+        schema.push(custom);
     }
     check_custom_count(schema)
 }
 
-fn custom_attribute(attr: &SchemaAttribute, bare: &str) -> DomainResult<SchemaAttribute> {
+/// A custom attribute's name without its `custom:` / `dev:custom:` prefix.
+fn custom_bare_name(name: &str) -> &str {
+    let name = name.strip_prefix("dev:").unwrap_or(name);
+    name.strip_prefix("custom:").unwrap_or(name)
+}
+
+fn custom_attribute(attr: &RequestedAttribute) -> DomainResult<SchemaAttribute> {
+    let bare = custom_bare_name(&attr.name);
     if bare.is_empty() || bare.chars().count() > 20 {
         return Err(DomainError::invalid_parameter(format!(
             "Custom attribute name {bare} must be 1 to 20 characters."
         )));
     }
-    if attr.required {
+    let Some(data_type) = attr.data_type else {
+        return Err(DomainError::invalid_parameter(
+            "Invalid AttributeDataType input, consider using the provided AttributeDataType enum.",
+        ));
+    };
+    if attr.required == Some(true) {
         return Err(DomainError::invalid_parameter(
             "Required custom attributes are not supported currently.",
         ));
     }
-    let mut custom = attr.clone();
-    custom.name = if attr.developer_only {
+    let developer_only = attr.developer_only.unwrap_or(false);
+    let name = if developer_only {
         format!("dev:custom:{bare}")
     } else {
         format!("custom:{bare}")
     };
-    if custom.data_type == AttributeDataType::String {
-        custom.min_length.get_or_insert(0);
-        custom.max_length.get_or_insert(2048);
-    }
-    Ok(custom)
+    // Only the bounds given are kept (and echoed); values are never longer than 2048 anyway.
+    let given = bounds(attr, &name, data_type)?;
+    Ok(SchemaAttribute {
+        name,
+        data_type,
+        developer_only,
+        mutable: attr.mutable.unwrap_or(true),
+        required: false,
+        min_length: given.min_length,
+        max_length: given.max_length,
+        min_value: given.min_value,
+        max_value: given.max_value,
+    })
 }
 
 fn check_custom_count(schema: &[SchemaAttribute]) -> DomainResult<()> {
@@ -374,16 +492,11 @@ mod tests {
 
     #[test]
     fn custom_attributes_get_their_prefix_and_limits() {
-        let schema = build_schema(&[SchemaAttribute {
+        let schema = build_schema(&[RequestedAttribute {
             name: "tier".into(),
-            data_type: AttributeDataType::String,
-            developer_only: false,
-            mutable: true,
-            required: false,
-            min_length: None,
-            max_length: Some(5),
-            min_value: None,
-            max_value: None,
+            data_type: Some(AttributeDataType::String),
+            max_length: Some("5".into()),
+            ..RequestedAttribute::default()
         }])
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(schema.iter().any(|s| s.name == "custom:tier"));
@@ -458,21 +571,120 @@ mod tests {
 
     #[test]
     fn required_custom_attributes_are_not_supported() {
-        let err = build_schema(&[SchemaAttribute {
+        let err = build_schema(&[RequestedAttribute {
             name: "x".into(),
-            data_type: AttributeDataType::String,
-            developer_only: false,
-            mutable: true,
-            required: true,
-            min_length: None,
-            max_length: None,
-            min_value: None,
-            max_value: None,
+            data_type: Some(AttributeDataType::String),
+            required: Some(true),
+            ..RequestedAttribute::default()
         }])
         .unwrap_err();
         assert_eq!(
             err.message,
             "Required custom attributes are not supported currently."
+        );
+    }
+
+    fn requested(name: &str, data_type: Option<AttributeDataType>) -> RequestedAttribute {
+        RequestedAttribute {
+            name: name.into(),
+            data_type,
+            ..RequestedAttribute::default()
+        }
+    }
+
+    fn refused(attrs: &[RequestedAttribute]) -> String {
+        match build_schema(attrs) {
+            Ok(_) => panic!("accepted {attrs:?}"),
+            Err(e) => {
+                assert_eq!(e.kind, ErrorKind::InvalidParameter);
+                e.message
+            }
+        }
+    }
+
+    #[test]
+    fn schema_constraints_are_checked_as_cognito_checks_them() {
+        let string = Some(AttributeDataType::String);
+        let number = Some(AttributeDataType::Number);
+        assert_eq!(
+            refused(&[RequestedAttribute {
+                max_length: Some("2049".into()),
+                ..requested("email", string)
+            }]),
+            "user.email: String attributes cannot have a length of more than 2048"
+        );
+        assert_eq!(
+            refused(&[RequestedAttribute {
+                min_length: Some("2".into()),
+                max_length: Some("1".into()),
+                ..requested("nick", string)
+            }]),
+            "user.custom:nick: Max length cannot be less than min length."
+        );
+        assert_eq!(
+            refused(&[RequestedAttribute {
+                min_value: Some("2".into()),
+                max_value: Some("1".into()),
+                ..requested("updated_at", number)
+            }]),
+            "user.updated_at: Max value cannot be less than min value."
+        );
+        assert_eq!(
+            refused(&[RequestedAttribute {
+                min_length: Some("ten".into()),
+                ..requested("email", string)
+            }]),
+            "Invalid StringAttributeConstraints for schema attribute email"
+        );
+        assert_eq!(
+            refused(&[requested("level", None)]),
+            "Invalid AttributeDataType input, consider using the provided AttributeDataType enum."
+        );
+        for standard in [
+            requested("email", number),
+            RequestedAttribute {
+                developer_only: Some(true),
+                ..requested("email", None)
+            },
+        ] {
+            assert_eq!(
+                refused(&[standard]),
+                "You can not change AttributeDataType or set developerOnlyAttribute for standard schema attribute email"
+            );
+        }
+    }
+
+    #[test]
+    fn custom_attributes_keep_only_their_own_type_bounds() {
+        let schema = build_schema(&[RequestedAttribute {
+            min_value: Some("10".into()),
+            max_value: Some("20".into()),
+            max_length: Some("20".into()),
+            ..requested("score", Some(AttributeDataType::Number))
+        }])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let score = schema.iter().find(|s| s.name == "custom:score");
+        assert_eq!(
+            score.map(|s| (s.min_length, s.max_length, s.min_value, s.max_value)),
+            Some((None, None, Some(10), Some(20)))
+        );
+    }
+
+    #[test]
+    fn an_existing_custom_attribute_cannot_be_added_again() {
+        let mut schema = build_schema(&[RequestedAttribute {
+            developer_only: Some(true),
+            ..requested("banana", Some(AttributeDataType::String))
+        }])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = add_custom_attributes(
+            &mut schema,
+            &[requested("banana", Some(AttributeDataType::String))],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "custom:banana: Existing attribute already has name dev:custom:banana."
         );
     }
 }

@@ -41,10 +41,6 @@ pub enum Challenge {
         /// The sealed secret handed out, and whether a code from it was verified.
         secret: Option<Vec<u8>>,
         verified: bool,
-        /// The TOTP time step the verifying code used, so it can't be used again.
-        #[serde(default)]
-        verified_step: Option<u64>,
-        device_name: Option<String>,
     },
     /// DEVICE_SRP_AUTH: the device named in the sign-in must prove itself.
     DeviceSrpAuth,

@@ -105,6 +105,22 @@ impl std::fmt::Debug for UserMfa {
 }
 
 impl UserMfa {
+    /// A verified authenticator becomes the user's software token, turned on and preferred
+    /// unless another factor already is; `step` (the code just used) can't be used again.
+    pub fn enrol_software_token(
+        &mut self,
+        sealed: Vec<u8>,
+        device_name: Option<String>,
+        step: u64,
+    ) {
+        self.totp_secret = Some(sealed);
+        self.pending_totp_secret = None;
+        self.totp_device_name = device_name;
+        self.totp_last_step = Some(step);
+        self.software_token = true;
+        self.preferred.get_or_insert(MfaFactor::SoftwareToken);
+    }
+
     /// Factors this user has turned on (whatever the pool allows now).
     pub fn enabled(&self) -> Vec<MfaFactor> {
         let mut out = Vec::new();

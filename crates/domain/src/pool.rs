@@ -275,8 +275,10 @@ impl SignInPolicy {
             .collect()
     }
 
-    /// The error for an alias already held by someone else.
-    pub fn alias_conflict(&self, alias: &Alias) -> DomainError {
+    /// The error for an alias already held by someone else. Where email or phone number is the
+    /// username, a new user whose value is taken is a UsernameExistsException, and an existing
+    /// user changing to a taken value an AliasExistsException (Cognito's wording for both).
+    pub fn alias_conflict(&self, alias: &Alias, creating: bool) -> DomainError {
         if self.username_attributes.is_empty() {
             DomainError::new(
                 ErrorKind::AliasExists,
@@ -291,7 +293,11 @@ impl SignInPolicy {
             )
         } else {
             DomainError::new(
-                ErrorKind::UsernameExists,
+                if creating {
+                    ErrorKind::UsernameExists
+                } else {
+                    ErrorKind::AliasExists
+                },
                 match alias.kind {
                     SignInAttribute::PhoneNumber => {
                         "An account with the given phone_number already exists."

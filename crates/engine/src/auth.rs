@@ -627,19 +627,24 @@ impl Engine {
         let aliases = pool.config.sign_in.aliases(&user.attributes);
         tx.update_user(&user, &aliases)
             .await
-            .map_err(|e| crate::error::on_conflict(e, |c| alias_conflict(pool, c)))?;
+            .map_err(|e| crate::error::on_conflict(e, |c| alias_conflict(pool, c, false)))?;
         self.proceed(tx, at, &user, Stage::PasswordChosen, now)
             .await
     }
 }
 
-pub(crate) fn alias_conflict(pool: &UserPool, c: &tessera_store::Conflict) -> Option<DomainError> {
+pub(crate) fn alias_conflict(
+    pool: &UserPool,
+    c: &tessera_store::Conflict,
+    creating: bool,
+) -> Option<DomainError> {
     match c {
         tessera_store::Conflict::Alias(kind) => Some(pool.config.sign_in.alias_conflict(
             &tessera_domain::pool::Alias {
                 kind: *kind,
                 key: String::new(),
             },
+            creating,
         )),
         _ => None,
     }

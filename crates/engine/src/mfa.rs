@@ -319,8 +319,6 @@ impl Engine {
                 let Challenge::MfaSetup {
                     secret: Some(sealed),
                     verified,
-                    verified_step,
-                    device_name: name,
                     ..
                 } = &mut session.challenge
                 else {
@@ -335,9 +333,14 @@ impl Engine {
                     tx.commit().await?;
                     return Err(mismatch());
                 };
+                // Cognito enrols the factor here, not when MFA_SETUP is answered: a client that
+                // signs in again without answering is asked SOFTWARE_TOKEN_MFA, not MFA_SETUP.
+                let mut user = user;
+                user.mfa
+                    .enrol_software_token(sealed.clone(), device_name, step);
+                user.modified_at = now;
+                self.save_user(&mut *tx, &pool, &user).await?;
                 *verified = true;
-                *verified_step = Some(step);
-                *name = device_name;
                 tx.update_auth_session(&hash, &session).await?;
                 tx.commit().await?;
                 Ok(Some(token.to_string()))

@@ -6,7 +6,7 @@ use crate::error::{EngineResult, on_conflict};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::collections::BTreeMap;
-use tessera_domain::attributes::{self, SchemaAttribute};
+use tessera_domain::attributes;
 use tessera_domain::password::PasswordPolicy;
 use tessera_domain::pool::{self, MfaMode, PoolConfig, UserPool};
 use tessera_domain::{DomainError, UserPoolId};
@@ -187,7 +187,7 @@ impl Engine {
     pub async fn add_custom_attributes(
         &self,
         id: &UserPoolId,
-        attrs: Vec<SchemaAttribute>,
+        attrs: Vec<attributes::RequestedAttribute>,
     ) -> EngineResult<()> {
         let mut tx = self.inner.store.begin().await?;
         let mut pool = self.load_pool(&mut *tx, id).await?;

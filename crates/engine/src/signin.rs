@@ -87,8 +87,6 @@ impl Engine {
                 choices,
                 secret: None,
                 verified: false,
-                verified_step: None,
-                device_name: None,
             },
             Step::Mfa(MfaStep::None) => {
                 return Err(EngineError::Internal("no MFA step to open".into()));
@@ -313,8 +311,9 @@ impl Engine {
         Err(error)
     }
 
-    /// Checks a TOTP code for a user (or a secret being set up) at `now`, refusing a step
-    /// already used. Returns the matched step.
+    /// Checks a TOTP code for a user (or a secret being set up) at `now`. Returns the matched
+    /// step, None for a wrong code, and Cognito's ExpiredCodeException for a code whose step
+    /// was already used (a code works once).
     pub(crate) fn check_totp(
         &self,
         pool: &UserPool,
@@ -327,7 +326,14 @@ impl Engine {
         let secret = self.inner.master.open(&totp_purpose(pool, user), sealed)?;
         let step =
             tessera_crypto::totp::check(&secret, code, u64::try_from(now.secs()).unwrap_or(0))?;
-        Ok(step.filter(|s| last_step.is_none_or(|last| *s > last)))
+        match (step, last_step) {
+            (Some(step), Some(last)) if step <= last => Err(DomainError::new(
+                ErrorKind::ExpiredCode,
+                "Your software token has already been used once.",
+            )
+            .into()),
+            (step, _) => Ok(step),
+        }
     }
 
     /// SMS_MFA, EMAIL_OTP, SOFTWARE_TOKEN_MFA, SELECT_MFA_TYPE and MFA_SETUP answers.
@@ -354,12 +360,17 @@ impl Engine {
                 let Some(sealed) = user.mfa.totp_secret.as_deref() else {
                     return Err(mfa_mismatch());
                 };
-                match self.check_totp(pool, &user, sealed, code.trim(), user.mfa.totp_last_step, now)? {
-                    Some(step) => {
+                match self.check_totp(pool, &user, sealed, code.trim(), user.mfa.totp_last_step, now) {
+                    Ok(Some(step)) => {
                         self.second_factor_passed(at, hash, &user, Some(step), now)
                             .await
                     }
-                    None => self.wrong_answer(hash, session, mfa_mismatch()).await,
+                    Ok(None) => self.wrong_answer(hash, session, mfa_mismatch()).await,
+                    // A replayed code counts against the session like a wrong one.
+                    Err(e) if e.kind() == ErrorKind::ExpiredCode => {
+                        self.wrong_answer(hash, session, e).await
+                    }
+                    Err(e) => Err(e),
                 }
             }
             Challenge::SelectMfaType { choices } => {
@@ -377,28 +388,12 @@ impl Engine {
                 }
                 self.open_factor(tx, at, &user, factor, now).await
             }
-            Challenge::MfaSetup {
-                secret: Some(sealed),
-                verified: true,
-                verified_step,
-                device_name,
-                ..
-            } => {
+            // VerifySoftwareToken already enrolled the factor; answering finishes the sign-in.
+            Challenge::MfaSetup { verified: true, .. } => {
                 let mut tx = self.inner.store.begin().await?;
                 if !tx.delete_auth_session(hash).await? {
                     return Err(expired_session());
                 }
-                let mut user = tx
-                    .get_user(&pool.id, &UserLookup::Sub(user.sub))
-                    .await?
-                    .ok_or_else(DomainError::incorrect_credentials)?;
-                user.mfa.totp_secret = Some(sealed.clone());
-                user.mfa.totp_device_name = device_name.clone();
-                user.mfa.totp_last_step = *verified_step;
-                user.mfa.software_token = true;
-                user.mfa.preferred.get_or_insert(MfaFactor::SoftwareToken);
-                user.modified_at = now;
-                self.save_user(&mut *tx, pool, &user).await?;
                 self.proceed(tx, at, &user, Stage::SecondFactorProven, now)
                     .await
             }

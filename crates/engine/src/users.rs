@@ -72,7 +72,7 @@ pub struct UserPage {
 fn user_exists(pool: &UserPool, c: &Conflict, message: &str) -> Option<DomainError> {
     match c {
         Conflict::Username => Some(DomainError::new(ErrorKind::UsernameExists, message)),
-        other => alias_conflict(pool, other),
+        other => alias_conflict(pool, other, true),
     }
 }
 
@@ -231,7 +231,7 @@ impl Engine {
         let aliases = pool.config.sign_in.aliases(&user.attributes);
         tx.update_user(user, &aliases)
             .await
-            .map_err(|e| on_conflict(e, |c| alias_conflict(pool, c)))
+            .map_err(|e| on_conflict(e, |c| alias_conflict(pool, c, false)))
     }
 
     pub(crate) async fn insert_new_user(
@@ -474,7 +474,10 @@ impl Engine {
                     Some(expires),
                 )
                 .await?;
-            let wording = self.invite_wording(&pool, &existing, &req).await?;
+            let targets = self.invite_channels(&existing, &req)?;
+            let wording = self
+                .invite_wording(&pool, &existing, &req, &targets)
+                .await?;
             let mut tx = self.inner.store.begin().await?;
             let mut user = self.admin_user(&mut *tx, &pool, &req.username).await?;
             if user.status != UserStatus::ForceChangePassword {
@@ -490,8 +493,15 @@ impl Engine {
             credentials.apply(&mut user);
             user.modified_at = now;
             self.save_user(&mut *tx, &pool, &user).await?;
-            self.invite(&mut *tx, &pool, &user, &req, &temporary, &wording, now)
-                .await?;
+            self.invite(
+                &mut *tx,
+                &pool,
+                &user,
+                &targets,
+                (&temporary, &wording),
+                now,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(user);
         }
@@ -516,59 +526,80 @@ impl Engine {
         self.credentials(&pool, &user.sub, &user.username, &temporary, Some(expires))
             .await?
             .apply(&mut user);
-        if !req.suppress {
-            self.invite_channels(&user, &req)?;
-        }
-        let wording = self.invite_wording(&pool, &user, &req).await?;
+        let targets = self.invite_channels(&user, &req)?;
+        let wording = self.invite_wording(&pool, &user, &req, &targets).await?;
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User account already exists")
             .await?;
-        self.invite(&mut *tx, &pool, &user, &req, &temporary, &wording, now)
-            .await?;
+        self.invite(
+            &mut *tx,
+            &pool,
+            &user,
+            &targets,
+            (&temporary, &wording),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(pool = %pool.id, sub = %user.sub, "user created by an administrator");
         Ok(user)
     }
 
-    /// Where an invitation goes: the requested mediums the user has a destination for.
+    /// Where an invitation goes. Every medium the request names needs its destination
+    /// (Cognito: "No email provided but desired delivery medium was Email"). Without
+    /// DesiredDeliveryMediums Cognito uses SMS, so a user without a phone number is created
+    /// with no invitation sent, as the API reference allows (a user may have no attributes
+    /// but the username). A suppressed invitation goes nowhere.
     fn invite_channels(
         &self,
         user: &User,
         req: &AdminCreateUser,
     ) -> EngineResult<Vec<(Channel, String)>> {
-        let mediums = if req.mediums.is_empty() {
-            vec![Channel::Sms]
-        } else {
-            req.mediums.clone()
-        };
-        let targets: Vec<(Channel, String)> = mediums
-            .into_iter()
-            .filter_map(|c| {
-                user.attribute(c.attribute())
-                    .filter(|v| !v.is_empty())
-                    .map(|to| (c, to.to_string()))
-            })
-            .collect();
-        if targets.is_empty() {
-            return Err(DomainError::invalid_parameter(
-                "The user has no email or phone number for the requested DesiredDeliveryMediums.",
-            )
-            .into());
+        if req.suppress {
+            return Ok(Vec::new());
         }
+        let destination = |channel: Channel| {
+            user.attribute(channel.attribute())
+                .filter(|v| !v.is_empty())
+                .map(|to| (channel, to.to_string()))
+        };
+        let targets: Vec<(Channel, String)> = if req.mediums.is_empty() {
+            destination(Channel::Sms).into_iter().collect()
+        } else {
+            let mut targets = Vec::with_capacity(req.mediums.len());
+            for channel in &req.mediums {
+                let target = destination(*channel).ok_or_else(|| {
+                    DomainError::invalid_parameter(format!(
+                        "No {} provided but desired delivery medium was {}",
+                        channel.attribute(),
+                        match channel {
+                            Channel::Email => "Email",
+                            Channel::Sms => "Sms",
+                        }
+                    ))
+                })?;
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+            targets
+        };
         for (channel, _) in &targets {
             self.outbox_status(*channel)?;
         }
         Ok(targets)
     }
 
-    /// The CustomMessage function's wording of an invitation (None when suppressed).
+    /// The CustomMessage function's wording of an invitation; the function is not asked when
+    /// nothing will be sent.
     async fn invite_wording(
         &self,
         pool: &UserPool,
         user: &User,
         req: &AdminCreateUser,
+        targets: &[(Channel, String)],
     ) -> EngineResult<Letter> {
-        if req.suppress {
+        if targets.is_empty() {
             return Ok(Letter::plain("AdminCreateUser"));
         }
         self.custom_message(
@@ -581,27 +612,22 @@ impl Engine {
         .await
     }
 
-    /// Queues the invitation with the temporary password, unless suppressed.
-    #[allow(clippy::too_many_arguments)]
+    /// Queues the invitation with the temporary password to each of `targets`.
     async fn invite(
         &self,
         tx: &mut dyn Tx,
         pool: &UserPool,
         user: &User,
-        req: &AdminCreateUser,
-        temporary: &str,
-        wording: &Letter,
+        targets: &[(Channel, String)],
+        (temporary, wording): (&str, &Letter),
         now: Timestamp,
     ) -> EngineResult<()> {
-        if req.suppress {
-            return Ok(());
-        }
-        for (channel, to) in self.invite_channels(user, req)? {
+        for (channel, to) in targets {
             self.enqueue(
                 tx,
                 pool,
                 user,
-                (channel, &to),
+                (*channel, to),
                 (
                     crate::outbox::MessageKind::Invite {
                         temporary_password: temporary,
@@ -918,15 +944,23 @@ impl Engine {
 }
 
 fn delete_attributes(pool: &UserPool, user: &mut User, names: &[String]) -> EngineResult<()> {
+    // Cognito names every unknown attribute, one line each.
+    let unknown: String = names
+        .iter()
+        .filter(|n| *n != attributes::SUB && !pool.config.schema.iter().any(|s| &&s.name == n))
+        .map(|n| format!("user.{n}: Attribute does not exist in the schema.\n"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(
+            DomainError::invalid_parameter(format!("Invalid user attributes: {unknown}")).into(),
+        );
+    }
     for name in names {
         if name == attributes::SUB {
             return Err(DomainError::invalid_parameter("Cannot delete the sub attribute").into());
         }
         let Some(def) = pool.config.schema.iter().find(|s| &s.name == name) else {
-            return Err(DomainError::invalid_parameter(format!(
-                "Attribute {name} does not exist in the schema."
-            ))
-            .into());
+            continue;
         };
         if def.required {
             return Err(DomainError::invalid_parameter(format!(

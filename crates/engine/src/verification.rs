@@ -17,7 +17,7 @@ use tessera_domain::messages::{self, Channel, DeliveryDetails};
 use tessera_domain::pool::{Alias, UserPool};
 use tessera_domain::triggers::Trigger;
 use tessera_domain::user::{User, UserStatus};
-use tessera_domain::{DomainError, Timestamp, UserPoolId};
+use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
 use tessera_store::{Conflict, StoreError, Tx, UserLookup};
 
 #[derive(Clone)]
@@ -183,10 +183,13 @@ impl Engine {
         }
         tx.update_user(user, &aliases).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::Alias(kind)) => {
-                EngineError::from(pool.config.sign_in.alias_conflict(&Alias {
-                    kind,
-                    key: String::new(),
-                }))
+                EngineError::from(pool.config.sign_in.alias_conflict(
+                    &Alias {
+                        kind,
+                        key: String::new(),
+                    },
+                    false,
+                ))
             }
             other => other.into(),
         })
@@ -478,8 +481,23 @@ impl Engine {
         client_metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<DeliveryDetails> {
         let now = self.now();
-        let (client, pool) = self.client_and_pool(client_id, None).await?;
+        let (client, pool) =
+            self.client_and_pool(client_id, None)
+                .await
+                .map_err(|e| match e.kind() {
+                    ErrorKind::ResourceNotFound => {
+                        DomainError::resource_not_found("Username/client id combination not found.")
+                            .into()
+                    }
+                    _ => e,
+                })?;
         self.check_client_proof(&client, &[username], ClientProof::SecretHash(secret_hash))?;
+        // With admin-only recovery nobody resets their own password, known or not.
+        if messages::recovery_channel(&pool.config.settings, |_| false).is_err() {
+            return Err(
+                DomainError::not_authorized("Contact administrator to reset password.").into(),
+            );
+        }
         // A name we don't know may belong to a user the pool's UserMigration function vouches
         // for: created now, with a reset code on its way.
         self.migrate_if_unknown(&pool, &client, username, None, &client_metadata.cloned())

@@ -24,6 +24,7 @@ STEP = 30
 SRP_FLOWS = ALL_FLOWS + ["ALLOW_USER_SRP_AUTH"]
 MISMATCH = "Invalid code or auth state for the user."
 VERIFY_MISMATCH = "Code mismatch and fail enable Software Token MFA"
+USED_ONCE = "Your software token has already been used once."
 INCORRECT = "Incorrect username or password."
 
 

@@ -194,3 +194,44 @@ def test_pool_email_configuration_sets_from_and_reply_to(idp, public_idp, smtp_s
     mail = smtp_sink.wait_for(address)[0]
     assert mail.header("From") == MAIL_FROM
     assert mail.header("Reply-To") == "help@acme.test"
+
+
+def test_a_user_with_nowhere_to_send_is_still_created(idp, public_idp, smtp_sink, sms_sink):
+    """Cognito creates a user that has no email or phone number (the API reference: a user may
+    have no attributes but the username) and just sends no invitation; by default (SMS) a user
+    with only an email address gets nothing either."""
+    pool_id, client = verifying_pool(idp, auto=())
+    bare, temporary = unique("bare"), password()
+    created = idp.admin_create_user(UserPoolId=pool_id, Username=bare, TemporaryPassword=temporary)
+    assert created["User"]["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert sign_in(public_idp, client, bare, temporary)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+
+    # Without a TemporaryPassword too: one is generated and nobody is told (an admin resets it).
+    generated = unique("nopw")
+    assert idp.admin_create_user(UserPoolId=pool_id, Username=generated)["User"]["Username"] == generated
+
+    address = email_address("only-mail")
+    only_mail = unique("mailonly")
+    idp.admin_create_user(UserPoolId=pool_id, Username=only_mail, UserAttributes=attrs(email=address))
+    assert idp.admin_get_user(UserPoolId=pool_id, Username=only_mail)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    smtp_sink.assert_nothing_to(address, settle=0.3)
+
+
+def test_a_requested_medium_needs_its_destination(idp, smtp_sink, sms_sink):
+    pool_id, _ = verifying_pool(idp, auto=())
+    phone = phone_number()
+    with aws_error("InvalidParameterException", "No email provided but desired delivery medium was Email"):
+        idp.admin_create_user(UserPoolId=pool_id, Username=unique("nomail"), DesiredDeliveryMediums=["EMAIL"],
+                              UserAttributes=attrs(phone_number=phone))
+    with aws_error("InvalidParameterException",
+                   "No phone_number provided but desired delivery medium was Sms"):
+        idp.admin_create_user(UserPoolId=pool_id, Username=unique("nophone"), DesiredDeliveryMediums=["SMS"],
+                              UserAttributes=attrs(email=email_address("nophone")))
+    # Both requested and only one destination: refused, and nothing was created or sent.
+    name = unique("half")
+    with aws_error("InvalidParameterException", "No email provided but desired delivery medium was Email"):
+        idp.admin_create_user(UserPoolId=pool_id, Username=name, DesiredDeliveryMediums=["EMAIL", "SMS"],
+                              UserAttributes=attrs(phone_number=phone))
+    with aws_error("UserNotFoundException"):
+        idp.admin_get_user(UserPoolId=pool_id, Username=name)
+    sms_sink.assert_nothing_to(phone, settle=0.3)

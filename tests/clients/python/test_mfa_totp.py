@@ -13,6 +13,7 @@ import json
 
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from pycognito import Cognito
 from pycognito.aws_srp import AWSSRP
 from pycognito.exceptions import SoftwareTokenMFAChallengeException
@@ -20,6 +21,7 @@ from pycognito.exceptions import SoftwareTokenMFAChallengeException
 from mfa_support import (
     INCORRECT,
     MISMATCH,
+    USED_ONCE,
     VERIFY_MISMATCH,
     Authenticator,
     answer,
@@ -271,12 +273,17 @@ def test_a_code_is_accepted_once(idp, public_idp, pool, client):
     tokens_of(answer(public_idp, client, "SOFTWARE_TOKEN_MFA", r["Session"], USERNAME=username,
                      SOFTWARE_TOKEN_MFA_CODE=code))
 
-    # The same code (same time step) again, on a new sign-in: refused. So is the older one.
-    for replay in (code, verify_code):
-        r = start(public_idp, client, username, pw)
-        with aws_error("CodeMismatchException", MISMATCH):
-            answer(public_idp, client, "SOFTWARE_TOKEN_MFA", r["Session"], USERNAME=username,
-                   SOFTWARE_TOKEN_MFA_CODE=replay)
+    # The same code (same time step) again, on a new sign-in: refused as Cognito does, with
+    # ExpiredCodeException. So is the older one (as used, or as outside the window by now).
+    r = start(public_idp, client, username, pw)
+    with aws_error("ExpiredCodeException", USED_ONCE):
+        answer(public_idp, client, "SOFTWARE_TOKEN_MFA", r["Session"], USERNAME=username,
+               SOFTWARE_TOKEN_MFA_CODE=code)
+    r = start(public_idp, client, username, pw)
+    with pytest.raises(ClientError) as info:
+        answer(public_idp, client, "SOFTWARE_TOKEN_MFA", r["Session"], USERNAME=username,
+               SOFTWARE_TOKEN_MFA_CODE=verify_code)
+    assert info.value.response["Error"]["Code"] in ("ExpiredCodeException", "CodeMismatchException")
     # The next step's code is fine.
     r = start(public_idp, client, username, pw)
     assert tokens_of(answer(public_idp, client, "SOFTWARE_TOKEN_MFA", r["Session"], USERNAME=username,
@@ -387,7 +394,7 @@ def test_the_setup_code_cannot_be_replayed(idp, public_idp, required_pool, requi
 
     r = start(public_idp, client, username, pw)
     assert r["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
-    with aws_error("CodeMismatchException", MISMATCH):
+    with aws_error("ExpiredCodeException", USED_ONCE):
         answer(public_idp, client, "SOFTWARE_TOKEN_MFA", r["Session"], USERNAME=username,
                SOFTWARE_TOKEN_MFA_CODE=setup_code)
     assert tokens_of(answer(public_idp, client, "SOFTWARE_TOKEN_MFA", r["Session"], USERNAME=username,
@@ -413,3 +420,23 @@ def test_required_mfa_with_srp_sign_in(server, idp, public_idp, required_pool, r
         u.authenticate(password=pw)
     u.respond_to_software_token_mfa_challenge(app.code())
     assert u.access_claims["username"] == username
+
+
+def test_setup_enrols_the_authenticator_before_mfa_setup_is_answered(
+    idp, public_idp, required_pool, required_client
+):
+    """Cognito enrols the factor at VerifySoftwareToken: a client that verifies with the
+    Session and then starts over (without answering MFA_SETUP) is asked SOFTWARE_TOKEN_MFA."""
+    pool, client = required_pool, required_client
+    username, pw = confirmed_user(idp, pool, client)
+    session = setup_challenge(public_idp, client, username, pw)["Session"]
+    app = Authenticator(public_idp.associate_software_token(Session=session)["SecretCode"])
+    public_idp.verify_software_token(Session=session, UserCode=app.code())
+
+    settings = idp.admin_get_user(UserPoolId=pool, Username=username)
+    assert settings["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
+    assert settings["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
+    r = start(public_idp, client, username, pw)
+    assert r["ChallengeName"] == "SOFTWARE_TOKEN_MFA", r
+    assert tokens_of(answer(public_idp, client, "SOFTWARE_TOKEN_MFA", r["Session"], USERNAME=username,
+                            SOFTWARE_TOKEN_MFA_CODE=app.code()))["AccessToken"]

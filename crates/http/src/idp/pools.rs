@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use std::sync::Arc;
 use tessera_domain::DomainError;
-use tessera_domain::attributes::{AttributeDataType, SchemaAttribute};
+use tessera_domain::attributes::{AttributeDataType, RequestedAttribute, SchemaAttribute};
 use tessera_domain::password::PasswordPolicy;
 use tessera_domain::pool::{MfaMode, PoolConfig, SignInAttribute, SignInPolicy, UserPool};
 use tessera_wire::idp as wire;
@@ -70,61 +70,48 @@ fn password_policy_out(p: &PasswordPolicy) -> wire::PasswordPolicyType {
     }
 }
 
-fn parse_num<T: std::str::FromStr>(s: &Option<String>, what: &str) -> ApiResult<Option<T>> {
-    s.as_deref()
-        .map(|v| {
-            v.parse::<T>().map_err(|_| {
-                ApiError::from(DomainError::invalid_parameter(format!(
-                    "{what} must be a number: {v}"
-                )))
-            })
-        })
-        .transpose()
-}
-
-pub(crate) fn schema_in(a: &wire::SchemaAttributeType) -> ApiResult<SchemaAttribute> {
-    let data_type = match a
-        .attribute_data_type
-        .unwrap_or(wire::AttributeDataType::String)
-    {
-        wire::AttributeDataType::String => AttributeDataType::String,
-        wire::AttributeDataType::Number => AttributeDataType::Number,
-        wire::AttributeDataType::DateTime => AttributeDataType::DateTime,
-        wire::AttributeDataType::Boolean => AttributeDataType::Boolean,
-    };
+pub(crate) fn schema_in(a: &wire::SchemaAttributeType) -> RequestedAttribute {
     let s = a.string_attribute_constraints.as_ref();
     let n = a.number_attribute_constraints.as_ref();
-    Ok(SchemaAttribute {
+    RequestedAttribute {
         name: a.name.clone().unwrap_or_default(),
-        data_type,
-        developer_only: a.developer_only_attribute.unwrap_or(false),
-        mutable: a.mutable.unwrap_or(true),
-        required: a.required.unwrap_or(false),
-        min_length: parse_num(&s.and_then(|s| s.min_length.clone()), "MinLength")?,
-        max_length: parse_num(&s.and_then(|s| s.max_length.clone()), "MaxLength")?,
-        min_value: parse_num(&n.and_then(|n| n.min_value.clone()), "MinValue")?,
-        max_value: parse_num(&n.and_then(|n| n.max_value.clone()), "MaxValue")?,
-    })
+        data_type: a.attribute_data_type.map(|t| match t {
+            wire::AttributeDataType::String => AttributeDataType::String,
+            wire::AttributeDataType::Number => AttributeDataType::Number,
+            wire::AttributeDataType::DateTime => AttributeDataType::DateTime,
+            wire::AttributeDataType::Boolean => AttributeDataType::Boolean,
+        }),
+        developer_only: a.developer_only_attribute,
+        mutable: a.mutable,
+        required: a.required,
+        min_length: s.and_then(|s| s.min_length.clone()),
+        max_length: s.and_then(|s| s.max_length.clone()),
+        min_value: n.and_then(|n| n.min_value.clone()),
+        max_value: n.and_then(|n| n.max_value.clone()),
+    }
 }
 
+/// Cognito echoes the constraint block of the attribute's own type only: for String attributes
+/// always when custom (possibly empty), otherwise when there are bounds.
 fn schema_out(a: &SchemaAttribute) -> wire::SchemaAttributeType {
+    let custom = tessera_domain::attributes::is_custom(&a.name);
     let data_type = match a.data_type {
         AttributeDataType::String => wire::AttributeDataType::String,
         AttributeDataType::Number => wire::AttributeDataType::Number,
         AttributeDataType::DateTime => wire::AttributeDataType::DateTime,
         AttributeDataType::Boolean => wire::AttributeDataType::Boolean,
     };
-    let strings = (a.min_length.is_some() || a.max_length.is_some()).then(|| {
-        wire::StringAttributeConstraintsType {
-            min_length: a.min_length.map(|v| v.to_string()),
-            max_length: a.max_length.map(|v| v.to_string()),
-        }
+    let strings = (a.data_type == AttributeDataType::String
+        && (custom || a.min_length.is_some() || a.max_length.is_some()))
+    .then(|| wire::StringAttributeConstraintsType {
+        min_length: a.min_length.map(|v| v.to_string()),
+        max_length: a.max_length.map(|v| v.to_string()),
     });
-    let numbers = (a.min_value.is_some() || a.max_value.is_some()).then(|| {
-        wire::NumberAttributeConstraintsType {
-            min_value: a.min_value.map(|v| v.to_string()),
-            max_value: a.max_value.map(|v| v.to_string()),
-        }
+    let numbers = (a.data_type == AttributeDataType::Number
+        && (a.min_value.is_some() || a.max_value.is_some()))
+    .then(|| wire::NumberAttributeConstraintsType {
+        min_value: a.min_value.map(|v| v.to_string()),
+        max_value: a.max_value.map(|v| v.to_string()),
     });
     wire::SchemaAttributeType {
         name: Some(a.name.clone()),
@@ -181,6 +168,7 @@ fn settings_in<T: serde::Serialize>(
     policies: Option<&wire::UserPoolPolicyType>,
 ) -> ApiResult<std::collections::BTreeMap<String, serde_json::Value>> {
     let mut settings = stored_settings(req, STORED)?;
+    mirror_verification_messages(&mut settings);
     if let Some(sip) = policies.and_then(|p| p.sign_in_policy.as_ref()) {
         settings.insert(
             "SignInPolicy".into(),
@@ -188,6 +176,44 @@ fn settings_in<T: serde::Serialize>(
         );
     }
     Ok(settings)
+}
+
+/// VerificationMessageTemplate and the older EmailVerificationMessage, EmailVerificationSubject
+/// and SmsVerificationMessage describe the same messages: Cognito fills each from the other, so
+/// clients reading either see what was set. Given both, each keeps what was given.
+fn mirror_verification_messages(
+    settings: &mut std::collections::BTreeMap<String, serde_json::Value>,
+) {
+    const PAIRS: [(&str, &str); 3] = [
+        ("EmailVerificationMessage", "EmailMessage"),
+        ("EmailVerificationSubject", "EmailSubject"),
+        ("SmsVerificationMessage", "SmsMessage"),
+    ];
+    let mut template = match settings.get("VerificationMessageTemplate") {
+        Some(serde_json::Value::Object(t)) => t.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let had_template = !template.is_empty();
+    for (legacy, key) in PAIRS {
+        match (settings.get(legacy).cloned(), template.get(key).cloned()) {
+            (None, Some(v)) => {
+                settings.insert(legacy.into(), v);
+            }
+            (Some(v), None) => {
+                template.insert(key.into(), v);
+            }
+            _ => {}
+        }
+    }
+    if !template.is_empty() {
+        if !had_template {
+            template.insert("DefaultEmailOption".into(), "CONFIRM_WITH_CODE".into());
+        }
+        settings.insert(
+            "VerificationMessageTemplate".into(),
+            serde_json::Value::Object(template),
+        );
+    }
 }
 
 pub(crate) fn pool_type(
@@ -264,12 +290,7 @@ pub async fn create_user_pool(
     state: Arc<AppState>,
     req: wire::CreateUserPoolRequest,
 ) -> ApiResult<wire::CreateUserPoolResponse> {
-    let requested: Vec<SchemaAttribute> = req
-        .schema
-        .iter()
-        .flatten()
-        .map(schema_in)
-        .collect::<ApiResult<_>>()?;
+    let requested: Vec<RequestedAttribute> = req.schema.iter().flatten().map(schema_in).collect();
     let sign_in = SignInPolicy {
         username_attributes: req
             .username_attributes
@@ -394,11 +415,7 @@ pub async fn add_custom_attributes(
     state: Arc<AppState>,
     req: wire::AddCustomAttributesRequest,
 ) -> ApiResult<wire::AddCustomAttributesResponse> {
-    let attrs = req
-        .custom_attributes
-        .iter()
-        .map(schema_in)
-        .collect::<ApiResult<Vec<_>>>()?;
+    let attrs: Vec<RequestedAttribute> = req.custom_attributes.iter().map(schema_in).collect();
     state
         .engine
         .add_custom_attributes(&pool_id(&req.user_pool_id)?, attrs)
