@@ -278,7 +278,7 @@ async fn totp_enrolment_and_sign_in() {
     .await
     .unwrap();
     assert!(done.authentication_result.unwrap().access_token.is_some());
-    // The same code (same time step) never works twice.
+    // The same code (same time step) never works twice: Cognito's ExpiredCodeException.
     let (_, _, session) = start(&m.app, &m.f, "ann", "Passw0rd!").await;
     assert_eq!(
         answer(
@@ -289,9 +289,11 @@ async fn totp_enrolment_and_sign_in() {
             &[("USERNAME", "ann"), ("SOFTWARE_TOKEN_MFA_CODE", &code)]
         )
         .await
-        .unwrap_err()
-        .0,
-        "CodeMismatchException"
+        .unwrap_err(),
+        (
+            "ExpiredCodeException".into(),
+            "Your software token has already been used once.".into()
+        )
     );
     m.app.clock.advance(Duration::from_secs(30));
     let (_, _, session) = start(&m.app, &m.f, "ann", "Passw0rd!").await;
@@ -535,7 +537,13 @@ async fn required_mfa_walks_through_setup() {
     )
     .await
     .unwrap_err();
-    assert_eq!(replay.0, "CodeMismatchException");
+    assert_eq!(
+        replay,
+        (
+            "ExpiredCodeException".into(),
+            "Your software token has already been used once.".into()
+        )
+    );
     m.app.clock.advance(Duration::from_secs(30));
     answer(
         &m.app,
