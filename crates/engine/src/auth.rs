@@ -73,7 +73,7 @@ pub enum AuthOutcome {
     },
 }
 
-fn missing(name: &str) -> EngineError {
+pub(crate) fn missing(name: &str) -> EngineError {
     DomainError::invalid_parameter(format!("Missing required parameter {name}")).into()
 }
 
@@ -509,30 +509,33 @@ impl Engine {
             &[username],
             ClientProof::SecretHash(req.responses.get("SECRET_HASH").map(String::as_str)),
         )?;
-        let token = req
-            .session
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| missing("Session"))?;
-        let hash = tessera_crypto::token_hash(token);
         let now = self.now();
-        let (session, user) = {
+        let (hash, session, user) = {
             let mut tx = self.inner.store.read().await?;
-            let session = tx
-                .get_auth_session(&hash)
-                .await?
-                .ok_or_else(expired_session)?;
-            if !session.is_live(now)
-                || session.client_id != client.client_id
-                || session.pool_id != pool.id
-            {
-                return Err(expired_session());
-            }
-            let user = self
-                .find_user(&mut *tx, &pool, username)
-                .await?
-                .filter(|u| u.sub == session.sub);
-            (session, user)
+            let user = self.find_user(&mut *tx, &pool, username).await?;
+            let (hash, session) = match req.session.as_deref().filter(|s| !s.is_empty()) {
+                Some(token) => {
+                    let hash = tessera_crypto::token_hash(token);
+                    let session = tx
+                        .get_auth_session(&hash)
+                        .await?
+                        .ok_or_else(expired_session)?;
+                    if !session.is_live(now)
+                        || session.client_id != client.client_id
+                        || session.pool_id != pool.id
+                    {
+                        return Err(expired_session());
+                    }
+                    (hash, session)
+                }
+                None => {
+                    let pending = (&pool, &client, user.as_ref());
+                    self.sessionless_device_challenge(&mut *tx, pending, &req, now)
+                        .await?
+                }
+            };
+            let user = user.filter(|u| u.sub == session.sub);
+            (hash, session, user)
         };
         if session.challenge.name() != req.challenge_name {
             return Err(DomainError::invalid_parameter(format!(

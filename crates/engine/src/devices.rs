@@ -3,7 +3,7 @@
 //! UpdateDeviceStatus with their Admin forms.
 
 use crate::Engine;
-use crate::auth::{AuthOutcome, param};
+use crate::auth::{AuthOutcome, ChallengeResponse, missing, param};
 use crate::error::{EngineError, EngineResult};
 use crate::pools::{decode_token, paged};
 use crate::signin::{SignIn, expired_session};
@@ -15,13 +15,14 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use std::collections::BTreeMap;
 use tessera_crypto::srp;
+use tessera_domain::client::AppClient;
 use tessera_domain::devices::{Device, DeviceTracking};
 use tessera_domain::flow::{AuthSession, Challenge, SrpState, Stage};
 use tessera_domain::pool::UserPool;
 use tessera_domain::triggers::{Event, Trigger};
 use tessera_domain::user::User;
 use tessera_domain::{DomainError, ErrorKind, Timestamp};
-use tessera_store::Tx;
+use tessera_store::{DeviceChallengeKey, Tx};
 
 fn no_device() -> EngineError {
     // Cognito's clients retry without DEVICE_KEY when this message mentions the device.
@@ -59,6 +60,66 @@ impl Engine {
             .get_device(&at.pool.id, key)
             .await?
             .filter(|d| d.sub == user.sub && d.confirmed()))
+    }
+
+    /// Makes a device challenge findable without its Session as well: by pool, client, user and
+    /// the device key the sign-in presented (see [`Engine::sessionless_device_challenge`]).
+    pub(crate) async fn index_device_challenge(
+        &self,
+        tx: &mut dyn Tx,
+        session: &AuthSession,
+        hash: &[u8],
+    ) -> EngineResult<()> {
+        let device_step = matches!(
+            session.challenge,
+            Challenge::DeviceSrpAuth | Challenge::DevicePasswordVerifier { .. }
+        );
+        if let (true, Some(device_key)) = (device_step, &session.context.device_key) {
+            let key = DeviceChallengeKey {
+                pool_id: session.pool_id.clone(),
+                client_id: session.client_id.clone(),
+                sub: session.sub,
+                device_key: device_key.clone(),
+            };
+            tx.index_device_challenge(&key, hash).await?;
+        }
+        Ok(())
+    }
+
+    /// The pending challenge a DEVICE_SRP_AUTH or DEVICE_PASSWORD_VERIFIER answer without a
+    /// Session continues. pycognito and amazon-cognito-identity-js releases before it passed the
+    /// Session answer the device steps without one, and Cognito accepts them; the sign-in they
+    /// continue is the one that has just proven the password (or the previous device step) for
+    /// this pool, client, user and device key, found here exactly as its Session would find it:
+    /// the same session, live, single use. With nothing pending (no password step, another
+    /// client or device, used, expired, an unknown user) the answer is the refusal a missing
+    /// Session always gets, so the device's secret alone never signs anyone in.
+    pub(crate) async fn sessionless_device_challenge(
+        &self,
+        tx: &mut dyn Tx,
+        (pool, client, user): (&UserPool, &AppClient, Option<&User>),
+        req: &ChallengeResponse,
+        now: Timestamp,
+    ) -> EngineResult<(Vec<u8>, AuthSession)> {
+        let refused = || missing("Session");
+        let device_key = req.responses.get("DEVICE_KEY").filter(|k| !k.is_empty());
+        let device_step = matches!(
+            req.challenge_name.as_str(),
+            "DEVICE_SRP_AUTH" | "DEVICE_PASSWORD_VERIFIER"
+        );
+        let (true, Some(user), Some(device_key)) = (device_step, user, device_key) else {
+            return Err(refused());
+        };
+        let key = DeviceChallengeKey {
+            pool_id: pool.id.clone(),
+            client_id: client.client_id.clone(),
+            sub: user.sub,
+            device_key: device_key.clone(),
+        };
+        tx.find_device_challenge(&key)
+            .await?
+            .filter(|(_, s)| s.is_live(now) && s.challenge.name() == req.challenge_name)
+            .ok_or_else(refused)
     }
 
     /// Issues tokens for a finished sign-in (committing `tx`), with the device it used, or a

@@ -290,8 +290,9 @@ impl Engine {
                 60 * u64::from(at.client.config.auth_session_validity_minutes),
             )),
         };
-        tx.insert_auth_session(&tessera_crypto::token_hash(&token), &session)
-            .await?;
+        let hash = tessera_crypto::token_hash(&token);
+        tx.insert_auth_session(&hash, &session).await?;
+        self.index_device_challenge(tx, &session, &hash).await?;
         Ok(token)
     }
 

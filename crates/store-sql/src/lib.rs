@@ -675,6 +675,39 @@ macro_rules! sql_tx {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn index_device_challenge(&mut self, key: &tessera_store::DeviceChallengeKey, hash: &[u8]) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO device_challenges (pool_id, client_id, sub, device_key, session_hash) VALUES ($1, $2, $3, $4, $5) \
+                        ON CONFLICT (pool_id, client_id, sub, device_key) DO UPDATE SET session_hash = excluded.session_hash")
+                    .bind(key.pool_id.as_str())
+                    .bind(key.client_id.as_str())
+                    .bind(key.sub.to_string())
+                    .bind(key.device_key.as_str())
+                    .bind(hash)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn find_device_challenge(&mut self, key: &tessera_store::DeviceChallengeKey) -> tessera_store::StoreResult<Option<(Vec<u8>, tessera_domain::flow::AuthSession)>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT s.hash, s.data FROM device_challenges d JOIN auth_sessions s ON s.hash = d.session_hash \
+                        WHERE d.pool_id = $1 AND d.client_id = $2 AND d.sub = $3 AND d.device_key = $4")
+                    .bind(key.pool_id.as_str())
+                    .bind(key.client_id.as_str())
+                    .bind(key.sub.to_string())
+                    .bind(key.device_key.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let hash: Vec<u8> = row.try_get("hash").map_err(be)?;
+                let data: String = row.try_get("data").map_err(be)?;
+                Ok(Some((hash, $crate::codec::from_json(&data, "auth session")?)))
+            }
+
             async fn get_code(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, purpose: &str) -> tessera_store::StoreResult<Option<tessera_domain::codes::VerificationCode>> {
                 let data = sqlx::query_scalar::<_, String>("SELECT data FROM verification_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3")
                     .bind(pool.as_str())

@@ -5,13 +5,15 @@
 //! library so that backend crates can run it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::{Conflict, KeyUse, Store, StoreError, StoredKey, UserLookup, UserQuery};
+use crate::{
+    Conflict, DeviceChallengeKey, KeyUse, Store, StoreError, StoredKey, UserLookup, UserQuery,
+};
 use std::sync::Arc;
 use tessera_domain::attributes::Attributes;
 use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
 use tessera_domain::codes::{CodePurpose, VerificationCode};
 use tessera_domain::filter::UserFilter;
-use tessera_domain::flow::{AuthSession, Challenge};
+use tessera_domain::flow::{AuthSession, Challenge, SignInContext};
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::messages::{Channel, DeliveryOutcome, OutboundMessage, OutboxStatus};
 use tessera_domain::pool::{Alias, PoolConfig, SignInAttribute, UserPool};
@@ -31,7 +33,8 @@ macro_rules! store_conformance {
             clients_round_trip, users_round_trip, usernames_are_unique_under_the_case_rule,
             aliases_are_unique, list_users_filters_and_pages, sign_in_charges_are_compare_and_swap,
             concurrent_charges_lose_nothing, token_families_and_refresh_tokens,
-            auth_sessions_are_single_use, dropped_transactions_roll_back, signing_keys_round_trip,
+            auth_sessions_are_single_use, device_challenges_are_found_and_used_once,
+            dropped_transactions_roll_back, signing_keys_round_trip,
             sweep_removes_expired_state, failure_counters_survive_user_updates,
             srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap,
             codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded,
@@ -645,6 +648,136 @@ pub async fn auth_sessions_are_single_use(store: Arc<dyn Store>) {
     tx.commit().await.unwrap();
     let mut tx = store.read().await.unwrap();
     assert_eq!(tx.get_auth_session(&hash).await.unwrap(), None);
+}
+
+/// A pending device challenge found by pool, client, user and device key (clients that send no
+/// Session) is the same session as the one its token finds: the latest one for that key, used
+/// once however it is found, and gone when the session is consumed or swept.
+pub async fn device_challenges_are_found_and_used_once(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_DCH");
+    seed_pool(&*store, &p).await;
+    let client = ClientId::parse("c1").unwrap();
+    let sub = Sub::from_random([1; 16]);
+    let session = |expires_at| AuthSession {
+        pool_id: p.id.clone(),
+        client_id: client.clone(),
+        sub,
+        challenge: Challenge::DeviceSrpAuth,
+        context: SignInContext {
+            device_key: Some("us-east-1_dev".into()),
+            srp: true,
+            custom: None,
+        },
+        attempts: 0,
+        created_at: t(0),
+        expires_at,
+    };
+    let key = DeviceChallengeKey {
+        pool_id: p.id.clone(),
+        client_id: client.clone(),
+        sub,
+        device_key: "us-east-1_dev".into(),
+    };
+    let pend = |hash: Vec<u8>, s: AuthSession| {
+        let (store, key) = (store.clone(), key.clone());
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_auth_session(&hash, &s).await.unwrap();
+            tx.index_device_challenge(&key, &hash).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    let find = |key: DeviceChallengeKey| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.read().await.unwrap();
+            tx.find_device_challenge(&key).await.unwrap()
+        }
+    };
+
+    let first = session(t(180_000));
+    pend(vec![1; 32], first.clone()).await;
+    assert_eq!(find(key.clone()).await, Some((vec![1; 32], first)));
+    // Every part of the key counts.
+    let others = [
+        DeviceChallengeKey {
+            pool_id: UserPoolId::parse("us-east-1_DCI").unwrap(),
+            ..key.clone()
+        },
+        DeviceChallengeKey {
+            client_id: ClientId::parse("c2").unwrap(),
+            ..key.clone()
+        },
+        DeviceChallengeKey {
+            sub: Sub::from_random([2; 16]),
+            ..key.clone()
+        },
+        DeviceChallengeKey {
+            device_key: "us-east-1_other".into(),
+            ..key.clone()
+        },
+    ];
+    for other in others {
+        assert_eq!(find(other).await, None);
+    }
+
+    // A newer sign-in on the same device takes the key; the older session keeps only its token.
+    let second = session(t(190_000));
+    pend(vec![2; 32], second.clone()).await;
+    assert_eq!(find(key.clone()).await, Some((vec![2; 32], second)));
+    let mut tx = store.read().await.unwrap();
+    assert!(tx.get_auth_session(&[1; 32]).await.unwrap().is_some());
+    drop(tx);
+
+    // Concurrent answers race to consume what the key finds: exactly one wins.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, key) = (store.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            for _attempt in 0..50 {
+                let Ok(mut tx) = store.begin().await else {
+                    continue;
+                };
+                let found = match tx.find_device_challenge(&key).await {
+                    Ok(found) => found,
+                    Err(_) => continue,
+                };
+                let Some((hash, _)) = found else {
+                    return 0u32;
+                };
+                match tx.delete_auth_session(&hash).await {
+                    Ok(true) => {
+                        if tx.commit().await.is_ok() {
+                            return 1;
+                        }
+                    }
+                    Ok(false) => return 0,
+                    Err(_) => continue,
+                }
+            }
+            0
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        wins += task.await.unwrap();
+    }
+    assert_eq!(wins, 1, "one answer consumes the pending challenge");
+    assert_eq!(find(key.clone()).await, None);
+
+    // Consumed through its token, it is gone for the key too.
+    pend(vec![3; 32], session(t(180_000))).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_auth_session(&[3; 32]).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(find(key.clone()).await, None);
+
+    // And an expired one goes with the sweep.
+    pend(vec![4; 32], session(t(10))).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.sweep_expired(t(100)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(find(key.clone()).await, None);
 }
 
 pub async fn dropped_transactions_roll_back(store: Arc<dyn Store>) {

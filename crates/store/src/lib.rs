@@ -66,6 +66,17 @@ pub enum UserLookup {
     Alias(Alias),
 }
 
+/// Where a sign-in waiting for a device's proof (DEVICE_SRP_AUTH, DEVICE_PASSWORD_VERIFIER) is
+/// found when the client sends no Session: pycognito and older amazon-cognito-identity-js
+/// answer the device steps without one, and Cognito accepts that.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceChallengeKey {
+    pub pool_id: UserPoolId,
+    pub client_id: ClientId,
+    pub sub: Sub,
+    pub device_key: String,
+}
+
 /// A page request for ListUsers.
 #[derive(Clone, Debug)]
 pub struct UserQuery<'a> {
@@ -241,6 +252,19 @@ pub trait Tx: Send {
     async fn update_auth_session(&mut self, hash: &[u8], session: &AuthSession) -> StoreResult<()>;
     /// Consumes a session; only one caller can get `true` for the same session.
     async fn delete_auth_session(&mut self, hash: &[u8]) -> StoreResult<bool>;
+    /// Makes the session `hash` findable by `key` as well, replacing the session the key found
+    /// before. The session stays one piece of state: consuming or expiring it (by either way of
+    /// finding it) removes the key too.
+    async fn index_device_challenge(
+        &mut self,
+        key: &DeviceChallengeKey,
+        hash: &[u8],
+    ) -> StoreResult<()>;
+    /// The session `key` finds (its hash and contents), if it still exists.
+    async fn find_device_challenge(
+        &mut self,
+        key: &DeviceChallengeKey,
+    ) -> StoreResult<Option<(Vec<u8>, AuthSession)>>;
 
     // One-time codes: at most one live code per user and purpose (`CodePurpose::key`).
     async fn get_code(

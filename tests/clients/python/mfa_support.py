@@ -1,6 +1,6 @@
 """Helpers for the MFA and remembered-device suites: an authenticator app (pyotp) that never
-hands out a time step twice, pools with MFA, the challenge round trips, and the device half of
-SRP done with pycognito's own helpers.
+hands out a time step twice, pools with MFA, the challenge round trips, and remembered-device
+sign-in done by pycognito itself.
 
 TOTP and the real clock: the server accepts RFC 6238 codes (SHA-1, 6 digits, 30 s) for the
 current step ±1 and refuses any step at or before the last one it accepted for the user. An
@@ -16,7 +16,8 @@ import json
 import time
 
 import pyotp
-from pycognito.aws_srp import AWSSRP, generate_hash_device, long_to_hex
+from pycognito.aws_srp import AWSSRP, generate_hash_device
+from pycognito.exceptions import MFAChallengeException
 
 from support import ALL_FLOWS, create_client, create_pool
 
@@ -165,43 +166,45 @@ def srp(public_idp, pool_id: str, client: dict, username: str, pw: str, device: 
     )
 
 
+class Recorder:
+    """The boto3 client handed to pycognito, recording what pycognito does with it: the
+    challenge each response asks for (`trace`) and the challenges it answered with a Session
+    (`with_session`)."""
+
+    def __init__(self, public_idp):
+        self.idp = public_idp
+        self.trace: list = []
+        self.with_session: list[str] = []
+
+    def initiate_auth(self, **kwargs):
+        r = self.idp.initiate_auth(**kwargs)
+        self.trace.append(r.get("ChallengeName"))
+        return r
+
+    def respond_to_auth_challenge(self, **kwargs):
+        if kwargs.get("Session"):
+            self.with_session.append(kwargs["ChallengeName"])
+        r = self.idp.respond_to_auth_challenge(**kwargs)
+        self.trace.append(r.get("ChallengeName"))
+        return r
+
+
 def srp_sign_in(public_idp, pool_id: str, client: dict, username: str, pw: str,
                 device: Device | None = None, *, trace: list | None = None) -> dict:
-    """USER_SRP_AUTH (with DEVICE_KEY when a device is given) through PASSWORD_VERIFIER, then, if
-    the server asks, DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER with the device's secret.
-    Returns the last response: tokens, or the challenge (MFA) the sign-in stopped at. The
-    challenge names met on the way are appended to `trace`."""
-    trace = trace if trace is not None else []
-    s = srp(public_idp, pool_id, client, username, pw, device)
-    params = s.get_auth_params()
-    r = public_idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_SRP_AUTH", AuthParameters=params)
-    trace.append(r["ChallengeName"])
-    assert r["ChallengeName"] == "PASSWORD_VERIFIER", r
-    responses = s.process_challenge(r["ChallengeParameters"], params)
-    r = public_idp.respond_to_auth_challenge(
-        ClientId=client["ClientId"], ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=responses
-    )
-    if r.get("ChallengeName") != "DEVICE_SRP_AUTH":
-        trace.append(r.get("ChallengeName"))
-        return r
-    trace.append("DEVICE_SRP_AUTH")
-    assert device is not None, "DEVICE_SRP_AUTH without a device"
-    user_id = r["ChallengeParameters"].get("USERNAME", username)
-    r = public_idp.respond_to_auth_challenge(
-        ClientId=client["ClientId"],
-        ChallengeName="DEVICE_SRP_AUTH",
-        Session=r["Session"],
-        ChallengeResponses={"USERNAME": user_id, "DEVICE_KEY": device.key, "SRP_A": long_to_hex(s.large_a_value)},
-    )
-    trace.append(r["ChallengeName"])
-    assert r["ChallengeName"] == "DEVICE_PASSWORD_VERIFIER", r
-    assert r["ChallengeParameters"]["DEVICE_KEY"] == device.key
-    responses = s.process_device_challenge(r["ChallengeParameters"])
-    r = public_idp.respond_to_auth_challenge(
-        ClientId=client["ClientId"],
-        ChallengeName="DEVICE_PASSWORD_VERIFIER",
-        Session=r["Session"],
-        ChallengeResponses=responses,
-    )
-    trace.append(r.get("ChallengeName"))
-    return r
+    """pycognito's own remembered-device sign-in, end to end:
+    `AWSSRP(..., device_key=, device_group_key=, device_password=).authenticate_user()` —
+    USER_SRP_AUTH (with DEVICE_KEY) through PASSWORD_VERIFIER, then, if the server asks,
+    DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER with the device's secret, which pycognito answers
+    without a Session (as amazon-cognito-identity-js did before it passed one). Returns the last
+    response: tokens, or the challenge (MFA) the sign-in stopped at (pycognito raises those
+    before a device step and returns them after one). The challenge names met on the way are
+    appended to `trace`."""
+    recorder = Recorder(public_idp)
+    try:
+        return srp(recorder, pool_id, client, username, pw, device).authenticate_user()
+    except MFAChallengeException as e:
+        return e.get_tokens()
+    finally:
+        if trace is not None:
+            trace.extend(recorder.trace)
+        assert recorder.with_session == [], recorder.with_session

@@ -1,14 +1,17 @@
-"""Remembered devices with boto3 and pycognito's device helpers: NewDeviceMetadata after an SRP
-sign-in, ConfirmDevice with a verifier the client computes itself (pycognito's
-`generate_hash_device`), DEVICE_SRP_AUTH / DEVICE_PASSWORD_VERIFIER skipping MFA on a remembered
-device, the device_key claim, device-bound refresh tokens, and the device APIs for the user
-(ListDevices, GetDevice, UpdateDeviceStatus, ForgetDevice) and the administrator."""
+"""Remembered devices with boto3 and pycognito: NewDeviceMetadata after an SRP sign-in,
+ConfirmDevice with a verifier the client computes itself (pycognito's `generate_hash_device`),
+pycognito's own remembered-device sign-in (`AWSSRP(..., device_key=, device_group_key=,
+device_password=).authenticate_user()`, whose DEVICE_SRP_AUTH / DEVICE_PASSWORD_VERIFIER carry no
+Session) skipping MFA on a remembered device, the device's secret alone refused, the device_key
+claim, device-bound refresh tokens, and the device APIs for the user (ListDevices, GetDevice,
+UpdateDeviceStatus, ForgetDevice) and the administrator."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+from pycognito.aws_srp import long_to_hex
 
 from mfa_support import (
     INCORRECT,
@@ -19,12 +22,15 @@ from mfa_support import (
     enrol_totp,
     mfa_client,
     mfa_pool,
+    srp,
     srp_sign_in,
     tokens_of,
 )
 from support import attrs_of, aws_error, confirmed_user, create_pool, password_auth, unique
 
 NO_DEVICE = "Device does not exist."
+MISSING_SESSION = "Missing required parameter Session"
+EXPIRED_SESSION = "Invalid session for the user, session is expired."
 
 
 def tracking(prompt: bool) -> dict:
@@ -189,6 +195,39 @@ def test_a_wrong_device_secret_is_refused(idp, public_idp, plain_pool, plain_cli
     assert info.value.operation_name == "RespondToAuthChallenge"
     # The real device still works.
     assert tokens_of(u.sign_in(device))["AccessToken"]
+
+
+def test_the_device_secret_alone_signs_no_one_in(idp, public_idp, plain_pool, plain_client):
+    """Someone holding the device's key, group key and secret but not the password: the device
+    steps never stand in for the password step, with or without a Session."""
+    u = Ctx(idp, public_idp, plain_pool, plain_client, totp=False)
+    device, _ = u.new_device()
+    thief = srp(public_idp, plain_pool, plain_client, u.username, "Not-the-passw0rd!", device)
+    device_srp = {"USERNAME": u.username, "DEVICE_KEY": device.key, "SRP_A": long_to_hex(thief.large_a_value)}
+
+    def device_step(**session):
+        return public_idp.respond_to_auth_challenge(
+            ClientId=plain_client["ClientId"], ChallengeName="DEVICE_SRP_AUTH",
+            ChallengeResponses=device_srp, **session,
+        )
+
+    with aws_error("InvalidParameterException", MISSING_SESSION):
+        device_step()
+    with aws_error("NotAuthorizedException", EXPIRED_SESSION):
+        device_step(Session="AYABeB" * 40)
+    # pycognito's whole sign-in with a wrong password stops at PASSWORD_VERIFIER ...
+    with aws_error("NotAuthorizedException", INCORRECT):
+        thief.authenticate_user()
+    # ... and leaves nothing for a device step to continue.
+    with aws_error("InvalidParameterException", MISSING_SESSION):
+        device_step()
+
+    # The real user's sign-in uses up its pending device steps: nothing is left to replay.
+    trace: list = []
+    assert tokens_of(u.sign_in(device, trace=trace))["AccessToken"]
+    assert trace == ["PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER", None]
+    with aws_error("InvalidParameterException", MISSING_SESSION):
+        device_step()
 
 
 def test_no_tracking_no_device_metadata(idp, public_idp):
