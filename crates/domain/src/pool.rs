@@ -309,6 +309,15 @@ impl SignInPolicy {
     }
 }
 
+/// The pool tag through which a pool opts out of SRP (so no verifier is ever stored for it):
+/// `tessera:srp = disabled`. A tag, because every Cognito client can already set one.
+pub const SRP_TAG: &str = "tessera:srp";
+
+/// Whether a pool with these UserPoolTags keeps SRP verifiers.
+pub fn srp_enabled_by_tags(tags: Option<&std::collections::BTreeMap<String, String>>) -> bool {
+    tags.and_then(|t| t.get(SRP_TAG)).map(String::as_str) != Some("disabled")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

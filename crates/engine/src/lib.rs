@@ -20,6 +20,7 @@ mod pools;
 mod ports;
 mod signin;
 mod srp;
+mod tags;
 mod tokens;
 mod triggers;
 mod users;

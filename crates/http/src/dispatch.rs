@@ -123,6 +123,9 @@ routes! {
     "cognito-idp" "AdminRemoveUserFromGroup" => crate::idp::groups::admin_remove_user_from_group;
     "cognito-idp" "AdminListGroupsForUser" => crate::idp::groups::admin_list_groups_for_user;
     "cognito-idp" "ListUsersInGroup" => crate::idp::groups::list_users_in_group;
+    "cognito-idp" "TagResource" => crate::idp::tags::tag_resource;
+    "cognito-idp" "UntagResource" => crate::idp::tags::untag_resource;
+    "cognito-idp" "ListTagsForResource" => crate::idp::tags::list_tags_for_resource;
 }
 
 fn service_for(target: &str) -> Option<(&'static Service, &str)> {

@@ -163,3 +163,22 @@ def test_forgot_password_refusals(idp, public_idp):
     for name in (known, unique("nobody")):
         with aws_error("NotAuthorizedException", "Contact administrator to reset password."):
             public_idp.forgot_password(ClientId=client["ClientId"], Username=name)
+
+
+def test_pool_tags_through_the_tagging_api(idp):
+    """Pool-as-code tools read and write tags with TagResource / ListTagsForResource; they are the
+    same tags as UserPoolTags in CreateUserPool and DescribeUserPool."""
+    pool = idp.create_user_pool(PoolName=unique("tags"), UserPoolTags={"team": "id"})["UserPool"]
+    arn = pool["Arn"]
+    assert idp.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "id"}
+    idp.tag_resource(ResourceArn=arn, Tags={"env": "test", "team": "identity"})
+    assert idp.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"env": "test", "team": "identity"}
+    idp.untag_resource(ResourceArn=arn, TagKeys=["team", "absent"])
+    assert idp.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"env": "test"}
+    assert idp.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]["UserPoolTags"] == {"env": "test"}
+
+    missing = arn.rsplit("/", 1)[0] + "/" + pool["Id"].split("_")[0] + "_nosuchpool1"
+    with aws_error("ResourceNotFoundException"):
+        idp.list_tags_for_resource(ResourceArn=missing)
+    with aws_error("ResourceNotFoundException"):
+        idp.tag_resource(ResourceArn="arn:aws:s3:us-east-1:000000000000:bucket/x", Tags={"a": "b"})

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod groups;
 pub mod mfa;
 pub mod pools;
+pub mod tags;
 pub mod users;
 
 use crate::error::ApiError;

@@ -150,14 +150,6 @@ fn auto_verified_in(v: &Option<Vec<wire::VerifiedAttributeType>>) -> Vec<String>
     v.iter().flatten().map(|a| a.as_str().to_string()).collect()
 }
 
-/// The pool tag through which a pool opts out of SRP (so no verifier is ever stored for it):
-/// `tessera:srp = disabled`. A tag, because every Cognito client can already set one.
-pub const SRP_TAG: &str = "tessera:srp";
-
-fn srp_enabled_in(tags: Option<&std::collections::BTreeMap<String, String>>) -> bool {
-    tags.and_then(|t| t.get(SRP_TAG)).map(String::as_str) != Some("disabled")
-}
-
 fn deletion_protection_in(d: Option<wire::DeletionProtectionType>) -> bool {
     d == Some(wire::DeletionProtectionType::Active)
 }
@@ -325,7 +317,7 @@ pub async fn create_user_pool(
         auto_verified_attributes: auto_verified_in(&req.auto_verified_attributes),
         mfa,
         deletion_protection: deletion_protection_in(req.deletion_protection),
-        srp_enabled: srp_enabled_in(req.user_pool_tags.as_ref()),
+        srp_enabled: tessera_domain::pool::srp_enabled_by_tags(req.user_pool_tags.as_ref()),
         settings: settings_in(&req, req.policies.as_ref())?,
     };
     let pool = state
@@ -364,7 +356,7 @@ pub async fn update_user_pool(
         auto_verified_attributes: auto_verified_in(&req.auto_verified_attributes),
         mfa: mfa_in(req.mfa_configuration),
         deletion_protection: deletion_protection_in(req.deletion_protection),
-        srp_enabled: srp_enabled_in(req.user_pool_tags.as_ref()),
+        srp_enabled: tessera_domain::pool::srp_enabled_by_tags(req.user_pool_tags.as_ref()),
         settings: settings_in(&req, req.policies.as_ref())?,
     };
     state
