@@ -196,6 +196,16 @@ pub const DEFAULT_AUTH_FLOWS: [&str; 3] = [
 ];
 
 impl ClientConfig {
+    /// Whether what this client issues (ID tokens) and reads (GetUser) may show attribute
+    /// `name`: its ReadAttributes when it has them, and never a developer-only attribute.
+    pub fn may_read(&self, name: &str) -> bool {
+        !name.starts_with("dev:")
+            && self
+                .read_attributes
+                .as_ref()
+                .is_none_or(|readable| readable.iter().any(|r| r == name))
+    }
+
     pub fn check(&self) -> DomainResult<()> {
         self.validity.check()?;
         if !(3..=15).contains(&self.auth_session_validity_minutes) {
@@ -258,6 +268,19 @@ mod tests {
         assert!(c.allows(AuthFlow::CustomAuth));
         assert!(!c.allows(AuthFlow::UserPassword));
         assert!(!c.allows(AuthFlow::AdminUserPassword));
+    }
+
+    #[test]
+    fn read_attributes_limit_what_a_client_reads() {
+        let all = ClientConfig::default();
+        assert!(all.may_read("custom:role") && all.may_read("email"));
+        assert!(!all.may_read("dev:custom:secret"));
+        let some = ClientConfig {
+            read_attributes: Some(vec!["email".into(), "email_verified".into(), "name".into()]),
+            ..ClientConfig::default()
+        };
+        assert!(some.may_read("email") && some.may_read("email_verified") && some.may_read("name"));
+        assert!(!some.may_read("custom:role") && !some.may_read("given_name"));
     }
 
     #[test]

@@ -105,9 +105,8 @@ impl TokenRequest<'_> {
         if let Some(role) = &self.groups.preferred_role {
             m.insert("cognito:preferred_role".into(), json!(role));
         }
-        let readable = self.client.config.read_attributes.as_ref();
         for (name, value) in &self.user.attributes {
-            if name.starts_with("dev:") || readable.is_some_and(|r| !r.contains(name)) {
+            if !self.client.config.may_read(name) {
                 continue;
             }
             let v = match name.as_str() {

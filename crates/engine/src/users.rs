@@ -860,10 +860,13 @@ impl Engine {
         Ok((pool, client, user))
     }
 
+    /// GetUser: the attributes the token's client may read, as its ID tokens show them.
     pub async fn get_user(&self, access_token: &str) -> EngineResult<User> {
-        let id = self.verify_access_token(access_token).await?;
         let mut tx = self.inner.store.read().await?;
-        self.token_user(&mut *tx, &id).await
+        let (_, client, mut user) = self.self_service(&mut *tx, access_token).await?;
+        user.attributes
+            .retain(|name, _| client.config.may_read(name));
+        Ok(user)
     }
 
     pub async fn update_user_attributes(

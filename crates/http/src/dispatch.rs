@@ -167,14 +167,18 @@ pub async fn aws_json(
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 h.insert("x-amzn-requestid", v);
             }
-            tracing::debug!(%target, %request_id, "ok");
+            tracing::debug!(target = %tessera_wire::echo(&target), %request_id, "ok");
             response
         }
         Err(e) => {
+            // The target and message are request input: cut short, and the message (which may
+            // repeat a value the client sent) only at debug.
+            let target = tessera_wire::echo(&target);
             if e.status.is_server_error() {
                 tracing::error!(%target, %request_id, code = %e.code, "request failed");
             } else {
-                tracing::info!(%target, %request_id, code = %e.code, message = %e.message, "request refused");
+                tracing::info!(%target, %request_id, code = %e.code, "request refused");
+                tracing::debug!(%request_id, message = %tessera_wire::echo(&e.message), "refusal message");
             }
             e.into_response_with(&request_id)
         }

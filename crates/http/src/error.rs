@@ -70,20 +70,30 @@ impl From<EngineError> for ApiError {
     }
 }
 
+/// The longest message a response body carries. Messages that repeat a request value cut it
+/// where they make it ([`tessera_wire::echo`]); this bounds whatever they add up to.
+const MAX_MESSAGE: usize = 4096;
+
+/// The longest `x-amzn-ErrorMessage`: far inside the 8–16 KB header limits of proxies and the
+/// line limits of HTTP clients (Python's http.client refuses lines over 64 KB), whatever the body
+/// says. AWS SDKs read the message from the body.
+const MAX_HEADER_MESSAGE: usize = 512;
+
 impl ApiError {
     pub fn into_response_with(self, request_id: &str) -> Response {
-        let body = serde_json::json!({ "__type": self.code, "message": self.message });
+        let message = tessera_wire::cut(&self.message, MAX_MESSAGE);
+        let body = serde_json::json!({ "__type": self.code, "message": message });
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static(JSON_11));
         if let Ok(v) = HeaderValue::from_str(&self.code) {
             headers.insert("x-amzn-errortype", v);
         }
         // Header values must be visible ASCII; messages that aren't stay in the body only.
-        if self
-            .message
+        let header_message = tessera_wire::cut(&message, MAX_HEADER_MESSAGE);
+        if header_message
             .chars()
             .all(|c| c.is_ascii() && !c.is_ascii_control())
-            && let Ok(v) = HeaderValue::from_str(&self.message)
+            && let Ok(v) = HeaderValue::from_str(&header_message)
         {
             headers.insert("x-amzn-errormessage", v);
         }

@@ -10,6 +10,24 @@ pub mod model;
 
 pub use generated::{identity, idp, sync};
 
+/// How much of a client's value an error message may repeat back. Cognito's messages are short;
+/// a request value copied whole (a 1.5 MB `SRP_A`) makes an `x-amzn-ErrorMessage` header no HTTP
+/// client or proxy accepts, and a log line nobody wants.
+pub const ECHO_LIMIT: usize = 256;
+
+/// `value` as an error message may show it: at most [`ECHO_LIMIT`] characters, then `...`.
+pub fn echo(value: &str) -> std::borrow::Cow<'_, str> {
+    cut(value, ECHO_LIMIT)
+}
+
+/// `value` cut to at most `limit` characters, marked with `...` when it was longer.
+pub fn cut(value: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(limit) {
+        None => std::borrow::Cow::Borrowed(value),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}...", &value[..at])),
+    }
+}
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An AWS JSON timestamp: seconds since the Unix epoch, fractional allowed.

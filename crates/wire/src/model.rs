@@ -157,6 +157,7 @@ impl Service {
         let mut v = Validator {
             service: self,
             violations: Vec::new(),
+            sensitive_depth: 0,
         };
         let empty = Value::Object(Default::default());
         let body = if body.is_null() { &empty } else { body };
@@ -196,6 +197,8 @@ impl Rejection {
 struct Validator<'s> {
     service: &'s Service,
     violations: Vec<String>,
+    /// How many sensitive shapes enclose the value being checked.
+    sensitive_depth: usize,
 }
 
 fn lower_first(name: &str) -> String {
@@ -221,16 +224,19 @@ fn java_len(s: &str) -> i64 {
 
 impl Validator<'_> {
     fn violation(&mut self, shape: &ShapeDef, value: &Value, path: &str, constraint: String) {
-        let shown = if shape.sensitive {
+        // Nothing inside a sensitive shape is shown (AuthParameters' values are plain strings,
+        // but one of them is a password), and what is shown is cut short.
+        let shown = if shape.sensitive || self.sensitive_depth > 0 {
             String::from("Value at")
         } else {
             match value {
-                Value::String(s) => format!("Value '{s}' at"),
-                other => format!("Value '{other}' at"),
+                Value::String(s) => format!("Value '{}' at", crate::echo(s)),
+                other => format!("Value '{}' at", crate::echo(&other.to_string())),
             }
         };
         self.violations.push(format!(
-            "{shown} '{path}' failed to satisfy constraint: {constraint}"
+            "{shown} '{}' failed to satisfy constraint: {constraint}",
+            crate::echo(path)
         ));
     }
 
@@ -238,7 +244,7 @@ impl Validator<'_> {
         let at = if path.is_empty() {
             "the request body".to_string()
         } else {
-            format!("'{path}'")
+            format!("'{}'", crate::echo(path))
         };
         Rejection::Serialization(format!("Expected {expected} at {at}"))
     }
@@ -275,6 +281,14 @@ impl Validator<'_> {
     }
 
     fn check(&mut self, id: usize, value: &Value, path: &str) -> Result<(), Rejection> {
+        let sensitive = self.service.shape(id).sensitive;
+        self.sensitive_depth += usize::from(sensitive);
+        let checked = self.check_shape(id, value, path);
+        self.sensitive_depth -= usize::from(sensitive);
+        checked
+    }
+
+    fn check_shape(&mut self, id: usize, value: &Value, path: &str) -> Result<(), Rejection> {
         let shape = self.service.shape(id);
         match &shape.kind {
             ShapeKind::Structure { members, .. } => {
@@ -287,7 +301,8 @@ impl Validator<'_> {
                         None | Some(Value::Null) => {
                             if m.required {
                                 self.violations.push(format!(
-                                    "Value null at '{member_path}' failed to satisfy constraint: Member must not be null"
+                                    "Value null at '{}' failed to satisfy constraint: Member must not be null",
+                                    crate::echo(&member_path)
                                 ));
                             }
                         }
@@ -452,6 +467,46 @@ mod tests {
         assert!(
             msg.contains("Value at 'password' failed to satisfy constraint"),
             "{msg}"
+        );
+    }
+
+    /// A 1.5 MB `SRP_A` once came back whole in the message (and so in a response header).
+    #[test]
+    fn values_inside_sensitive_maps_are_not_echoed() {
+        let huge = "A".repeat(1_500_000);
+        let err = check(
+            "InitiateAuth",
+            json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": "abc123", "AuthParameters": {"USERNAME": "a", "SRP_A": huge}}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message(),
+            "1 validation error detected: Value at 'authParameters.SRP_A.member' failed to satisfy constraint: Member must have length less than or equal to 131072"
+        );
+    }
+
+    #[test]
+    fn echoed_values_and_paths_are_cut_short() {
+        let long = "x".repeat(5000);
+        let err = check(
+            "AdminUpdateUserAttributes",
+            json!({"UserPoolId": "us-east-1_abc", "Username": "u", "UserAttributes": [{"Name": "n", "Value": "x"}], "ClientMetadata": {long.clone(): "y".repeat(131_073)}}),
+        )
+        .unwrap_err();
+        let msg = err.message();
+        assert!(msg.len() < 1000, "{} bytes", msg.len());
+        assert!(
+            msg.contains(&format!(
+                "Value '{}...' at 'clientMetadata.{}...'",
+                "y".repeat(crate::ECHO_LIMIT),
+                "x".repeat(crate::ECHO_LIMIT - 15)
+            )),
+            "{msg}"
+        );
+        assert_eq!(crate::echo("short"), "short");
+        assert_eq!(
+            crate::echo(&"é".repeat(300)),
+            format!("{}...", "é".repeat(256))
         );
     }
 
