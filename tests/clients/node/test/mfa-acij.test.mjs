@@ -204,11 +204,16 @@ describe("amazon-cognito-identity-js: MFA", () => {
     assert.equal(done.session.getIdToken().decodePayload()["cognito:username"], username);
     assert.equal(await username_of(done.session), username);
 
-    // USER_PASSWORD_AUTH: the same challenge; the code already used is refused, the next works.
+    // USER_PASSWORD_AUTH: the same challenge; the code already used is refused as Cognito
+    // refuses it (ExpiredCodeException), the next works.
     const v = user(p, username);
     v.setAuthenticationFlowType("USER_PASSWORD_AUTH");
     assert.equal((await authenticate(v, pw)).kind, "totpRequired");
-    await expectFailure(sendMFACode(v, code), "CodeMismatchException", MISMATCH);
+    await expectFailure(
+      sendMFACode(v, code),
+      "ExpiredCodeException",
+      "Your software token has already been used once.",
+    );
     const again = await sendMFACode(v, await app.code());
     assert.equal(again.kind, "success");
     assert.equal(await username_of(again.session), username);
