@@ -21,15 +21,16 @@ fn server_out(r: &ResourceServer) -> wire::ResourceServerType {
         user_pool_id: Some(r.pool_id.to_string()),
         identifier: Some(r.identifier.to_string()),
         name: Some(r.name.clone()),
-        scopes: Some(
+        // A server without scopes has no Scopes member, as Cognito answers.
+        scopes: (!r.scopes.is_empty()).then(|| {
             r.scopes
                 .iter()
                 .map(|s| wire::ResourceServerScopeType {
                     scope_name: s.name.as_str().to_string(),
                     scope_description: s.description.clone(),
                 })
-                .collect(),
-        ),
+                .collect()
+        }),
         managed_by: None,
     }
 }
