@@ -38,7 +38,8 @@ macro_rules! store_conformance {
             sweep_removes_expired_state, failure_counters_survive_user_updates,
             srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap,
             codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded,
-            devices_round_trip, groups_and_memberships, unknown_name_sends_round_trip);
+            devices_round_trip, groups_and_memberships, unknown_name_sends_round_trip,
+            a_migrated_store_is_ready);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -1066,6 +1067,13 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.count_pending_messages().await.unwrap(),
+        4,
+        "held is not pending"
+    );
+    drop(tx);
 
     // Claims are leased: a second claimer at the same time gets the rest, never the same.
     let mut tx = store.begin().await.unwrap();
@@ -1107,6 +1115,12 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
     .await
     .unwrap();
     tx.commit().await.unwrap();
+
+    // Leased (claimed, unrecorded) and retried messages are still pending; delivered and failed
+    // ones are not.
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.count_pending_messages().await.unwrap(), 2);
+    drop(tx);
 
     // The retried message is due again only at its time; held messages never are.
     let mut tx = store.begin().await.unwrap();
@@ -1375,4 +1389,8 @@ pub async fn unknown_name_sends_round_trip(store: Arc<dyn Store>) {
             .is_empty()
     );
     tx.commit().await.unwrap();
+}
+
+pub async fn a_migrated_store_is_ready(store: Arc<dyn Store>) {
+    store.ready().await.unwrap();
 }
