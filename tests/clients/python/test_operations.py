@@ -153,6 +153,51 @@ def test_metrics_count_what_the_workload_did(server, idp, public_idp):
         assert secret not in text
 
 
+def test_triggers_and_deliveries_are_counted(spawn, smtp_sink):
+    from lambda_host import LambdaHost, arn, triggered_pool  # noqa: PLC0415
+    from mailroom import email_address, free_port, phone_number, verifying_pool  # noqa: PLC0415
+    from support import password, sign_up  # noqa: PLC0415
+
+    functions = LambdaHost().start()
+    try:
+        # Email goes to a real SMTP sink; SMS to a port nobody listens on (transient failures).
+        s = spawn(
+            extra_args=functions.server_args()
+            + ["--smtp-url", smtp_sink.url, "--sms-webhook", f"http://127.0.0.1:{free_port()}/"]
+            + ["--allow-private-webhooks"]
+        )
+        idp, public = s.client(), s.client(unsigned=True)
+        _, client = triggered_pool(idp, {"PreSignUp": arn("pre-sign-up")}, AutoVerifiedAttributes=["email"])
+        welcome = email_address("ok")
+        sign_up(public, client, unique("ok"), password(), {"email": welcome})
+        try:
+            sign_up(public, client, unique("no"), password(), {"email": f"{unique('no')}@blocked.test"})
+            raise AssertionError("PreSignUp let a blocked domain in")
+        except ClientError as e:
+            assert error_of(e)[0] == "UserLambdaValidationException"
+        smtp_sink.wait_for(welcome)
+        _, sms_client = verifying_pool(idp, auto=("phone_number",))
+        sign_up(public, sms_client, unique("sms"), password(), {"phone_number": phone_number()})
+
+        deadline = time.monotonic() + 15
+        while True:
+            m = scrape(s)
+            if value(m, "tessera_outbox_deliveries_total", channel="sms", outcome="retry") >= 1:
+                break
+            assert time.monotonic() < deadline, "the SMS was never attempted"
+            time.sleep(0.2)
+    finally:
+        functions.stop()
+
+    assert value(m, "tessera_trigger_invocations_total", trigger="PreSignUp", outcome="ok") == 1
+    assert value(m, "tessera_trigger_invocations_total", trigger="PreSignUp", outcome="function_error") == 1
+    assert value(m, "tessera_trigger_duration_seconds_count", trigger="PreSignUp") == 2
+    assert value(m, "tessera_outbox_deliveries_total", channel="email", outcome="delivered") == 1
+    assert value(m, "tessera_outbox_deliveries_total", channel="sms", outcome="delivered") == 0
+    # The SMS waits for its next attempt; the email is done.
+    assert value(m, "tessera_outbox_pending") == 1
+
+
 def test_metrics_on_their_own_listener(spawn):
     import socket
 
