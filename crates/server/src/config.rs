@@ -413,6 +413,24 @@ mod tests {
     }
 
     #[test]
+    fn metrics_listen_comes_from_the_environment() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(
+                s.metrics_listen, None,
+                "served on the main listener by default"
+            );
+            jail.set_env("TESSERA_METRICS_LISTEN", "127.0.0.1:9464");
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(s.metrics_listen, Some("127.0.0.1:9464".parse()?));
+            let bad = Config::load(None, &serde_json::json!({"metrics_listen": "nope"}))
+                .and_then(Settings::from_config);
+            assert!(bad.is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn lambda_defaults() {
         let s = Settings::from_config(Config::default()).unwrap();
         let l = &s.lambda;
