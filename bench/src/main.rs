@@ -297,28 +297,10 @@ fn now_timestamp() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let weekday = ((days + 4).rem_euclid(7)) as u32;
-    tessera_crypto::srp::format_timestamp(
-        y,
-        m,
-        d,
-        weekday,
-        (rem / 3600) as u32,
-        ((rem % 3600) / 60) as u32,
-        (rem % 60) as u32,
-    )
+    let (y, m, d, hour, min, sec) = tessera_domain::Timestamp::from_secs(secs).civil();
+    // 1970-01-01 was a Thursday (weekday 4, counting from Sunday).
+    let weekday = (secs.div_euclid(86_400) + 4).rem_euclid(7) as u32;
+    tessera_crypto::srp::format_timestamp(y, m, d, weekday, hour, min, sec)
 }
 
 struct Run {

@@ -5,6 +5,7 @@
 mod auth;
 mod clients;
 mod devices;
+mod domains;
 mod durability;
 mod groups;
 mod messaging;

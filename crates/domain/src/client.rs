@@ -234,6 +234,15 @@ impl ClientConfig {
         Ok(())
     }
 
+    /// The scopes named in `AllowedOAuthScopes` (kept with the other OAuth settings as given).
+    pub fn allowed_oauth_scopes(&self) -> Vec<&str> {
+        self.settings
+            .get("AllowedOAuthScopes")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
     /// The flows this client allows. Legacy configurations implied refresh and SRP.
     pub fn allows(&self, flow: AuthFlow) -> bool {
         if self.explicit_auth_flows.is_empty() {

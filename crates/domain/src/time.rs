@@ -69,6 +69,32 @@ impl Timestamp {
         Some(Self::from_secs(secs))
     }
 
+    /// The UTC calendar time `(year, month, day, hour, minute, second)`: the inverse of
+    /// [`Timestamp::from_civil`].
+    pub fn civil(self) -> (i64, u32, u32, u32, u32, u32) {
+        // Civil from days, Howard Hinnant's algorithm.
+        let secs = self.secs();
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let part = |v: i64| u32::try_from(v).unwrap_or(0);
+        (
+            year,
+            part(month),
+            part(day),
+            part(rem / 3600),
+            part(rem % 3600 / 60),
+            part(rem % 60),
+        )
+    }
+
     /// How long from `earlier` to `self` (zero if `earlier` is later).
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
@@ -94,5 +120,18 @@ mod tests {
             Some(Timestamp::from_secs(1_536_181_683))
         );
         assert_eq!(Timestamp::from_civil(2018, 13, 5, 21, 8, 3), None);
+    }
+
+    #[test]
+    fn civil_round_trips() {
+        for (y, mo, d, h, mi, s) in [
+            (1970, 1, 1, 0, 0, 0),
+            (2000, 2, 29, 23, 59, 59),
+            (2026, 12, 6, 11, 0, 7),
+            (1969, 12, 31, 12, 0, 0),
+        ] {
+            let t = Timestamp::from_civil(y, mo, d, h, mi, s).unwrap();
+            assert_eq!(t.civil(), (y, mo, d, h, mi, s));
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! App clients: CreateUserPoolClient, DescribeUserPoolClient, UpdateUserPoolClient,
 //! DeleteUserPoolClient, ListUserPoolClients.
 //!
-//! Client secrets are stored sealed with the master key and bound to their client id.
+//! Client secrets are stored sealed with the master key and bound to their client id. The
+//! custom scopes a client names must exist in its pool's resource servers.
 
 use crate::Engine;
 use crate::error::EngineResult;
 use crate::pools::{decode_token, paged};
+use crate::resource_servers::check_client_scopes;
 use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
 use tessera_domain::pool::UserPool;
 use tessera_domain::{ClientId, DomainError, UserPoolId};
@@ -107,6 +109,7 @@ impl Engine {
         let mut tx = self.inner.store.begin().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         check_attributes(&pool, &new.config)?;
+        check_client_scopes(&mut *tx, pool_id, &new.config.allowed_oauth_scopes()).await?;
         let plain_secret = match (new.secret, new.generate_secret) {
             (Some(s), _) => Some(s),
             (None, true) => Some(tessera_crypto::random::string_from(SECRET_ALPHABET, 51)),
@@ -169,6 +172,7 @@ impl Engine {
         let mut tx = self.inner.store.begin().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         check_attributes(&pool, &update.config)?;
+        check_client_scopes(&mut *tx, pool_id, &update.config.allowed_oauth_scopes()).await?;
         let mut client = self.load_pool_client(&mut *tx, pool_id, client_id).await?;
         if let Some(name) = update.name {
             client.name = name;

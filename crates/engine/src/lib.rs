@@ -9,6 +9,7 @@ mod auth;
 mod clients;
 mod custom;
 mod devices;
+mod domains;
 mod error;
 mod groups;
 mod hashing;
@@ -18,6 +19,7 @@ mod migration;
 mod outbox;
 mod pools;
 mod ports;
+mod resource_servers;
 mod signin;
 mod srp;
 mod tags;
@@ -39,6 +41,7 @@ pub use pools::{PoolPage, PoolUpdate};
 pub use ports::{
     Clock, DeliveryError, InvokeError, ManualClock, Messenger, SystemClock, TriggerInvoker,
 };
+pub use resource_servers::{ResourceServerPage, ScopeSpec};
 pub use tokens::ClientProof;
 pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage, UserRef};
 pub use verification::{ConfirmForgotPassword, ConfirmSignUp};

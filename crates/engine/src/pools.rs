@@ -166,6 +166,11 @@ impl Engine {
             )
             .into());
         }
+        // Cognito makes the caller delete the pool's domains first (its resource servers go
+        // with the pool).
+        if !tx.pool_domains(id).await?.is_empty() {
+            return Err(tessera_domain::domains::pool_deletion_blocked_by_domain().into());
+        }
         tx.delete_pool(id).await?;
         tx.commit().await?;
         self.forget_pool_keys(id);

@@ -126,6 +126,15 @@ routes! {
     "cognito-idp" "TagResource" => crate::idp::tags::tag_resource;
     "cognito-idp" "UntagResource" => crate::idp::tags::untag_resource;
     "cognito-idp" "ListTagsForResource" => crate::idp::tags::list_tags_for_resource;
+    "cognito-idp" "CreateUserPoolDomain" => crate::idp::domains::create_user_pool_domain;
+    "cognito-idp" "DescribeUserPoolDomain" => crate::idp::domains::describe_user_pool_domain;
+    "cognito-idp" "UpdateUserPoolDomain" => crate::idp::domains::update_user_pool_domain;
+    "cognito-idp" "DeleteUserPoolDomain" => crate::idp::domains::delete_user_pool_domain;
+    "cognito-idp" "CreateResourceServer" => crate::idp::resource_servers::create_resource_server;
+    "cognito-idp" "DescribeResourceServer" => crate::idp::resource_servers::describe_resource_server;
+    "cognito-idp" "UpdateResourceServer" => crate::idp::resource_servers::update_resource_server;
+    "cognito-idp" "DeleteResourceServer" => crate::idp::resource_servers::delete_resource_server;
+    "cognito-idp" "ListResourceServers" => crate::idp::resource_servers::list_resource_servers;
 }
 
 /// The model's names for a target's service and operation, if it names one.

@@ -917,6 +917,126 @@ macro_rules! sql_tx {
                 rows.iter().map(user_row).collect()
             }
 
+            async fn insert_domain(&mut self, d: &tessera_domain::domains::UserPoolDomain) -> tessera_store::StoreResult<()> {
+                // DO NOTHING rather than an error, so the transaction stays usable to tell which
+                // rule the name broke (PostgreSQL aborts a transaction on a failed statement).
+                let done = sqlx::query("INSERT INTO user_pool_domains (domain, pool_id, kind, created_at, data) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+                    .bind(d.name.as_str())
+                    .bind(d.pool_id.as_str())
+                    .bind(d.kind().as_str())
+                    .bind(d.created_at.millis())
+                    .bind($crate::codec::to_json(d)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                if done.rows_affected() > 0 {
+                    return Ok(());
+                }
+                let same_kind = sqlx::query_scalar::<_, String>("SELECT domain FROM user_pool_domains WHERE pool_id = $1 AND kind = $2")
+                    .bind(d.pool_id.as_str())
+                    .bind(d.kind().as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Err(tessera_store::StoreError::Conflict(match same_kind {
+                    Some(_) => tessera_store::Conflict::PoolDomainKind,
+                    None => tessera_store::Conflict::Domain,
+                }))
+            }
+
+            async fn domain_by_name(&mut self, name: &tessera_domain::domains::DomainName) -> tessera_store::StoreResult<Option<tessera_domain::domains::UserPoolDomain>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM user_pool_domains WHERE domain = $1")
+                    .bind(name.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                data.map(|d| $crate::codec::from_json(&d, "domain")).transpose()
+            }
+
+            async fn pool_domains(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<Vec<tessera_domain::domains::UserPoolDomain>> {
+                let rows = sqlx::query_scalar::<_, String>("SELECT data FROM user_pool_domains WHERE pool_id = $1 ORDER BY kind DESC")
+                    .bind(pool.as_str())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter().map(|d| $crate::codec::from_json(d, "domain")).collect()
+            }
+
+            async fn update_domain(&mut self, d: &tessera_domain::domains::UserPoolDomain) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE user_pool_domains SET data = $3 WHERE domain = $1 AND pool_id = $2")
+                    .bind(d.name.as_str())
+                    .bind(d.pool_id.as_str())
+                    .bind($crate::codec::to_json(d)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_domain(&mut self, pool: &tessera_domain::UserPoolId, name: &tessera_domain::domains::DomainName) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM user_pool_domains WHERE domain = $1 AND pool_id = $2")
+                    .bind(name.as_str())
+                    .bind(pool.as_str())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_resource_server(&mut self, r: &tessera_domain::resource_servers::ResourceServer) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO resource_servers (pool_id, identifier, created_at, data) VALUES ($1, $2, $3, $4)")
+                    .bind(r.pool_id.as_str())
+                    .bind(r.identifier.as_str())
+                    .bind(r.created_at.millis())
+                    .bind($crate::codec::to_json(r)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::ResourceServer)))?;
+                Ok(())
+            }
+
+            async fn get_resource_server(&mut self, pool: &tessera_domain::UserPoolId, identifier: &tessera_domain::resource_servers::ResourceServerIdentifier) -> tessera_store::StoreResult<Option<tessera_domain::resource_servers::ResourceServer>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM resource_servers WHERE pool_id = $1 AND identifier = $2")
+                    .bind(pool.as_str())
+                    .bind(identifier.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                data.map(|d| $crate::codec::from_json(&d, "resource server")).transpose()
+            }
+
+            async fn update_resource_server(&mut self, r: &tessera_domain::resource_servers::ResourceServer) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE resource_servers SET data = $3 WHERE pool_id = $1 AND identifier = $2")
+                    .bind(r.pool_id.as_str())
+                    .bind(r.identifier.as_str())
+                    .bind($crate::codec::to_json(r)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_resource_server(&mut self, pool: &tessera_domain::UserPoolId, identifier: &tessera_domain::resource_servers::ResourceServerIdentifier) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM resource_servers WHERE pool_id = $1 AND identifier = $2")
+                    .bind(pool.as_str())
+                    .bind(identifier.as_str())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_resource_servers(&mut self, pool: &tessera_domain::UserPoolId, after: Option<&tessera_domain::resource_servers::ResourceServerIdentifier>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::resource_servers::ResourceServer>> {
+                let rows = sqlx::query_scalar::<_, String>("SELECT data FROM resource_servers WHERE pool_id = $1 AND identifier > $2 ORDER BY identifier LIMIT $3")
+                    .bind(pool.as_str())
+                    .bind(after.map(|a| a.as_str()).unwrap_or(""))
+                    .bind(limit as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter().map(|d| $crate::codec::from_json(d, "resource server")).collect()
+            }
+
             async fn enqueue_message(&mut self, m: &tessera_domain::messages::OutboundMessage, status: tessera_domain::messages::OutboxStatus) -> tessera_store::StoreResult<()> {
                 sqlx::query("INSERT INTO outbox (id, pool_id, status, attempts, next_attempt_at, created_at, data) VALUES ($1, $2, $3, 0, $4, $4, $5)")
                     .bind(m.id.to_string())

@@ -12,11 +12,15 @@ use std::sync::Arc;
 use tessera_domain::attributes::Attributes;
 use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
 use tessera_domain::codes::{CodePurpose, VerificationCode};
+use tessera_domain::domains::{
+    CustomDomainConfig, DomainName, DomainUpdate, NewDomain, SecurityPolicy, UserPoolDomain,
+};
 use tessera_domain::filter::UserFilter;
 use tessera_domain::flow::{AuthSession, Challenge, SignInContext};
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::messages::{Channel, DeliveryOutcome, OutboundMessage, OutboxStatus};
 use tessera_domain::pool::{Alias, PoolConfig, SignInAttribute, UserPool};
+use tessera_domain::resource_servers::{ResourceServer, ResourceServerIdentifier};
 use tessera_domain::tokens::{RefreshTokenRecord, TokenFamily};
 use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
@@ -39,6 +43,9 @@ macro_rules! store_conformance {
             srp_verifiers_round_trip_and_clear, unknown_user_counters_are_compare_and_swap,
             codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded,
             devices_round_trip, groups_and_memberships, unknown_name_sends_round_trip,
+            domains_round_trip, domain_names_are_unique_under_concurrent_creates,
+            resource_servers_round_trip_and_page,
+            deleting_a_pool_removes_its_domains_and_resource_servers,
             a_migrated_store_is_ready);
     };
     (@tests $make:path; $($name:ident),+) => {
@@ -1388,6 +1395,325 @@ pub async fn unknown_name_sends_round_trip(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+    tx.commit().await.unwrap();
+}
+
+fn domain(pool: &UserPool, name: &str) -> UserPoolDomain {
+    let custom = name.contains('.').then(|| CustomDomainConfig {
+        certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/abc".into(),
+        security_policy: None,
+    });
+    UserPoolDomain::new(
+        pool.id.clone(),
+        NewDomain {
+            name: name.into(),
+            custom,
+            ..Default::default()
+        },
+        t(1),
+    )
+    .unwrap()
+}
+
+fn domain_name(name: &str) -> DomainName {
+    DomainName::lookup(name).unwrap()
+}
+
+pub async fn domains_round_trip(store: Arc<dyn Store>) {
+    let (a, b) = (pool("us-east-1_DOMA"), pool("us-east-1_DOMB"));
+    seed_pool(&*store, &a).await;
+    seed_pool(&*store, &b).await;
+    let (prefix, custom) = (domain(&a, "myapp"), domain(&a, "auth.example.com"));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_domain(&custom).await.unwrap();
+    tx.insert_domain(&prefix).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.domain_by_name(&domain_name("myapp")).await.unwrap(),
+        Some(prefix.clone())
+    );
+    assert_eq!(
+        tx.domain_by_name(&domain_name("auth.example.com"))
+            .await
+            .unwrap(),
+        Some(custom.clone())
+    );
+    assert_eq!(
+        tx.domain_by_name(&domain_name("other")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tx.pool_domains(&a.id).await.unwrap(),
+        vec![prefix.clone(), custom.clone()],
+        "prefix first"
+    );
+    assert!(tx.pool_domains(&b.id).await.unwrap().is_empty());
+    drop(tx);
+
+    // One domain of each kind per pool; a name belongs to one pool.
+    for (d, want) in [
+        (domain(&a, "second"), Conflict::PoolDomainKind),
+        (domain(&a, "login.example.com"), Conflict::PoolDomainKind),
+        (domain(&b, "myapp"), Conflict::Domain),
+        (domain(&b, "auth.example.com"), Conflict::Domain),
+    ] {
+        let mut tx = store.begin().await.unwrap();
+        match tx.insert_domain(&d).await {
+            Err(StoreError::Conflict(c)) => assert_eq!(c, want, "{}", d.name),
+            other => panic!("{}: expected {want:?}, got {other:?}", d.name),
+        }
+    }
+    // The other pool may still take free names of both kinds.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_domain(&domain(&b, "theirs")).await.unwrap();
+    tx.insert_domain(&domain(&b, "login.example.com"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Updates keep the name and the owner.
+    let mut changed = custom.clone();
+    changed
+        .apply(
+            DomainUpdate {
+                managed_login_version: Some(2),
+                custom: Some(CustomDomainConfig {
+                    certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/new".into(),
+                    security_policy: Some(SecurityPolicy::TlsV1_2_2021),
+                }),
+                ..Default::default()
+            },
+            t(5),
+        )
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_domain(&changed).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.domain_by_name(&changed.name).await.unwrap(),
+        Some(changed.clone())
+    );
+    // Only the owning pool deletes a domain; then the name is free for anyone.
+    assert!(!tx.delete_domain(&b.id, &prefix.name).await.unwrap());
+    assert!(tx.delete_domain(&a.id, &prefix.name).await.unwrap());
+    assert!(!tx.delete_domain(&a.id, &prefix.name).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.domain_by_name(&prefix.name).await.unwrap(), None);
+    assert_eq!(tx.pool_domains(&a.id).await.unwrap(), vec![changed]);
+    tx.insert_domain(&domain(&a, "myapp-two")).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+pub async fn domain_names_are_unique_under_concurrent_creates(store: Arc<dyn Store>) {
+    let pools: Vec<UserPool> = (0..8)
+        .map(|i| pool(&format!("us-east-1_RACED{i}")))
+        .collect();
+    for p in &pools {
+        seed_pool(&*store, p).await;
+    }
+    let mut tasks = Vec::new();
+    for p in pools.clone() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let d = domain(&p, "contested");
+            for _attempt in 0..50 {
+                let Ok(mut tx) = store.begin().await else {
+                    continue;
+                };
+                match tx.insert_domain(&d).await {
+                    Ok(()) => match tx.commit().await {
+                        Ok(()) => return Some(p.id),
+                        Err(StoreError::Contended) => continue,
+                        Err(e) => panic!("{e}"),
+                    },
+                    Err(StoreError::Conflict(Conflict::Domain)) => return None,
+                    Err(StoreError::Contended) => continue,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            panic!("no answer after 50 attempts");
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        winners.extend(task.await.unwrap());
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one pool gets the name: {winners:?}"
+    );
+    let mut tx = store.read().await.unwrap();
+    let held = tx
+        .domain_by_name(&domain_name("contested"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.pool_id, winners[0]);
+    let mut holders = 0;
+    for p in &pools {
+        holders += tx.pool_domains(&p.id).await.unwrap().len();
+    }
+    assert_eq!(holders, 1);
+}
+
+fn resource_server(pool: &UserPool, identifier: &str, scopes: &[&str]) -> ResourceServer {
+    let scopes: Vec<(String, String)> = scopes
+        .iter()
+        .map(|s| (s.to_string(), format!("{s} things")))
+        .collect();
+    ResourceServer::new(pool.id.clone(), identifier, "An API", &scopes, t(1)).unwrap()
+}
+
+fn rs_id(s: &str) -> ResourceServerIdentifier {
+    ResourceServerIdentifier::parse(s).unwrap()
+}
+
+pub async fn resource_servers_round_trip_and_page(store: Arc<dyn Store>) {
+    let (a, b) = (pool("us-east-1_RSA"), pool("us-east-1_RSB"));
+    seed_pool(&*store, &a).await;
+    seed_pool(&*store, &b).await;
+    // Byte order: upper case before lower case, `:` after digits.
+    let ids = ["https://api.example.com", "Zeta", "alpha", "beta", "gamma"];
+    let mut tx = store.begin().await.unwrap();
+    for id in ids {
+        tx.insert_resource_server(&resource_server(&a, id, &["read", "write"]))
+            .await
+            .unwrap();
+    }
+    tx.insert_resource_server(&resource_server(&b, "alpha", &[]))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_resource_server(&resource_server(&a, "alpha", &["x"]))
+            .await,
+        Err(StoreError::Conflict(Conflict::ResourceServer))
+    ));
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    let got = tx
+        .get_resource_server(&a.id, &rs_id("alpha"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, resource_server(&a, "alpha", &["read", "write"]));
+    assert!(
+        tx.get_resource_server(&a.id, &rs_id("nope"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let idents = |v: Vec<ResourceServer>| {
+        v.into_iter()
+            .map(|r| r.identifier.as_str().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        idents(tx.list_resource_servers(&a.id, None, 10).await.unwrap()),
+        ["Zeta", "alpha", "beta", "gamma", "https://api.example.com"]
+    );
+    assert_eq!(
+        idents(
+            tx.list_resource_servers(&a.id, Some(&rs_id("alpha")), 2)
+                .await
+                .unwrap()
+        ),
+        ["beta", "gamma"]
+    );
+    assert_eq!(
+        idents(tx.list_resource_servers(&b.id, None, 10).await.unwrap()),
+        ["alpha"]
+    );
+
+    let mut changed = got.clone();
+    changed
+        .replace("Renamed", &[("admin".into(), "everything".into())], t(7))
+        .unwrap();
+    tx.update_resource_server(&changed).await.unwrap();
+    assert_eq!(
+        tx.get_resource_server(&a.id, &rs_id("alpha"))
+            .await
+            .unwrap(),
+        Some(changed)
+    );
+    assert_eq!(
+        tx.get_resource_server(&b.id, &rs_id("alpha"))
+            .await
+            .unwrap(),
+        Some(resource_server(&b, "alpha", &[])),
+        "another pool's server of the same identifier is untouched"
+    );
+    assert!(
+        tx.delete_resource_server(&a.id, &rs_id("beta"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.delete_resource_server(&a.id, &rs_id("beta"))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        idents(tx.list_resource_servers(&a.id, None, 10).await.unwrap()),
+        ["Zeta", "alpha", "gamma", "https://api.example.com"]
+    );
+}
+
+pub async fn deleting_a_pool_removes_its_domains_and_resource_servers(store: Arc<dyn Store>) {
+    let (p, other) = (pool("us-east-1_CASC"), pool("us-east-1_KEEP"));
+    seed_pool(&*store, &p).await;
+    seed_pool(&*store, &other).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_domain(&domain(&p, "cascade")).await.unwrap();
+    tx.insert_domain(&domain(&p, "auth.cascade.example"))
+        .await
+        .unwrap();
+    tx.insert_domain(&domain(&other, "kept")).await.unwrap();
+    tx.insert_resource_server(&resource_server(&p, "api", &["read"]))
+        .await
+        .unwrap();
+    tx.insert_resource_server(&resource_server(&other, "api", &["read"]))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_pool(&p.id).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.domain_by_name(&domain_name("cascade")).await.unwrap(),
+        None
+    );
+    assert!(tx.pool_domains(&p.id).await.unwrap().is_empty());
+    assert!(
+        tx.get_resource_server(&p.id, &rs_id("api"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(tx.pool_domains(&other.id).await.unwrap().len(), 1);
+    assert!(
+        tx.get_resource_server(&other.id, &rs_id("api"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The names are free again, for any pool.
+    tx.insert_domain(&domain(&other, "auth.cascade.example"))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 }
 

@@ -17,12 +17,14 @@ pub mod conformance;
 use async_trait::async_trait;
 use tessera_domain::client::AppClient;
 use tessera_domain::codes::VerificationCode;
+use tessera_domain::domains::{DomainName, UserPoolDomain};
 use tessera_domain::filter::UserFilter;
 use tessera_domain::flow::AuthSession;
 use tessera_domain::groups::Group;
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::messages::{DeliveryOutcome, OutboundMessage, OutboxEntry, OutboxStatus};
 use tessera_domain::pool::{Alias, SignInAttribute, UserPool};
+use tessera_domain::resource_servers::{ResourceServer, ResourceServerIdentifier};
 use tessera_domain::tokens::{RefreshTokenRecord, TokenFamily};
 use tessera_domain::user::User;
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId};
@@ -53,6 +55,11 @@ pub enum Conflict {
     RefreshToken,
     AuthSession,
     Group,
+    /// The domain name belongs to a pool already (this one or another).
+    Domain,
+    /// The pool already has a domain of that kind (one prefix and one custom domain at most).
+    PoolDomainKind,
+    ResourceServer,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -350,6 +357,42 @@ pub trait Tx: Send {
         after: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<(String, User)>>;
+
+    // User-pool domains. A name belongs to one pool of the deployment; a pool has at most one
+    // domain of each kind.
+    /// Fails with `Conflict::PoolDomainKind` when the pool already has a domain of this kind,
+    /// else `Conflict::Domain` when the name is taken (by this pool or another).
+    async fn insert_domain(&mut self, domain: &UserPoolDomain) -> StoreResult<()>;
+    /// The domain of that name, whichever pool holds it (for DescribeUserPoolDomain and for
+    /// routing hosted-UI requests by host).
+    async fn domain_by_name(&mut self, name: &DomainName) -> StoreResult<Option<UserPoolDomain>>;
+    /// A pool's domains, prefix before custom.
+    async fn pool_domains(&mut self, pool: &UserPoolId) -> StoreResult<Vec<UserPoolDomain>>;
+    /// Replaces a domain's settings; its pool and name stay.
+    async fn update_domain(&mut self, domain: &UserPoolDomain) -> StoreResult<()>;
+    /// Deletes the domain only if `pool` holds it. Returns whether it did.
+    async fn delete_domain(&mut self, pool: &UserPoolId, name: &DomainName) -> StoreResult<bool>;
+
+    // Resource servers, unique by identifier within a pool.
+    async fn insert_resource_server(&mut self, server: &ResourceServer) -> StoreResult<()>;
+    async fn get_resource_server(
+        &mut self,
+        pool: &UserPoolId,
+        identifier: &ResourceServerIdentifier,
+    ) -> StoreResult<Option<ResourceServer>>;
+    async fn update_resource_server(&mut self, server: &ResourceServer) -> StoreResult<()>;
+    async fn delete_resource_server(
+        &mut self,
+        pool: &UserPoolId,
+        identifier: &ResourceServerIdentifier,
+    ) -> StoreResult<bool>;
+    /// A pool's resource servers ordered by identifier, after `after`.
+    async fn list_resource_servers(
+        &mut self,
+        pool: &UserPoolId,
+        after: Option<&ResourceServerIdentifier>,
+        limit: usize,
+    ) -> StoreResult<Vec<ResourceServer>>;
 
     // The outbox.
     async fn enqueue_message(

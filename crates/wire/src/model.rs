@@ -527,6 +527,20 @@ mod tests {
     }
 
     #[test]
+    fn domains_may_be_fully_qualified() {
+        // The model's DomainType pattern covers prefixes only; custom domains travel in the same
+        // member, so the domain crate checks them (gen-wire's LOOSER_THAN_MODELLED).
+        let cert = json!({"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"});
+        let custom = json!({"UserPoolId": "us-east-1_abc", "Domain": "auth.example.com", "CustomDomainConfig": cert});
+        assert_eq!(check("CreateUserPoolDomain", custom), Ok(()));
+        let empty = json!({"UserPoolId": "us-east-1_abc", "Domain": ""});
+        assert!(check("CreateUserPoolDomain", empty).is_err());
+        let no_arn =
+            json!({"UserPoolId": "us-east-1_abc", "Domain": "a.b.com", "CustomDomainConfig": {}});
+        assert!(check("CreateUserPoolDomain", no_arn).is_err());
+    }
+
+    #[test]
     fn valid_body_passes_and_parses() {
         let body = json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "abc123", "AuthParameters": {"USERNAME": "a"}});
         assert_eq!(check("InitiateAuth", body.clone()), Ok(()));

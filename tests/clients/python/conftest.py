@@ -6,6 +6,9 @@ credentials, plus boto3 clients pointed at it.
 - `spawn`: a factory for extra servers (durability, PostgreSQL, multi-node); all are stopped at
   the end of the test that made them. A server can be `restart()`ed (graceful or `hard=True` for
   kill -9) on the same data dir and port.
+- `aws` (module scope): runs the AWS CLI (`python -m awscli cognito-idp …`) against `server` with
+  the root credentials in a clean environment; returns the parsed JSON output, or with
+  `check=False` the completed process.
 - `smtp_sink`, `sms_sink` (module scope): a real SMTP server (aiosmtpd) and an SMS webhook
   receiver on 127.0.0.1; `mail_server` (module scope): a server delivering to both. A delivery
   module overrides `server` with `mail_server`, so `idp` and `public_idp` talk to it.
@@ -13,14 +16,21 @@ credentials, plus boto3 clients pointed at it.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from tessera_server import TesseraServer  # noqa: E402
+from tessera_server import (  # noqa: E402
+    REGION,
+    ROOT_ACCESS_KEY_ID,
+    ROOT_SECRET_ACCESS_KEY,
+    TesseraServer,
+)
 
 MAIL_FROM = "Tessera Tests <tests@tessera.test>"
 
@@ -55,6 +65,32 @@ def idp(server):
 def public_idp(server):
     """An unsigned client: what a browser or mobile app would use for public operations."""
     return server.client(unsigned=True)
+
+
+@pytest.fixture(scope="module")
+def aws(server, tmp_path_factory):
+    home = tmp_path_factory.mktemp("awshome")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=ROOT_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=ROOT_SECRET_ACCESS_KEY,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE=str(home / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
+        AWS_PAGER="",
+        HOME=str(home),
+    )
+
+    def run(*args, check=True):
+        cmd = [sys.executable, "-m", "awscli", "cognito-idp", *args,
+               "--endpoint-url", server.endpoint, "--output", "json"]
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert p.returncode == 0, f"{cmd}\nstdout: {p.stdout}\nstderr: {p.stderr}"
+            return json.loads(p.stdout) if p.stdout.strip() else {}
+        return p
+
+    return run
 
 
 @pytest.fixture

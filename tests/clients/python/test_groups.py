@@ -6,10 +6,6 @@ the group with the lowest precedence — in the ID token only), verified against
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import subprocess
-import sys
 
 import jwt
 import pytest
@@ -257,31 +253,6 @@ def test_groups_without_precedence_come_after_ranked_ones(server, idp, pool):
 
 
 # -- the AWS CLI -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def aws(server, tmp_path_factory):
-    home = tmp_path_factory.mktemp("awshome")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET_ACCESS_KEY,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=str(home / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
-        AWS_PAGER="",
-        HOME=str(home),
-    )
-
-    def run(*args, check=True):
-        cmd = [sys.executable, "-m", "awscli", "cognito-idp", *args, "--endpoint-url", server.endpoint, "--output", "json"]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
-        if check:
-            assert p.returncode == 0, f"{cmd}\nstdout: {p.stdout}\nstderr: {p.stderr}"
-            return json.loads(p.stdout) if p.stdout.strip() else {}
-        return p
-
-    return run
 
 
 def test_groups_with_the_aws_cli(aws, idp, pool):

@@ -3,9 +3,11 @@
 pub mod auth;
 pub mod clients;
 pub mod devices;
+pub mod domains;
 pub mod groups;
 pub mod mfa;
 pub mod pools;
+pub mod resource_servers;
 pub mod tags;
 pub mod users;
 
@@ -19,6 +21,9 @@ use tessera_domain::{Timestamp, UserPoolId};
 use tessera_wire::idp as wire;
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// The AWS account every pool of this deployment belongs to, in ARNs and descriptions.
+pub(crate) const ACCOUNT_ID: &str = "000000000000";
 
 pub(crate) fn ts(t: Timestamp) -> tessera_wire::Timestamp {
     tessera_wire::Timestamp::from_millis(t.millis())

@@ -222,7 +222,8 @@ pub(crate) fn pool_type(
         id: Some(pool.id.to_string()),
         name: Some(pool.name.clone()),
         arn: Some(format!(
-            "arn:aws:cognito-idp:{region}:000000000000:userpool/{}",
+            "arn:aws:cognito-idp:{region}:{}:userpool/{}",
+            super::ACCOUNT_ID,
             pool.id
         )),
         creation_date: Some(ts(pool.created_at)),
@@ -333,16 +334,13 @@ pub async fn describe_user_pool(
     state: Arc<AppState>,
     req: wire::DescribeUserPoolRequest,
 ) -> ApiResult<wire::DescribeUserPoolResponse> {
-    let (pool, users) = state
-        .engine
-        .describe_user_pool(&pool_id(&req.user_pool_id)?)
-        .await?;
+    let id = pool_id(&req.user_pool_id)?;
+    let (pool, users) = state.engine.describe_user_pool(&id).await?;
+    let mut user_pool = pool_type(&pool, Some(users), &state.engine.settings().region)?;
+    let domains = state.engine.pool_domains(&id).await?;
+    super::domains::pool_domains_out(&mut user_pool, &domains);
     Ok(wire::DescribeUserPoolResponse {
-        user_pool: Some(pool_type(
-            &pool,
-            Some(users),
-            &state.engine.settings().region,
-        )?),
+        user_pool: Some(user_pool),
     })
 }
 

@@ -47,10 +47,6 @@ static PATTERNS: m::Patterns = m::Patterns::new(&[
     ),
     ("[\\w-]+_[0-9a-f-]+", "^(?:[[:word:]\\-]+_[0-9a-f\\-]+)$"),
     (
-        "^[a-z0-9](?:[a-z0-9\\-]{0,61}[a-z0-9])?$",
-        "^(?:^[a-z0-9](?:[a-z0-9\\-]{0,61}[a-z0-9])?$)$",
-    ),
-    (
         "[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+@[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
         "^(?:[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+@[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+)$",
     ),
@@ -8683,8 +8679,8 @@ static SHAPES: &[m::ShapeDef] = &[
         sensitive: false,
         kind: m::ShapeKind::String {
             min: Some(1),
-            max: Some(63),
-            pattern: Some(14),
+            max: None,
+            pattern: None,
             values: &[],
         },
     },
@@ -8718,7 +8714,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: None,
             max: None,
-            pattern: Some(15),
+            pattern: Some(14),
             values: &[],
         },
     },
@@ -8772,7 +8768,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(6),
             max: Some(20000),
-            pattern: Some(16),
+            pattern: Some(15),
             values: &[],
         },
     },
@@ -8805,7 +8801,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(6),
             max: Some(20000),
-            pattern: Some(17),
+            pattern: Some(16),
             values: &[],
         },
     },
@@ -8838,7 +8834,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: None,
             max: None,
-            pattern: Some(18),
+            pattern: Some(17),
             values: &[],
         },
     },
@@ -8848,7 +8844,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(6),
             max: Some(20000),
-            pattern: Some(19),
+            pattern: Some(18),
             values: &[],
         },
     },
@@ -8858,7 +8854,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(140),
-            pattern: Some(18),
+            pattern: Some(17),
             values: &[],
         },
     },
@@ -8878,7 +8874,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(6),
             max: Some(20000),
-            pattern: Some(20),
+            pattern: Some(19),
             values: &[],
         },
     },
@@ -8888,7 +8884,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(6),
             max: Some(20000),
-            pattern: Some(17),
+            pattern: Some(16),
             values: &[],
         },
     },
@@ -8898,7 +8894,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(140),
-            pattern: Some(18),
+            pattern: Some(17),
             values: &[],
         },
     },
@@ -8908,7 +8904,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(140),
-            pattern: Some(18),
+            pattern: Some(17),
             values: &[],
         },
     },
@@ -9103,7 +9099,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(50),
-            pattern: Some(21),
+            pattern: Some(20),
             values: &[],
         },
     },
@@ -9632,7 +9628,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(0),
             max: Some(131072),
-            pattern: Some(22),
+            pattern: Some(21),
             values: &[],
         },
     },
@@ -10363,7 +10359,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: None,
             max: None,
-            pattern: Some(23),
+            pattern: Some(22),
             values: &[],
         },
     },
@@ -10502,7 +10498,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(40),
-            pattern: Some(24),
+            pattern: Some(23),
             values: &[],
         },
     },
@@ -11049,7 +11045,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: None,
             max: None,
-            pattern: Some(25),
+            pattern: Some(24),
             values: &[],
         },
     },
@@ -11136,7 +11132,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(1024),
-            pattern: Some(26),
+            pattern: Some(25),
             values: &[],
         },
     },
@@ -12295,7 +12291,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: None,
             max: None,
-            pattern: Some(27),
+            pattern: Some(26),
             values: &[],
         },
     },
@@ -12421,7 +12417,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(12),
             max: Some(256),
-            pattern: Some(28),
+            pattern: Some(27),
             values: &[],
         },
     },
@@ -12615,7 +12611,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(0),
             max: Some(2048),
-            pattern: Some(29),
+            pattern: Some(28),
             values: &[],
         },
     },
@@ -12915,7 +12911,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(32),
-            pattern: Some(30),
+            pattern: Some(29),
             values: &[],
         },
     },
@@ -13201,7 +13197,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(40),
-            pattern: Some(31),
+            pattern: Some(30),
             values: &[],
         },
     },
@@ -13283,7 +13279,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(256),
-            pattern: Some(32),
+            pattern: Some(31),
             values: &[],
         },
     },
@@ -13554,7 +13550,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(36),
             max: Some(36),
-            pattern: Some(33),
+            pattern: Some(32),
             values: &[],
         },
     },
@@ -13839,7 +13835,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(3),
             max: Some(1024),
-            pattern: Some(34),
+            pattern: Some(33),
             values: &[],
         },
     },
@@ -13849,7 +13845,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(3),
             max: Some(1024),
-            pattern: Some(35),
+            pattern: Some(34),
             values: &[],
         },
     },
@@ -13873,7 +13869,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(64),
-            pattern: Some(36),
+            pattern: Some(35),
             values: &[],
         },
     },
@@ -14033,7 +14029,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(16),
             max: None,
-            pattern: Some(37),
+            pattern: Some(36),
             values: &[],
         },
     },
@@ -14043,7 +14039,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(128),
-            pattern: Some(38),
+            pattern: Some(37),
             values: &[],
         },
     },
@@ -14166,7 +14162,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(28),
             max: Some(28),
-            pattern: Some(39),
+            pattern: Some(38),
             values: &[],
         },
     },
@@ -14871,7 +14867,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(6),
             max: Some(140),
-            pattern: Some(40),
+            pattern: Some(39),
             values: &[],
         },
     },
@@ -14904,7 +14900,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(6),
             max: Some(140),
-            pattern: Some(41),
+            pattern: Some(40),
             values: &[],
         },
     },
@@ -15312,7 +15308,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: None,
             max: None,
-            pattern: Some(27),
+            pattern: Some(26),
             values: &[],
         },
     },
@@ -15322,7 +15318,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: None,
             max: None,
-            pattern: Some(42),
+            pattern: Some(41),
             values: &[],
         },
     },
@@ -15438,7 +15434,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: None,
             max: None,
-            pattern: Some(43),
+            pattern: Some(42),
             values: &[],
         },
     },
@@ -15583,7 +15579,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(12),
             max: Some(256),
-            pattern: Some(44),
+            pattern: Some(43),
             values: &[],
         },
     },
@@ -16858,7 +16854,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(55),
-            pattern: Some(45),
+            pattern: Some(44),
             values: &[],
         },
     },
@@ -17403,7 +17399,7 @@ static SHAPES: &[m::ShapeDef] = &[
         kind: m::ShapeKind::String {
             min: Some(1),
             max: Some(55),
-            pattern: Some(46),
+            pattern: Some(45),
             values: &[],
         },
     },
