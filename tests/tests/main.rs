@@ -10,6 +10,7 @@ mod durability;
 mod groups;
 mod messaging;
 mod mfa;
+mod operations;
 mod pools;
 mod srp;
 mod support;

@@ -47,6 +47,9 @@ struct ServerArgs {
     /// Address and port to listen on [default: 127.0.0.1:9229].
     #[arg(long)]
     listen: Option<String>,
+    /// Serve /metrics on this ADDR:PORT instead of on --listen.
+    #[arg(long)]
+    metrics_listen: Option<String>,
     /// Directory for the embedded store, generated keys and credentials [default: ./tessera-data].
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -100,6 +103,10 @@ impl ServerArgs {
             }
         };
         set("listen", self.listen.clone().map(Into::into));
+        set(
+            "metrics_listen",
+            self.metrics_listen.clone().map(Into::into),
+        );
         set(
             "data_dir",
             self.data_dir
@@ -176,6 +183,10 @@ fn banner(app: &Application, settings: &Settings) {
         app.public_url
     );
     println!("  store:     {store}");
+    match app.metrics_addr() {
+        Some(addr) => println!("  metrics:   http://{addr}/metrics"),
+        None => println!("  metrics:   {endpoint}/metrics"),
+    }
     let channels: Vec<&str> = [
         settings.smtp_url.as_ref().map(|_| "email (SMTP)"),
         settings.sms_webhook.as_ref().map(|_| "SMS (webhook)"),
@@ -253,6 +264,7 @@ async fn main() -> Result<()> {
             let settings = server.settings()?;
             let app = Application::build(Settings {
                 listen: "127.0.0.1:0".parse()?,
+                metrics_listen: None,
                 ..settings
             })
             .await?;

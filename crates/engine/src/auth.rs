@@ -8,6 +8,7 @@
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::signin::SignIn;
+use crate::telemetry;
 use crate::tokens::ClientProof;
 use crate::triggers::{ClientMetadata, attributes_of};
 use serde_json::json;
@@ -288,6 +289,7 @@ impl Engine {
                 return Err(unknown_user(client));
             };
             let charged = user.failures.charge(now).map_err(|_| {
+                telemetry::lockout();
                 EngineError::from(DomainError::not_authorized("Password attempts exceeded"))
             })?;
             if tx
@@ -313,6 +315,7 @@ impl Engine {
     ) -> EngineResult<bool> {
         let current = tx.unknown_user_failures(&pool.id, key).await?;
         let charged = current.charge(now).map_err(|_| {
+            telemetry::lockout();
             EngineError::from(DomainError::not_authorized("Password attempts exceeded"))
         })?;
         Ok(tx
@@ -398,6 +401,13 @@ impl Engine {
     }
 
     pub async fn initiate_auth(&self, req: AuthRequest) -> EngineResult<AuthOutcome> {
+        let flow = telemetry::flow_label(&req.flow);
+        let outcome = self.start_sign_in(req).await;
+        telemetry::sign_in(flow, &outcome);
+        outcome
+    }
+
+    async fn start_sign_in(&self, req: AuthRequest) -> EngineResult<AuthOutcome> {
         let admin = req.admin_pool.is_some();
         let (client, pool) = self
             .client_and_pool(&req.client_id, req.admin_pool.as_ref())
@@ -494,6 +504,13 @@ impl Engine {
         &self,
         req: ChallengeResponse,
     ) -> EngineResult<AuthOutcome> {
+        let challenge = telemetry::challenge_label(&req.challenge_name);
+        let outcome = self.answer_challenge(req).await;
+        telemetry::challenge_answered(challenge, &outcome);
+        outcome
+    }
+
+    async fn answer_challenge(&self, req: ChallengeResponse) -> EngineResult<AuthOutcome> {
         let (client, pool) = self
             .client_and_pool(&req.client_id, req.admin_pool.as_ref())
             .await?;

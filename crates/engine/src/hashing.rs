@@ -26,11 +26,13 @@ impl Hasher {
         &self,
         f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> EngineResult<T> {
+        let mut slot = crate::telemetry::HashSlot::queue();
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| crate::EngineError::Internal("hasher closed".into()))?;
+        slot.start();
         let hasher = self.hasher.clone();
         Ok(tokio::task::spawn_blocking(move || f(&hasher)).await?)
     }

@@ -23,6 +23,7 @@ mod resource_servers;
 mod signin;
 mod srp;
 mod tags;
+pub mod telemetry;
 mod tokens;
 mod triggers;
 mod users;
@@ -136,6 +137,15 @@ impl Engine {
         self.inner
             .password_checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The outbox's depth, also set as the [`telemetry::OUTBOX_PENDING`] gauge (read at scrape
+    /// time, so every node reports the shared queue as it is).
+    pub async fn outbox_depth(&self) -> EngineResult<u64> {
+        let mut tx = self.inner.store.read().await?;
+        let n = tx.count_pending_messages().await?;
+        telemetry::outbox_pending(n);
+        Ok(n)
     }
 
     /// Removes state nobody can use any more (expired sessions and token families).

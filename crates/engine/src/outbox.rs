@@ -336,6 +336,7 @@ impl Engine {
                     Err(crate::DeliveryError::Transient(e)) => self.retry_or_fail(e, attempts),
                 }
             };
+            crate::telemetry::delivery(message.channel, &outcome);
             match &outcome {
                 DeliveryOutcome::Delivered => {
                     tracing::info!(?message, attempts, "message delivered")

@@ -299,6 +299,7 @@ impl Engine {
         match &user {
             Some(user) => {
                 let Ok(charged) = user.failures.charge(now) else {
+                    crate::telemetry::lockout();
                     tx.commit().await?;
                     return Err(locked());
                 };

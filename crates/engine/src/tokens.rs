@@ -216,6 +216,12 @@ impl Engine {
     /// Verifies an access token as the user-pool API requires: our signature, our issuer, not
     /// expired, carrying the admin scope, and its family neither revoked nor signed out.
     pub(crate) async fn verify_access_token(&self, token: &str) -> EngineResult<AccessIdentity> {
+        let verified = self.check_access_token(token).await;
+        crate::telemetry::token_verification(&verified);
+        verified
+    }
+
+    async fn check_access_token(&self, token: &str) -> EngineResult<AccessIdentity> {
         let claims = unverified_claims(token).ok_or_else(invalid_access)?;
         let iss = claims
             .get("iss")

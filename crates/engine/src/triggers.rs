@@ -8,6 +8,7 @@ use crate::Engine;
 use crate::error::EngineResult;
 use crate::outbox::Letter;
 use crate::ports::InvokeError;
+use crate::telemetry;
 use serde_json::Value;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -43,11 +44,13 @@ impl Engine {
         let payload = event.to_json(&caller);
         let started = std::time::Instant::now();
         let outcome = self.inner.triggers.invoke(function, &payload).await;
+        let took = started.elapsed();
+        telemetry::trigger(event.trigger.name(), invoke_outcome(&outcome), took);
         tracing::debug!(
             pool = %pool.id,
             trigger = event.trigger.name(),
             source = %event.source,
-            ms = started.elapsed().as_millis() as u64,
+            ms = took.as_millis() as u64,
             ok = outcome.is_ok(),
             "trigger invoked"
         );
@@ -94,10 +97,18 @@ impl Engine {
             pool_id: pool.id.as_str(),
             client_id,
         };
-        self.inner
+        let started = std::time::Instant::now();
+        let outcome = self
+            .inner
             .triggers
             .invoke_async(function, &event.to_json(&caller))
-            .await
+            .await;
+        telemetry::trigger(
+            event.trigger.name(),
+            invoke_outcome(&outcome),
+            started.elapsed(),
+        );
+        outcome
     }
 
     /// Asks the pool's CustomMessage function, if any, for its wording of one message sent for
@@ -168,4 +179,14 @@ pub(crate) fn attributes_of(pool: &UserPool, user: &User) -> Value {
         })
         .collect();
     triggers::user_attributes(user, &aliases)
+}
+
+/// An invocation's outcome as a metric label.
+fn invoke_outcome<T>(outcome: &Result<T, InvokeError>) -> &'static str {
+    match outcome {
+        Ok(_) => "ok",
+        Err(InvokeError::Function(_)) => "function_error",
+        Err(InvokeError::InvalidResponse(_)) => "invalid_response",
+        Err(InvokeError::Unavailable(_)) => "unavailable",
+    }
 }

@@ -137,6 +137,12 @@ routes! {
     "cognito-idp" "ListResourceServers" => crate::idp::resource_servers::list_resource_servers;
 }
 
+/// The model's names for a target's service and operation, if it names one.
+pub(crate) fn operation_of(target: &str) -> Option<(&'static str, &'static str)> {
+    let (service, op) = service_for(target)?;
+    Some((service.name, service.operation(op)?.name))
+}
+
 fn service_for(target: &str) -> Option<(&'static Service, &str)> {
     let (prefix, op) = target.split_once('.')?;
     tessera_wire::SERVICES
@@ -167,7 +173,9 @@ pub async fn aws_json(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    let started = std::time::Instant::now();
     let result = handle(state, &method, &uri, &headers, &body, &target).await;
+    crate::metrics::request(&target, &result, started.elapsed());
     match result {
         Ok(value) => {
             let mut response = (StatusCode::OK, value.to_string()).into_response();

@@ -3,14 +3,17 @@
 //! - `POST /` (any path): the AWS JSON 1.1 APIs, dispatched on `X-Amz-Target` ([`dispatch`]).
 //! - `GET /{poolId}/.well-known/jwks.json` and `…/openid-configuration`: what JWT libraries
 //!   need to verify a pool's tokens.
-//! - `GET /health`.
+//! - `GET /health`, `/health/live`, `/health/ready` ([`health`]).
+//! - `GET /metrics` in Prometheus text format ([`metrics`]), unless a separate listener serves it.
 //!
 //! Handlers only translate between wire shapes and engine calls; rules live in the engine and
 //! domain. Errors reach the wire in one place ([`error`]).
 
 mod dispatch;
 pub mod error;
+mod health;
 mod idp;
+pub mod metrics;
 pub mod sigv4;
 mod wellknown;
 
@@ -38,6 +41,8 @@ pub struct AppState {
     pub admin: AdminAuth,
     /// `--dev`: serve the outbox at `/_tessera/outbox` so codes can be read without a mail server.
     pub dev_outbox: bool,
+    /// Serve `/metrics` on this router (false when a separate metrics listener serves it).
+    pub metrics_here: bool,
 }
 
 /// Requests larger than this are refused before they are read (Cognito's own limit is far lower
@@ -57,8 +62,15 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             http::HeaderName::from_static("date"),
         ]))
         .max_age(std::time::Duration::from_secs(600));
-    Router::new()
+    metrics::install();
+    let mut router = Router::new();
+    if state.metrics_here {
+        router = router.route("/metrics", get(metrics::render));
+    }
+    router
         .route("/health", get(wellknown::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/{pool}/.well-known/jwks.json", get(wellknown::jwks))
         .route(
             "/{pool}/.well-known/openid-configuration",

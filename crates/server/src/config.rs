@@ -16,6 +16,9 @@ use tessera_crypto::password::HashCost;
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
+    /// Serve `/metrics` on this address instead of on `listen` (e.g. a port only Prometheus
+    /// reaches).
+    pub metrics_listen: Option<String>,
     /// Where the embedded store, generated keys and credentials live.
     pub data_dir: PathBuf,
     /// `sqlite://path` or `postgres://…`; defaults to `sqlite://{data_dir}/tessera.db`.
@@ -110,6 +113,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:9229".into(),
+            metrics_listen: None,
             data_dir: PathBuf::from("tessera-data"),
             database_url: None,
             region: "us-east-1".into(),
@@ -137,6 +141,7 @@ impl Default for Config {
 /// the environment.
 pub const FIELDS: &[&str] = &[
     "listen",
+    "metrics_listen",
     "data_dir",
     "database_url",
     "region",
@@ -205,6 +210,8 @@ pub enum Database {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// A separate listener for `/metrics`; without one it is served on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub database: Database,
     pub region: String,
@@ -231,6 +238,14 @@ impl Settings {
             .listen
             .parse()
             .with_context(|| format!("--listen must be ADDR:PORT, not {:?}", c.listen))?;
+        let metrics_listen = c
+            .metrics_listen
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse::<SocketAddr>()
+                    .with_context(|| format!("--metrics-listen must be ADDR:PORT, not {a:?}"))
+            })
+            .transpose()?;
         let database = match c.database_url {
             None => Database::Sqlite(format!(
                 "sqlite://{}",
@@ -267,6 +282,7 @@ impl Settings {
         });
         Ok(Self {
             listen,
+            metrics_listen,
             data_dir: c.data_dir,
             database,
             region: c.region,
@@ -392,6 +408,24 @@ mod tests {
                 serde_json::json!({"lambda": {"session_token": "alone"}})
             ));
             assert!(bad(serde_json::json!({"lambda": {"endpiont": "typo"}})));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn metrics_listen_comes_from_the_environment() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(
+                s.metrics_listen, None,
+                "served on the main listener by default"
+            );
+            jail.set_env("TESSERA_METRICS_LISTEN", "127.0.0.1:9464");
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(s.metrics_listen, Some("127.0.0.1:9464".parse()?));
+            let bad = Config::load(None, &serde_json::json!({"metrics_listen": "nope"}))
+                .and_then(Settings::from_config);
+            assert!(bad.is_err());
             Ok(())
         });
     }

@@ -87,6 +87,8 @@ pub fn trigger_invoker(settings: &Settings) -> Result<tessera_lambda::LambdaInvo
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// The separate `/metrics` listener, when one is configured.
+    metrics: Option<(TcpListener, axum::Router)>,
     engine: Engine,
     messengers: Arc<Messengers>,
     outbox_poll: Duration,
@@ -175,11 +177,22 @@ impl Application {
             engine: engine.clone(),
             admin,
             dev_outbox: settings.outbox_http,
+            metrics_here: settings.metrics_listen.is_none(),
         });
-        let router = tessera_http::router(state, settings.body_limit);
+        let router = tessera_http::router(state.clone(), settings.body_limit);
+        let metrics = match settings.metrics_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listen for metrics on {addr}"))?;
+                Some((listener, tessera_http::metrics::router(state)))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             router,
+            metrics,
             engine,
             messengers,
             outbox_poll: settings.outbox_poll,
@@ -193,6 +206,13 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `/metrics` is served when it has its own listener.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn engine(&self) -> &Engine {
@@ -246,12 +266,34 @@ impl Application {
                 }
             })
         };
+        // Scrapes drain histograms too; this bounds their memory when nobody scrapes.
+        let upkeep = {
+            let handle = tessera_http::metrics::install();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(10));
+                loop {
+                    tick.tick().await;
+                    handle.run_upkeep();
+                }
+            })
+        };
+        let metrics = self.metrics.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            })
+        });
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
         sweeper.abort();
         courier.abort();
+        upkeep.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         result
     }
 }

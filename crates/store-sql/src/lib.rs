@@ -11,6 +11,20 @@
 
 pub mod codec;
 
+/// Readiness from the highest migration version the database has applied and the highest this
+/// build knows: a database behind the build (or with no migrations table) is not ready.
+pub fn schema_current(applied: Option<i64>, known: Option<i64>) -> tessera_store::StoreResult<()> {
+    if applied >= known {
+        Ok(())
+    } else {
+        Err(tessera_store::StoreError::Backend(format!(
+            "database schema at migration {} but this build needs {}",
+            applied.unwrap_or(0),
+            known.unwrap_or(0)
+        )))
+    }
+}
+
 /// Implements `tessera_store::Tx` for a struct wrapping a `sqlx::Transaction<'static, $db>`.
 ///
 /// - `for_update`: the clause locking user rows read in write transactions (`" FOR UPDATE OF u"`
@@ -1085,6 +1099,14 @@ macro_rules! sql_tx {
                 };
                 q.execute(&mut *self.tx).await.map_err(be)?;
                 Ok(())
+            }
+
+            async fn count_pending_messages(&mut self) -> tessera_store::StoreResult<u64> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(u64::try_from(n).unwrap_or(0))
             }
 
             async fn list_outbox(&mut self, pool: Option<&tessera_domain::UserPoolId>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::messages::OutboxEntry>> {

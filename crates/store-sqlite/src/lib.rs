@@ -87,6 +87,15 @@ impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
+
+    async fn ready(&self) -> StoreResult<()> {
+        let (applied,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.reader)
+                .await
+                .map_err(be)?;
+        tessera_store_sql::schema_current(applied, MIGRATOR.iter().map(|m| m.version).max())
+    }
 }
 
 #[cfg(test)]

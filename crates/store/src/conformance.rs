@@ -45,7 +45,8 @@ macro_rules! store_conformance {
             devices_round_trip, groups_and_memberships, unknown_name_sends_round_trip,
             domains_round_trip, domain_names_are_unique_under_concurrent_creates,
             resource_servers_round_trip_and_page,
-            deleting_a_pool_removes_its_domains_and_resource_servers);
+            deleting_a_pool_removes_its_domains_and_resource_servers,
+            a_migrated_store_is_ready);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -1073,6 +1074,13 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.count_pending_messages().await.unwrap(),
+        4,
+        "held is not pending"
+    );
+    drop(tx);
 
     // Claims are leased: a second claimer at the same time gets the rest, never the same.
     let mut tx = store.begin().await.unwrap();
@@ -1114,6 +1122,12 @@ pub async fn outbox_claims_are_exclusive_and_outcomes_recorded(store: Arc<dyn St
     .await
     .unwrap();
     tx.commit().await.unwrap();
+
+    // Leased (claimed, unrecorded) and retried messages are still pending; delivered and failed
+    // ones are not.
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.count_pending_messages().await.unwrap(), 2);
+    drop(tx);
 
     // The retried message is due again only at its time; held messages never are.
     let mut tx = store.begin().await.unwrap();
@@ -1701,4 +1715,8 @@ pub async fn deleting_a_pool_removes_its_domains_and_resource_servers(store: Arc
         .await
         .unwrap();
     tx.commit().await.unwrap();
+}
+
+pub async fn a_migrated_store_is_ready(store: Arc<dyn Store>) {
+    store.ready().await.unwrap();
 }

@@ -140,6 +140,9 @@ pub trait Store: Send + Sync + 'static {
     async fn read(&self) -> StoreResult<Box<dyn Tx>>;
     /// The backend's name, for logs and `/health`.
     fn backend(&self) -> &'static str;
+    /// Ok when the database answers a trivial query and holds every migration this build knows
+    /// (readiness probes: cheap, touches no user data).
+    async fn ready(&self) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -413,6 +416,9 @@ pub trait Tx: Send {
         outcome: &DeliveryOutcome,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// How many messages are neither delivered nor given up on (the outbox's depth, for
+    /// metrics): due, leased to a sender, or waiting to be retried. Held messages don't count.
+    async fn count_pending_messages(&mut self) -> StoreResult<u64>;
     /// The newest messages, optionally of one pool (for `tessera outbox` and `--dev`).
     async fn list_outbox(
         &mut self,
