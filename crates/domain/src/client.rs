@@ -17,6 +17,23 @@ impl std::fmt::Debug for SealedSecret {
     }
 }
 
+/// How many secrets a client may hold at once (AddUserPoolClientSecret's limit).
+pub const MAX_CLIENT_SECRETS: usize = 2;
+
+/// One of a client's secrets. Its id, `<client id>--<creation epoch millis>`, is derived from
+/// the creation time, which is unique among a client's secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSecret {
+    pub sealed: SealedSecret,
+    pub created_at: Timestamp,
+}
+
+impl ClientSecret {
+    pub fn id(&self, client: &ClientId) -> String {
+        format!("{client}--{}", self.created_at.millis())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum AuthFlow {
     AdminUserPassword,
@@ -147,7 +164,9 @@ pub struct AppClient {
     pub pool_id: UserPoolId,
     pub client_id: ClientId,
     pub name: String,
-    pub secret: Option<SealedSecret>,
+    /// The client's secrets, oldest first: none for a public client, at most
+    /// [`MAX_CLIENT_SECRETS`] while one is being rotated.
+    pub secrets: Vec<ClientSecret>,
     pub created_at: Timestamp,
     pub modified_at: Timestamp,
     pub config: ClientConfig,

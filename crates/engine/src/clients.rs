@@ -1,14 +1,21 @@
 //! App clients: CreateUserPoolClient, DescribeUserPoolClient, UpdateUserPoolClient,
-//! DeleteUserPoolClient, ListUserPoolClients.
+//! DeleteUserPoolClient, ListUserPoolClients, and secret rotation: AddUserPoolClientSecret,
+//! ListUserPoolClientSecrets, DeleteUserPoolClientSecret.
 //!
-//! Client secrets are stored sealed with the master key and bound to their client id. The
-//! custom scopes a client names must exist in its pool's resource servers.
+//! Client secrets are stored sealed with the master key and bound to their client id. A client
+//! holds at most two while one is rotated; either proves the client. Describe returns the oldest,
+//! the one the client was configured with before the rotation began. The custom scopes a client
+//! names must exist in its pool's resource servers.
 
 use crate::Engine;
 use crate::error::EngineResult;
 use crate::pools::{decode_token, paged};
 use crate::resource_servers::check_client_scopes;
-use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
+use tessera_domain::Timestamp;
+use tessera_domain::client::{
+    AppClient, ClientConfig, ClientSecret, MAX_CLIENT_SECRETS, SealedSecret,
+};
+use tessera_domain::error::ErrorKind;
 use tessera_domain::pool::UserPool;
 use tessera_domain::{ClientId, DomainError, UserPoolId};
 use tessera_store::{Conflict, StoreError, Tx};
@@ -64,17 +71,36 @@ fn check_name(name: &str) -> EngineResult<()> {
 }
 
 impl Engine {
-    pub(crate) fn client_secret(&self, client: &AppClient) -> EngineResult<Option<String>> {
-        let Some(sealed) = &client.secret else {
-            return Ok(None);
-        };
-        let plain = self
-            .inner
-            .master
-            .open(&secret_purpose(&client.client_id), &sealed.0)?;
-        String::from_utf8(plain.to_vec())
-            .map(Some)
-            .map_err(|_| crate::EngineError::Internal("client secret is not UTF-8".into()))
+    fn seal_secret(&self, client: &ClientId, plain: &str, created_at: Timestamp) -> ClientSecret {
+        ClientSecret {
+            sealed: SealedSecret(
+                self.inner
+                    .master
+                    .seal(&secret_purpose(client), plain.as_bytes()),
+            ),
+            created_at,
+        }
+    }
+
+    /// Every current secret of the client, oldest first, opened.
+    pub(crate) fn client_secrets(&self, client: &AppClient) -> EngineResult<Vec<String>> {
+        client
+            .secrets
+            .iter()
+            .map(|s| {
+                let plain = self
+                    .inner
+                    .master
+                    .open(&secret_purpose(&client.client_id), &s.sealed.0)?;
+                String::from_utf8(plain.to_vec())
+                    .map_err(|_| crate::EngineError::Internal("client secret is not UTF-8".into()))
+            })
+            .collect()
+    }
+
+    /// The secret Describe returns: the oldest.
+    fn described_secret(&self, client: &AppClient) -> EngineResult<Option<String>> {
+        Ok(self.client_secrets(client)?.into_iter().next())
     }
 
     /// The client named by a request, or ResourceNotFoundException.
@@ -121,13 +147,10 @@ impl Engine {
                 pool_id: pool_id.clone(),
                 client_id: client_id.clone(),
                 name: new.name.clone(),
-                secret: plain_secret.as_ref().map(|s| {
-                    SealedSecret(
-                        self.inner
-                            .master
-                            .seal(&secret_purpose(&client_id), s.as_bytes()),
-                    )
-                }),
+                secrets: plain_secret
+                    .iter()
+                    .map(|s| self.seal_secret(&client_id, s, now))
+                    .collect(),
                 created_at: now,
                 modified_at: now,
                 config: new.config.clone(),
@@ -155,7 +178,7 @@ impl Engine {
         let mut tx = self.inner.store.read().await?;
         self.load_pool(&mut *tx, pool).await?;
         let client = self.load_pool_client(&mut *tx, pool, client_id).await?;
-        let secret = self.client_secret(&client)?;
+        let secret = self.described_secret(&client)?;
         Ok((client, secret))
     }
 
@@ -181,7 +204,7 @@ impl Engine {
         client.modified_at = self.now();
         tx.update_client(&client).await?;
         tx.commit().await?;
-        let secret = self.client_secret(&client)?;
+        let secret = self.described_secret(&client)?;
         Ok((client, secret))
     }
 
@@ -214,4 +237,120 @@ impl Engine {
         let (clients, next_token) = paged(rows, max, |c| c.client_id.as_str());
         Ok((clients, next_token))
     }
+
+    /// AddUserPoolClientSecret: a second secret for a confidential client, generated unless
+    /// the caller gives one. The value is returned only when generated.
+    pub async fn add_user_pool_client_secret(
+        &self,
+        pool: &UserPoolId,
+        client_id: &str,
+        given: Option<String>,
+    ) -> EngineResult<SecretDescriptor> {
+        let mut tx = self.inner.store.begin().await?;
+        self.load_pool(&mut *tx, pool).await?;
+        let client = self.load_pool_client(&mut *tx, pool, client_id).await?;
+        if client.secrets.is_empty() {
+            return Err(DomainError::invalid_parameter(format!(
+                "Client {client_id} does not have a client secret."
+            ))
+            .into());
+        }
+        if client.secrets.len() >= MAX_CLIENT_SECRETS {
+            return Err(too_many_secrets().into());
+        }
+        // Ids derive from creation times, so a secret created within the same millisecond as
+        // the one it joins takes the next millisecond.
+        let mut created_at = self.now();
+        if let Some(latest) = client.secrets.iter().map(|s| s.created_at).max()
+            && created_at <= latest
+        {
+            created_at = Timestamp::from_millis(latest.millis() + 1);
+        }
+        let generated = given.is_none();
+        let plain =
+            given.unwrap_or_else(|| tessera_crypto::random::string_from(SECRET_ALPHABET, 51));
+        let secret = self.seal_secret(&client.client_id, &plain, created_at);
+        if !tx
+            .add_client_secret(pool, &client.client_id, &secret)
+            .await?
+        {
+            return Err(too_many_secrets().into());
+        }
+        tx.commit().await?;
+        Ok(SecretDescriptor {
+            id: secret.id(&client.client_id),
+            created_at,
+            value: generated.then_some(plain),
+        })
+    }
+
+    /// ListUserPoolClientSecrets: the ids and creation times of a client's secrets, never the
+    /// values.
+    pub async fn list_user_pool_client_secrets(
+        &self,
+        pool: &UserPoolId,
+        client_id: &str,
+    ) -> EngineResult<Vec<SecretDescriptor>> {
+        let mut tx = self.inner.store.read().await?;
+        self.load_pool(&mut *tx, pool).await?;
+        let client = self.load_pool_client(&mut *tx, pool, client_id).await?;
+        Ok(client
+            .secrets
+            .iter()
+            .map(|s| SecretDescriptor {
+                id: s.id(&client.client_id),
+                created_at: s.created_at,
+                value: None,
+            })
+            .collect())
+    }
+
+    /// DeleteUserPoolClientSecret: removes one of a client's two secrets; the last one stays.
+    pub async fn delete_user_pool_client_secret(
+        &self,
+        pool: &UserPoolId,
+        client_id: &str,
+        secret_id: &str,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        self.load_pool(&mut *tx, pool).await?;
+        let client = self.load_pool_client(&mut *tx, pool, client_id).await?;
+        let Some(secret) = client
+            .secrets
+            .iter()
+            .find(|s| s.id(&client.client_id) == secret_id)
+        else {
+            return Err(DomainError::resource_not_found(format!(
+                "Client secret {secret_id} does not exist."
+            ))
+            .into());
+        };
+        if !tx
+            .delete_client_secret(pool, &client.client_id, secret.created_at)
+            .await?
+        {
+            return Err(DomainError::invalid_parameter(
+                "Cannot delete the last remaining client secret.",
+            )
+            .into());
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A client secret as the rotation operations describe it.
+#[derive(Clone, Debug)]
+pub struct SecretDescriptor {
+    pub id: String,
+    pub created_at: Timestamp,
+    /// Only for a secret just generated.
+    pub value: Option<String>,
+}
+
+fn too_many_secrets() -> DomainError {
+    DomainError::new(
+        ErrorKind::LimitExceeded,
+        format!("A client can have at most {MAX_CLIENT_SECRETS} client secrets."),
+    )
 }

@@ -30,7 +30,7 @@ mod users;
 mod verification;
 
 pub use auth::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
-pub use clients::{ClientUpdate, NewClient};
+pub use clients::{ClientUpdate, NewClient, SecretDescriptor};
 pub use devices::DevicePage;
 pub use error::{EngineError, EngineResult};
 pub use groups::{GroupPage, NewGroup};

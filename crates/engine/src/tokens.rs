@@ -310,10 +310,13 @@ impl Engine {
         usernames: &[&str],
         proof: ClientProof<'_>,
     ) -> EngineResult<()> {
-        let Some(secret) = self.client_secret(client)? else {
+        let secrets = self.client_secrets(client)?;
+        if secrets.is_empty() {
             return Ok(());
-        };
+        }
         let id = client.client_id.as_str();
+        // While a secret is rotated either one proves the client. Every (secret, username) pair
+        // is checked, without stopping at a match, so the time taken doesn't tell which matched.
         let ok = match proof {
             ClientProof::SecretHash(None) | ClientProof::Secret(None) => {
                 return Err(DomainError::not_authorized(format!(
@@ -321,12 +324,14 @@ impl Engine {
                 ))
                 .into());
             }
-            ClientProof::SecretHash(Some(hash)) => usernames
-                .iter()
-                .any(|u| tessera_crypto::secret_hash::verify(&secret, u, id, hash)),
-            ClientProof::Secret(Some(given)) => {
-                tessera_crypto::constant_time_eq(secret.as_bytes(), given.as_bytes())
-            }
+            ClientProof::SecretHash(Some(hash)) => secrets.iter().fold(false, |ok, secret| {
+                usernames.iter().fold(ok, |ok, u| {
+                    ok | tessera_crypto::secret_hash::verify(secret, u, id, hash)
+                })
+            }),
+            ClientProof::Secret(Some(given)) => secrets.iter().fold(false, |ok, secret| {
+                ok | tessera_crypto::constant_time_eq(secret.as_bytes(), given.as_bytes())
+            }),
         };
         if ok {
             Ok(())

@@ -66,6 +66,9 @@ routes! {
     "cognito-idp" "UpdateUserPoolClient" => crate::idp::clients::update_user_pool_client;
     "cognito-idp" "DeleteUserPoolClient" => crate::idp::clients::delete_user_pool_client;
     "cognito-idp" "ListUserPoolClients" => crate::idp::clients::list_user_pool_clients;
+    "cognito-idp" "AddUserPoolClientSecret" => crate::idp::clients::add_user_pool_client_secret;
+    "cognito-idp" "ListUserPoolClientSecrets" => crate::idp::clients::list_user_pool_client_secrets;
+    "cognito-idp" "DeleteUserPoolClientSecret" => crate::idp::clients::delete_user_pool_client_secret;
     "cognito-idp" "SignUp" => crate::idp::users::sign_up;
     "cognito-idp" "ConfirmSignUp" => crate::idp::users::confirm_sign_up;
     "cognito-idp" "ResendConfirmationCode" => crate::idp::users::resend_confirmation_code;

@@ -116,14 +116,25 @@ macro_rules! sql_tx {
             use sqlx::Row;
             let pool: String = row.try_get("pool_id").map_err(be)?;
             let id: String = row.try_get("client_id").map_err(be)?;
-            let secret: Option<Vec<u8>> = row.try_get("sealed_secret").map_err(be)?;
             let config: String = row.try_get("config").map_err(be)?;
+            let created_at: i64 = row.try_get("created_at").map_err(be)?;
+            let mut secrets = Vec::new();
+            for (sealed, at) in [("sealed_secret", "secret_created_at"), ("sealed_secret_2", "secret_2_created_at")] {
+                let sealed: Option<Vec<u8>> = row.try_get(sealed).map_err(be)?;
+                let at: Option<i64> = row.try_get(at).map_err(be)?;
+                if let Some(sealed) = sealed {
+                    secrets.push(tessera_domain::client::ClientSecret {
+                        sealed: tessera_domain::client::SealedSecret(sealed),
+                        created_at: tessera_domain::Timestamp::from_millis(at.unwrap_or(created_at)),
+                    });
+                }
+            }
             Ok(tessera_domain::client::AppClient {
                 pool_id: $crate::codec::pool_id(&pool)?,
                 client_id: $crate::codec::client_id(&id)?,
                 name: row.try_get("name").map_err(be)?,
-                secret: secret.map(tessera_domain::client::SealedSecret),
-                created_at: tessera_domain::Timestamp::from_millis(row.try_get("created_at").map_err(be)?),
+                secrets,
+                created_at: tessera_domain::Timestamp::from_millis(created_at),
                 modified_at: tessera_domain::Timestamp::from_millis(row.try_get("modified_at").map_err(be)?),
                 config: $crate::codec::from_json(&config, "client config")?,
             })
@@ -249,11 +260,16 @@ macro_rules! sql_tx {
             }
 
             async fn insert_client(&mut self, c: &tessera_domain::client::AppClient) -> tessera_store::StoreResult<()> {
-                sqlx::query("INSERT INTO app_clients (client_id, pool_id, name, sealed_secret, created_at, modified_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                let slot = |i: usize| c.secrets.get(i).map(|s| (s.sealed.0.clone(), s.created_at.millis())).unzip();
+                let ((first, first_at), (second, second_at)) = (slot(0), slot(1));
+                sqlx::query("INSERT INTO app_clients (client_id, pool_id, name, sealed_secret, secret_created_at, sealed_secret_2, secret_2_created_at, created_at, modified_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                     .bind(c.client_id.as_str())
                     .bind(c.pool_id.as_str())
                     .bind(&c.name)
-                    .bind(c.secret.as_ref().map(|s| s.0.clone()))
+                    .bind(first)
+                    .bind(first_at)
+                    .bind(second)
+                    .bind(second_at)
                     .bind(c.created_at.millis())
                     .bind(c.modified_at.millis())
                     .bind($crate::codec::to_json(&c.config)?)
@@ -264,7 +280,7 @@ macro_rules! sql_tx {
             }
 
             async fn get_client(&mut self, id: &tessera_domain::ClientId) -> tessera_store::StoreResult<Option<tessera_domain::client::AppClient>> {
-                let row = sqlx::query("SELECT client_id, pool_id, name, sealed_secret, created_at, modified_at, config FROM app_clients WHERE client_id = $1")
+                let row = sqlx::query("SELECT client_id, pool_id, name, sealed_secret, secret_created_at, sealed_secret_2, secret_2_created_at, created_at, modified_at, config FROM app_clients WHERE client_id = $1")
                     .bind(id.as_str())
                     .fetch_optional(&mut *self.tx)
                     .await
@@ -273,17 +289,54 @@ macro_rules! sql_tx {
             }
 
             async fn update_client(&mut self, c: &tessera_domain::client::AppClient) -> tessera_store::StoreResult<()> {
-                sqlx::query("UPDATE app_clients SET name = $3, sealed_secret = $4, modified_at = $5, config = $6 WHERE client_id = $1 AND pool_id = $2")
+                sqlx::query("UPDATE app_clients SET name = $3, modified_at = $4, config = $5 WHERE client_id = $1 AND pool_id = $2")
                     .bind(c.client_id.as_str())
                     .bind(c.pool_id.as_str())
                     .bind(&c.name)
-                    .bind(c.secret.as_ref().map(|s| s.0.clone()))
                     .bind(c.modified_at.millis())
                     .bind($crate::codec::to_json(&c.config)?)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
                 Ok(())
+            }
+
+            async fn add_client_secret(&mut self, pool: &tessera_domain::UserPoolId, id: &tessera_domain::ClientId, secret: &tessera_domain::client::ClientSecret) -> tessera_store::StoreResult<bool> {
+                // One conditional statement: of two concurrent calls, the second finds slot 2
+                // taken (PostgreSQL re-checks the WHERE clause after the first commits).
+                let done = sqlx::query("UPDATE app_clients SET sealed_secret_2 = $3, secret_2_created_at = $4 \
+                        WHERE client_id = $1 AND pool_id = $2 AND sealed_secret IS NOT NULL AND sealed_secret_2 IS NULL")
+                    .bind(id.as_str())
+                    .bind(pool.as_str())
+                    .bind(secret.sealed.0.clone())
+                    .bind(secret.created_at.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_client_secret(&mut self, pool: &tessera_domain::UserPoolId, id: &tessera_domain::ClientId, created_at: tessera_domain::Timestamp) -> tessera_store::StoreResult<bool> {
+                // The newer secret goes while the older stays; the older goes by moving the newer
+                // into its slot. Either only while both exist, so the last secret never goes.
+                const NEWER: &str = "UPDATE app_clients SET sealed_secret_2 = NULL, secret_2_created_at = NULL \
+                    WHERE client_id = $1 AND pool_id = $2 AND sealed_secret IS NOT NULL AND secret_2_created_at = $3";
+                const OLDER: &str = "UPDATE app_clients SET sealed_secret = sealed_secret_2, secret_created_at = secret_2_created_at, \
+                    sealed_secret_2 = NULL, secret_2_created_at = NULL \
+                    WHERE client_id = $1 AND pool_id = $2 AND sealed_secret_2 IS NOT NULL AND COALESCE(secret_created_at, created_at) = $3";
+                for statement in [NEWER, OLDER] {
+                    let done = sqlx::query(statement)
+                        .bind(id.as_str())
+                        .bind(pool.as_str())
+                        .bind(created_at.millis())
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(be)?;
+                    if done.rows_affected() > 0 {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
             }
 
             async fn delete_client(&mut self, pool: &tessera_domain::UserPoolId, id: &tessera_domain::ClientId) -> tessera_store::StoreResult<bool> {
@@ -297,7 +350,7 @@ macro_rules! sql_tx {
             }
 
             async fn list_clients(&mut self, pool: &tessera_domain::UserPoolId, after: Option<&tessera_domain::ClientId>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::client::AppClient>> {
-                let rows = sqlx::query("SELECT client_id, pool_id, name, sealed_secret, created_at, modified_at, config FROM app_clients WHERE pool_id = $1 AND client_id > $2 ORDER BY client_id LIMIT $3")
+                let rows = sqlx::query("SELECT client_id, pool_id, name, sealed_secret, secret_created_at, sealed_secret_2, secret_2_created_at, created_at, modified_at, config FROM app_clients WHERE pool_id = $1 AND client_id > $2 ORDER BY client_id LIMIT $3")
                     .bind(pool.as_str())
                     .bind(after.map(|a| a.as_str()).unwrap_or(""))
                     .bind(limit as i64)

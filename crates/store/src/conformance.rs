@@ -10,7 +10,7 @@ use crate::{
 };
 use std::sync::Arc;
 use tessera_domain::attributes::Attributes;
-use tessera_domain::client::{AppClient, ClientConfig, SealedSecret};
+use tessera_domain::client::{AppClient, ClientConfig, ClientSecret, SealedSecret};
 use tessera_domain::codes::{CodePurpose, VerificationCode};
 use tessera_domain::domains::{
     CustomDomainConfig, DomainName, DomainUpdate, NewDomain, SecurityPolicy, UserPoolDomain,
@@ -44,7 +44,8 @@ macro_rules! store_conformance {
             codes_round_trip, outbox_claims_are_exclusive_and_outcomes_recorded,
             devices_round_trip, groups_and_memberships, unknown_name_sends_round_trip,
             domains_round_trip, domain_names_are_unique_under_concurrent_creates,
-            resource_servers_round_trip_and_page,
+            resource_servers_round_trip_and_page, client_secrets_rotate,
+            concurrent_secret_adds_leave_two,
             deleting_a_pool_removes_its_domains_and_resource_servers,
             a_migrated_store_is_ready);
     };
@@ -80,7 +81,10 @@ pub fn client(pool: &UserPool, id: &str) -> AppClient {
         pool_id: pool.id.clone(),
         client_id: ClientId::parse(id).unwrap(),
         name: format!("client {id}"),
-        secret: Some(SealedSecret(vec![1, 2, 3])),
+        secrets: vec![ClientSecret {
+            sealed: SealedSecret(vec![1, 2, 3]),
+            created_at: t(0),
+        }],
         created_at: t(0),
         modified_at: t(0),
         config: ClientConfig::default(),
@@ -206,7 +210,7 @@ pub async fn clients_round_trip(store: Arc<dyn Store>) {
     let mut c1 = client(&p, "c1");
     let c2 = client(&p, "c2");
     let mut c3 = client(&other, "c3");
-    c3.secret = None;
+    c3.secrets.clear();
     let mut tx = store.begin().await.unwrap();
     for c in [&c2, &c1, &c3] {
         tx.insert_client(c).await.unwrap();
@@ -239,7 +243,6 @@ pub async fn clients_round_trip(store: Arc<dyn Store>) {
 
     c1.name = "renamed".into();
     c1.config.enable_token_revocation = false;
-    c1.secret = None;
     let mut tx = store.begin().await.unwrap();
     tx.update_client(&c1).await.unwrap();
     // Deleting through the wrong pool does nothing.
@@ -1559,6 +1562,146 @@ pub async fn domain_names_are_unique_under_concurrent_creates(store: Arc<dyn Sto
         holders += tx.pool_domains(&p.id).await.unwrap().len();
     }
     assert_eq!(holders, 1);
+}
+
+fn client_secret(byte: u8, at: i64) -> ClientSecret {
+    ClientSecret {
+        sealed: SealedSecret(vec![byte; 4]),
+        created_at: t(at),
+    }
+}
+
+pub async fn client_secrets_rotate(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_ROT");
+    let other = pool("us-east-1_ROTOTHER");
+    seed_pool(&*store, &p).await;
+    seed_pool(&*store, &other).await;
+    let c = client(&p, "rot1");
+    let mut public = client(&p, "rot2");
+    public.secrets.clear();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.insert_client(&public).await.unwrap();
+    // A public client can't be given a secret; nor through another pool.
+    assert!(
+        !tx.add_client_secret(&p.id, &public.client_id, &client_secret(9, 5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.add_client_secret(&other.id, &c.client_id, &client_secret(9, 5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.add_client_secret(&p.id, &c.client_id, &client_secret(7, 5))
+            .await
+            .unwrap()
+    );
+    // A third is refused.
+    assert!(
+        !tx.add_client_secret(&p.id, &c.client_id, &client_secret(8, 6))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let both = tx.get_client(&c.client_id).await.unwrap().unwrap();
+    assert_eq!(
+        both.secrets,
+        vec![c.secrets[0].clone(), client_secret(7, 5)]
+    );
+    // Updating the client's settings keeps its secrets.
+    let mut renamed = c.clone();
+    renamed.name = "renamed".into();
+    tx.update_client(&renamed).await.unwrap();
+    // Unknown creation time, or wrong pool: nothing.
+    assert!(
+        !tx.delete_client_secret(&p.id, &c.client_id, t(99))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.delete_client_secret(&other.id, &c.client_id, t(5))
+            .await
+            .unwrap()
+    );
+    // Deleting the older secret leaves the newer.
+    assert!(
+        tx.delete_client_secret(&p.id, &c.client_id, t(0))
+            .await
+            .unwrap()
+    );
+    // The last secret stays.
+    assert!(
+        !tx.delete_client_secret(&p.id, &c.client_id, t(5))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let after = tx.get_client(&c.client_id).await.unwrap().unwrap();
+    assert_eq!(after.name, "renamed");
+    assert_eq!(after.secrets, vec![client_secret(7, 5)]);
+    // Rotate again, then delete the newer one.
+    assert!(
+        tx.add_client_secret(&p.id, &c.client_id, &client_secret(6, 8))
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.delete_client_secret(&p.id, &c.client_id, t(8))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let after = tx.get_client(&c.client_id).await.unwrap().unwrap();
+    assert_eq!(after.secrets, vec![client_secret(7, 5)]);
+}
+
+pub async fn concurrent_secret_adds_leave_two(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_ROTRACE");
+    seed_pool(&*store, &p).await;
+    let c = client(&p, "rotrace");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8u8 {
+        let store = store.clone();
+        let id = c.client_id.clone();
+        let pool_id = p.id.clone();
+        tasks.push(tokio::spawn(async move {
+            for _attempt in 0..50 {
+                let Ok(mut tx) = store.begin().await else {
+                    continue;
+                };
+                match tx
+                    .add_client_secret(&pool_id, &id, &client_secret(i, 10 + i64::from(i)))
+                    .await
+                {
+                    Ok(added) => match tx.commit().await {
+                        Ok(()) => return added,
+                        Err(StoreError::Contended) => continue,
+                        Err(e) => panic!("{e}"),
+                    },
+                    Err(StoreError::Contended) => continue,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            panic!("no answer after 50 attempts");
+        }));
+    }
+    let mut added = 0;
+    for task in tasks {
+        added += usize::from(task.await.unwrap());
+    }
+    assert_eq!(added, 1, "exactly one add wins the second slot");
+    let mut tx = store.read().await.unwrap();
+    let held = tx.get_client(&c.client_id).await.unwrap().unwrap();
+    assert_eq!(held.secrets.len(), 2);
+    assert_eq!(held.secrets[0], c.secrets[0]);
 }
 
 fn resource_server(pool: &UserPool, identifier: &str, scopes: &[&str]) -> ResourceServer {

@@ -15,7 +15,7 @@
 pub mod conformance;
 
 use async_trait::async_trait;
-use tessera_domain::client::AppClient;
+use tessera_domain::client::{AppClient, ClientSecret};
 use tessera_domain::codes::VerificationCode;
 use tessera_domain::domains::{DomainName, UserPoolDomain};
 use tessera_domain::filter::UserFilter;
@@ -169,7 +169,25 @@ pub trait Tx: Send {
     // App clients. Client ids are unique across pools (InitiateAuth names only the client).
     async fn insert_client(&mut self, client: &AppClient) -> StoreResult<()>;
     async fn get_client(&mut self, id: &ClientId) -> StoreResult<Option<AppClient>>;
+    /// Writes a client's name, settings and modification time; never its secrets.
     async fn update_client(&mut self, client: &AppClient) -> StoreResult<()>;
+    /// Gives a client that has exactly one secret a second one, atomically: false (and nothing
+    /// written) when the client has no secret or already has two, so concurrent calls can never
+    /// leave more than two.
+    async fn add_client_secret(
+        &mut self,
+        pool: &UserPoolId,
+        id: &ClientId,
+        secret: &ClientSecret,
+    ) -> StoreResult<bool>;
+    /// Removes the secret created at `created_at` from a client, only while the client has
+    /// another one left; false (and nothing written) otherwise.
+    async fn delete_client_secret(
+        &mut self,
+        pool: &UserPoolId,
+        id: &ClientId,
+        created_at: Timestamp,
+    ) -> StoreResult<bool>;
     async fn delete_client(&mut self, pool: &UserPoolId, id: &ClientId) -> StoreResult<bool>;
     /// A pool's clients ordered by id, after `after`.
     async fn list_clients(

@@ -1,5 +1,6 @@
 //! CreateUserPoolClient, DescribeUserPoolClient, UpdateUserPoolClient, DeleteUserPoolClient,
-//! ListUserPoolClients.
+//! ListUserPoolClients, AddUserPoolClientSecret, ListUserPoolClientSecrets,
+//! DeleteUserPoolClientSecret.
 
 use super::{ApiResult, pool_id, stored_settings, ts, with_settings};
 use crate::AppState;
@@ -269,4 +270,59 @@ pub async fn list_user_pool_clients(
         ),
         next_token: next,
     })
+}
+
+fn secret_descriptor(d: tessera_engine::SecretDescriptor) -> wire::ClientSecretDescriptorType {
+    wire::ClientSecretDescriptorType {
+        client_secret_id: Some(d.id),
+        client_secret_value: d.value,
+        client_secret_create_date: Some(ts(d.created_at)),
+    }
+}
+
+pub async fn add_user_pool_client_secret(
+    state: Arc<AppState>,
+    req: wire::AddUserPoolClientSecretRequest,
+) -> ApiResult<wire::AddUserPoolClientSecretResponse> {
+    let descriptor = state
+        .engine
+        .add_user_pool_client_secret(
+            &pool_id(&req.user_pool_id)?,
+            &req.client_id,
+            req.client_secret.clone(),
+        )
+        .await?;
+    Ok(wire::AddUserPoolClientSecretResponse {
+        client_secret_descriptor: Some(secret_descriptor(descriptor)),
+    })
+}
+
+/// All of a client's (at most two) secrets in one page: Cognito returns no NextToken here.
+pub async fn list_user_pool_client_secrets(
+    state: Arc<AppState>,
+    req: wire::ListUserPoolClientSecretsRequest,
+) -> ApiResult<wire::ListUserPoolClientSecretsResponse> {
+    let secrets = state
+        .engine
+        .list_user_pool_client_secrets(&pool_id(&req.user_pool_id)?, &req.client_id)
+        .await?;
+    Ok(wire::ListUserPoolClientSecretsResponse {
+        client_secrets: Some(secrets.into_iter().map(secret_descriptor).collect()),
+        next_token: None,
+    })
+}
+
+pub async fn delete_user_pool_client_secret(
+    state: Arc<AppState>,
+    req: wire::DeleteUserPoolClientSecretRequest,
+) -> ApiResult<serde_json::Value> {
+    state
+        .engine
+        .delete_user_pool_client_secret(
+            &pool_id(&req.user_pool_id)?,
+            &req.client_id,
+            &req.client_secret_id,
+        )
+        .await?;
+    Ok(serde_json::json!({}))
 }
