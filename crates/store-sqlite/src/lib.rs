@@ -116,6 +116,64 @@ mod tests {
 
     tessera_store::store_conformance!(make);
 
+    /// A client with a secret from before migration 0010 keeps it, dated (and so named) by
+    /// the client's creation.
+    #[tokio::test]
+    async fn a_secret_from_before_rotation_gets_an_id() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("tessera.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let old = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let before = sqlx::migrate::Migrator {
+            migrations: MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version < 10)
+                .cloned()
+                .collect(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.run(&old).await.unwrap_or_else(|e| panic!("{e}"));
+        let config = serde_json::to_string(&tessera_domain::client::ClientConfig::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for statement in [
+            "INSERT INTO user_pools (id, name, created_at, modified_at, config) VALUES ('us-east-1_OLD', 'old', 1000, 1000, '{}')",
+            "INSERT INTO app_clients (client_id, pool_id, name, sealed_secret, created_at, modified_at, config) \
+             VALUES ('oldclient', 'us-east-1_OLD', 'old', x'010203', 1234, 1234, $1)",
+        ] {
+            sqlx::query(statement)
+                .bind(&config)
+                .execute(&old)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        old.close().await;
+        let store = SqliteStore::open(&path)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = store.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let id = tessera_domain::ClientId::parse("oldclient").unwrap_or_else(|e| panic!("{e}"));
+        let client = tx
+            .get_client(&id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("client lost"));
+        assert_eq!(
+            client.secrets,
+            vec![tessera_domain::client::ClientSecret {
+                sealed: tessera_domain::client::SealedSecret(vec![1, 2, 3]),
+                created_at: tessera_domain::Timestamp::from_millis(1234),
+            }]
+        );
+        assert_eq!(client.secrets[0].id(&id), "oldclient--1234");
+    }
+
     #[test]
     fn busy_codes() {
         assert!(busy("5"));
