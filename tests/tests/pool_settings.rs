@@ -49,6 +49,19 @@ async fn ui(app: &TestApp, pool: &str, client: Option<&str>) -> UiCustomizationT
         .unwrap()
 }
 
+/// A pool and client whose pool has a domain, as SetUICustomization needs.
+async fn branded_pool(app: &TestApp) -> Fixture {
+    let f = pool_with_client(app).await;
+    app.admin
+        .create_user_pool_domain()
+        .user_pool_id(&f.pool_id)
+        .domain(f.pool_id.to_lowercase().replace('_', "-"))
+        .send()
+        .await
+        .unwrap();
+    f
+}
+
 #[tokio::test]
 async fn csv_header_lists_the_schema_then_mfa_and_username() {
     let app = spawn_app().await;
@@ -172,7 +185,7 @@ async fn log_delivery_configuration_refuses_what_cognito_refuses() {
 #[tokio::test]
 async fn ui_customization_falls_back_from_a_client_to_the_pool_default() {
     let app = spawn_app().await;
-    let f = pool_with_client(&app).await;
+    let f = branded_pool(&app).await;
     let nothing = ui(&app, &f.pool_id, None).await;
     assert_eq!(nothing.css(), None);
     assert_eq!(nothing.creation_date(), None);
@@ -212,20 +225,30 @@ async fn ui_customization_falls_back_from_a_client_to_the_pool_default() {
     assert_eq!(pool_default, all);
 }
 
-#[tokio::test]
-async fn ui_customization_refuses_unknown_pools_clients_and_images() {
-    let app = spawn_app().await;
-    let f = pool_with_client(&app).await;
-    let other = pool_with_client(&app).await;
+/// The error of SetUICustomization on `pool` with empty CSS and, if given, a logo of `image`.
+async fn set_ui_error(app: &TestApp, pool: &str, image: Option<&[u8]>) -> (String, String) {
     let err = app
         .admin
         .set_ui_customization()
-        .user_pool_id(MISSING_POOL)
+        .user_pool_id(pool)
         .css("")
+        .set_image_file(image.map(Blob::new))
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_of(&err).0, "ResourceNotFoundException");
+    error_of(&err)
+}
+
+#[tokio::test]
+async fn ui_customization_refuses_unknown_pools_clients_and_images() {
+    let app = spawn_app().await;
+    let f = branded_pool(&app).await;
+    let other = pool_with_client(&app).await;
+    let invalid = |m: &str| ("InvalidParameterException".to_string(), m.to_string());
+    assert_eq!(
+        set_ui_error(&app, MISSING_POOL, None).await.0,
+        "ResourceNotFoundException"
+    );
     let err = app
         .admin
         .get_ui_customization()
@@ -235,19 +258,12 @@ async fn ui_customization_refuses_unknown_pools_clients_and_images() {
         .await
         .unwrap_err();
     assert_eq!(error_of(&err).0, "ResourceNotFoundException");
-    let err = app
-        .admin
-        .set_ui_customization()
-        .user_pool_id(&f.pool_id)
-        .image_file(Blob::new(b"GIF89a".to_vec()))
-        .send()
-        .await
-        .unwrap_err();
     assert_eq!(
-        error_of(&err),
-        (
-            "InvalidParameterException".to_string(),
-            "The image file must be a PNG or JPEG image.".to_string()
-        )
+        set_ui_error(&app, &f.pool_id, Some(b"GIF89a")).await,
+        invalid("The image file must be a PNG or JPEG image.")
+    );
+    assert_eq!(
+        set_ui_error(&app, &other.pool_id, None).await,
+        invalid("There has to be an existing domain associated with this user pool")
     );
 }

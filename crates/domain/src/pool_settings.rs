@@ -87,6 +87,13 @@ pub fn check_log_configurations(configs: &[LogConfiguration]) -> DomainResult<()
 /// The client id SetUICustomization and GetUICustomization use for the pool-wide default.
 pub const ALL_CLIENTS: &str = "ALL";
 
+/// SetUICustomization on a pool without a domain: the branding has nowhere to be shown.
+pub fn branding_needs_domain() -> DomainError {
+    DomainError::invalid_parameter(
+        "There has to be an existing domain associated with this user pool",
+    )
+}
+
 /// The largest logo Cognito accepts for the classic hosted UI (100 KB).
 pub const MAX_LOGO_BYTES: usize = 100 * 1024;
 

@@ -1,4 +1,5 @@
-//! GetCSVHeader, Set/GetLogDeliveryConfiguration and Set/GetUICustomization. The last two are
+//! GetCSVHeader, Set/GetLogDeliveryConfiguration and Set/GetUICustomization (which, as Cognito
+//! documents, needs a pool with a domain to show the branding on). The last two are
 //! kept in the pool's settings (keys [`LOG_DELIVERY`] and [`UI_CUSTOMIZATION`]), so UpdateUserPool
 //! carries them over untouched.
 
@@ -109,6 +110,9 @@ impl Engine {
         let mut tx = self.inner.store.begin().await?;
         let mut pool = self.load_pool(&mut *tx, id).await?;
         let key = self.ui_client_key(&mut *tx, id, client_id).await?;
+        if tx.pool_domains(id).await?.is_empty() {
+            return Err(pool_settings::branding_needs_domain().into());
+        }
         let mut all: BTreeMap<String, UiCustomization> = setting(&pool, UI_CUSTOMIZATION);
         let now = self.now();
         let ui = UiCustomization::set(all.get(&key), css, logo, now);

@@ -6,7 +6,7 @@ fallback, and Cognito's refusals."""
 from __future__ import annotations
 
 import pytest
-from support import aws_error, create_client, create_pool
+from support import aws_error, create_client, create_pool, unique
 
 MISSING_POOL = "us-east-1_missing0"
 LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/tessera"
@@ -28,6 +28,13 @@ AUTH_EVENTS = {
 @pytest.fixture
 def pool_id(idp):
     return create_pool(idp)
+
+
+@pytest.fixture
+def branded(idp, pool_id):
+    """A pool with a domain, as SetUICustomization needs."""
+    idp.create_user_pool_domain(UserPoolId=pool_id, Domain=unique("brand"))
+    return pool_id
 
 
 # -- GetCSVHeader -------------------------------------------------------------------------------
@@ -112,46 +119,52 @@ def test_log_delivery_configuration_model_limits_and_unknown_pool(idp, pool_id):
 # -- UI customization ---------------------------------------------------------------------------
 
 
-def test_ui_customization_per_pool_and_per_client(idp, pool_id):
-    client_id = create_client(idp, pool_id)["ClientId"]
-    assert idp.get_ui_customization(UserPoolId=pool_id)["UICustomization"] == {}
+def test_ui_customization_per_pool_and_per_client(idp, branded):
+    client_id = create_client(idp, branded)["ClientId"]
+    assert idp.get_ui_customization(UserPoolId=branded)["UICustomization"] == {}
 
     css = ".banner-customizable { background-color: black; }"
     pool_ui = idp.set_ui_customization(
-        UserPoolId=pool_id, ClientId="ALL", CSS=css, ImageFile=PNG
+        UserPoolId=branded, ClientId="ALL", CSS=css, ImageFile=PNG
     )["UICustomization"]
-    assert pool_ui["UserPoolId"] == pool_id and pool_ui["ClientId"] == "ALL"
+    assert pool_ui["UserPoolId"] == branded and pool_ui["ClientId"] == "ALL"
     assert pool_ui["CSS"] == css and pool_ui["CSSVersion"]
     assert pool_ui["CreationDate"] == pool_ui["LastModifiedDate"]
     # A client without its own branding gets the pool's.
-    for_client = idp.get_ui_customization(UserPoolId=pool_id, ClientId=client_id)
+    for_client = idp.get_ui_customization(UserPoolId=branded, ClientId=client_id)
     assert for_client["UICustomization"] == pool_ui
 
     client_ui = idp.set_ui_customization(
-        UserPoolId=pool_id, ClientId=client_id, CSS=".label-customizable { font-weight: 400; }"
+        UserPoolId=branded, ClientId=client_id, CSS=".label-customizable { font-weight: 400; }"
     )["UICustomization"]
     assert client_ui["ClientId"] == client_id
-    for_client = idp.get_ui_customization(UserPoolId=pool_id, ClientId=client_id)
+    for_client = idp.get_ui_customization(UserPoolId=branded, ClientId=client_id)
     assert for_client["UICustomization"] == client_ui
-    assert idp.get_ui_customization(UserPoolId=pool_id)["UICustomization"] == pool_ui
+    assert idp.get_ui_customization(UserPoolId=branded)["UICustomization"] == pool_ui
 
     # Setting again keeps the creation date.
-    again = idp.set_ui_customization(UserPoolId=pool_id, CSS=css)["UICustomization"]
+    again = idp.set_ui_customization(UserPoolId=branded, CSS=css)["UICustomization"]
     assert again["CreationDate"] == pool_ui["CreationDate"]
     assert again["LastModifiedDate"] >= pool_ui["LastModifiedDate"]
 
 
-def test_ui_customization_refusals(idp, pool_id):
+def test_ui_customization_refusals(idp, branded):
     other_client = create_client(idp, create_pool(idp))["ClientId"]
     with aws_error("ResourceNotFoundException", f"User pool {MISSING_POOL} does not exist."):
         idp.set_ui_customization(UserPoolId=MISSING_POOL, CSS="")
     with aws_error("ResourceNotFoundException", f"User pool {MISSING_POOL} does not exist."):
         idp.get_ui_customization(UserPoolId=MISSING_POOL)
     with aws_error("ResourceNotFoundException", f"User pool client {other_client} does not exist."):
-        idp.get_ui_customization(UserPoolId=pool_id, ClientId=other_client)
+        idp.get_ui_customization(UserPoolId=branded, ClientId=other_client)
     with aws_error("InvalidParameterException", "The image file must be a PNG or JPEG image."):
-        idp.set_ui_customization(UserPoolId=pool_id, ImageFile=b"GIF89a")
+        idp.set_ui_customization(UserPoolId=branded, ImageFile=b"GIF89a")
     with aws_error("InvalidParameterException", "The image file size must not exceed 100 KB."):
-        idp.set_ui_customization(UserPoolId=pool_id, ImageFile=PNG + b"\0" * (100 * 1024))
+        idp.set_ui_customization(UserPoolId=branded, ImageFile=PNG + b"\0" * (100 * 1024))
+    no_domain = create_pool(idp)
+    with aws_error(
+        "InvalidParameterException",
+        "There has to be an existing domain associated with this user pool",
+    ):
+        idp.set_ui_customization(UserPoolId=no_domain, CSS="")
     with aws_error("InvalidParameterException", contains="cSS"):
-        idp.set_ui_customization(UserPoolId=pool_id, CSS="a" * 131073)
+        idp.set_ui_customization(UserPoolId=branded, CSS="a" * 131073)
