@@ -204,6 +204,9 @@ async fn ui_customization_falls_back_from_a_client_to_the_pool_default() {
         .unwrap();
     assert_eq!(all.client_id(), Some("ALL"));
     assert!(all.css_version().is_some());
+    let logo = reqwest::get(all.image_url().unwrap()).await.unwrap();
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(logo.bytes().await.unwrap().as_ref(), PNG);
     let for_client = ui(&app, &f.pool_id, Some(&f.client_id)).await;
     assert_eq!(for_client, all);
 
@@ -219,6 +222,12 @@ async fn ui_customization_falls_back_from_a_client_to_the_pool_default() {
         .ui_customization
         .unwrap();
     assert_eq!(own.client_id(), Some(f.client_id.as_str()));
+    assert_eq!(own.image_url(), None);
+    let no_logo = format!(
+        "{}/_tessera/ui/{}/{}/logo",
+        app.endpoint, f.pool_id, f.client_id
+    );
+    assert_eq!(reqwest::get(no_logo).await.unwrap().status(), 404);
     let got = ui(&app, &f.pool_id, Some(&f.client_id)).await;
     assert_eq!(got, own);
     let pool_default = ui(&app, &f.pool_id, None).await;

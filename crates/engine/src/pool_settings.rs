@@ -127,6 +127,27 @@ impl Engine {
         })
     }
 
+    /// The logo of the customization stored under `key` (a client id or ALL) as its media type
+    /// and bytes; `None` when the pool, the customization or its logo does not exist.
+    pub async fn ui_logo(
+        &self,
+        id: &UserPoolId,
+        key: &str,
+    ) -> EngineResult<Option<(String, Vec<u8>)>> {
+        let mut tx = self.inner.store.read().await?;
+        let Some(pool) = tx.get_pool(id).await? else {
+            return Ok(None);
+        };
+        let mut all: BTreeMap<String, UiCustomization> = setting(&pool, UI_CUSTOMIZATION);
+        let Some(logo) = all.remove(key).and_then(|ui| ui.logo) else {
+            return Ok(None);
+        };
+        let bytes = STANDARD
+            .decode(&logo.base64)
+            .map_err(|e| EngineError::Internal(format!("stored logo: {e}")))?;
+        Ok(Some((logo.media_type, bytes)))
+    }
+
     /// The client's own customization, else the pool default, else none.
     pub async fn ui_customization(
         &self,

@@ -5,6 +5,8 @@ fallback, and Cognito's refusals."""
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 from support import aws_error, create_client, create_pool, unique
 
@@ -130,6 +132,8 @@ def test_ui_customization_per_pool_and_per_client(idp, branded):
     assert pool_ui["UserPoolId"] == branded and pool_ui["ClientId"] == "ALL"
     assert pool_ui["CSS"] == css and pool_ui["CSSVersion"]
     assert pool_ui["CreationDate"] == pool_ui["LastModifiedDate"]
+    with urllib.request.urlopen(pool_ui["ImageUrl"]) as logo:
+        assert logo.headers["Content-Type"] == "image/png" and logo.read() == PNG
     # A client without its own branding gets the pool's.
     for_client = idp.get_ui_customization(UserPoolId=branded, ClientId=client_id)
     assert for_client["UICustomization"] == pool_ui
@@ -137,7 +141,7 @@ def test_ui_customization_per_pool_and_per_client(idp, branded):
     client_ui = idp.set_ui_customization(
         UserPoolId=branded, ClientId=client_id, CSS=".label-customizable { font-weight: 400; }"
     )["UICustomization"]
-    assert client_ui["ClientId"] == client_id
+    assert client_ui["ClientId"] == client_id and "ImageUrl" not in client_ui
     for_client = idp.get_ui_customization(UserPoolId=branded, ClientId=client_id)
     assert for_client["UICustomization"] == client_ui
     assert idp.get_ui_customization(UserPoolId=branded)["UICustomization"] == pool_ui

@@ -126,19 +126,29 @@ pub async fn get_log_delivery_configuration(
     })
 }
 
+/// Where Tessera serves the logo of the customization stored under `key` (see [`ui_logo`]).
+fn logo_url(state: &AppState, id: &tessera_domain::UserPoolId, key: &str) -> String {
+    let base = &state.engine.settings().issuer_base;
+    format!("{base}/_tessera/ui/{id}/{key}/logo")
+}
+
 fn ui_out(
+    state: &AppState,
     id: &tessera_domain::UserPoolId,
     found: FoundUiCustomization,
 ) -> wire::UICustomizationType {
     let ui = found.customization;
     wire::UICustomizationType {
         user_pool_id: Some(id.to_string()),
+        image_url: ui
+            .logo
+            .as_ref()
+            .map(|_| logo_url(state, id, &found.client_id)),
         client_id: Some(found.client_id),
         css: ui.css,
         css_version: ui.css_version,
         creation_date: Some(ts(ui.created_at)),
         last_modified_date: Some(ts(ui.modified_at)),
-        image_url: None,
     }
 }
 
@@ -152,7 +162,7 @@ pub async fn set_ui_customization(
         .set_ui_customization(&id, req.client_id.as_deref(), req.css, req.image_file)
         .await?;
     Ok(wire::SetUICustomizationResponse {
-        ui_customization: ui_out(&id, found),
+        ui_customization: ui_out(&state, &id, found),
     })
 }
 
@@ -166,6 +176,30 @@ pub async fn get_ui_customization(
         .ui_customization(&id, req.client_id.as_deref())
         .await?;
     Ok(wire::GetUICustomizationResponse {
-        ui_customization: found.map(|f| ui_out(&id, f)).unwrap_or_default(),
+        ui_customization: found.map(|f| ui_out(&state, &id, f)).unwrap_or_default(),
     })
+}
+
+/// `GET /_tessera/ui/{pool}/{client}/logo`: a hosted-UI logo set with SetUICustomization (the
+/// ImageUrl GetUICustomization returns); 404 when there is none.
+pub async fn ui_logo(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    axum::extract::Path((pool, key)): axum::extract::Path<(String, String)>,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+    let Ok(id) = tessera_domain::UserPoolId::parse(&pool) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match state.engine.ui_logo(&id, &key).await {
+        Ok(Some((media_type, bytes))) => {
+            let mut r = bytes.into_response();
+            if let Ok(v) = HeaderValue::from_str(&media_type) {
+                r.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            r
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => crate::error::ApiError::from(e).into_response(),
+    }
 }
