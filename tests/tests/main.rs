@@ -11,6 +11,7 @@ mod groups;
 mod messaging;
 mod mfa;
 mod operations;
+mod pool_settings;
 mod pools;
 mod srp;
 mod support;

@@ -19,6 +19,7 @@ pub mod messages;
 pub mod mfa;
 pub mod password;
 pub mod pool;
+pub mod pool_settings;
 pub mod resource_servers;
 pub mod time;
 pub mod tokens;

@@ -17,6 +17,7 @@ mod keys;
 mod mfa;
 mod migration;
 mod outbox;
+mod pool_settings;
 mod pools;
 mod ports;
 mod resource_servers;
@@ -37,6 +38,7 @@ pub use groups::{GroupPage, NewGroup};
 pub use keys::PoolJwks;
 pub use mfa::{FactorPreference, MfaPreferences, PoolMfaConfig, TokenSetup};
 pub use outbox::Delivery;
+pub use pool_settings::FoundUiCustomization;
 pub use pools::{PoolPage, PoolUpdate};
 pub use ports::{
     Clock, DeliveryError, InvokeError, ManualClock, Messenger, SystemClock, TriggerInvoker,

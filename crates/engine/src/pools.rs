@@ -144,7 +144,12 @@ impl Engine {
         pool.config.auto_verified_attributes = update.auto_verified_attributes;
         pool.config.mfa = update.mfa;
         pool.config.deletion_protection = update.deletion_protection;
+        let owned: Vec<_> = crate::pool_settings::OWNED_SETTINGS
+            .iter()
+            .filter_map(|k| pool.config.settings.remove_entry(*k))
+            .collect();
         pool.config.settings = update.settings;
+        pool.config.settings.extend(owned);
         let drop_verifiers = pool.config.srp_enabled && !update.srp_enabled;
         pool.config.srp_enabled = update.srp_enabled;
         pool.modified_at = self.now();

@@ -138,6 +138,11 @@ routes! {
     "cognito-idp" "UpdateResourceServer" => crate::idp::resource_servers::update_resource_server;
     "cognito-idp" "DeleteResourceServer" => crate::idp::resource_servers::delete_resource_server;
     "cognito-idp" "ListResourceServers" => crate::idp::resource_servers::list_resource_servers;
+    "cognito-idp" "GetCSVHeader" => crate::idp::pool_settings::get_csv_header;
+    "cognito-idp" "SetLogDeliveryConfiguration" => crate::idp::pool_settings::set_log_delivery_configuration;
+    "cognito-idp" "GetLogDeliveryConfiguration" => crate::idp::pool_settings::get_log_delivery_configuration;
+    "cognito-idp" "SetUICustomization" => crate::idp::pool_settings::set_ui_customization;
+    "cognito-idp" "GetUICustomization" => crate::idp::pool_settings::get_ui_customization;
 }
 
 /// The model's names for a target's service and operation, if it names one.

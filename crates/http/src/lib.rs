@@ -78,6 +78,10 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
         )
         .route("/confirmUser", get(wellknown::confirm_user))
         .route("/_tessera/outbox", get(wellknown::dev_outbox))
+        .route(
+            "/_tessera/ui/{pool}/{client}/logo",
+            get(idp::pool_settings::ui_logo),
+        )
         .fallback(dispatch::aws_json)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod domains;
 pub mod groups;
 pub mod mfa;
+pub mod pool_settings;
 pub mod pools;
 pub mod resource_servers;
 pub mod tags;
