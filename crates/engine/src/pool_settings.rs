@@ -5,12 +5,10 @@
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
+use crate::pools::{put_setting, setting};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
-use tessera_domain::pool::UserPool;
 use tessera_domain::pool_settings::{self, ALL_CLIENTS, LogConfiguration, Logo, UiCustomization};
 use tessera_domain::{DomainError, UserPoolId};
 
@@ -19,20 +17,6 @@ pub(crate) const UI_CUSTOMIZATION: &str = "UICustomization";
 
 /// Settings these operations own: kept when UpdateUserPool replaces the others.
 pub(crate) const OWNED_SETTINGS: &[&str] = &[LOG_DELIVERY, UI_CUSTOMIZATION];
-
-fn setting<T: DeserializeOwned + Default>(pool: &UserPool, key: &str) -> T {
-    pool.config
-        .settings
-        .get(key)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
-}
-
-fn put_setting<T: Serialize>(pool: &mut UserPool, key: &str, value: &T) -> EngineResult<()> {
-    let value = serde_json::to_value(value).map_err(|e| EngineError::Internal(e.to_string()))?;
-    pool.config.settings.insert(key.into(), value);
-    Ok(())
-}
 
 /// A UI customization with the client it was found under ([`ALL_CLIENTS`] for the pool default).
 pub struct FoundUiCustomization {

@@ -73,6 +73,42 @@ fn check_auto_verified(attrs: &[String]) -> EngineResult<()> {
     Ok(())
 }
 
+/// Turns SRP on or off for a pool (the caller saves it); turning it off drops every stored
+/// verifier in the same transaction, so none outlives the switch.
+pub(crate) async fn switch_srp(
+    tx: &mut dyn tessera_store::Tx,
+    pool: &mut UserPool,
+    enabled: bool,
+) -> EngineResult<()> {
+    if pool.config.srp_enabled && !enabled {
+        let n = tx.clear_srp_verifiers(&pool.id).await?;
+        tracing::info!(pool = %pool.id, verifiers = n, "SRP turned off: verifiers dropped");
+    }
+    pool.config.srp_enabled = enabled;
+    Ok(())
+}
+
+/// A setting stored in the pool's settings map (Default when absent or unreadable).
+pub(crate) fn setting<T: serde::de::DeserializeOwned + Default>(pool: &UserPool, key: &str) -> T {
+    pool.config
+        .settings
+        .get(key)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// Stores a setting in the pool's settings map (the caller saves the pool).
+pub(crate) fn put_setting<T: serde::Serialize>(
+    pool: &mut UserPool,
+    key: &str,
+    value: &T,
+) -> EngineResult<()> {
+    let value = serde_json::to_value(value)
+        .map_err(|e| crate::error::EngineError::Internal(e.to_string()))?;
+    pool.config.settings.insert(key.into(), value);
+    Ok(())
+}
+
 impl Engine {
     pub(crate) async fn load_pool(
         &self,
@@ -150,14 +186,9 @@ impl Engine {
             .collect();
         pool.config.settings = update.settings;
         pool.config.settings.extend(owned);
-        let drop_verifiers = pool.config.srp_enabled && !update.srp_enabled;
-        pool.config.srp_enabled = update.srp_enabled;
         pool.modified_at = self.now();
+        switch_srp(&mut *tx, &mut pool, update.srp_enabled).await?;
         tx.update_pool(&pool).await?;
-        if drop_verifiers {
-            let n = tx.clear_srp_verifiers(id).await?;
-            tracing::info!(pool = %id, verifiers = n, "SRP turned off: verifiers dropped");
-        }
         tx.commit().await?;
         Ok(())
     }

@@ -4,8 +4,9 @@
 
 use crate::Engine;
 use crate::error::EngineResult;
+use crate::pools::{put_setting, setting, switch_srp};
 use std::collections::BTreeMap;
-use tessera_domain::pool::{self, UserPool};
+use tessera_domain::pool;
 use tessera_domain::{DomainError, UserPoolId};
 
 const TAGS: &str = "UserPoolTags";
@@ -22,20 +23,12 @@ pub fn pool_of_arn(arn: &str) -> EngineResult<UserPoolId> {
     UserPoolId::parse(id).map_err(|_| not_found().into())
 }
 
-fn tags_of(pool: &UserPool) -> BTreeMap<String, String> {
-    pool.config
-        .settings
-        .get(TAGS)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
-}
-
 impl Engine {
     pub async fn user_pool_tags(&self, arn: &str) -> EngineResult<BTreeMap<String, String>> {
         let id = pool_of_arn(arn)?;
         let mut tx = self.inner.store.read().await?;
         let pool = self.load_pool(&mut *tx, &id).await?;
-        Ok(tags_of(&pool))
+        Ok(setting(&pool, TAGS))
     }
 
     /// Adds (or overwrites) `add` and removes `remove`, in one transaction.
@@ -48,7 +41,7 @@ impl Engine {
         let id = pool_of_arn(arn)?;
         let mut tx = self.inner.store.begin().await?;
         let mut pool = self.load_pool(&mut *tx, &id).await?;
-        let mut tags = tags_of(&pool);
+        let mut tags: BTreeMap<String, String> = setting(&pool, TAGS);
         for key in remove {
             tags.remove(key);
         }
@@ -56,19 +49,12 @@ impl Engine {
         if tags.is_empty() {
             pool.config.settings.remove(TAGS);
         } else {
-            let value = serde_json::to_value(&tags)
-                .map_err(|e| crate::error::EngineError::Internal(e.to_string()))?;
-            pool.config.settings.insert(TAGS.into(), value);
+            put_setting(&mut pool, TAGS, &tags)?;
         }
         let srp = pool::srp_enabled_by_tags(Some(&tags));
-        let drop_verifiers = pool.config.srp_enabled && !srp;
-        pool.config.srp_enabled = srp;
+        switch_srp(&mut *tx, &mut pool, srp).await?;
         pool.modified_at = self.now();
         tx.update_pool(&pool).await?;
-        if drop_verifiers {
-            let n = tx.clear_srp_verifiers(&id).await?;
-            tracing::info!(pool = %id, verifiers = n, "SRP turned off by tag: verifiers dropped");
-        }
         tx.commit().await?;
         Ok(())
     }
