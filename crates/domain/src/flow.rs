@@ -129,6 +129,10 @@ pub struct SignInContext {
     /// CUSTOM_AUTH: the rounds so far, as DefineAuthChallenge sees them in `request.session`.
     #[serde(default)]
     pub custom: Option<Vec<crate::triggers::ChallengeResult>>,
+    /// Started on the hosted sign-in pages: it ends in a hosted session and an authorization
+    /// code, not in tokens, and only the pages may answer its challenges.
+    #[serde(default)]
+    pub hosted: bool,
 }
 
 /// What the server knows of the device a sign-in presented.

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod lockout;
 pub mod messages;
 pub mod mfa;
+pub mod oauth;
 pub mod password;
 pub mod pool;
 pub mod pool_settings;

@@ -742,6 +742,82 @@ macro_rules! sql_tx {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn insert_authorization_code(&mut self, hash: &[u8], code: &tessera_domain::oauth::AuthorizationCode) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO oauth_grants (hash, kind, pool_id, sub, expires_at, data) VALUES ($1, 'code', $2, $3, $4, $5)")
+                    .bind(hash)
+                    .bind(code.pool_id.as_str())
+                    .bind(code.sub.to_string())
+                    .bind(code.expires_at.millis())
+                    .bind($crate::codec::to_json(code)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn get_authorization_code(&mut self, hash: &[u8]) -> tessera_store::StoreResult<Option<tessera_store::StoredCode>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT data, consumed_at, origin_jti FROM oauth_grants WHERE hash = $1 AND kind = 'code'")
+                    .bind(hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let Some(row) = row else { return Ok(None) };
+                let code = $crate::codec::from_json(&row.try_get::<String, _>("data").map_err(be)?, "authorization code")?;
+                let consumed: Option<i64> = row.try_get("consumed_at").map_err(be)?;
+                let origin: Option<String> = row.try_get("origin_jti").map_err(be)?;
+                let redeemed = match (consumed, origin) {
+                    (Some(at), Some(jti)) => Some((
+                        tessera_domain::Timestamp::from_millis(at),
+                        $crate::codec::uuid(&jti)?,
+                    )),
+                    _ => None,
+                };
+                Ok(Some(tessera_store::StoredCode { code, redeemed }))
+            }
+
+            async fn redeem_authorization_code(&mut self, hash: &[u8], at: tessera_domain::Timestamp, origin_jti: &uuid::Uuid) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("UPDATE oauth_grants SET consumed_at = $2, origin_jti = $3 WHERE hash = $1 AND kind = 'code' AND consumed_at IS NULL")
+                    .bind(hash)
+                    .bind(at.millis())
+                    .bind(origin_jti.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_hosted_session(&mut self, hash: &[u8], session: &tessera_domain::oauth::HostedSession) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO oauth_grants (hash, kind, pool_id, sub, expires_at, data) VALUES ($1, 'session', $2, $3, $4, $5)")
+                    .bind(hash)
+                    .bind(session.pool_id.as_str())
+                    .bind(session.sub.to_string())
+                    .bind(session.expires_at.millis())
+                    .bind($crate::codec::to_json(session)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn get_hosted_session(&mut self, hash: &[u8]) -> tessera_store::StoreResult<Option<tessera_domain::oauth::HostedSession>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM oauth_grants WHERE hash = $1 AND kind = 'session'")
+                    .bind(hash)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                data.map(|d| $crate::codec::from_json(&d, "hosted session")).transpose()
+            }
+
+            async fn delete_hosted_session(&mut self, hash: &[u8]) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM oauth_grants WHERE hash = $1 AND kind = 'session'")
+                    .bind(hash)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn index_device_challenge(&mut self, key: &tessera_store::DeviceChallengeKey, hash: &[u8]) -> tessera_store::StoreResult<()> {
                 sqlx::query("INSERT INTO device_challenges (pool_id, client_id, sub, device_key, session_hash) VALUES ($1, $2, $3, $4, $5) \
                         ON CONFLICT (pool_id, client_id, sub, device_key) DO UPDATE SET session_hash = excluded.session_hash")
@@ -1208,6 +1284,11 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
+                let grants = sqlx::query("DELETE FROM oauth_grants WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
                 let codes = sqlx::query("DELETE FROM verification_codes WHERE expires_at <= $1")
                     .bind(now.millis())
                     .execute(&mut *self.tx)
@@ -1224,6 +1305,7 @@ macro_rules! sql_tx {
                     + unknown.rows_affected()
                     + sends.rows_affected()
                     + codes.rows_affected()
+                    + grants.rows_affected()
                     + messages.rows_affected())
             }
         }

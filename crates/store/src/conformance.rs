@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::{
-    Conflict, DeviceChallengeKey, KeyUse, Store, StoreError, StoredKey, UserLookup, UserQuery,
+    Conflict, DeviceChallengeKey, KeyUse, Store, StoreError, StoredKey, Tx, UserLookup, UserQuery,
 };
 use std::sync::Arc;
 use tessera_domain::attributes::Attributes;
@@ -47,6 +47,7 @@ macro_rules! store_conformance {
             resource_servers_round_trip_and_page, client_secrets_rotate,
             concurrent_secret_adds_leave_two,
             deleting_a_pool_removes_its_domains_and_resource_servers,
+            authorization_codes_are_redeemed_once, hosted_sessions_round_trip_and_expire,
             a_migrated_store_is_ready);
     };
     (@tests $make:path; $($name:ident),+) => {
@@ -661,6 +662,123 @@ pub async fn auth_sessions_are_single_use(store: Arc<dyn Store>) {
     assert_eq!(tx.get_auth_session(&hash).await.unwrap(), None);
 }
 
+/// An authorization code is redeemed once: of two concurrent redemptions one wins, and the
+/// winner's token family stays recorded so a replay can be answered by revoking it.
+pub async fn authorization_codes_are_redeemed_once(store: Arc<dyn Store>) {
+    use tessera_domain::oauth::AuthorizationCode;
+    let p = pool("us-east-1_CODES");
+    seed_pool(&*store, &p).await;
+    let code = AuthorizationCode {
+        pool_id: p.id.clone(),
+        client_id: ClientId::parse("c1").unwrap(),
+        sub: Sub::from_random([2; 16]),
+        redirect_uri: "https://app.example.com/cb".into(),
+        scopes: vec!["openid".into(), "email".into()],
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        auth_time: t(0),
+        expires_at: t(300_000),
+    };
+    let hash = vec![7u8; 32];
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_authorization_code(&hash, &code).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let stored = tx.get_authorization_code(&hash).await.unwrap().unwrap();
+    assert_eq!(stored.code, code);
+    assert_eq!(stored.redeemed, None);
+    assert_eq!(
+        tx.get_hosted_session(&hash).await.unwrap(),
+        None,
+        "kinds are apart"
+    );
+    drop(tx);
+    let first = uuid::Uuid::from_bytes([1; 16]);
+    let second = uuid::Uuid::from_bytes([2; 16]);
+    let (a, b) = tokio::join!(
+        async {
+            let mut tx = store.begin().await.unwrap();
+            let won = tx.redeem_authorization_code(&hash, t(1_000), &first).await;
+            match won {
+                Ok(true) => tx.commit().await.map(|_| true),
+                other => other,
+            }
+        },
+        async {
+            let mut tx = store.begin().await.unwrap();
+            let won = tx.redeem_authorization_code(&hash, t(1_000), &second).await;
+            match won {
+                Ok(true) => tx.commit().await.map(|_| true),
+                other => other,
+            }
+        }
+    );
+    let wins = [&a, &b].iter().filter(|r| matches!(r, Ok(true))).count();
+    assert_eq!(wins, 1, "{a:?} {b:?}");
+    let mut tx = store.read().await.unwrap();
+    let stored = tx.get_authorization_code(&hash).await.unwrap().unwrap();
+    let winner = if matches!(a, Ok(true)) { first } else { second };
+    assert_eq!(stored.redeemed, Some((t(1_000), winner)));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        !tx.redeem_authorization_code(&hash, t(2_000), &first)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    store_sweep(&mut *tx, t(300_000)).await;
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_authorization_code(&hash).await.unwrap(), None);
+}
+
+async fn store_sweep(tx: &mut dyn Tx, now: Timestamp) {
+    tx.sweep_expired(now).await.unwrap();
+}
+
+/// A hosted-UI session is found by the hash of its cookie, ends when deleted (once), is swept
+/// when expired, and goes with its pool.
+pub async fn hosted_sessions_round_trip_and_expire(store: Arc<dyn Store>) {
+    use tessera_domain::oauth::HostedSession;
+    let p = pool("us-east-1_HOSTED");
+    seed_pool(&*store, &p).await;
+    let session = HostedSession {
+        pool_id: p.id.clone(),
+        sub: Sub::from_random([3; 16]),
+        auth_time: t(0),
+        expires_at: t(3_600_000),
+    };
+    let (one, two) = (vec![5u8; 32], vec![6u8; 32]);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_hosted_session(&one, &session).await.unwrap();
+    tx.insert_hosted_session(&two, &session).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.get_hosted_session(&one).await.unwrap(),
+        Some(session.clone())
+    );
+    assert!(tx.delete_hosted_session(&one).await.unwrap());
+    assert!(!tx.delete_hosted_session(&one).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_hosted_session(&one).await.unwrap(), None);
+    assert_eq!(tx.get_hosted_session(&two).await.unwrap(), Some(session));
+    store_sweep(&mut *tx, t(3_599_999)).await;
+    assert!(
+        tx.get_hosted_session(&two).await.unwrap().is_some(),
+        "not yet expired"
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_pool(&p.id).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_hosted_session(&two).await.unwrap(), None);
+}
+
 /// A pending device challenge found by pool, client, user and device key (clients that send no
 /// Session) is the same session as the one its token finds: the latest one for that key, used
 /// once however it is found, and gone when the session is consumed or swept.
@@ -678,6 +796,7 @@ pub async fn device_challenges_are_found_and_used_once(store: Arc<dyn Store>) {
             device_key: Some("us-east-1_dev".into()),
             srp: true,
             custom: None,
+            hosted: false,
         },
         attempts: 0,
         created_at: t(0),

@@ -23,6 +23,7 @@ use tessera_domain::flow::AuthSession;
 use tessera_domain::groups::Group;
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::messages::{DeliveryOutcome, OutboundMessage, OutboxEntry, OutboxStatus};
+use tessera_domain::oauth::{AuthorizationCode, HostedSession};
 use tessera_domain::pool::{Alias, SignInAttribute, UserPool};
 use tessera_domain::resource_servers::{ResourceServer, ResourceServerIdentifier};
 use tessera_domain::tokens::{RefreshTokenRecord, TokenFamily};
@@ -130,6 +131,14 @@ pub struct StoredKey {
     pub public_jwk: String,
     pub created_at: Timestamp,
     pub retired_at: Option<Timestamp>,
+}
+
+/// An authorization code as the store holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCode {
+    pub code: AuthorizationCode,
+    /// Set once redeemed: when, and the token family the redemption started.
+    pub redeemed: Option<(Timestamp, Uuid)>,
 }
 
 #[async_trait]
@@ -293,6 +302,30 @@ pub trait Tx: Send {
         &mut self,
         key: &DeviceChallengeKey,
     ) -> StoreResult<Option<(Vec<u8>, AuthSession)>>;
+
+    // The hosted UI's authorization codes and sign-in sessions, keyed by the hash of the value
+    // the client or browser holds.
+    async fn insert_authorization_code(
+        &mut self,
+        hash: &[u8],
+        code: &AuthorizationCode,
+    ) -> StoreResult<()>;
+    /// The code and, once redeemed, when and the token family it started.
+    async fn get_authorization_code(&mut self, hash: &[u8]) -> StoreResult<Option<StoredCode>>;
+    /// Marks a code redeemed by the family `origin_jti`; only one caller can get `true`.
+    async fn redeem_authorization_code(
+        &mut self,
+        hash: &[u8],
+        at: Timestamp,
+        origin_jti: &Uuid,
+    ) -> StoreResult<bool>;
+    async fn insert_hosted_session(
+        &mut self,
+        hash: &[u8],
+        session: &HostedSession,
+    ) -> StoreResult<()>;
+    async fn get_hosted_session(&mut self, hash: &[u8]) -> StoreResult<Option<HostedSession>>;
+    async fn delete_hosted_session(&mut self, hash: &[u8]) -> StoreResult<bool>;
 
     // One-time codes: at most one live code per user and purpose (`CodePurpose::key`).
     async fn get_code(
