@@ -112,6 +112,18 @@ fn default_true() -> bool {
     true
 }
 
+impl PoolConfig {
+    /// AdminCreateUserConfig.AllowAdminCreateUserOnly: only administrators create users, so
+    /// SignUp (and the hosted sign-up page) is refused.
+    pub fn admin_create_only(&self) -> bool {
+        self.settings
+            .get("AdminCreateUserConfig")
+            .and_then(|c| c.get("AllowAdminCreateUserOnly"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    }
+}
+
 impl Default for PoolConfig {
     fn default() -> Self {
         Self {

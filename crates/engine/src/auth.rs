@@ -72,6 +72,11 @@ pub enum AuthOutcome {
         session: Option<String>,
         parameters: BTreeMap<String, String>,
     },
+    /// A hosted-UI sign-in is complete: the pages open a hosted session and hand out a code.
+    SignedIn {
+        sub: tessera_domain::Sub,
+        auth_time: Timestamp,
+    },
 }
 
 pub(crate) fn missing(name: &str) -> EngineError {
@@ -457,6 +462,7 @@ impl Engine {
                         device_key: params.get("DEVICE_KEY").cloned(),
                         srp: false,
                         custom: None,
+                        hosted: false,
                     },
                     metadata: None,
                 };
@@ -505,12 +511,18 @@ impl Engine {
         req: ChallengeResponse,
     ) -> EngineResult<AuthOutcome> {
         let challenge = telemetry::challenge_label(&req.challenge_name);
-        let outcome = self.answer_challenge(req).await;
+        let outcome = self.answer_challenge(req, false).await;
         telemetry::challenge_answered(challenge, &outcome);
         outcome
     }
 
-    async fn answer_challenge(&self, req: ChallengeResponse) -> EngineResult<AuthOutcome> {
+    /// Answers a challenge through the API (`hosted` false) or the hosted pages; a session
+    /// opened by one door can't be answered through the other.
+    pub(crate) async fn answer_challenge(
+        &self,
+        req: ChallengeResponse,
+        hosted: bool,
+    ) -> EngineResult<AuthOutcome> {
         let (client, pool) = self
             .client_and_pool(&req.client_id, req.admin_pool.as_ref())
             .await?;
@@ -540,6 +552,7 @@ impl Engine {
                     if !session.is_live(now)
                         || session.client_id != client.client_id
                         || session.pool_id != pool.id
+                        || session.context.hosted != hosted
                     {
                         return Err(expired_session());
                     }

@@ -16,6 +16,7 @@ use tessera_domain::client::{
     AppClient, ClientConfig, ClientSecret, MAX_CLIENT_SECRETS, SealedSecret,
 };
 use tessera_domain::error::ErrorKind;
+use tessera_domain::oauth::OAuthSettings;
 use tessera_domain::pool::UserPool;
 use tessera_domain::{ClientId, DomainError, UserPoolId};
 use tessera_store::{Conflict, StoreError, Tx};
@@ -141,6 +142,7 @@ impl Engine {
             (None, true) => Some(tessera_crypto::random::string_from(SECRET_ALPHABET, 51)),
             (None, false) => None,
         };
+        OAuthSettings::from_settings(&new.config.settings).check(plain_secret.is_some())?;
         for _ in 0..4 {
             let client_id = ClientId::generate(tessera_crypto::random::bytes::<26>());
             let client = AppClient {
@@ -197,6 +199,7 @@ impl Engine {
         check_attributes(&pool, &update.config)?;
         check_client_scopes(&mut *tx, pool_id, &update.config.allowed_oauth_scopes()).await?;
         let mut client = self.load_pool_client(&mut *tx, pool_id, client_id).await?;
+        OAuthSettings::from_settings(&update.config.settings).check(!client.secrets.is_empty())?;
         if let Some(name) = update.name {
             client.name = name;
         }

@@ -123,6 +123,7 @@ impl Engine {
                 device_key: params.get("DEVICE_KEY").cloned(),
                 srp: false,
                 custom: None,
+                hosted: false,
             },
             metadata: None,
         };

@@ -164,6 +164,15 @@ impl Engine {
             }
             None => None,
         };
+        if at.context.hosted {
+            // The hosted pages mint tokens at the token endpoint, for the code they hand out.
+            tx.commit().await?;
+            self.post_authentication(at, user, false).await?;
+            return Ok(AuthOutcome::SignedIn {
+                sub: user.sub,
+                auth_time: now,
+            });
+        }
         let (family, refresh) = self
             .start_family(&mut *tx, at.client, user, device_key, now)
             .await?;
@@ -171,15 +180,7 @@ impl Engine {
         tx.commit().await?;
         // The PostAuthentication function may still refuse; the family it leaves behind is
         // never handed out and expires unused.
-        let event = Event::new(
-            Trigger::PostAuthentication,
-            "PostAuthentication_Authentication",
-            user.username.as_str(),
-        )
-        .with("userAttributes", attributes_of(at.pool, user))
-        .with("newDeviceUsed", json!(new_device.is_some()))
-        .with_map("clientMetadata", at.metadata.as_ref());
-        self.run_trigger(at.pool, Some(at.client.client_id.as_str()), event)
+        self.post_authentication(at, user, new_device.is_some())
             .await?;
         let source = match stage {
             Stage::PasswordChosen => "TokenGeneration_NewPasswordChallenge",
@@ -193,10 +194,31 @@ impl Engine {
             groups,
             source,
             metadata: at.metadata.as_ref(),
+            oauth: None,
         };
         let mut tokens = self.sign_tokens(mint, &family, Some(refresh), now).await?;
         tokens.new_device = new_device;
         Ok(AuthOutcome::Tokens(tokens))
+    }
+
+    /// PostAuthentication: the pool's function may still refuse a completed sign-in.
+    async fn post_authentication(
+        &self,
+        at: &SignIn<'_>,
+        user: &User,
+        new_device_used: bool,
+    ) -> EngineResult<()> {
+        let event = Event::new(
+            Trigger::PostAuthentication,
+            "PostAuthentication_Authentication",
+            user.username.as_str(),
+        )
+        .with("userAttributes", attributes_of(at.pool, user))
+        .with("newDeviceUsed", json!(new_device_used))
+        .with_map("clientMetadata", at.metadata.as_ref());
+        self.run_trigger(at.pool, Some(at.client.client_id.as_str()), event)
+            .await?;
+        Ok(())
     }
 
     /// DEVICE_SRP_AUTH: the client sends the device's A; we answer DEVICE_PASSWORD_VERIFIER.

@@ -16,6 +16,7 @@ mod hashing;
 mod keys;
 mod mfa;
 mod migration;
+mod oauth;
 mod outbox;
 mod pool_settings;
 mod pools;
@@ -37,6 +38,10 @@ pub use error::{EngineError, EngineResult};
 pub use groups::{GroupPage, NewGroup};
 pub use keys::PoolJwks;
 pub use mfa::{FactorPreference, MfaPreferences, PoolMfaConfig, TokenSetup};
+pub use oauth::{
+    AuthorizeGrant, OAuthError, OAuthFailure, OAuthResult, OAuthTokens, TokenGrantRequest,
+    UserInfoError,
+};
 pub use outbox::Delivery;
 pub use pool_settings::FoundUiCustomization;
 pub use pools::{PoolPage, PoolUpdate};
@@ -60,6 +65,9 @@ pub struct EngineSettings {
     pub region: String,
     /// Base of token issuers: a pool's issuer is `{issuer_base}/{pool id}`.
     pub issuer_base: String,
+    /// Hosted-UI domains answer at `{prefix}.{domain_base}` (behind wildcard DNS and a TLS
+    /// proxy); without it, at `{issuer_base}/domain/{name}`.
+    pub domain_base: Option<String>,
     pub hash_cost: HashCost,
     /// Password hashes computed at once (each holds ~19 MiB); defaults to the core count.
     pub hash_concurrency: usize,

@@ -212,6 +212,7 @@ impl Engine {
                 device_key: params.get("DEVICE_KEY").cloned(),
                 srp: true,
                 custom,
+                hosted: false,
             },
             challenge: Challenge::PasswordVerifier(SrpState {
                 a_pub,
@@ -378,6 +379,7 @@ impl Engine {
                     .or_else(|| session.context.device_key.clone()),
                 srp: true,
                 custom: session.context.custom.clone(),
+                hosted: false,
             },
             metadata: metadata.clone(),
         };

@@ -107,6 +107,7 @@ fn result_label(outcome: &EngineResult<AuthOutcome>) -> &'static str {
     match outcome {
         Ok(AuthOutcome::Tokens(_)) => "tokens",
         Ok(AuthOutcome::Challenge { .. }) => "challenge",
+        Ok(AuthOutcome::SignedIn { .. }) => "signed_in",
         Err(e) => e.kind().name(),
     }
 }

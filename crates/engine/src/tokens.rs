@@ -26,6 +26,8 @@ pub(crate) struct AccessIdentity {
     pub pool_id: UserPoolId,
     pub sub: Sub,
     pub client_id: ClientId,
+    /// The token's `scope` claim.
+    pub scopes: Vec<String>,
 }
 
 /// Whose tokens are minted, where, and why (the PreTokenGeneration event's triggerSource and
@@ -38,6 +40,20 @@ pub(crate) struct Mint<'a> {
     pub groups: GroupClaims,
     pub source: &'a str,
     pub metadata: Option<&'a BTreeMap<String, String>>,
+    /// Tokens for the OAuth endpoints: the ID token gets `at_hash` (and the request's `nonce`).
+    pub oauth: Option<OAuthMint<'a>>,
+}
+
+/// What an OAuth grant adds to the ID token.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct OAuthMint<'a> {
+    pub nonce: Option<&'a str>,
+}
+
+/// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
+pub(crate) fn at_hash(access_token: &str) -> String {
+    let digest = tessera_crypto::token_hash(access_token);
+    URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// How a refresh request proves its client.
@@ -96,7 +112,7 @@ impl Engine {
         Ok((family, refresh))
     }
 
-    async fn new_refresh_token(
+    pub(crate) async fn new_refresh_token(
         &self,
         tx: &mut dyn Tx,
         family: &TokenFamily,
@@ -131,6 +147,7 @@ impl Engine {
             mut groups,
             source,
             metadata,
+            oauth,
         } = mint;
         let issuer = self.issuer(&user.pool_id);
         let overrides = self
@@ -155,11 +172,19 @@ impl Engine {
             o.apply_to_id(&mut id_claims)?;
             o.apply_to_access(&mut access_claims)?;
         }
+        if let Some(nonce) = oauth.and_then(|o| o.nonce) {
+            id_claims.insert("nonce".into(), json!(nonce));
+        }
         let keys = self.pool_keys(&user.pool_id).await?;
+        let with_at_hash = oauth.is_some();
         let (id_token, access_token) = tokio::task::spawn_blocking(move || {
+            let access_token = keys.signer(KeyUse::Access).sign(&access_claims)?;
+            if with_at_hash {
+                id_claims.insert("at_hash".into(), json!(at_hash(&access_token)));
+            }
             Ok::<_, tessera_crypto::CryptoError>((
                 keys.signer(KeyUse::Id).sign(&id_claims)?,
-                keys.signer(KeyUse::Access).sign(&access_claims)?,
+                access_token,
             ))
         })
         .await??;
@@ -216,12 +241,17 @@ impl Engine {
     /// Verifies an access token as the user-pool API requires: our signature, our issuer, not
     /// expired, carrying the admin scope, and its family neither revoked nor signed out.
     pub(crate) async fn verify_access_token(&self, token: &str) -> EngineResult<AccessIdentity> {
-        let verified = self.check_access_token(token).await;
+        let verified = self.check_access_token(token, ADMIN_SCOPE).await;
         crate::telemetry::token_verification(&verified);
         verified
     }
 
-    async fn check_access_token(&self, token: &str) -> EngineResult<AccessIdentity> {
+    /// Verifies an access token as [`Engine::verify_access_token`] does, requiring `scope`.
+    pub(crate) async fn check_access_token(
+        &self,
+        token: &str,
+        scope: &str,
+    ) -> EngineResult<AccessIdentity> {
         let claims = unverified_claims(token).ok_or_else(invalid_access)?;
         let iss = claims
             .get("iss")
@@ -258,7 +288,7 @@ impl Engine {
             .get("scope")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if !scopes.split(' ').any(|s| s == ADMIN_SCOPE) {
+        if !scopes.split(' ').any(|s| s == scope) {
             return Err(
                 DomainError::not_authorized("Access Token does not have required scopes").into(),
             );
@@ -284,6 +314,11 @@ impl Engine {
             pool_id,
             sub,
             client_id,
+            scopes: scopes
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
         })
     }
 
@@ -353,6 +388,21 @@ impl Engine {
         device_key: Option<&str>,
         rotate: bool,
     ) -> EngineResult<TokenSet> {
+        self.refresh_family(client_id, refresh_token, proof, device_key, rotate, false)
+            .await
+    }
+
+    /// A refresh through the API (`oauth_door` false) or the token endpoint, which refreshes
+    /// whatever the client's ExplicitAuthFlows say and rotates when rotation is on.
+    pub(crate) async fn refresh_family(
+        &self,
+        client_id: &str,
+        refresh_token: &str,
+        proof: ClientProof<'_>,
+        device_key: Option<&str>,
+        rotate: bool,
+        oauth_door: bool,
+    ) -> EngineResult<TokenSet> {
         let now = self.now();
         let hash = tessera_crypto::token_hash(refresh_token);
         // Checking a refresh token only reads; rotation writes in a short transaction of its own.
@@ -363,6 +413,7 @@ impl Engine {
         // ALLOW_REFRESH_TOKEN_AUTH (Cognito has them turn that flow off).
         let rotating = rotate && rotation.enabled;
         if !rotating
+            && !oauth_door
             && !client
                 .config
                 .allows(tessera_domain::client::AuthFlow::RefreshToken)
@@ -440,6 +491,7 @@ impl Engine {
             groups,
             source: "TokenGeneration_RefreshTokens",
             metadata: None,
+            oauth: oauth_door.then_some(OAuthMint::default()),
         };
         self.sign_tokens(mint, &family, new_refresh, now).await
     }

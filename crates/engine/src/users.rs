@@ -299,6 +299,11 @@ impl Engine {
             let pool = self.load_pool(&mut *tx, &client.pool_id).await?;
             (client, pool)
         };
+        if pool.config.admin_create_only() {
+            return Err(
+                DomainError::not_authorized("SignUp is not permitted for this user pool").into(),
+            );
+        }
         self.check_client_proof(
             &client,
             &[&req.username],

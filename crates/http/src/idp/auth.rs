@@ -3,6 +3,7 @@
 
 use super::{ApiResult, pool_id};
 use crate::AppState;
+use crate::error::ApiError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tessera_engine::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
@@ -32,8 +33,8 @@ type Outcome = (
     Option<String>,
 );
 
-fn outcome(o: AuthOutcome) -> Outcome {
-    match o {
+fn outcome(o: AuthOutcome) -> ApiResult<Outcome> {
+    Ok(match o {
         AuthOutcome::Tokens(t) => (Some(result(t)), None, Some(BTreeMap::new()), None),
         AuthOutcome::Challenge {
             name,
@@ -45,7 +46,11 @@ fn outcome(o: AuthOutcome) -> Outcome {
             Some(parameters),
             session,
         ),
-    }
+        // Only sessions the hosted pages opened end this way, and the API can't answer those.
+        AuthOutcome::SignedIn { .. } => {
+            return Err(ApiError::internal());
+        }
+    })
 }
 
 pub async fn initiate_auth(
@@ -63,7 +68,7 @@ pub async fn initiate_auth(
                 client_metadata: req.client_metadata,
             })
             .await?,
-    );
+    )?;
     Ok(wire::InitiateAuthResponse {
         authentication_result,
         challenge_name,
@@ -88,7 +93,7 @@ pub async fn admin_initiate_auth(
                 client_metadata: req.client_metadata,
             })
             .await?,
-    );
+    )?;
     Ok(wire::AdminInitiateAuthResponse {
         authentication_result,
         challenge_name,
@@ -114,7 +119,7 @@ pub async fn respond_to_auth_challenge(
                 client_metadata: req.client_metadata,
             })
             .await?,
-    );
+    )?;
     Ok(wire::RespondToAuthChallengeResponse {
         authentication_result,
         challenge_name,
@@ -140,7 +145,7 @@ pub async fn admin_respond_to_auth_challenge(
                 client_metadata: req.client_metadata,
             })
             .await?,
-    );
+    )?;
     Ok(wire::AdminRespondToAuthChallengeResponse {
         authentication_result,
         challenge_name,
