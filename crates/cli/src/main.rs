@@ -62,6 +62,9 @@ struct ServerArgs {
     /// Public base URL, the issuer of tokens [default: http://LISTEN].
     #[arg(long)]
     public_url: Option<String>,
+    /// Serve each hosted-UI domain at PREFIX.DOMAIN_BASE (wildcard DNS and TLS in front) as well as at PUBLIC_URL/domain/NAME.
+    #[arg(long)]
+    domain_base: Option<String>,
     /// Local development: accept any admin credentials and hash passwords cheaply. Never in production.
     #[arg(long)]
     dev: bool,
@@ -116,6 +119,7 @@ impl ServerArgs {
         set("database_url", self.database_url.clone().map(Into::into));
         set("region", self.region.clone().map(Into::into));
         set("public_url", self.public_url.clone().map(Into::into));
+        set("domain_base", self.domain_base.clone().map(Into::into));
         set("dev", self.dev.then_some(true.into()));
         set("hash_cost", self.hash_cost.clone().map(Into::into));
         set("log_format", self.log_format.clone().map(Into::into));

@@ -15,6 +15,7 @@ mod health;
 mod idp;
 pub mod metrics;
 pub mod sigv4;
+pub mod web;
 mod wellknown;
 
 pub use dispatch::IMPLEMENTED;
@@ -67,7 +68,7 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
     if state.metrics_here {
         router = router.route("/metrics", get(metrics::render));
     }
-    router
+    let router = router
         .route("/health", get(wellknown::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
@@ -82,8 +83,17 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             "/_tessera/ui/{pool}/{client}/logo",
             get(idp::pool_settings::ui_logo),
         )
+        .merge(web::routes())
         .fallback(dispatch::aws_json)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
-        .with_state(state)
+        .with_state(state.clone());
+    // Hosts of custom domains and `{prefix}.{domain_base}` reach the same domain routes; the
+    // rewrite happens before routing, so it wraps the whole router.
+    Router::new()
+        .fallback_service(router)
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            web::host_routing,
+        ))
 }

@@ -47,28 +47,80 @@ pub async fn openid_configuration(
     let Ok(id) = UserPoolId::parse(&pool) else {
         return not_found(&pool);
     };
-    if let Err(e) = state.engine.describe_user_pool(&id).await {
+    discovery(&state, &id).await
+}
+
+/// The discovery document of a pool: Cognito's ten keys, plus what strict OIDC, OAuth 2.1 and
+/// MCP clients look for (`code_challenge_methods_supported`, revocation, end-session), with
+/// endpoints on the pool's domain as this deployment serves it. A pool without a domain has no
+/// OAuth endpoints to name.
+pub(crate) async fn discovery(state: &AppState, id: &UserPoolId) -> Response {
+    if let Err(e) = state.engine.describe_user_pool(id).await {
         return match e {
-            tessera_engine::EngineError::Client(_) => not_found(&pool),
+            tessera_engine::EngineError::Client(_) => not_found(id.as_str()),
             other => ApiError::from(other).into_response(),
         };
     }
-    let issuer = state.engine.issuer(&id);
-    let base = &state.engine.settings().issuer_base;
-    cacheable(json!({
+    let domains = match state.engine.pool_domains(id).await {
+        Ok(d) => d,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let settings = state.engine.settings();
+    let issuer = state.engine.issuer(id);
+    let mut doc = json!({
         "issuer": issuer,
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "authorization_endpoint": format!("{base}/oauth2/authorize"),
-        "token_endpoint": format!("{base}/oauth2/token"),
-        "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
-        "end_session_endpoint": format!("{base}/logout"),
-        "revocation_endpoint": format!("{base}/oauth2/revoke"),
         "response_types_supported": ["code", "token"],
         "scopes_supported": ["openid", "email", "phone", "profile"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-    }))
+    });
+    // A custom domain answers on its own host only once DNS is set up (domain_base); the
+    // prefix domain always answers under the public URL.
+    let domain = domains
+        .iter()
+        .find(|d| settings.domain_base.is_some() && d.custom.is_some())
+        .or_else(|| domains.iter().find(|d| d.custom.is_none()))
+        .or_else(|| domains.first());
+    if let (Some(d), Some(map)) = (domain, doc.as_object_mut()) {
+        let base = crate::web::domain_url(
+            &settings.issuer_base,
+            settings.domain_base.as_deref(),
+            d.name.as_str(),
+        );
+        map.insert(
+            "authorization_endpoint".into(),
+            json!(format!("{base}/oauth2/authorize")),
+        );
+        map.insert(
+            "token_endpoint".into(),
+            json!(format!("{base}/oauth2/token")),
+        );
+        map.insert(
+            "userinfo_endpoint".into(),
+            json!(format!("{base}/oauth2/userInfo")),
+        );
+        map.insert(
+            "revocation_endpoint".into(),
+            json!(format!("{base}/oauth2/revoke")),
+        );
+        map.insert(
+            "end_session_endpoint".into(),
+            json!(format!("{base}/logout")),
+        );
+        map.insert("code_challenge_methods_supported".into(), json!(["S256"]));
+        map.insert(
+            "grant_types_supported".into(),
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "implicit"
+            ]),
+        );
+    }
+    cacheable(doc)
 }
 
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {

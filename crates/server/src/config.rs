@@ -26,6 +26,8 @@ pub struct Config {
     pub region: String,
     /// Base URL of token issuers and the well-known endpoints; defaults to `http://{listen}`.
     pub public_url: Option<String>,
+    /// Hosted-UI domains answer at `{prefix}.{domain_base}` too (wildcard DNS, TLS in front).
+    pub domain_base: Option<String>,
     /// Local-development mode: any credentials are accepted for admin operations and
     /// passwords are hashed with a cheap cost. Never for real users.
     pub dev: bool,
@@ -118,6 +120,7 @@ impl Default for Config {
             database_url: None,
             region: "us-east-1".into(),
             public_url: None,
+            domain_base: None,
             dev: false,
             hash_cost: None,
             master_key: None,
@@ -146,6 +149,7 @@ pub const FIELDS: &[&str] = &[
     "database_url",
     "region",
     "public_url",
+    "domain_base",
     "dev",
     "hash_cost",
     "master_key",
@@ -216,6 +220,7 @@ pub struct Settings {
     pub database: Database,
     pub region: String,
     pub public_url: Option<String>,
+    pub domain_base: Option<String>,
     pub dev: bool,
     pub hash_cost: HashCost,
     pub master_key: Option<String>,
@@ -230,6 +235,25 @@ pub struct Settings {
     pub outbox_poll: std::time::Duration,
     /// Where and how trigger functions are invoked.
     pub lambda: tessera_lambda::InvokerSettings,
+}
+
+/// A DNS name the domains live under: lower-case labels, no scheme, port or path.
+fn domain_base(given: Option<String>) -> Result<Option<String>> {
+    let Some(base) = given.filter(|b| !b.is_empty()) else {
+        return Ok(None);
+    };
+    let base = base.trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if !base.contains('.') || !base.split('.').all(label_ok) {
+        bail!("--domain-base must be a DNS name such as auth.example.com, not {base:?}");
+    }
+    Ok(Some(base))
 }
 
 impl Settings {
@@ -287,6 +311,7 @@ impl Settings {
             database,
             region: c.region,
             public_url: c.public_url.map(|u| u.trim_end_matches('/').to_string()),
+            domain_base: domain_base(c.domain_base)?,
             dev: c.dev,
             hash_cost,
             master_key: c.master_key,

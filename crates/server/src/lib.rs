@@ -155,6 +155,7 @@ impl Application {
             EngineSettings {
                 region: settings.region.clone(),
                 issuer_base: public_url.clone(),
+                domain_base: settings.domain_base.clone(),
                 hash_cost: settings.hash_cost,
                 hash_concurrency: std::thread::available_parallelism()
                     .map(|n| n.get())
