@@ -8,7 +8,8 @@
 #
 #   TESSERA_BIN=/path/to/tessera tests/clients/run.sh [extra pytest args]
 #
-# Needs python3 (with venv and pip), node >= 20 and npm; installs everything else itself.
+# Needs python3 (with venv and pip), node >= 20, npm and apt (Debian's chromium for the browser
+# suite; root or passwordless sudo); installs everything else itself.
 # PostgreSQL tests run when 127.0.0.1:5432 (or TESSERA_TEST_POSTGRES_URL) answers, else skip.
 set -euo pipefail
 
@@ -38,6 +39,16 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m pytest -q "$@" || status=$?
+
+# The hosted-UI browser suite drives Debian's Chromium with playwright-core (which downloads no
+# browser of its own); install the package when it is missing.
+if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium for the browser suite"
+  sudo_=""
+  [[ $(id -u) -ne 0 ]] && sudo_="sudo -n"
+  $sudo_ apt-get install -y --no-install-recommends chromium >/dev/null \
+    || { $sudo_ apt-get update >/dev/null && $sudo_ apt-get install -y --no-install-recommends chromium >/dev/null; }
+fi
 
 echo "== Node suite (@aws-sdk/client-cognito-identity-provider, aws-jwt-verify, amazon-cognito-identity-js)"
 cd "$here/node"

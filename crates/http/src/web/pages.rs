@@ -521,15 +521,16 @@ fn qr_svg(uri: &str) -> String {
     }
 }
 
-/// The attributes the sign-up form asks for: every required one except what the username
-/// already is, `sub` and the verified flags.
+/// The attributes the sign-up form asks for: every required one, and the ones the pool verifies
+/// (a code must go somewhere), except what the username already is, `sub` and the verified flags.
 fn signup_attributes(site: &Site, form: &BTreeMap<String, String>, frame: &Frame) -> Vec<Value> {
     let username_is = username_attribute(site);
-    site.pool
-        .config
+    let config = &site.pool.config;
+    config
         .schema
         .iter()
-        .filter(|s| s.required && !s.developer_only)
+        .filter(|s| s.required || config.auto_verified_attributes.contains(&s.name))
+        .filter(|s| !s.developer_only)
         .filter(|s| ![SUB, EMAIL_VERIFIED, PHONE_NUMBER_VERIFIED].contains(&s.name.as_str()))
         .filter(|s| Some(s.name.as_str()) != username_is)
         .map(|s| {
