@@ -323,3 +323,50 @@ def test_user_migration_at_forgot_password(server, idp, public_idp, functions, s
     assert user_attributes(idp, pool_id, name)[0] == "CONFIRMED"
     assert password_auth(public_idp, client, name, new)["AccessToken"]
     assert len(functions.events("user-migration", pool_id)) == 1
+
+
+def test_hosted_ui_sign_ins_run_the_same_triggers(server, idp, functions):
+    """The hosted UI is another door onto the same flow: PreAuthentication, PostAuthentication
+    and PreTokenGeneration run, the last with TokenGeneration_HostedAuth and the granted scopes."""
+    from hosted_ui import CALLBACK, Browser, callback_params, domain_base, pkce  # noqa: PLC0415
+    from urllib.parse import urlencode  # noqa: PLC0415
+
+    pool_id, client = triggered_pool(
+        idp,
+        {
+            "PreAuthentication": arn("pre-authentication"),
+            "PostAuthentication": arn("post-authentication"),
+            "PreTokenGenerationConfig": {"LambdaVersion": "V2_0", "LambdaArn": arn("pre-token-v2")},
+        },
+        client_args={
+            "AllowedOAuthFlowsUserPoolClient": True,
+            "AllowedOAuthFlows": ["code"],
+            "AllowedOAuthScopes": ["openid", "email"],
+            "CallbackURLs": [CALLBACK],
+            "SupportedIdentityProviders": ["COGNITO"],
+        },
+    )
+    domain = unique("trig").lower()
+    idp.create_user_pool_domain(UserPoolId=pool_id, Domain=domain)
+    name, pw = confirmed_user(idp, pool_id, client)
+    verifier, challenge = pkce()
+    b = Browser()
+    query = urlencode({"client_id": client["ClientId"], "response_type": "code", "redirect_uri": CALLBACK,
+                       "code_challenge": challenge, "code_challenge_method": "S256"})
+    b.get(f"{domain_base(server, domain)}/oauth2/authorize?{query}")
+    code = callback_params(b.submit({"username": name, "password": pw}))["code"]
+    tokens = requests.post(f"{domain_base(server, domain)}/oauth2/token", data={
+        "grant_type": "authorization_code", "client_id": client["ClientId"], "code": code,
+        "redirect_uri": CALLBACK, "code_verifier": verifier,
+    }, timeout=10).json()
+    id_claims = verified(server, pool_id, tokens["id_token"], client["ClientId"])
+    assert id_claims["tenant"] == "acme"
+    access = verified(server, pool_id, tokens["access_token"])
+    assert access["scope"] == "openid email api/read"
+    [pre] = functions.events("pre-authentication", pool_id)
+    assert pre["triggerSource"] == "PreAuthentication_Authentication"
+    [post] = functions.events("post-authentication", pool_id)
+    assert post["triggerSource"] == "PostAuthentication_Authentication"
+    [event] = functions.events("pre-token-v2", pool_id)
+    assert event["triggerSource"] == "TokenGeneration_HostedAuth"
+    assert event["request"]["scopes"] == ["openid", "email"]
