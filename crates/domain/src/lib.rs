@@ -24,6 +24,7 @@ pub mod resource_servers;
 pub mod time;
 pub mod tokens;
 pub mod triggers;
+pub mod ui_css;
 pub mod user;
 
 pub use error::{DomainError, DomainResult, ErrorKind};
