@@ -5,6 +5,7 @@
 //! Cognito exception a client should see.
 
 pub mod attributes;
+pub mod branding;
 pub mod client;
 pub mod codes;
 pub mod devices;

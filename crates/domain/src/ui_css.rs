@@ -257,11 +257,8 @@ fn value<'i>(p: &mut Parser<'i>, property: &str) -> Result<String, Refusal> {
     let mut out = String::new();
     let mut space = false;
     let mut important = false;
-    loop {
-        let token = match p.next_including_whitespace_and_comments() {
-            Ok(t) => t.clone(),
-            Err(_) => break,
-        };
+    while let Ok(token) = p.next_including_whitespace_and_comments() {
+        let token = token.clone();
         let piece = match &token {
             Token::WhiteSpace(_) | Token::Comment(_) => {
                 space = !out.is_empty() && !out.ends_with(',');
