@@ -1891,7 +1891,11 @@ pub async fn managed_login_branding_one_per_client(store: Arc<dyn Store>) {
     let (p, other) = (pool("us-east-1_MLBA"), pool("us-east-1_MLBB"));
     seed_pool(&*store, &p).await;
     seed_pool(&*store, &other).await;
-    let (c1, c2, c3) = (client(&p, "brand1"), client(&p, "brand2"), client(&other, "brand3"));
+    let (c1, c2, c3) = (
+        client(&p, "brand1"),
+        client(&p, "brand2"),
+        client(&other, "brand3"),
+    );
     let mut tx = store.begin().await.unwrap();
     for c in [&c1, &c2, &c3] {
         tx.insert_client(c).await.unwrap();
@@ -1972,8 +1976,16 @@ pub async fn managed_login_branding_one_per_client(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
-    assert!(tx.delete_managed_login_branding(&p.id, &s1.id).await.unwrap());
-    assert!(!tx.delete_managed_login_branding(&p.id, &s1.id).await.unwrap());
+    assert!(
+        tx.delete_managed_login_branding(&p.id, &s1.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.delete_managed_login_branding(&p.id, &s1.id)
+            .await
+            .unwrap()
+    );
     // The client may have a style again.
     tx.insert_managed_login_branding(&branding_style(&p, &c1, 4))
         .await

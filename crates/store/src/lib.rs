@@ -15,9 +15,9 @@
 pub mod conformance;
 
 use async_trait::async_trait;
+use tessera_domain::branding::ManagedLoginBranding;
 use tessera_domain::client::{AppClient, ClientSecret};
 use tessera_domain::codes::VerificationCode;
-use tessera_domain::branding::ManagedLoginBranding;
 use tessera_domain::domains::{DomainName, UserPoolDomain};
 use tessera_domain::filter::UserFilter;
 use tessera_domain::flow::AuthSession;
