@@ -37,6 +37,7 @@ error_kinds! {
     InvalidPassword => "InvalidPasswordException",
     InvalidUserPoolConfiguration => "InvalidUserPoolConfigurationException",
     LimitExceeded => "LimitExceededException",
+    ManagedLoginBrandingExists => "ManagedLoginBrandingExistsException",
     MfaMethodNotFound => "MFAMethodNotFoundException",
     NotAuthorized => "NotAuthorizedException",
     PasswordHistoryPolicyViolation => "PasswordHistoryPolicyViolationException",

@@ -5,6 +5,7 @@
 //! Cognito exception a client should see.
 
 pub mod attributes;
+pub mod branding;
 pub mod client;
 pub mod codes;
 pub mod devices;
@@ -25,6 +26,7 @@ pub mod resource_servers;
 pub mod time;
 pub mod tokens;
 pub mod triggers;
+pub mod ui_css;
 pub mod user;
 
 pub use error::{DomainError, DomainResult, ErrorKind};

@@ -112,7 +112,7 @@ impl Engine {
     }
 
     /// The client, checked to belong to `pool`.
-    async fn load_pool_client(
+    pub(crate) async fn load_pool_client(
         &self,
         tx: &mut dyn Tx,
         pool: &UserPoolId,

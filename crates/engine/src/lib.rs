@@ -6,6 +6,7 @@
 //! it knows nothing of HTTP or the wire format.
 
 mod auth;
+mod branding;
 mod clients;
 mod custom;
 mod devices;
@@ -32,6 +33,7 @@ mod users;
 mod verification;
 
 pub use auth::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
+pub use branding::{ClassicLogo, HostedLook};
 pub use clients::{ClientUpdate, NewClient, SecretDescriptor};
 pub use devices::DevicePage;
 pub use error::{EngineError, EngineResult};

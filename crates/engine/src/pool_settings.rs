@@ -82,6 +82,10 @@ impl Engine {
         css: Option<String>,
         image_base64: Option<String>,
     ) -> EngineResult<FoundUiCustomization> {
+        // Stored as given (GetUICustomization echoes it); the pages embed the normalised form.
+        if let Some(css) = &css {
+            tessera_domain::ui_css::sanitize(css)?;
+        }
         let logo = match image_base64 {
             Some(b64) => {
                 let bytes = STANDARD.decode(&b64).map_err(|_| {

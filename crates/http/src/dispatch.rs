@@ -143,6 +143,11 @@ routes! {
     "cognito-idp" "GetLogDeliveryConfiguration" => crate::idp::pool_settings::get_log_delivery_configuration;
     "cognito-idp" "SetUICustomization" => crate::idp::pool_settings::set_ui_customization;
     "cognito-idp" "GetUICustomization" => crate::idp::pool_settings::get_ui_customization;
+    "cognito-idp" "CreateManagedLoginBranding" => crate::idp::branding::create_managed_login_branding;
+    "cognito-idp" "DescribeManagedLoginBranding" => crate::idp::branding::describe_managed_login_branding;
+    "cognito-idp" "DescribeManagedLoginBrandingByClient" => crate::idp::branding::describe_managed_login_branding_by_client;
+    "cognito-idp" "UpdateManagedLoginBranding" => crate::idp::branding::update_managed_login_branding;
+    "cognito-idp" "DeleteManagedLoginBranding" => crate::idp::branding::delete_managed_login_branding;
 }
 
 /// The model's names for a target's service and operation, if it names one.

@@ -1166,6 +1166,60 @@ macro_rules! sql_tx {
                 rows.iter().map(|d| $crate::codec::from_json(d, "resource server")).collect()
             }
 
+            async fn insert_managed_login_branding(&mut self, b: &tessera_domain::branding::ManagedLoginBranding) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO managed_login_brandings (id, pool_id, client_id, created_at, data) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(b.id.to_string())
+                    .bind(b.pool_id.as_str())
+                    .bind(b.client_id.as_str())
+                    .bind(b.created_at.millis())
+                    .bind($crate::codec::to_json(b)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::ManagedLoginBranding)))?;
+                Ok(())
+            }
+
+            async fn get_managed_login_branding(&mut self, pool: &tessera_domain::UserPoolId, id: &uuid::Uuid) -> tessera_store::StoreResult<Option<tessera_domain::branding::ManagedLoginBranding>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM managed_login_brandings WHERE pool_id = $1 AND id = $2")
+                    .bind(pool.as_str())
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                data.map(|d| $crate::codec::from_json(&d, "managed login branding")).transpose()
+            }
+
+            async fn managed_login_branding_of_client(&mut self, pool: &tessera_domain::UserPoolId, client: &tessera_domain::ClientId) -> tessera_store::StoreResult<Option<tessera_domain::branding::ManagedLoginBranding>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM managed_login_brandings WHERE pool_id = $1 AND client_id = $2")
+                    .bind(pool.as_str())
+                    .bind(client.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                data.map(|d| $crate::codec::from_json(&d, "managed login branding")).transpose()
+            }
+
+            async fn update_managed_login_branding(&mut self, b: &tessera_domain::branding::ManagedLoginBranding) -> tessera_store::StoreResult<()> {
+                sqlx::query("UPDATE managed_login_brandings SET data = $3 WHERE pool_id = $1 AND id = $2")
+                    .bind(b.pool_id.as_str())
+                    .bind(b.id.to_string())
+                    .bind($crate::codec::to_json(b)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
+            async fn delete_managed_login_branding(&mut self, pool: &tessera_domain::UserPoolId, id: &uuid::Uuid) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM managed_login_brandings WHERE pool_id = $1 AND id = $2")
+                    .bind(pool.as_str())
+                    .bind(id.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn enqueue_message(&mut self, m: &tessera_domain::messages::OutboundMessage, status: tessera_domain::messages::OutboxStatus) -> tessera_store::StoreResult<()> {
                 sqlx::query("INSERT INTO outbox (id, pool_id, status, attempts, next_attempt_at, created_at, data) VALUES ($1, $2, $3, 0, $4, $4, $5)")
                     .bind(m.id.to_string())

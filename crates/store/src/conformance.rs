@@ -10,6 +10,7 @@ use crate::{
 };
 use std::sync::Arc;
 use tessera_domain::attributes::Attributes;
+use tessera_domain::branding::{BrandingAsset, BrandingChange, ManagedLoginBranding};
 use tessera_domain::client::{AppClient, ClientConfig, ClientSecret, SealedSecret};
 use tessera_domain::codes::{CodePurpose, VerificationCode};
 use tessera_domain::domains::{
@@ -48,6 +49,7 @@ macro_rules! store_conformance {
             concurrent_secret_adds_leave_two,
             deleting_a_pool_removes_its_domains_and_resource_servers,
             authorization_codes_are_redeemed_once, hosted_sessions_round_trip_and_expire,
+            managed_login_branding_one_per_client,
             a_migrated_store_is_ready);
     };
     (@tests $make:path; $($name:ident),+) => {
@@ -1981,4 +1983,150 @@ pub async fn deleting_a_pool_removes_its_domains_and_resource_servers(store: Arc
 
 pub async fn a_migrated_store_is_ready(store: Arc<dyn Store>) {
     store.ready().await.unwrap();
+}
+
+fn branding_style(p: &UserPool, c: &AppClient, n: u8) -> ManagedLoginBranding {
+    ManagedLoginBranding::new(
+        Uuid::from_bytes([n; 16]),
+        p.id.clone(),
+        c.client_id.clone(),
+        BrandingChange {
+            settings: Some(serde_json::json!({"components": {"form": {"n": n}}})),
+            assets: Some(vec![BrandingAsset {
+                category: "FORM_LOGO".into(),
+                color_mode: "LIGHT".into(),
+                extension: "PNG".into(),
+                bytes: Some("iVBORw0KGgo=".into()),
+                resource_id: Some("logo".into()),
+            }]),
+            ..Default::default()
+        },
+        t(n.into()),
+    )
+    .unwrap()
+}
+
+pub async fn managed_login_branding_one_per_client(store: Arc<dyn Store>) {
+    let (p, other) = (pool("us-east-1_MLBA"), pool("us-east-1_MLBB"));
+    seed_pool(&*store, &p).await;
+    seed_pool(&*store, &other).await;
+    let (c1, c2, c3) = (
+        client(&p, "brand1"),
+        client(&p, "brand2"),
+        client(&other, "brand3"),
+    );
+    let mut tx = store.begin().await.unwrap();
+    for c in [&c1, &c2, &c3] {
+        tx.insert_client(c).await.unwrap();
+    }
+    let s1 = branding_style(&p, &c1, 1);
+    tx.insert_managed_login_branding(&s1).await.unwrap();
+    tx.insert_managed_login_branding(&branding_style(&other, &c3, 3))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // A second style for the same client is refused, whatever its id.
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_managed_login_branding(&branding_style(&p, &c1, 9))
+            .await,
+        Err(StoreError::Conflict(Conflict::ManagedLoginBranding))
+    ));
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.get_managed_login_branding(&p.id, &s1.id).await.unwrap(),
+        Some(s1.clone())
+    );
+    assert_eq!(
+        tx.managed_login_branding_of_client(&p.id, &c1.client_id)
+            .await
+            .unwrap(),
+        Some(s1.clone())
+    );
+    // Scoped by pool: another pool's id or client finds nothing.
+    assert_eq!(
+        tx.get_managed_login_branding(&other.id, &s1.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        tx.managed_login_branding_of_client(&other.id, &c1.client_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        tx.managed_login_branding_of_client(&p.id, &c2.client_id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let mut changed = s1.clone();
+    changed
+        .update(
+            BrandingChange {
+                settings: Some(serde_json::json!({"components": {"form": {"m": 2}}})),
+                ..Default::default()
+            },
+            t(50),
+        )
+        .unwrap();
+    tx.update_managed_login_branding(&changed).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let got = tx
+        .get_managed_login_branding(&p.id, &s1.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, changed);
+    assert_eq!(
+        got.settings,
+        Some(serde_json::json!({"components": {"form": {"n": 1, "m": 2}}}))
+    );
+    assert!(
+        !tx.delete_managed_login_branding(&other.id, &s1.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.delete_managed_login_branding(&p.id, &s1.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.delete_managed_login_branding(&p.id, &s1.id)
+            .await
+            .unwrap()
+    );
+    // The client may have a style again.
+    tx.insert_managed_login_branding(&branding_style(&p, &c1, 4))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Deleting the client, or the pool, deletes its style.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_client(&p.id, &c1.client_id).await.unwrap());
+    assert!(tx.delete_pool(&other.id).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.get_managed_login_branding(&p.id, &Uuid::from_bytes([4; 16]))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        tx.get_managed_login_branding(&other.id, &Uuid::from_bytes([3; 16]))
+            .await
+            .unwrap(),
+        None
+    );
 }

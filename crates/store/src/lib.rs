@@ -15,6 +15,7 @@
 pub mod conformance;
 
 use async_trait::async_trait;
+use tessera_domain::branding::ManagedLoginBranding;
 use tessera_domain::client::{AppClient, ClientSecret};
 use tessera_domain::codes::VerificationCode;
 use tessera_domain::domains::{DomainName, UserPoolDomain};
@@ -61,6 +62,8 @@ pub enum Conflict {
     /// The pool already has a domain of that kind (one prefix and one custom domain at most).
     PoolDomainKind,
     ResourceServer,
+    /// The app client already has a managed-login branding style.
+    ManagedLoginBranding,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -444,6 +447,34 @@ pub trait Tx: Send {
         after: Option<&ResourceServerIdentifier>,
         limit: usize,
     ) -> StoreResult<Vec<ResourceServer>>;
+
+    // Managed-login branding styles: one per app client, found by id within a pool or by client.
+    /// Fails with `Conflict::ManagedLoginBranding` when the client already has a style.
+    async fn insert_managed_login_branding(
+        &mut self,
+        style: &ManagedLoginBranding,
+    ) -> StoreResult<()>;
+    async fn get_managed_login_branding(
+        &mut self,
+        pool: &UserPoolId,
+        id: &Uuid,
+    ) -> StoreResult<Option<ManagedLoginBranding>>;
+    async fn managed_login_branding_of_client(
+        &mut self,
+        pool: &UserPoolId,
+        client: &ClientId,
+    ) -> StoreResult<Option<ManagedLoginBranding>>;
+    /// Replaces a style's settings, assets and times; its id, pool and client stay.
+    async fn update_managed_login_branding(
+        &mut self,
+        style: &ManagedLoginBranding,
+    ) -> StoreResult<()>;
+    /// Deletes the style only if `pool` holds it. Returns whether it did.
+    async fn delete_managed_login_branding(
+        &mut self,
+        pool: &UserPoolId,
+        id: &Uuid,
+    ) -> StoreResult<bool>;
 
     // The outbox.
     async fn enqueue_message(

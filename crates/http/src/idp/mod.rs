@@ -1,6 +1,7 @@
 //! cognito-idp handlers: wire shapes in, engine calls, wire shapes out.
 
 pub mod auth;
+pub mod branding;
 pub mod clients;
 pub mod devices;
 pub mod domains;
