@@ -11,6 +11,8 @@
 //! | GetUser              | one RSA-2048 verify                           |
 //! | AdminGetUser         | HMAC (SigV4) only: no meaningful bound        |
 //! | USER_SRP_AUTH (both round trips) | three 3072-bit modexps (256-bit exponents) + two RSA signs |
+//! | OAuth code (authorize with the hosted session cookie, then the token endpoint) | two RSA-2048 signs |
+//! | OAuth client_credentials | one RSA-2048 sign |
 //!
 //! The bound is `cores / crypto-time-per-request`; the ratio says how close the server comes.
 //! (The load generator runs on the same cores; for SRP it also does the client's modexps.)
@@ -109,6 +111,9 @@ fn start_server(dir: &std::path::Path, hash_cost: &str, hold_messages: bool) -> 
 
 struct Setup {
     client_id: String,
+    /// The hosted UI: a domain, a public code-flow client, hosted-session cookies per user, and a
+    /// confidential client_credentials client.
+    oauth: OAuthSetup,
     /// Allows SRP; PreventUserExistenceErrors ENABLED.
     srp_client_id: String,
     pool_id: String,
@@ -117,7 +122,7 @@ struct Setup {
     refresh: Vec<String>,
 }
 
-async fn setup(c: &idp::Client, n: usize) -> Result<Setup> {
+async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
     let pool_id = c
         .create_user_pool()
         .pool_name("bench")
@@ -179,7 +184,9 @@ async fn setup(c: &idp::Client, n: usize) -> Result<Setup> {
         refresh.push(tokens.refresh_token.context("refresh token")?);
         users.push(name);
     }
+    let oauth = oauth_setup(c, &pool_id, endpoint, &users).await?;
     Ok(Setup {
+        oauth,
         client_id,
         srp_client_id,
         pool_id,
@@ -196,6 +203,8 @@ enum Op {
     Refresh,
     AdminGetUser,
     Srp,
+    OAuthCode,
+    ClientCredentials,
 }
 
 impl Op {
@@ -206,6 +215,8 @@ impl Op {
             Op::Refresh => "InitiateAuth (REFRESH_TOKEN_AUTH)",
             Op::AdminGetUser => "AdminGetUser",
             Op::Srp => "USER_SRP_AUTH (both round trips)",
+            Op::OAuthCode => "OAuth code (authorize + token)",
+            Op::ClientCredentials => "OAuth client_credentials",
         }
     }
 }
@@ -241,6 +252,184 @@ async fn call(c: &idp::Client, s: &Setup, op: Op, i: usize) -> bool {
         Op::Srp => srp_sign_in(c, &s.pool_id, &s.srp_client_id, &s.users[i], PASSWORD)
             .await
             .is_ok_and(|signed_in| signed_in),
+        Op::OAuthCode => s.oauth.code_grant(i).await.is_ok(),
+        Op::ClientCredentials => s.oauth.client_credentials().await.is_ok(),
+    }
+}
+
+const CALLBACK: &str = "https://bench.example.com/cb";
+
+struct OAuthSetup {
+    http: reqwest::Client,
+    base: String,
+    code_client: String,
+    m2m_client: (String, String),
+    /// One hosted-session cookie per user, from signing in on the login page once.
+    sessions: Vec<String>,
+}
+
+async fn oauth_setup(
+    c: &idp::Client,
+    pool_id: &str,
+    endpoint: &str,
+    users: &[String],
+) -> Result<OAuthSetup> {
+    use idp::types::{OAuthFlowType, ResourceServerScopeType};
+    c.create_user_pool_domain()
+        .user_pool_id(pool_id)
+        .domain("bench")
+        .send()
+        .await?;
+    c.create_resource_server()
+        .user_pool_id(pool_id)
+        .identifier("api")
+        .name("api")
+        .scopes(
+            ResourceServerScopeType::builder()
+                .scope_name("read")
+                .scope_description("read")
+                .build()?,
+        )
+        .send()
+        .await?;
+    let code_client = c
+        .create_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_name("bench-web")
+        .allowed_o_auth_flows_user_pool_client(true)
+        .allowed_o_auth_flows(OAuthFlowType::Code)
+        .allowed_o_auth_scopes("openid")
+        .callback_urls(CALLBACK)
+        .supported_identity_providers("COGNITO")
+        .send()
+        .await?
+        .user_pool_client
+        .and_then(|c| c.client_id)
+        .context("client id")?;
+    let m2m = c
+        .create_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_name("bench-m2m")
+        .generate_secret(true)
+        .allowed_o_auth_flows_user_pool_client(true)
+        .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
+        .allowed_o_auth_scopes("api/read")
+        .send()
+        .await?
+        .user_pool_client
+        .context("m2m client")?;
+    let m2m_client = (
+        m2m.client_id.context("client id")?,
+        m2m.client_secret.context("client secret")?,
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let base = format!("{endpoint}/domain/bench");
+    let mut setup = OAuthSetup {
+        http,
+        base,
+        code_client,
+        m2m_client,
+        sessions: Vec::new(),
+    };
+    for user in users {
+        let cookie = setup.sign_in(user).await?;
+        setup.sessions.push(cookie);
+    }
+    Ok(setup)
+}
+
+/// The value of cookie `name` in a response's Set-Cookie headers.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+impl OAuthSetup {
+    fn query(&self) -> String {
+        format!(
+            "client_id={}&response_type=code&redirect_uri=https%3A%2F%2Fbench.example.com%2Fcb",
+            self.code_client
+        )
+    }
+
+    /// Signs in on the login page once; returns the hosted-session cookie.
+    async fn sign_in(&self, user: &str) -> Result<String> {
+        let page = self
+            .http
+            .get(format!("{}/login?{}", self.base, self.query()))
+            .send()
+            .await?;
+        let csrf = set_cookie(&page, "tessera-csrf").context("csrf cookie")?;
+        let posted = self
+            .http
+            .post(format!("{}/login?{}", self.base, self.query()))
+            .header("cookie", format!("tessera-csrf={csrf}"))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("username", user),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await?;
+        set_cookie(&posted, "tessera-session").context("no hosted session: sign-in failed")
+    }
+
+    /// Authorize with the session cookie (no form), then redeem the code.
+    async fn code_grant(&self, i: usize) -> Result<()> {
+        let r = self
+            .http
+            .get(format!("{}/oauth2/authorize?{}", self.base, self.query()))
+            .header(
+                "cookie",
+                format!("tessera-session={}", self.sessions[i % self.sessions.len()]),
+            )
+            .send()
+            .await?;
+        let location = r
+            .headers()
+            .get("location")
+            .context("no redirect")?
+            .to_str()?;
+        let code = location
+            .split_once("code=")
+            .map(|(_, c)| c)
+            .context("no code")?;
+        let tokens = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", self.code_client.as_str()),
+                ("code", code),
+                ("redirect_uri", CALLBACK),
+            ])
+            .send()
+            .await?;
+        anyhow::ensure!(
+            tokens.status().is_success(),
+            "token endpoint: {}",
+            tokens.status()
+        );
+        Ok(())
+    }
+
+    async fn client_credentials(&self) -> Result<()> {
+        let r = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .basic_auth(&self.m2m_client.0, Some(&self.m2m_client.1))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "token endpoint: {}", r.status());
+        Ok(())
     }
 }
 
@@ -599,7 +788,7 @@ fn main() -> Result<()> {
         .build()?;
     load.block_on(async {
         let c = client(&endpoint);
-        let setup = Arc::new(setup(&c, args.concurrency.max(1)).await?);
+        let setup = Arc::new(setup(&c, &endpoint, args.concurrency.max(1)).await?);
         println!();
         println!(
             "{:<36} {:>9} {:>10} {:>9} {:>9} {:>12} {:>7}",
@@ -614,6 +803,8 @@ fn main() -> Result<()> {
             Op::Refresh,
             Op::AdminGetUser,
             Op::Srp,
+            Op::OAuthCode,
+            Op::ClientCredentials,
         ] {
             let r = run(&c, setup.clone(), op, args.concurrency, args.seconds).await;
             let throughput = r.ok as f64 / r.elapsed.as_secs_f64();
@@ -623,6 +814,8 @@ fn main() -> Result<()> {
                 Op::Refresh => Some(crypto.rsa_sign * 2),
                 Op::AdminGetUser => None,
                 Op::Srp => Some(crypto.modexp * 3 + crypto.rsa_sign * 2),
+                Op::OAuthCode => Some(crypto.rsa_sign * 2),
+                Op::ClientCredentials => Some(crypto.rsa_sign),
             };
             let bound = per_request.map(|t| cores as f64 / t.as_secs_f64());
             println!(

@@ -448,3 +448,34 @@ def test_pages_speak_german_and_french(server, setup):
     fr.http.headers["Accept-Language"] = "fr-FR,fr;q=0.9"
     page = fr.get(authorize_url(server, domain, client["ClientId"]))
     assert "Se connecter" in fr.text(page)
+
+
+def test_domains_answer_on_their_own_hosts(tmp_path_factory, idp):
+    """`{prefix}.{domain_base}` and a custom domain reach the same endpoints at Cognito's own
+    paths (a TLS proxy in front keeps the Host header); cookies are then scoped to `/`."""
+    s = TesseraServer(tmp_path_factory.mktemp("tessera-hosts") / "data",
+                      extra_args=["--dev", "--domain-base", "auth.example.test"]).start()
+    try:
+        admin = s.client()
+        pool_id, domain, client = oauth_pool(admin)
+        admin.create_user_pool_domain(
+            UserPoolId=pool_id, Domain="login.example.test",
+            CustomDomainConfig={"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"},
+        )
+        username, pw = user_in(admin, pool_id)
+        doc = requests.get(f"{s.issuer(pool_id)}/.well-known/openid-configuration", timeout=10).json()
+        assert doc["authorization_endpoint"] == "https://login.example.test/oauth2/authorize"
+        query = urlencode({"client_id": client["ClientId"], "response_type": "code", "redirect_uri": CALLBACK})
+        for host in (f"{domain}.auth.example.test", "login.example.test"):
+            b = Browser()
+            b.http.headers["Host"] = host
+            page = b.get(f"{s.endpoint}/oauth2/authorize?{query}")
+            assert page.status_code == 200 and page.url.startswith(f"{s.endpoint}/login?"), page.url
+            r = b.submit({"username": username, "password": pw})
+            assert "code" in callback_params(r)
+            assert "Path=/;" in r.headers["Set-Cookie"]
+        unknown = requests.get(f"{s.endpoint}/oauth2/authorize?{query}",
+                               headers={"Host": "nobody.auth.example.test"}, allow_redirects=False, timeout=10)
+        assert unknown.status_code == 404
+    finally:
+        s.stop()

@@ -200,25 +200,22 @@ impl Site {
         let (csrf, new_csrf) = match render::cookie(headers, CSRF_COOKIE) {
             Some(c)
                 if c.len() >= 32
-                    && c
-                        .bytes()
+                    && c.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
             {
                 (c, false)
             }
             _ => (tessera_crypto::random::token(32), true),
         };
-        let client = query.get("client_id").map(String::as_str);
-        let custom = state
-            .engine
-            .ui_customization(&self.pool.id, client)
-            .await
-            .ok()
-            .flatten();
-        let logo_url = custom
-            .as_ref()
-            .filter(|c| c.customization.logo.is_some())
-            .map(|c| format!("logo/{}", c.client_id));
+        let client = query
+            .get("client_id")
+            .and_then(|c| tessera_domain::ClientId::parse(c).ok());
+        let look = match &client {
+            Some(c) => state.engine.hosted_look(&self.pool.id, c).await.ok(),
+            None => None,
+        }
+        .unwrap_or_default();
+        let (logo_url, custom_css) = branding(&look);
         Frame {
             lang,
             csrf,
@@ -227,9 +224,57 @@ impl Site {
             query: raw_query.to_string(),
             pool_name: self.pool.name.clone(),
             logo_url,
-            custom_css: None,
+            custom_css,
         }
     }
+}
+
+/// The logo to show and the CSS to add for a client's branding: the managed-login style's colours
+/// (as the page's CSS variables) and logo, then the classic customisation, whose allow-listed CSS
+/// comes last so it wins.
+fn branding(look: &tessera_engine::HostedLook) -> (Option<String>, Option<String>) {
+    use base64::Engine as _;
+    let mut css = String::new();
+    if let Some(m) = &look.managed {
+        let vars = [
+            ("--accent", &m.primary_color),
+            ("--accent-ink", &m.primary_text_color),
+            ("--link", &m.accent_color),
+            ("--focus", &m.focus_color),
+            ("--page", &m.page_background),
+            ("--card", &m.form_background),
+            ("--card-border", &m.form_border),
+        ];
+        let set: Vec<String> = vars
+            .iter()
+            .filter_map(|(name, c)| c.as_ref().map(|c| format!("{name}:{}", c.css())))
+            .collect();
+        if !set.is_empty() {
+            css.push_str(&format!(":root{{{}}}\n", set.join(";")));
+        }
+        if let Some(hover) = &m.primary_hover_color {
+            css.push_str(&format!(
+                ".submitButton-customizable:hover{{background:{};filter:none}}\n",
+                hover.css()
+            ));
+        }
+    }
+    if let Some(classic) = &look.classic_css {
+        css.push_str(classic);
+    }
+    let logo = match (
+        look.managed.as_ref().and_then(|m| m.logo.as_ref()),
+        &look.classic_logo,
+    ) {
+        (Some(l), _) => Some(format!(
+            "data:{};base64,{}",
+            l.media_type(),
+            base64::engine::general_purpose::STANDARD.encode(&l.bytes)
+        )),
+        (None, Some(c)) => Some(format!("logo/{}", c.key)),
+        (None, None) => None,
+    };
+    (logo, Some(css).filter(|c| !c.is_empty()))
 }
 
 /// A query string as a map (the last value of a repeated key wins).

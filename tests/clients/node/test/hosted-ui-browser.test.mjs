@@ -11,6 +11,7 @@ import {
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
   CreateUserPoolDomainCommand,
+  CreateManagedLoginBrandingCommand,
   SetUICustomizationCommand,
   SetUserPoolMfaConfigCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
@@ -211,6 +212,42 @@ describe("hosted UI in Chromium with an openid-client relying party", () => {
       assert.equal(body, "rgb(16, 32, 48)");
       assert.equal(await page.textContent("button[type=submit]"), "Anmelden");
       await screenshot(page, "branded-de");
+      await page.close();
+    } finally {
+      await rp.stop();
+    }
+  });
+
+  test("managed-login branding (ManagedLoginVersion 2) colours and logo apply", async () => {
+    const rp = await startRelyingParty();
+    try {
+      const { poolId, clientId } = await oauthPool(rp);
+      await idp.send(
+        new CreateManagedLoginBrandingCommand({
+          UserPoolId: poolId,
+          ClientId: clientId,
+          Settings: {
+            components: {
+              primaryButton: { lightMode: { defaults: { backgroundColor: "0a7d33ff", textColor: "ffffffff" } } },
+              pageBackground: { lightMode: { color: "fff4e0ff" } },
+            },
+          },
+          Assets: [
+            { Category: "FORM_LOGO", ColorMode: "LIGHT", Extension: "PNG", Bytes: solidPng(80, 40, [0x20, 0x40, 0xd0]) },
+          ],
+        }),
+      );
+      const page = await browser.newPage();
+      await page.goto(`${rp.base}/login?lang=fr`);
+      await page.waitForSelector(".logo-customizable");
+      const logo = await page.$eval(".logo-customizable", (img) => [img.complete, img.naturalWidth, img.naturalHeight]);
+      assert.deepEqual(logo, [true, 80, 40]);
+      const button = await page.$eval(".submitButton-customizable", (b) => getComputedStyle(b).backgroundColor);
+      assert.equal(button, "rgb(10, 125, 51)");
+      const body = await page.$eval("body", (b) => getComputedStyle(b).backgroundColor);
+      assert.equal(body, "rgb(255, 244, 224)");
+      assert.equal(await page.textContent("button[type=submit]"), "Se connecter");
+      await screenshot(page, "managed-login-fr");
       await page.close();
     } finally {
       await rp.stop();
