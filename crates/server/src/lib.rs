@@ -89,7 +89,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     /// The main listener's TLS configuration when it serves HTTPS.
-    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    tls: Option<(TlsFiles, axum_server::tls_rustls::RustlsConfig)>,
     /// The separate `/metrics` listener, when one is configured.
     metrics: Option<(TcpListener, axum::Router)>,
     engine: Engine,
@@ -120,12 +120,13 @@ impl Application {
         let master = secrets::master_key(&settings)?;
         let root = secrets::root_credentials(&settings)?;
         // Read before anything listens, so a bad certificate stops the start with its reason.
-        let tls = settings
-            .tls
-            .as_ref()
-            .map(tls::server_config)
-            .transpose()?
-            .map(axum_server::tls_rustls::RustlsConfig::from_config);
+        let tls = match &settings.tls {
+            Some(files) => Some((
+                files.clone(),
+                axum_server::tls_rustls::RustlsConfig::from_config(tls::server_config(files)?),
+            )),
+            None => None,
+        };
         let store = open_store(&settings).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -304,7 +305,8 @@ impl Application {
                 .with_graceful_shutdown(shutdown)
                 .await
                 .context("server failed"),
-            Some(config) => {
+            Some((files, config)) => {
+                let reloader = tokio::spawn(tls::reload_on_hangup(files, config.clone()));
                 let handle = axum_server::Handle::new();
                 let stopper = handle.clone();
                 tokio::spawn(async move {
@@ -314,12 +316,14 @@ impl Application {
                     stopper.graceful_shutdown(Some(Duration::from_secs(30)));
                 });
                 let listener = self.listener.into_std().context("TLS listener")?;
-                axum_server::from_tcp_rustls(listener, config)
+                let served = axum_server::from_tcp_rustls(listener, config)
                     .context("TLS listener")?
                     .handle(handle)
                     .serve(self.router.into_make_service())
                     .await
-                    .context("server failed")
+                    .context("server failed");
+                reloader.abort();
+                served
             }
         };
         sweeper.abort();

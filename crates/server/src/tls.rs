@@ -1,5 +1,6 @@
 //! The main listener's TLS: a rustls server configuration from PEM files, on the aws-lc-rs
 //! provider the rest of the build uses (chosen explicitly, so no process-wide default is needed).
+//! SIGHUP reads the files again, so a renewed certificate is served without a restart.
 
 use crate::config::TlsFiles;
 use anyhow::{Context, Result, bail};
@@ -30,4 +31,35 @@ pub(crate) fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig
         .context("--tls-cert/--tls-key: the key does not match the certificate")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// On each SIGHUP, reloads the certificate and key into `config` (new connections get them). A
+/// bad pair is logged and the running one kept.
+pub(crate) async fn reload_on_hangup(
+    files: TlsFiles,
+    config: axum_server::tls_rustls::RustlsConfig,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: TLS certificate reload disabled");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match server_config(&files) {
+                Ok(new) => {
+                    config.reload_from_config(new);
+                    tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded");
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "TLS reload failed; keeping the current certificate")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (files, config);
+    }
 }

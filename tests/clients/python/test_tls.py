@@ -5,6 +5,8 @@ that certificate, tokens are issued by an https issuer, and their JWKS is fetche
 from __future__ import annotations
 
 import datetime
+import signal
+import time
 import ipaddress
 import json
 import ssl
@@ -23,12 +25,10 @@ from support import confirmed_user, create_client, create_pool, password_auth
 from tessera_server import REGION, TesseraServer
 
 
-@pytest.fixture(scope="module")
-def cert_files(tmp_path_factory):
-    """A self-signed certificate for IP 127.0.0.1 and its key, as PEM files."""
-    d = tmp_path_factory.mktemp("tls")
+def write_self_signed(d, common_name: str = "tessera test") -> tuple[str, str]:
+    """Writes a self-signed certificate for IP 127.0.0.1 and its key as PEM files in `d`."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tessera test")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -55,6 +55,11 @@ def cert_files(tmp_path_factory):
         )
     )
     return str(cert_path), str(key_path)
+
+
+@pytest.fixture(scope="module")
+def cert_files(tmp_path_factory):
+    return write_self_signed(tmp_path_factory.mktemp("tls"))
 
 
 def test_https_with_boto3_and_an_https_issuer(spawn, cert_files):
@@ -142,3 +147,32 @@ def test_a_key_that_does_not_match_is_refused(tmp_path, cert_files):
     with pytest.raises(RuntimeError):
         server.start(timeout=20)
     assert "does not match" in server.stderr_tail(n=10_000)
+
+
+def served_common_name(port: int) -> str:
+    pem = ssl.get_server_certificate(("127.0.0.1", port))
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
+
+def test_sighup_reloads_a_renewed_certificate(spawn, tmp_path):
+    d = tmp_path / "tls"
+    d.mkdir()
+    cert, key = write_self_signed(d, "first")
+    server = spawn(extra_args=["--tls-cert", cert, "--tls-key", key])
+    assert served_common_name(server.port) == "first"
+
+    write_self_signed(d, "renewed")  # same paths, as certbot and friends do
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while served_common_name(server.port) != "renewed":
+        assert time.monotonic() < deadline, "certificate not reloaded"
+        time.sleep(0.1)
+    assert server.client(verify=cert).list_user_pools(MaxResults=1)["UserPools"] == []
+
+    # A broken pair is refused and the running certificate kept.
+    (d / "key.pem").write_text("not a key")
+    server.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert server.proc.poll() is None
+    assert served_common_name(server.port) == "renewed"
