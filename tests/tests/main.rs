@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod branding;
 mod clients;
 mod devices;
 mod domains;

@@ -59,12 +59,18 @@ struct ServerArgs {
     /// AWS region to present (pool ids start with it) [default: us-east-1].
     #[arg(long)]
     region: Option<String>,
-    /// Public base URL, the issuer of tokens [default: http://LISTEN].
+    /// Public base URL, the issuer of tokens [default: http://LISTEN, or https://LISTEN with TLS].
     #[arg(long)]
     public_url: Option<String>,
     /// Serve each hosted-UI domain at PREFIX.DOMAIN_BASE (wildcard DNS and TLS in front) as well as at PUBLIC_URL/domain/NAME.
     #[arg(long)]
     domain_base: Option<String>,
+    /// Serve HTTPS: PEM certificate chain file (with --tls-key).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// Serve HTTPS: PEM private key file of --tls-cert.
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
     /// Local development: accept any admin credentials and hash passwords cheaply. Never in production.
     #[arg(long)]
     dev: bool,
@@ -120,6 +126,9 @@ impl ServerArgs {
         set("region", self.region.clone().map(Into::into));
         set("public_url", self.public_url.clone().map(Into::into));
         set("domain_base", self.domain_base.clone().map(Into::into));
+        for (key, path) in [("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key)] {
+            set(key, path.as_ref().map(|p| p.display().to_string().into()));
+        }
         set("dev", self.dev.then_some(true.into()));
         set("hash_cost", self.hash_cost.clone().map(Into::into));
         set("log_format", self.log_format.clone().map(Into::into));
@@ -175,7 +184,7 @@ fn banner(app: &Application, settings: &Settings) {
             }
         }
     };
-    let endpoint = format!("http://{}", app.local_addr());
+    let endpoint = format!("{}://{}", app.scheme(), app.local_addr());
     println!(
         "Tessera {} listening on {endpoint}",
         env!("CARGO_PKG_VERSION")
@@ -269,6 +278,7 @@ async fn main() -> Result<()> {
             let app = Application::build(Settings {
                 listen: "127.0.0.1:0".parse()?,
                 metrics_listen: None,
+                tls: None,
                 ..settings
             })
             .await?;

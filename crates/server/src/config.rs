@@ -24,10 +24,15 @@ pub struct Config {
     /// `sqlite://path` or `postgres://…`; defaults to `sqlite://{data_dir}/tessera.db`.
     pub database_url: Option<String>,
     pub region: String,
-    /// Base URL of token issuers and the well-known endpoints; defaults to `http://{listen}`.
+    /// Base URL of token issuers and the well-known endpoints; defaults to `http://{listen}`
+    /// (`https://{listen}` with TLS).
     pub public_url: Option<String>,
     /// Hosted-UI domains answer at `{prefix}.{domain_base}` too (wildcard DNS, TLS in front).
     pub domain_base: Option<String>,
+    /// Serve HTTPS on `listen` with this PEM certificate chain (and `tls_key`; both or neither).
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Local-development mode: any credentials are accepted for admin operations and
     /// passwords are hashed with a cheap cost. Never for real users.
     pub dev: bool,
@@ -121,6 +126,8 @@ impl Default for Config {
             region: "us-east-1".into(),
             public_url: None,
             domain_base: None,
+            tls_cert: None,
+            tls_key: None,
             dev: false,
             hash_cost: None,
             master_key: None,
@@ -150,6 +157,8 @@ pub const FIELDS: &[&str] = &[
     "region",
     "public_url",
     "domain_base",
+    "tls_cert",
+    "tls_key",
     "dev",
     "hash_cost",
     "master_key",
@@ -210,6 +219,13 @@ pub enum Database {
     Postgres(String),
 }
 
+/// The PEM files of the main listener's TLS certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// A validated configuration.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -221,6 +237,8 @@ pub struct Settings {
     pub region: String,
     pub public_url: Option<String>,
     pub domain_base: Option<String>,
+    /// HTTPS on the main listener: the certificate chain and key files.
+    pub tls: Option<TlsFiles>,
     pub dev: bool,
     pub hash_cost: HashCost,
     pub master_key: Option<String>,
@@ -298,6 +316,16 @@ impl Settings {
                 "set both TESSERA_ROOT_ACCESS_KEY_ID and TESSERA_ROOT_SECRET_ACCESS_KEY, or neither"
             ),
         };
+        let tls = match (
+            c.tls_cert.filter(|p| !p.as_os_str().is_empty()),
+            c.tls_key.filter(|p| !p.as_os_str().is_empty()),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => bail!(
+                "set both --tls-cert and --tls-key (TESSERA_TLS_CERT, TESSERA_TLS_KEY), or neither"
+            ),
+        };
         let lambda = lambda_settings(c.lambda, &c.region)?;
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
@@ -312,6 +340,7 @@ impl Settings {
             region: c.region,
             public_url: c.public_url.map(|u| u.trim_end_matches('/').to_string()),
             domain_base: domain_base(c.domain_base)?,
+            tls,
             dev: c.dev,
             hash_cost,
             master_key: c.master_key,
@@ -433,6 +462,29 @@ mod tests {
                 serde_json::json!({"lambda": {"session_token": "alone"}})
             ));
             assert!(bad(serde_json::json!({"lambda": {"endpiont": "typo"}})));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tls_needs_both_files_from_any_source() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(s.tls, None);
+            jail.set_env("TESSERA_TLS_CERT", "/etc/tessera/cert.pem");
+            let half = Config::load(None, &serde_json::json!({})).and_then(Settings::from_config);
+            assert!(half.is_err());
+            let s = Settings::from_config(Config::load(
+                None,
+                &serde_json::json!({"tls_key": "/etc/tessera/key.pem"}),
+            )?)?;
+            assert_eq!(
+                s.tls,
+                Some(TlsFiles {
+                    cert: "/etc/tessera/cert.pem".into(),
+                    key: "/etc/tessera/key.pem".into(),
+                })
+            );
             Ok(())
         });
     }

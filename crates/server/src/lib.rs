@@ -6,8 +6,9 @@
 
 pub mod config;
 mod secrets;
+mod tls;
 
-pub use config::{Config, Database, Settings};
+pub use config::{Config, Database, Settings, TlsFiles};
 pub use secrets::RootCredentials;
 
 use anyhow::{Context, Result};
@@ -87,6 +88,8 @@ pub fn trigger_invoker(settings: &Settings) -> Result<tessera_lambda::LambdaInvo
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// The main listener's TLS configuration when it serves HTTPS.
+    tls: Option<(TlsFiles, axum_server::tls_rustls::RustlsConfig)>,
     /// The separate `/metrics` listener, when one is configured.
     metrics: Option<(TcpListener, axum::Router)>,
     engine: Engine,
@@ -116,15 +119,22 @@ impl Application {
         }
         let master = secrets::master_key(&settings)?;
         let root = secrets::root_credentials(&settings)?;
+        // Read before anything listens, so a bad certificate stops the start with its reason.
+        let tls = match &settings.tls {
+            Some(files) => Some((
+                files.clone(),
+                axum_server::tls_rustls::RustlsConfig::from_config(tls::server_config(files)?),
+            )),
+            None => None,
+        };
         let store = open_store(&settings).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listen on {}", settings.listen))?;
         let addr = listener.local_addr()?;
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = settings.public_url.clone().unwrap_or_else(|| {
+            format!("{}://{addr}", if tls.is_some() { "https" } else { "http" })
+        });
         let messengers = Arc::new(messengers(&settings)?);
         let channels: Vec<tessera_domain::messages::Channel> = [
             tessera_domain::messages::Channel::Email,
@@ -193,6 +203,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            tls,
             metrics,
             engine,
             messengers,
@@ -214,6 +225,11 @@ impl Application {
         self.metrics
             .as_ref()
             .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
+    /// `https` when the main listener serves TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     pub fn engine(&self) -> &Engine {
@@ -285,10 +301,32 @@ impl Application {
                 }
             })
         });
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed");
+        let result = match self.tls {
+            None => axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("server failed"),
+            Some((files, config)) => {
+                let reloader = tokio::spawn(tls::reload_on_hangup(files, config.clone()));
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    // Like axum::serve's graceful shutdown, bounded so a stuck client can't
+                    // hold the process.
+                    stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+                });
+                let listener = self.listener.into_std().context("TLS listener")?;
+                let served = axum_server::from_tcp_rustls(listener, config)
+                    .context("TLS listener")?
+                    .handle(handle)
+                    .serve(self.router.into_make_service())
+                    .await
+                    .context("server failed");
+                reloader.abort();
+                served
+            }
+        };
         sweeper.abort();
         courier.abort();
         upkeep.abort();

@@ -37,7 +37,7 @@ def _reap_all() -> None:
             proc.kill()
 
 
-_BANNER = re.compile(r"^Tessera \S+ listening on (http://127\.0\.0\.1:(\d+))\s*$")
+_BANNER = re.compile(r"^Tessera \S+ listening on (https?://127\.0\.0\.1:(\d+))\s*$")
 
 
 def tessera_bin() -> str:
@@ -237,6 +237,7 @@ class TesseraServer:
         secret_key: str = ROOT_SECRET_ACCESS_KEY,
         unsigned: bool = False,
         validate: bool = True,
+        verify: str | bool | None = None,
     ):
         config = Config(
             region_name=REGION,
@@ -253,6 +254,7 @@ class TesseraServer:
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
             config=config,
+            verify=verify,
         )
 
     def issuer(self, pool_id: str) -> str:
