@@ -13,6 +13,9 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod identity;
+
+pub use identity::IdentityTx;
 
 use async_trait::async_trait;
 use tessera_domain::client::{AppClient, ClientSecret};
@@ -60,6 +63,10 @@ pub enum Conflict {
     /// The pool already has a domain of that kind (one prefix and one custom domain at most).
     PoolDomainKind,
     ResourceServer,
+    IdentityPool,
+    /// A login (provider and subject) already linked to an identity of the pool.
+    Login,
+    AccessKey,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -146,7 +153,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: Send + IdentityTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.
