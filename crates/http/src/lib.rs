@@ -13,6 +13,7 @@ mod dispatch;
 pub mod error;
 mod health;
 mod idp;
+mod identity;
 pub mod metrics;
 pub mod sigv4;
 mod wellknown;

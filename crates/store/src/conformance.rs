@@ -1911,11 +1911,14 @@ pub async fn identity_pools_round_trip_and_page(store: Arc<dyn Store>) {
     for p in [&c, &a, &b] {
         tx.insert_identity_pool(p).await.unwrap();
     }
+    tx.commit().await.unwrap();
+    // A refused write poisons a PostgreSQL transaction: try it in one of its own.
+    let mut tx = store.begin().await.unwrap();
     assert!(matches!(
         tx.insert_identity_pool(&a).await,
         Err(StoreError::Conflict(Conflict::IdentityPool))
     ));
-    tx.commit().await.unwrap();
+    drop(tx);
 
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.get_identity_pool(&a.id).await.unwrap(), Some(a.clone()));
