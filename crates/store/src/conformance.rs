@@ -49,7 +49,8 @@ macro_rules! store_conformance {
             deleting_a_pool_removes_its_domains_and_resource_servers,
             a_migrated_store_is_ready,
             identity_pools_round_trip_and_page, identities_link_logins_uniquely,
-            sts_sessions_round_trip_and_are_revoked_with_their_identity);
+            sts_sessions_round_trip_and_are_revoked_with_their_identity,
+            identity_signing_keys_round_trip);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -2002,7 +2003,9 @@ pub async fn identities_link_logins_uniquely(store: Arc<dyn Store>) {
     tx.update_identity(&upgraded).await.unwrap();
     let mut stealing = alice.clone();
     stealing.logins.insert("dev:x".into(), "1".into());
-    stealing.logins.insert("idp/pool".into(), "carol-sub".into());
+    stealing
+        .logins
+        .insert("idp/pool".into(), "carol-sub".into());
     assert!(matches!(
         tx.update_identity(&stealing).await,
         Err(StoreError::Conflict(Conflict::Login))
@@ -2028,7 +2031,10 @@ pub async fn identities_link_logins_uniquely(store: Arc<dyn Store>) {
     );
     let listed = tx.list_identities(&p.id, None, 10).await.unwrap();
     assert_eq!(listed, vec![unlinked.clone(), alice.clone()]);
-    let page = tx.list_identities(&p.id, Some(&unlinked.id), 10).await.unwrap();
+    let page = tx
+        .list_identities(&p.id, Some(&unlinked.id), 10)
+        .await
+        .unwrap();
     assert_eq!(page, vec![alice.clone()]);
     assert!(tx.delete_identity(&alice.id).await.unwrap());
     assert!(!tx.delete_identity(&alice.id).await.unwrap());
@@ -2116,7 +2122,10 @@ pub async fn sts_sessions_round_trip_and_are_revoked_with_their_identity(store: 
 
     let mut tx = store.begin().await.unwrap();
     assert!(tx.delete_identity(&one.id).await.unwrap());
-    assert_eq!(tx.get_sts_session("ASIAAAAAAAAAAAAAAAA1").await.unwrap(), None);
+    assert_eq!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA1").await.unwrap(),
+        None
+    );
     assert!(
         tx.get_sts_session("ASIAAAAAAAAAAAAAAAA2")
             .await
@@ -2124,7 +2133,10 @@ pub async fn sts_sessions_round_trip_and_are_revoked_with_their_identity(store: 
             .is_some()
     );
     assert!(tx.delete_identity_pool(&p.id).await.unwrap());
-    assert_eq!(tx.get_sts_session("ASIAAAAAAAAAAAAAAAA2").await.unwrap(), None);
+    assert_eq!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA2").await.unwrap(),
+        None
+    );
     assert!(
         tx.get_sts_session("ASIAAAAAAAAAAAAAAAA3")
             .await
@@ -2132,4 +2144,31 @@ pub async fn sts_sessions_round_trip_and_are_revoked_with_their_identity(store: 
             .is_some()
     );
     tx.commit().await.unwrap();
+}
+
+pub async fn identity_signing_keys_round_trip(store: Arc<dyn Store>) {
+    use crate::IdentitySigningKey;
+    let key = |kid: &str, at: i64| IdentitySigningKey {
+        kid: kid.to_string(),
+        sealed_private: vec![1, 2, 3],
+        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
+        created_at: t(at),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.identity_signing_keys().await.unwrap().is_empty());
+    tx.insert_identity_signing_key(&key("b", 5)).await.unwrap();
+    tx.insert_identity_signing_key(&key("a", 9)).await.unwrap();
+    tx.insert_identity_signing_key(&key("c", 5)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_identity_signing_key(&key("a", 1)).await,
+        Err(StoreError::Conflict(Conflict::SigningKey))
+    ));
+    drop(tx);
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.identity_signing_keys().await.unwrap(),
+        vec![key("b", 5), key("c", 5), key("a", 9)]
+    );
 }

@@ -15,7 +15,7 @@
 pub mod conformance;
 pub mod identity;
 
-pub use identity::IdentityTx;
+pub use identity::{IdentitySigningKey, IdentityTx};
 
 use async_trait::async_trait;
 use tessera_domain::client::{AppClient, ClientSecret};

@@ -27,8 +27,7 @@ pub(crate) const IDENTITY_POOL_PROVIDER: &str = "cognito-identity.amazonaws.com"
 const LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const SECRET_ALPHABET: &[u8] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// What GetCredentialsForIdentity hands out (the only time the secret and token exist in the
 /// clear).
@@ -77,7 +76,12 @@ fn invalid_pool_configuration() -> EngineError {
 /// principal `cognito-identity.amazonaws.com` and the keys
 /// `cognito-identity.amazonaws.com:{aud,sub,amr}`, and a refusal becomes
 /// InvalidIdentityPoolConfigurationException (identity-pools reference §1.6 step 7).
-fn role_trusts_identity_pool(_role_arn: &str, _pool: &IdentityPool, _identity: &Identity, _amr: &[String]) -> bool {
+fn role_trusts_identity_pool(
+    _role_arn: &str,
+    _pool: &IdentityPool,
+    _identity: &Identity,
+    _amr: &[String],
+) -> bool {
     true
 }
 
@@ -101,7 +105,7 @@ impl Engine {
         logins: &BTreeMap<String, String>,
         custom_role_arn: Option<&str>,
     ) -> EngineResult<IssuedCredentials> {
-        let (mut identity, pool) = {
+        let (identity, pool) = {
             let mut tx = self.inner.store.read().await?;
             let identity = self.load_identity(&mut *tx, identity_id).await?;
             let pool = self.load_identity_pool(&mut *tx, &identity.pool_id).await?;
@@ -110,7 +114,18 @@ impl Engine {
         if identity.disabled {
             return Err(forbidden(&identity.id).into());
         }
-        let proofs = self.verify_logins(&pool, logins).await?;
+        let verified = self.verify_logins(&pool, logins).await?;
+        // An identity-pool token proves the identity it names; an authenticated one stands for
+        // the logins the identity has.
+        let own_token = verified
+            .iter()
+            .any(|p| p.provider == IDENTITY_POOL_PROVIDER);
+        let proofs = self.own_tokens_name(&identity, verified)?;
+        if proofs.is_empty() && own_token && identity.is_authenticated() {
+            return self
+                .issue_credentials(identity, pool, custom_role_arn, Vec::new(), true)
+                .await;
+        }
         if proofs.is_empty() {
             if identity.is_authenticated() {
                 return Err(logins_dont_match());
@@ -122,7 +137,36 @@ impl Engine {
                 .into());
             }
         }
+        self.issue_credentials(identity, pool, custom_role_arn, proofs, false)
+            .await
+    }
+
+    /// Chooses the role, then mints, stores and returns credentials. `by_own_token`: the
+    /// caller proved an authenticated identity with one of the pool's own OpenID tokens (no
+    /// provider claims, so the pool's authenticated role).
+    async fn issue_credentials(
+        &self,
+        mut identity: Identity,
+        pool: IdentityPool,
+        custom_role_arn: Option<&str>,
+        proofs: Vec<LoginProof>,
+        by_own_token: bool,
+    ) -> EngineResult<IssuedCredentials> {
         let (role_arn, amr, session_policy, principal_tags) = match proofs.first() {
+            None if by_own_token => {
+                let role = pool
+                    .config
+                    .roles
+                    .get("authenticated")
+                    .cloned()
+                    .ok_or_else(invalid_pool_configuration)?;
+                (
+                    role,
+                    super::openid::amr_of(&identity),
+                    None,
+                    BTreeMap::new(),
+                )
+            }
             None => {
                 let role = pool
                     .config
@@ -190,9 +234,8 @@ impl Engine {
         self.link_logins(&mut *tx, &mut identity, &proofs).await?;
         tx.insert_sts_session(&session).await.map_err(|e| {
             on_conflict(e, |c| {
-                (*c == Conflict::AccessKey).then(|| {
-                    DomainError::new(ErrorKind::ConcurrentModification, "Please retry.")
-                })
+                (*c == Conflict::AccessKey)
+                    .then(|| DomainError::new(ErrorKind::ConcurrentModification, "Please retry."))
             })
         })?;
         tx.commit().await?;
@@ -242,14 +285,17 @@ impl Engine {
         }))
     }
 
-    /// Tokens from the identity pool itself (the `cognito-identity.amazonaws.com` key) and
-    /// public providers (Google, Facebook …) can't be verified yet.
+    /// Tokens from the identity pool itself (`cognito-identity.amazonaws.com`) are verified;
+    /// public providers (Google, Facebook …) can't be yet.
     pub(crate) async fn verify_identity_pool_login(
         &self,
-        _pool: &IdentityPool,
+        pool: &IdentityPool,
         key: &str,
-        _token: &str,
+        token: &str,
     ) -> EngineResult<LoginProof> {
+        if key == IDENTITY_POOL_PROVIDER {
+            return self.verify_own_open_id(pool, key, token).await;
+        }
         Err(DomainError::not_authorized(format!(
             "Invalid login token. Tessera can't verify tokens from {} yet.",
             key.chars().take(128).collect::<String>()

@@ -36,11 +36,7 @@ fn login_conflict() -> DomainError {
 }
 
 impl Engine {
-    pub(crate) async fn load_identity(
-        &self,
-        tx: &mut dyn Tx,
-        id: &str,
-    ) -> EngineResult<Identity> {
+    pub(crate) async fn load_identity(&self, tx: &mut dyn Tx, id: &str) -> EngineResult<Identity> {
         let parsed = IdentityId::parse(id).map_err(|_| identity_not_found(id))?;
         tx.get_identity(&parsed)
             .await?
@@ -77,7 +73,9 @@ impl Engine {
         if changed {
             identity.modified_at = self.now();
             tx.update_identity(identity).await.map_err(|e| {
-                on_conflict(e, |c| (*c == Conflict::Login).then(|| forbidden(&identity.id)))
+                on_conflict(e, |c| {
+                    (*c == Conflict::Login).then(|| forbidden(&identity.id))
+                })
             })?;
         }
         Ok(())

@@ -4,10 +4,12 @@
 mod credentials;
 mod identities;
 mod logins;
+pub(crate) mod openid;
 
 pub use credentials::{IssuedCredentials, StsCaller, StsRefusal};
 pub use identities::IdentityPage;
 pub use logins::LoginProof;
+pub use openid::OpenIdToken;
 
 use crate::Engine;
 use crate::error::{EngineResult, on_conflict};
@@ -37,7 +39,12 @@ impl Engine {
 
     /// The pool an ARN names, if it is one of this deployment's identity pool ARNs.
     fn identity_pool_of_arn(&self, arn: &str) -> EngineResult<IdentityPoolId> {
-        let not_found = || DomainError::resource_not_found(format!("The resource {} does not exist.", tessera_domain_echo(arn)));
+        let not_found = || {
+            DomainError::resource_not_found(format!(
+                "The resource {} does not exist.",
+                tessera_domain_echo(arn)
+            ))
+        };
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let ["arn", _, "cognito-identity", _region, account, resource] = parts.as_slice() else {
             return Err(not_found().into());
@@ -45,7 +52,9 @@ impl Engine {
         if *account != self.inner.settings.account_id {
             return Err(not_found().into());
         }
-        let id = resource.strip_prefix("identitypool/").ok_or_else(not_found)?;
+        let id = resource
+            .strip_prefix("identitypool/")
+            .ok_or_else(not_found)?;
         IdentityPoolId::parse(id).map_err(|_| not_found().into())
     }
 
@@ -287,7 +296,9 @@ fn parse_pool_id(id: &str) -> EngineResult<IdentityPoolId> {
 
 fn check_pool_config(c: &IdentityPoolConfig) -> EngineResult<()> {
     if c.identity_pool_tags.len() > 50 {
-        return Err(DomainError::invalid_parameter("An identity pool can have at most 50 tags.").into());
+        return Err(
+            DomainError::invalid_parameter("An identity pool can have at most 50 tags.").into(),
+        );
     }
     let mut seen = std::collections::BTreeSet::new();
     for p in &c.cognito_identity_providers {

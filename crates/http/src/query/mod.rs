@@ -173,10 +173,7 @@ pub enum Principal {
 
 /// SigV4 against the root credentials or an STS session (whose `X-Amz-Security-Token` must
 /// be the one issued with the key, and not expired).
-async fn authenticate(
-    state: &AppState,
-    req: &sigv4::Request<'_>,
-) -> Result<Principal, QueryError> {
+async fn authenticate(state: &AppState, req: &sigv4::Request<'_>) -> Result<Principal, QueryError> {
     let pending = sigv4::prepare(req, &["content-type"])?;
     let key = pending.access_key().to_string();
     if let AdminAuth::SigV4(roots) = &state.admin
@@ -232,7 +229,17 @@ pub async fn handle(
     let request_id = uuid::Uuid::new_v4().to_string();
     let form = Form::parse(body);
     let action = form.get("Action").unwrap_or_default().to_string();
-    let result = route(&state, method, uri, headers, body, &form, &action, &request_id).await;
+    let result = route(
+        &state,
+        method,
+        uri,
+        headers,
+        body,
+        &form,
+        &action,
+        &request_id,
+    )
+    .await;
     match result {
         Ok(response) => response,
         Err(e) => {
@@ -257,7 +264,8 @@ async fn route(
         return Err(QueryError::sender("MissingAction", "Missing Action"));
     }
     let version = form.get("Version").unwrap_or_default();
-    let Some(service) = sts::SERVICE.filter(|s| s.version == version && s.actions.contains(&action))
+    let Some(service) =
+        sts::SERVICE.filter(|s| s.version == version && s.actions.contains(&action))
     else {
         return Err(QueryError::sender(
             "InvalidAction",
@@ -311,8 +319,14 @@ mod tests {
 
     #[test]
     fn json_codes_translate_to_query_codes() {
-        assert_eq!(error_code("UnrecognizedClientException"), "InvalidClientTokenId");
-        assert_eq!(error_code("InvalidSignatureException"), "SignatureDoesNotMatch");
+        assert_eq!(
+            error_code("UnrecognizedClientException"),
+            "InvalidClientTokenId"
+        );
+        assert_eq!(
+            error_code("InvalidSignatureException"),
+            "SignatureDoesNotMatch"
+        );
         assert_eq!(error_code("ExpiredToken"), "ExpiredToken");
         let missing: QueryError = sigv4::missing_token().into();
         assert_eq!(missing.code, "MissingAuthenticationToken");

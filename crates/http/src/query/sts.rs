@@ -17,7 +17,10 @@ pub fn call(state: &AppState, action: &str, principal: &Principal) -> Result<Str
         "GetCallerIdentity" => Ok(get_caller_identity(state, principal)),
         other => Err(QueryError::sender(
             "InvalidAction",
-            format!("Could not find operation {} for version 2011-06-15", tessera_wire::echo(other)),
+            format!(
+                "Could not find operation {} for version 2011-06-15",
+                tessera_wire::echo(other)
+            ),
         )),
     }
 }
