@@ -50,7 +50,7 @@ if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
     || { $sudo_ apt-get update >/dev/null && $sudo_ apt-get install -y --no-install-recommends chromium >/dev/null; }
 fi
 
-echo "== Node suite (@aws-sdk/client-cognito-identity-provider, aws-jwt-verify, amazon-cognito-identity-js)"
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, playwright-core + chromium, openid-client)"
 cd "$here/node"
 if [[ -f package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error

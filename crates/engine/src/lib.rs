@@ -14,6 +14,7 @@ mod domains;
 mod error;
 mod groups;
 mod hashing;
+pub mod identity;
 mod keys;
 mod mfa;
 mod migration;
@@ -65,6 +66,8 @@ use tessera_store::Store;
 pub struct EngineSettings {
     /// The AWS region this deployment pretends to be (pool ids start with it).
     pub region: String,
+    /// The 12-digit account id in every ARN this deployment writes.
+    pub account_id: String,
     /// Base of token issuers: a pool's issuer is `{issuer_base}/{pool id}`.
     pub issuer_base: String,
     /// Hosted-UI domains answer at `{prefix}.{domain_base}` (behind wildcard DNS and a TLS
@@ -89,6 +92,8 @@ struct Inner {
     triggers: Arc<dyn TriggerInvoker>,
     hasher: hashing::Hasher,
     keys: keys::KeyRing,
+    /// The identity pools' OpenID signing keys, once loaded.
+    identity_keys: std::sync::RwLock<Option<Arc<identity::openid::IdentityKeys>>>,
     settings: EngineSettings,
     /// Password proofs actually checked (argon2 verifications and SRP proofs of real users).
     password_checks: std::sync::atomic::AtomicU64,
@@ -113,6 +118,7 @@ impl Engine {
                 triggers,
                 hasher,
                 keys: keys::KeyRing::default(),
+                identity_keys: Default::default(),
                 settings,
                 password_checks: Default::default(),
                 outbox_ready: Default::default(),

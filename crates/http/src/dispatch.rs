@@ -148,6 +148,29 @@ routes! {
     "cognito-idp" "DescribeManagedLoginBrandingByClient" => crate::idp::branding::describe_managed_login_branding_by_client;
     "cognito-idp" "UpdateManagedLoginBranding" => crate::idp::branding::update_managed_login_branding;
     "cognito-idp" "DeleteManagedLoginBranding" => crate::idp::branding::delete_managed_login_branding;
+    "cognito-identity" "CreateIdentityPool" => crate::identity::pools::create_identity_pool;
+    "cognito-identity" "DescribeIdentityPool" => crate::identity::pools::describe_identity_pool;
+    "cognito-identity" "UpdateIdentityPool" => crate::identity::pools::update_identity_pool;
+    "cognito-identity" "DeleteIdentityPool" => crate::identity::pools::delete_identity_pool;
+    "cognito-identity" "ListIdentityPools" => crate::identity::pools::list_identity_pools;
+    "cognito-identity" "TagResource" => crate::identity::pools::tag_resource;
+    "cognito-identity" "UntagResource" => crate::identity::pools::untag_resource;
+    "cognito-identity" "ListTagsForResource" => crate::identity::pools::list_tags_for_resource;
+    "cognito-identity" "SetIdentityPoolRoles" => crate::identity::pools::set_identity_pool_roles;
+    "cognito-identity" "GetIdentityPoolRoles" => crate::identity::pools::get_identity_pool_roles;
+    "cognito-identity" "SetPrincipalTagAttributeMap" => crate::identity::pools::set_principal_tag_attribute_map;
+    "cognito-identity" "GetPrincipalTagAttributeMap" => crate::identity::pools::get_principal_tag_attribute_map;
+    "cognito-identity" "GetId" => crate::identity::identities::get_id;
+    "cognito-identity" "GetCredentialsForIdentity" => crate::identity::identities::get_credentials_for_identity;
+    "cognito-identity" "DescribeIdentity" => crate::identity::identities::describe_identity;
+    "cognito-identity" "ListIdentities" => crate::identity::identities::list_identities;
+    "cognito-identity" "DeleteIdentities" => crate::identity::identities::delete_identities;
+    "cognito-identity" "UnlinkIdentity" => crate::identity::identities::unlink_identity;
+    "cognito-identity" "GetOpenIdToken" => crate::identity::openid::get_open_id_token;
+    "cognito-identity" "GetOpenIdTokenForDeveloperIdentity" => crate::identity::openid::get_open_id_token_for_developer_identity;
+    "cognito-identity" "LookupDeveloperIdentity" => crate::identity::openid::lookup_developer_identity;
+    "cognito-identity" "MergeDeveloperIdentities" => crate::identity::openid::merge_developer_identities;
+    "cognito-identity" "UnlinkDeveloperIdentity" => crate::identity::openid::unlink_developer_identity;
 }
 
 /// The model's names for a target's service and operation, if it names one.
@@ -180,6 +203,9 @@ pub async fn aws_json(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if crate::query::is_query_request(&headers) {
+        return crate::query::handle(state, &method, &uri, &headers, &body).await;
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let target = headers
         .get("x-amz-target")

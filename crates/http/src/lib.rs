@@ -1,6 +1,7 @@
 //! Tessera's HTTP front door.
 //!
-//! - `POST /` (any path): the AWS JSON 1.1 APIs, dispatched on `X-Amz-Target` ([`dispatch`]).
+//! - `POST /` (any path): the AWS JSON 1.1 APIs, dispatched on `X-Amz-Target` ([`dispatch`]),
+//!   and the AWS Query APIs (STS), a form body without a target ([`query`]).
 //! - `GET /{poolId}/.well-known/jwks.json` and `…/openid-configuration`: what JWT libraries
 //!   need to verify a pool's tokens.
 //! - `GET /health`, `/health/live`, `/health/ready` ([`health`]).
@@ -12,8 +13,10 @@
 mod dispatch;
 pub mod error;
 mod health;
+mod identity;
 mod idp;
 pub mod metrics;
+mod query;
 pub mod sigv4;
 pub mod web;
 mod wellknown;
@@ -72,6 +75,14 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
         .route("/health", get(wellknown::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route(
+            "/cognito-identity/.well-known/jwks.json",
+            get(identity::openid::jwks),
+        )
+        .route(
+            "/cognito-identity/.well-known/openid-configuration",
+            get(identity::openid::openid_configuration),
+        )
         .route("/{pool}/.well-known/jwks.json", get(wellknown::jwks))
         .route(
             "/{pool}/.well-known/openid-configuration",

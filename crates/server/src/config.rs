@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tessera_crypto::password::HashCost;
 
+/// The account id ARNs carry unless `account_id` says otherwise (LocalStack and moto use the
+/// same all-zero convention for "no real account").
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -24,6 +28,11 @@ pub struct Config {
     /// `sqlite://path` or `postgres://…`; defaults to `sqlite://{data_dir}/tessera.db`.
     pub database_url: Option<String>,
     pub region: String,
+    /// The 12-digit AWS account id this deployment presents in every ARN. Text, even when a
+    /// TOML file writes it as a number (the environment's value is read as text: figment would
+    /// read `000000000000` as the number 0).
+    #[serde(deserialize_with = "text_or_number")]
+    pub account_id: String,
     /// Base URL of token issuers and the well-known endpoints; defaults to `http://{listen}`
     /// (`https://{listen}` with TLS).
     pub public_url: Option<String>,
@@ -124,6 +133,7 @@ impl Default for Config {
             data_dir: PathBuf::from("tessera-data"),
             database_url: None,
             region: "us-east-1".into(),
+            account_id: DEFAULT_ACCOUNT_ID.into(),
             public_url: None,
             domain_base: None,
             tls_cert: None,
@@ -155,6 +165,7 @@ pub const FIELDS: &[&str] = &[
     "data_dir",
     "database_url",
     "region",
+    "account_id",
     "public_url",
     "domain_base",
     "tls_cert",
@@ -174,6 +185,20 @@ pub const FIELDS: &[&str] = &[
     "outbox_http",
     "outbox_poll_ms",
 ];
+
+/// A string, or a number written out (a TOML `account_id = 123456789012`).
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Text(s) => s,
+        Either::Number(n) => n.to_string(),
+    })
+}
 
 /// The keys of the `[lambda]` table that may come from the environment, as
 /// `TESSERA_LAMBDA_{KEY}` (per-function routes only come from the file).
@@ -198,10 +223,16 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
+        if let Ok(account) = std::env::var("TESSERA_ACCOUNT_ID") {
+            figment = figment.merge(Serialized::default("account_id", account));
+        }
         figment = figment
             // Only our own keys: other TESSERA_* variables (test settings, the config path)
             // must not trip the unknown-field check meant for typos in config files.
-            .merge(Env::prefixed("TESSERA_").filter(|k| FIELDS.iter().any(|f| k == *f)))
+            .merge(
+                Env::prefixed("TESSERA_")
+                    .filter(|k| k != "account_id" && FIELDS.iter().any(|f| k == *f)),
+            )
             .merge(
                 Env::prefixed("TESSERA_LAMBDA_")
                     .filter(|k| LAMBDA_FIELDS.iter().any(|f| k == *f))
@@ -235,6 +266,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database: Database,
     pub region: String,
+    /// 12 digits; in every ARN (identity pools, assumed roles, the root principal).
+    pub account_id: String,
     pub public_url: Option<String>,
     pub domain_base: Option<String>,
     /// HTTPS on the main listener: the certificate chain and key files.
@@ -309,6 +342,12 @@ impl Settings {
         {
             bail!("--region must look like an AWS region (e.g. us-east-1)");
         }
+        if c.account_id.len() != 12 || !c.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            bail!(
+                "--account-id must be 12 digits (an AWS account id), not {:?}",
+                c.account_id
+            );
+        }
         let root_credentials = match (c.root_access_key_id, c.root_secret_access_key) {
             (Some(id), Some(secret)) => Some((id, secret)),
             (None, None) => None,
@@ -338,6 +377,7 @@ impl Settings {
             data_dir: c.data_dir,
             database,
             region: c.region,
+            account_id: c.account_id,
             public_url: c.public_url.map(|u| u.trim_end_matches('/').to_string()),
             domain_base: domain_base(c.domain_base)?,
             tls,
@@ -485,6 +525,42 @@ mod tests {
                     key: "/etc/tessera/key.pem".into(),
                 })
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn account_id_defaults_comes_from_env_and_file_and_is_validated() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(s.account_id, "000000000000");
+            jail.create_file("t.toml", "account_id = \"111122223333\"")?;
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("t.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            assert_eq!(s.account_id, "111122223333");
+            jail.create_file("n.toml", "account_id = 123456789012")?;
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("n.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            assert_eq!(s.account_id, "123456789012");
+            jail.set_env("TESSERA_ACCOUNT_ID", "012345678901");
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("t.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            assert_eq!(
+                s.account_id, "012345678901",
+                "the environment beats the file"
+            );
+            let flag = Config::load(None, &serde_json::json!({"account_id": "210987654321"}))?;
+            assert_eq!(Settings::from_config(flag)?.account_id, "210987654321");
+            for bad in ["12345", "1234567890123", "12345678901a", ""] {
+                let c = Config::load(None, &serde_json::json!({ "account_id": bad }))?;
+                assert!(Settings::from_config(c).is_err(), "{bad}");
+            }
             Ok(())
         });
     }

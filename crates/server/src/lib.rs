@@ -164,6 +164,7 @@ impl Application {
             Arc::new(triggers),
             EngineSettings {
                 region: settings.region.clone(),
+                account_id: settings.account_id.clone(),
                 issuer_base: public_url.clone(),
                 domain_base: settings.domain_base.clone(),
                 hash_cost: settings.hash_cost,

@@ -10,6 +10,7 @@
 //! sqlx the backend chose.
 
 pub mod codec;
+pub mod identity;
 
 /// Readiness from the highest migration version the database has applied and the highest this
 /// build knows: a database behind the build (or with no migrations table) is not ready.
@@ -1354,7 +1355,13 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
+                let sts = sqlx::query("DELETE FROM sts_sessions WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
                 Ok(sessions.rows_affected()
+                    + sts.rows_affected()
                     + families.rows_affected()
                     + unknown.rows_affected()
                     + sends.rows_affected()
@@ -1379,5 +1386,7 @@ macro_rules! sql_tx {
                 Ok(())
             }
         }
+
+        $crate::identity_tx!($tx, $db);
     };
 }

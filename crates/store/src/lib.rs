@@ -13,6 +13,9 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod identity;
+
+pub use identity::{IdentitySigningKey, IdentityTx};
 
 use async_trait::async_trait;
 use tessera_domain::branding::ManagedLoginBranding;
@@ -64,6 +67,10 @@ pub enum Conflict {
     ResourceServer,
     /// The app client already has a managed-login branding style.
     ManagedLoginBranding,
+    IdentityPool,
+    /// A login (provider and subject) already linked to an identity of the pool.
+    Login,
+    AccessKey,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -158,7 +165,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: Send + IdentityTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.
@@ -511,6 +518,6 @@ pub trait Tx: Send {
     /// Removes expired auth sessions, token families past their refresh expiry, and unknown-name
     /// failure counters nobody has touched for the lockout's memory (15 minutes), unknown-name
     /// send records older than an hour, expired codes, and delivered or failed messages older
-    /// than a week.
+    /// than a week, and STS sessions past their expiry.
     async fn sweep_expired(&mut self, now: Timestamp) -> StoreResult<u64>;
 }
