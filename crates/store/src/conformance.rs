@@ -2035,57 +2035,6 @@ pub async fn managed_login_branding_one_per_client(store: Arc<dyn Store>) {
         tx.insert_managed_login_branding(&branding_style(&p, &c1, 9))
             .await,
         Err(StoreError::Conflict(Conflict::ManagedLoginBranding))
-// Identity pools.
-
-fn identity_pool(n: u8) -> tessera_domain::identity::IdentityPool {
-    use tessera_domain::identity::{IdentityPool, IdentityPoolConfig, IdentityPoolId};
-    IdentityPool {
-        id: IdentityPoolId::parse(&format!("us-east-1:0000000{n}-0000-4000-8000-000000000000"))
-            .unwrap(),
-        name: format!("ip{n}"),
-        created_at: t(0),
-        modified_at: t(0),
-        config: IdentityPoolConfig {
-            allow_unauthenticated_identities: true,
-            ..Default::default()
-        },
-    }
-}
-
-fn identity(
-    pool: &tessera_domain::identity::IdentityPool,
-    n: u8,
-    logins: &[(&str, &str)],
-) -> tessera_domain::identity::Identity {
-    tessera_domain::identity::Identity {
-        id: tessera_domain::identity::IdentityId::parse(&format!(
-            "us-east-1:1{n:07}-0000-4000-8000-00000000000{}",
-            &pool.id.as_str()[17..18]
-        ))
-        .unwrap(),
-        pool_id: pool.id.clone(),
-        created_at: t(n.into()),
-        modified_at: t(n.into()),
-        logins: logins
-            .iter()
-            .map(|(p, s)| (p.to_string(), s.to_string()))
-            .collect(),
-        disabled: false,
-    }
-}
-
-pub async fn identity_pools_round_trip_and_page(store: Arc<dyn Store>) {
-    let (a, mut b, c) = (identity_pool(1), identity_pool(2), identity_pool(3));
-    let mut tx = store.begin().await.unwrap();
-    for p in [&c, &a, &b] {
-        tx.insert_identity_pool(p).await.unwrap();
-    }
-    tx.commit().await.unwrap();
-    // A refused write poisons a PostgreSQL transaction: try it in one of its own.
-    let mut tx = store.begin().await.unwrap();
-    assert!(matches!(
-        tx.insert_identity_pool(&a).await,
-        Err(StoreError::Conflict(Conflict::IdentityPool))
     ));
     drop(tx);
 
@@ -2183,6 +2132,63 @@ pub async fn identity_pools_round_trip_and_page(store: Arc<dyn Store>) {
             .unwrap(),
         None
     );
+}
+
+// Identity pools.
+
+fn identity_pool(n: u8) -> tessera_domain::identity::IdentityPool {
+    use tessera_domain::identity::{IdentityPool, IdentityPoolConfig, IdentityPoolId};
+    IdentityPool {
+        id: IdentityPoolId::parse(&format!("us-east-1:0000000{n}-0000-4000-8000-000000000000"))
+            .unwrap(),
+        name: format!("ip{n}"),
+        created_at: t(0),
+        modified_at: t(0),
+        config: IdentityPoolConfig {
+            allow_unauthenticated_identities: true,
+            ..Default::default()
+        },
+    }
+}
+
+fn identity(
+    pool: &tessera_domain::identity::IdentityPool,
+    n: u8,
+    logins: &[(&str, &str)],
+) -> tessera_domain::identity::Identity {
+    tessera_domain::identity::Identity {
+        id: tessera_domain::identity::IdentityId::parse(&format!(
+            "us-east-1:1{n:07}-0000-4000-8000-00000000000{}",
+            &pool.id.as_str()[17..18]
+        ))
+        .unwrap(),
+        pool_id: pool.id.clone(),
+        created_at: t(n.into()),
+        modified_at: t(n.into()),
+        logins: logins
+            .iter()
+            .map(|(p, s)| (p.to_string(), s.to_string()))
+            .collect(),
+        disabled: false,
+    }
+}
+
+pub async fn identity_pools_round_trip_and_page(store: Arc<dyn Store>) {
+    let (a, mut b, c) = (identity_pool(1), identity_pool(2), identity_pool(3));
+    let mut tx = store.begin().await.unwrap();
+    for p in [&c, &a, &b] {
+        tx.insert_identity_pool(p).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // A refused write poisons a PostgreSQL transaction: try it in one of its own.
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_identity_pool(&a).await,
+        Err(StoreError::Conflict(Conflict::IdentityPool))
+    ));
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.get_identity_pool(&a.id).await.unwrap(), Some(a.clone()));
     b.name = "renamed".into();
     b.modified_at = t(5);
