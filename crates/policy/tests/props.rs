@@ -1,0 +1,186 @@
+//! Properties of the evaluator over generated policies and requests.
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use tessera_policy::{Outcome, Policy, PolicyKind, RequestContext, SourcedPolicy, evaluate};
+
+const ACTIONS: &[&str] = &["s3:GetObject", "s3:PutObject", "s3:ListBucket", "dynamodb:GetItem", "iam:GetUser"];
+const RESOURCES: &[&str] = &[
+    "arn:aws:s3:::b",
+    "arn:aws:s3:::b/k",
+    "arn:aws:s3:::b/dir/k2",
+    "arn:aws:s3:::other/k",
+    "arn:aws:dynamodb:us-east-1:123456789012:table/T",
+    "*",
+];
+
+fn action_pattern() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(ACTIONS).prop_map(str::to_string),
+        Just("*".to_string()),
+        Just("s3:*".to_string()),
+        Just("s3:Get*".to_string()),
+        Just("dynamodb:?etItem".to_string()),
+    ]
+}
+
+fn resource_pattern() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(RESOURCES).prop_map(str::to_string),
+        Just("arn:aws:s3:::b/*".to_string()),
+        Just("arn:aws:s3:::*".to_string()),
+        Just("arn:aws:dynamodb:*:*:table/*".to_string()),
+    ]
+}
+
+fn condition() -> impl Strategy<Value = Option<Value>> {
+    let values = prop::collection::vec(prop::sample::select(&["x", "y", "z"][..]), 1..3);
+    prop_oneof![
+        Just(None),
+        (prop::sample::select(&["StringEquals", "StringNotEquals", "StringLike", "ForAllValues:StringEquals", "ForAnyValue:StringEquals", "StringEqualsIfExists"][..]), values)
+            .prop_map(|(op, vals)| Some(json!({ op: { "k:a": vals } }))),
+    ]
+}
+
+fn statement() -> impl Strategy<Value = Value> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(action_pattern(), 1..3),
+        any::<bool>(),
+        prop::collection::vec(resource_pattern(), 1..3),
+        condition(),
+    )
+        .prop_map(|(allow, not_action, actions, not_resource, resources, condition)| {
+            let mut s = json!({ "Effect": if allow { "Allow" } else { "Deny" } });
+            s[if not_action { "NotAction" } else { "Action" }] = json!(actions);
+            s[if not_resource { "NotResource" } else { "Resource" }] = json!(resources);
+            if let Some(c) = condition {
+                s["Condition"] = c;
+            }
+            s
+        })
+}
+
+fn statements() -> impl Strategy<Value = Vec<Value>> {
+    prop::collection::vec(statement(), 0..6)
+}
+
+fn request() -> impl Strategy<Value = RequestContext> {
+    (
+        prop::sample::select(ACTIONS),
+        prop::sample::select(RESOURCES),
+        prop_oneof![
+            Just(None),
+            Just(Some(vec![])),
+            prop::collection::vec(prop::sample::select(&["x", "y", "w"][..]), 1..3).prop_map(Some)
+        ],
+    )
+        .prop_map(|(action, resource, key)| {
+            let r = RequestContext::new(action, resource);
+            match key {
+                None => r,
+                Some(v) if v.len() == 1 => r.with_key("k:a", v[0]),
+                Some(v) => r.with_multi_key("k:a", v),
+            }
+        })
+}
+
+fn parse(statements: &[Value]) -> Policy {
+    let doc = json!({ "Version": "2012-10-17", "Statement": statements });
+    Policy::parse(&doc.to_string(), PolicyKind::Identity).unwrap()
+}
+
+fn outcome(statements: &[Value], r: &RequestContext) -> Outcome {
+    let p = parse(statements);
+    evaluate(r, &[SourcedPolicy::new("p", &p)], None).outcome
+}
+
+proptest! {
+    #[test]
+    fn a_deny_of_everything_always_wins(stmts in statements(), r in request()) {
+        let mut with_deny = stmts.clone();
+        with_deny.push(json!({"Effect": "Deny", "Action": "*", "Resource": "*"}));
+        prop_assert_eq!(outcome(&with_deny, &r), Outcome::ExplicitDeny);
+    }
+
+    #[test]
+    fn adding_an_allow_never_lifts_a_deny(stmts in statements(), extra in statement(), r in request()) {
+        let before = outcome(&stmts, &r);
+        let mut allow = extra;
+        allow["Effect"] = json!("Allow");
+        let mut more = stmts.clone();
+        more.push(allow);
+        let after = outcome(&more, &r);
+        match before {
+            Outcome::ExplicitDeny => prop_assert_eq!(after, Outcome::ExplicitDeny),
+            Outcome::Allow => prop_assert_eq!(after, Outcome::Allow),
+            Outcome::ImplicitDeny => prop_assert_ne!(after, Outcome::ExplicitDeny),
+        }
+    }
+
+    #[test]
+    fn statement_order_does_not_matter(stmts in statements(), r in request(), seed in any::<u64>()) {
+        let mut shuffled = stmts.clone();
+        // A deterministic permutation from the seed.
+        let n = shuffled.len();
+        for i in (1..n).rev() {
+            let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % (i as u64 + 1)) as usize;
+            shuffled.swap(i, j);
+        }
+        prop_assert_eq!(outcome(&stmts, &r), outcome(&shuffled, &r));
+    }
+
+    #[test]
+    fn splitting_a_policy_in_two_does_not_matter(stmts in statements(), cut in 0usize..6, r in request()) {
+        let cut = cut.min(stmts.len());
+        let (a, b) = stmts.split_at(cut);
+        let (pa, pb) = (parse(a), parse(b));
+        let two = evaluate(&r, &[SourcedPolicy::new("a", &pa), SourcedPolicy::new("b", &pb)], None);
+        prop_assert_eq!(two.outcome, outcome(&stmts, &r));
+    }
+
+    #[test]
+    fn session_policies_only_narrow(id in statements(), session in statements(), r in request()) {
+        let (pi, ps) = (parse(&id), parse(&session));
+        let identity = [SourcedPolicy::new("id", &pi)];
+        let with_session = evaluate(&r, &identity, Some(&[SourcedPolicy::new("s", &ps)]));
+        if with_session.outcome == Outcome::Allow {
+            prop_assert_eq!(evaluate(&r, &identity, None).outcome, Outcome::Allow);
+        }
+    }
+
+    #[test]
+    fn star_matches_any_action_and_resource(
+        service in "[a-z0-9-]{1,10}",
+        name in "[A-Za-z0-9*?]{0,12}",
+        resource in "\\PC{0,40}",
+    ) {
+        let allow_all = [json!({"Effect": "Allow", "Action": "*", "Resource": "*"})];
+        let r = RequestContext::new(format!("{service}:{name}"), resource.clone());
+        prop_assert_eq!(outcome(&allow_all, &r), Outcome::Allow);
+        let service_star = [json!({"Effect": "Allow", "Action": format!("{service}:*"), "Resource": "*"})];
+        prop_assert_eq!(outcome(&service_star, &r), Outcome::Allow);
+    }
+
+    #[test]
+    fn like_patterns_match_what_they_were_cut_from(
+        text in "[^*?$]{0,30}",
+        a in 0usize..31,
+        b in 0usize..31,
+    ) {
+        // Replace text[a..b] (on char boundaries) with `*`: the pattern still matches the text;
+        // the text itself, wildcard-free, matches only itself.
+        let chars: Vec<char> = text.chars().collect();
+        let (a, b) = (a.min(chars.len()), b.min(chars.len()));
+        let (a, b) = (a.min(b), a.max(b));
+        let pattern: String = chars[..a].iter().chain(['*'].iter()).chain(chars[b..].iter()).collect();
+        let cond = |p: &str| [json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"StringLike": {"k:a": p}}})];
+        let with = |v: &str| RequestContext::new("a:b", "*").with_key("k:a", v);
+        prop_assert_eq!(outcome(&cond(&pattern), &with(&text)), Outcome::Allow);
+        prop_assert_eq!(outcome(&cond(&text), &with(&text)), Outcome::Allow);
+        let longer = format!("{text}x");
+        prop_assert_eq!(outcome(&cond(&text), &with(&longer)), Outcome::ImplicitDeny);
+    }
+}
