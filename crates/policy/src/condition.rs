@@ -242,7 +242,7 @@ impl Condition {
             .filter(|v| !v.is_empty());
         if op.base == B::Null {
             let absent = request.is_none();
-            return self.values.iter().any(|v| *v == Operand::Bool(absent));
+            return self.values.contains(&Operand::Bool(absent));
         }
         let Some(request) = request else {
             // Absent (or empty) key.
@@ -255,7 +255,11 @@ impl Condition {
         let negated = op.base.is_negated();
         // Whether one request value matches any of the policy's values, read positively
         // (StringNotEquals is checked as StringEquals and then negated).
-        let hit = |r: &str| self.values.iter().any(|p| matches_value(op.base, p, r, ctx));
+        let hit = |r: &str| {
+            self.values
+                .iter()
+                .any(|p| matches_value(op.base, p, r, ctx))
+        };
         let satisfies = |r: &str| hit(r) != negated;
         match op.set {
             Some(SetQualifier::ForAllValues) => request.iter().all(|r| satisfies(r)),
@@ -365,10 +369,7 @@ fn matches_value(base: BaseOperator, p: &Operand, r: &str, ctx: &RequestContext)
             "false" => !*p,
             _ => false,
         },
-        (_, Operand::Net(net)) => r
-            .trim()
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| net.contains(&ip)),
+        (_, Operand::Net(net)) => r.trim().parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip)),
         _ => false,
     }
 }

@@ -7,6 +7,7 @@
 use crate::condition::Condition;
 use crate::context::Principal;
 use crate::pattern::Pattern;
+use crate::span::{self, Position};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -44,7 +45,9 @@ impl MalformedPolicy {
     /// names a role or user that does not exist; the IAM layer, which can look that up, builds
     /// it through this constructor.
     pub fn invalid_principal(kind: &str, value: &str) -> MalformedPolicy {
-        MalformedPolicy::new(format!("Invalid principal in policy: \"{kind}\":\"{value}\""))
+        MalformedPolicy::new(format!(
+            "Invalid principal in policy: \"{kind}\":\"{value}\""
+        ))
     }
 
     pub fn message(&self) -> &str {
@@ -107,6 +110,10 @@ pub struct Statement {
     pub(crate) actions: ActionPatterns,
     pub(crate) resources: Option<ResourcePatterns>,
     pub conditions: Vec<Condition>,
+    /// Where the statement's `{` and `}` are in the text it was parsed from (not set by
+    /// [`Policy::from_value`]).
+    pub start: Option<Position>,
+    pub end: Option<Position>,
 }
 
 /// A parsed policy document.
@@ -124,7 +131,16 @@ impl Policy {
     /// Parses `json` as a policy of `kind`.
     pub fn parse(json: &str, kind: PolicyKind) -> Result<Policy, MalformedPolicy> {
         let value: Value = serde_json::from_str(json).map_err(|_| MalformedPolicy::syntax())?;
-        Policy::from_value(&value, kind)
+        let mut policy = Policy::from_value(&value, kind)?;
+        if let Some(spans) = span::statement_spans(json)
+            && spans.len() == policy.statements.len()
+        {
+            for (statement, (start, end)) in policy.statements.iter_mut().zip(spans) {
+                statement.start = Some(span::position(json, start));
+                statement.end = Some(span::position(json, end));
+            }
+        }
+        Ok(policy)
     }
 
     pub fn from_value(value: &Value, kind: PolicyKind) -> Result<Policy, MalformedPolicy> {
@@ -281,7 +297,9 @@ fn parse_statement(
     let resources = match (pick(stmt, "Resource", "NotResource")?, kind) {
         (Some((negated, _)), PolicyKind::Trust) => {
             let field = if negated { "NotResource" } else { "Resource" };
-            return Err(MalformedPolicy::new(format!("Has prohibited field {field}")));
+            return Err(MalformedPolicy::new(format!(
+                "Has prohibited field {field}"
+            )));
         }
         (None, PolicyKind::Identity | PolicyKind::Resource) => {
             return Err(MalformedPolicy::new(
@@ -317,6 +335,8 @@ fn parse_statement(
         actions,
         resources,
         conditions,
+        start: None,
+        end: None,
     })
 }
 
@@ -375,7 +395,9 @@ fn valid_aws_principal(v: &str) -> bool {
                     || resource.starts_with("role/")
                     || resource.starts_with("federated-user/")
             }
-            "sts" => resource.starts_with("assumed-role/") || resource.starts_with("federated-user/"),
+            "sts" => {
+                resource.starts_with("assumed-role/") || resource.starts_with("federated-user/")
+            }
             _ => false,
         }
 }
@@ -427,17 +449,17 @@ fn aws_principal_matches(policy: &str, caller: &str) -> bool {
     let policy_parts: Vec<&str> = policy.splitn(6, ':').collect();
     if let (["arn", p_part, "iam", "", p_acct, p_res], ["arn", c_part, "sts", "", c_acct, c_res]) =
         (&policy_parts[..], &caller_parts[..])
+        && p_part == c_part
+        && p_acct == c_acct
+        && let (Some(role_path), Some(session)) = (
+            p_res.strip_prefix("role/"),
+            c_res.strip_prefix("assumed-role/"),
+        )
     {
-        if p_part == c_part && p_acct == c_acct {
-            if let (Some(role_path), Some(session)) =
-                (p_res.strip_prefix("role/"), c_res.strip_prefix("assumed-role/"))
-            {
-                let role_name = role_path.rsplit('/').next().unwrap_or(role_path);
-                return session
-                    .split_once('/')
-                    .is_some_and(|(name, _)| name == role_name);
-            }
-        }
+        let role_name = role_path.rsplit('/').next().unwrap_or(role_path);
+        return session
+            .split_once('/')
+            .is_some_and(|(name, _)| name == role_name);
     }
     false
 }

@@ -7,6 +7,7 @@
 use crate::context::RequestContext;
 use crate::document::{Effect, Policy, Statement};
 use crate::pattern::arn_matches;
+use crate::span::Position;
 
 /// The decision, as IAM's SimulatePrincipalPolicy names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub struct MatchedStatement {
     pub statement_index: usize,
     pub sid: Option<String>,
     pub effect: Effect,
+    pub start_position: Option<Position>,
+    pub end_position: Option<Position>,
 }
 
 /// The outcome and the statements that decided it: the applicable Deny statements for
@@ -85,9 +88,21 @@ pub fn evaluate(
     let mut denies = Vec::new();
     let mut identity_allows = Vec::new();
     let mut session_allows = Vec::new();
-    collect(request, identity, PolicySet::Identity, &mut denies, &mut identity_allows);
+    collect(
+        request,
+        identity,
+        PolicySet::Identity,
+        &mut denies,
+        &mut identity_allows,
+    );
     if let Some(session) = session {
-        collect(request, session, PolicySet::Session, &mut denies, &mut session_allows);
+        collect(
+            request,
+            session,
+            PolicySet::Session,
+            &mut denies,
+            &mut session_allows,
+        );
     }
     if !denies.is_empty() {
         return Decision {
@@ -134,6 +149,8 @@ fn collect(
                 statement_index: index,
                 sid: statement.sid.clone(),
                 effect: statement.effect,
+                start_position: statement.start,
+                end_position: statement.end,
             };
             match statement.effect {
                 Effect::Deny => denies.push(matched),
@@ -145,10 +162,10 @@ fn collect(
 
 /// Whether one statement applies to the request (its effect aside).
 pub fn statement_applies(statement: &Statement, request: &RequestContext) -> bool {
-    if let Some(principals) = &statement.principals {
-        if !principals.matches(request.principal.as_ref()) {
-            return false;
-        }
+    if let Some(principals) = &statement.principals
+        && !principals.matches(request.principal.as_ref())
+    {
+        return false;
     }
     let actions = &statement.actions;
     let action_hit = actions
@@ -160,7 +177,8 @@ pub fn statement_applies(statement: &Statement, request: &RequestContext) -> boo
     }
     if let Some(resources) = &statement.resources {
         let hit = resources.patterns.iter().any(|r| {
-            r.whole.is_any() || arn_matches(r.parts.as_deref(), &r.whole, &request.resource, request)
+            r.whole.is_any()
+                || arn_matches(r.parts.as_deref(), &r.whole, &request.resource, request)
         });
         if hit == resources.negated {
             return false;

@@ -45,6 +45,7 @@ mod date;
 mod document;
 mod eval;
 mod pattern;
+mod span;
 
 pub use condition::{BaseOperator, Condition, Operator, SetQualifier};
 pub use context::{KeyValue, Principal, RequestContext};
@@ -55,3 +56,4 @@ pub use eval::{
     Decision, MatchedStatement, Outcome, PolicySet, SourcedPolicy, evaluate, evaluate_trust,
     statement_applies,
 };
+pub use span::Position;

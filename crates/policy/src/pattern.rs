@@ -21,7 +21,10 @@ pub(crate) enum Piece {
     /// `?`: exactly one character.
     One,
     /// `${key}` or `${key, 'default'}`; the key is stored lowercased (names are case-insensitive).
-    Var { key: String, default: Option<String> },
+    Var {
+        key: String,
+        default: Option<String>,
+    },
 }
 
 /// A parsed pattern. `wildcards` decides whether `*` and `?` are wildcards (StringLike, ArnLike,
@@ -38,21 +41,20 @@ impl Pattern {
         let mut lit = String::new();
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
-            if variables && rest.starts_with("${") {
-                if let Some(end) = rest.find('}') {
-                    let inner = &rest[2..end];
-                    if let Some(var) = parse_variable(inner) {
-                        match var {
-                            VarSpec::Literal(ch) => lit.push(ch),
-                            VarSpec::Key { key, default } => {
-                                flush(&mut pieces, &mut lit);
-                                pieces.push(Piece::Var { key, default });
-                            }
-                        }
-                        rest = &rest[end + 1..];
-                        continue;
+            if variables
+                && rest.starts_with("${")
+                && let Some(end) = rest.find('}')
+                && let Some(var) = parse_variable(&rest[2..end])
+            {
+                match var {
+                    VarSpec::Literal(ch) => lit.push(ch),
+                    VarSpec::Key { key, default } => {
+                        flush(&mut pieces, &mut lit);
+                        pieces.push(Piece::Var { key, default });
                     }
                 }
+                rest = &rest[end + 1..];
+                continue;
             }
             match c {
                 '*' if wildcards => {
@@ -177,7 +179,10 @@ fn flush(pieces: &mut Vec<Piece>, lit: &mut String) {
 
 enum VarSpec {
     Literal(char),
-    Key { key: String, default: Option<String> },
+    Key {
+        key: String,
+        default: Option<String>,
+    },
 }
 
 /// `*`, `?`, `$` are the escapes for literal characters; otherwise `key` or `key, 'default'`.
@@ -369,7 +374,11 @@ mod tests {
         assert_eq!(parts[2].pieces, vec![Piece::Lit("s3".into())]);
         assert!(parts[3].pieces.is_empty());
         assert_eq!(parts[5].pieces.len(), 4);
-        assert!(Pattern::parse("arn:aws:s3", true, true).split_arn().is_none());
+        assert!(
+            Pattern::parse("arn:aws:s3", true, true)
+                .split_arn()
+                .is_none()
+        );
         let p = Pattern::parse("arn:aws:logs:us-east-1:1:log-group:x:*", true, true);
         assert_eq!(
             p.split_arn().unwrap()[5].pieces,

@@ -2,6 +2,8 @@
 //! (https://docs.aws.amazon.com/IAM/latest/UserGuide/<page>.html, also awsdocs/iam-user-guide
 //! doc_source/<page>.md). Policies are the documented ones, reduced to the statement under test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::IpAddr;
 use tessera_policy::{
     Effect, Outcome, Policy, PolicyKind, Principal, RequestContext, SourcedPolicy, evaluate,
@@ -51,8 +53,14 @@ fn evaluation_logic_deny_beats_allow() {
     let deny = policy(r#"{"Effect":"Deny","Action":"s3:*","Resource":"*"}"#);
     let r = req("s3:GetObject", "arn:aws:s3:::b/k");
     for set in [
-        [SourcedPolicy::new("a", &allow), SourcedPolicy::new("d", &deny)],
-        [SourcedPolicy::new("d", &deny), SourcedPolicy::new("a", &allow)],
+        [
+            SourcedPolicy::new("a", &allow),
+            SourcedPolicy::new("d", &deny),
+        ],
+        [
+            SourcedPolicy::new("d", &deny),
+            SourcedPolicy::new("a", &allow),
+        ],
     ] {
         let d = evaluate(&r, &set, None);
         assert_eq!(d.outcome, Deny);
@@ -87,8 +95,7 @@ fn action_element() {
 // Deny + NotAction denies everything else.
 #[test]
 fn not_action_element() {
-    let allow_all_but_iam =
-        policy(r#"{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#);
+    let allow_all_but_iam = policy(r#"{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#);
     table(
         &allow_all_but_iam,
         &[
@@ -119,13 +126,17 @@ fn not_action_element() {
         ],
     );
     // NotAction with a restricted Resource allows other actions only on that resource.
-    let p = policy(r#"{"Effect":"Allow","NotAction":"s3:DeleteBucket","Resource":"arn:aws:s3:::*"}"#);
+    let p =
+        policy(r#"{"Effect":"Allow","NotAction":"s3:DeleteBucket","Resource":"arn:aws:s3:::*"}"#);
     table(
         &p,
         &[
             (req("s3:ListBucket", "arn:aws:s3:::b"), Allow),
             (req("s3:DeleteBucket", "arn:aws:s3:::b"), Implicit),
-            (req("ec2:RunInstances", "arn:aws:ec2:us-east-1:1:instance/i"), Implicit),
+            (
+                req("ec2:RunInstances", "arn:aws:ec2:us-east-1:1:instance/i"),
+                Implicit,
+            ),
         ],
     );
 }
@@ -145,33 +156,94 @@ fn resource_element() {
     table(
         &p,
         &[
-            (req("iam:GetUser", "arn:aws:iam::123456789012:user/Bob"), Allow),
-            (req("iam:GetUser", "arn:aws:iam::123456789012:user/division/Bob"), Allow),
-            (req("iam:GetUser", "arn:aws:iam::111111111111:user/Bob"), Implicit),
-            (req("iam:GetRole", "arn:aws:iam::123456789012:role/Bob"), Implicit),
-            (req("s3:GetObject", "arn:aws:s3:::amzn-s3-demo-bucket/a/b:c.txt"), Allow),
-            (req("s3:GetObject", "arn:aws:s3:::AMZN-S3-DEMO-BUCKET/a"), Implicit),
-            (req("s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket"), Implicit),
-            (req("dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/Books"), Allow),
-            (req("dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/Books2"), Implicit),
             (
-                req("logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:my-group:log-stream:s1"),
+                req("iam:GetUser", "arn:aws:iam::123456789012:user/Bob"),
                 Allow,
             ),
-            (req("sqs:SendMessage", "arn:aws:sqs:us-east-2:123456789012:queue1"), Allow),
-            (req("sqs:SendMessage", "arn:aws:sqs:us-west-2:123456789012:queue1"), Implicit),
+            (
+                req("iam:GetUser", "arn:aws:iam::123456789012:user/division/Bob"),
+                Allow,
+            ),
+            (
+                req("iam:GetUser", "arn:aws:iam::111111111111:user/Bob"),
+                Implicit,
+            ),
+            (
+                req("iam:GetRole", "arn:aws:iam::123456789012:role/Bob"),
+                Implicit,
+            ),
+            (
+                req("s3:GetObject", "arn:aws:s3:::amzn-s3-demo-bucket/a/b:c.txt"),
+                Allow,
+            ),
+            (
+                req("s3:GetObject", "arn:aws:s3:::AMZN-S3-DEMO-BUCKET/a"),
+                Implicit,
+            ),
+            (
+                req("s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket"),
+                Implicit,
+            ),
+            (
+                req(
+                    "dynamodb:GetItem",
+                    "arn:aws:dynamodb:eu-west-1:123456789012:table/Books",
+                ),
+                Allow,
+            ),
+            (
+                req(
+                    "dynamodb:GetItem",
+                    "arn:aws:dynamodb:eu-west-1:123456789012:table/Books2",
+                ),
+                Implicit,
+            ),
+            (
+                req(
+                    "logs:PutLogEvents",
+                    "arn:aws:logs:us-east-1:123456789012:log-group:my-group:log-stream:s1",
+                ),
+                Allow,
+            ),
+            (
+                req(
+                    "sqs:SendMessage",
+                    "arn:aws:sqs:us-east-2:123456789012:queue1",
+                ),
+                Allow,
+            ),
+            (
+                req(
+                    "sqs:SendMessage",
+                    "arn:aws:sqs:us-west-2:123456789012:queue1",
+                ),
+                Implicit,
+            ),
             // A `*` inside one segment does not reach into the next.
             (req("s3:GetObject", "*"), Implicit),
         ],
     );
     let any = policy(r#"{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}"#);
     table(&any, &[(req("s3:ListAllMyBuckets", "*"), Allow)]);
-    let region_star = policy(r#"{"Effect":"Allow","Action":"ec2:*","Resource":"arn:aws:ec2:*:*:instance/*"}"#);
+    let region_star =
+        policy(r#"{"Effect":"Allow","Action":"ec2:*","Resource":"arn:aws:ec2:*:*:instance/*"}"#);
     table(
         &region_star,
         &[
-            (req("ec2:StopInstances", "arn:aws:ec2:us-east-1:123456789012:instance/i-1"), Allow),
-            (req("ec2:StopInstances", "arn:aws:ec2:us-east-1:123456789012:volume/v-1"), Implicit),
+            (
+                req(
+                    "ec2:StopInstances",
+                    "arn:aws:ec2:us-east-1:123456789012:instance/i-1",
+                ),
+                Allow,
+            ),
+            (
+                req(
+                    "ec2:StopInstances",
+                    "arn:aws:ec2:us-east-1:123456789012:volume/v-1",
+                ),
+                Implicit,
+            ),
         ],
     );
 }
@@ -186,8 +258,14 @@ fn not_resource_element() {
     table(
         &p,
         &[
-            (req("s3:GetObject", "arn:aws:s3:::HRBucket/Payroll/2026.csv"), Implicit),
-            (req("s3:GetObject", "arn:aws:s3:::HRBucket/Payroll"), Implicit),
+            (
+                req("s3:GetObject", "arn:aws:s3:::HRBucket/Payroll/2026.csv"),
+                Implicit,
+            ),
+            (
+                req("s3:GetObject", "arn:aws:s3:::HRBucket/Payroll"),
+                Implicit,
+            ),
             (req("s3:GetObject", "arn:aws:s3:::HRBucket/Other/x"), Allow),
             (req("s3:ListAllMyBuckets", "*"), Allow),
         ],
@@ -205,11 +283,23 @@ fn string_operators() {
     table(
         &eq,
         &[
-            (r().with_key("aws:PrincipalTag/job-category", "iamuser-admin"), Allow),
+            (
+                r().with_key("aws:PrincipalTag/job-category", "iamuser-admin"),
+                Allow,
+            ),
             // Key names are case-insensitive, values are not for StringEquals.
-            (r().with_key("AWS:PrincipalTag/Job-Category", "iamuser-admin"), Allow),
-            (r().with_key("aws:PrincipalTag/job-category", "IAMUSER-ADMIN"), Implicit),
-            (r().with_key("aws:PrincipalTag/job-category", "iamuser-*"), Implicit),
+            (
+                r().with_key("AWS:PrincipalTag/Job-Category", "iamuser-admin"),
+                Allow,
+            ),
+            (
+                r().with_key("aws:PrincipalTag/job-category", "IAMUSER-ADMIN"),
+                Implicit,
+            ),
+            (
+                r().with_key("aws:PrincipalTag/job-category", "iamuser-*"),
+                Implicit,
+            ),
             (r(), Implicit),
         ],
     );
@@ -220,9 +310,18 @@ fn string_operators() {
     table(
         &ignore_case,
         &[
-            (r().with_key("aws:PrincipalTag/department", "FINANCE"), Allow),
-            (r().with_key("aws:PrincipalTag/department", "finance"), Allow),
-            (r().with_key("aws:PrincipalTag/department", "Finances"), Implicit),
+            (
+                r().with_key("aws:PrincipalTag/department", "FINANCE"),
+                Allow,
+            ),
+            (
+                r().with_key("aws:PrincipalTag/department", "finance"),
+                Allow,
+            ),
+            (
+                r().with_key("aws:PrincipalTag/department", "Finances"),
+                Implicit,
+            ),
         ],
     );
     // The documented "StringNotEqualsIgnoreCase" as a Deny guard.
@@ -273,9 +372,18 @@ fn string_operators() {
     table(
         &not_like,
         &[
-            (put().with_key("s3:x-amz-server-side-encryption", "aws:kms"), Allow),
-            (put().with_key("s3:x-amz-server-side-encryption", "AES256"), Allow),
-            (put().with_key("s3:x-amz-server-side-encryption", "none"), Deny),
+            (
+                put().with_key("s3:x-amz-server-side-encryption", "aws:kms"),
+                Allow,
+            ),
+            (
+                put().with_key("s3:x-amz-server-side-encryption", "AES256"),
+                Allow,
+            ),
+            (
+                put().with_key("s3:x-amz-server-side-encryption", "none"),
+                Deny,
+            ),
             (put(), Deny),
         ],
     );
@@ -315,7 +423,11 @@ fn numeric_operators() {
             r#"{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{{"{op}":{{"k:n":"{value}"}}}}}}"#
         ));
         let want = if *allowed { Allow } else { Implicit };
-        assert_eq!(outcome(&p, &req("a:b", "*").with_key("k:n", "5")), want, "{op} {value}");
+        assert_eq!(
+            outcome(&p, &req("a:b", "*").with_key("k:n", "5")),
+            want,
+            "{op} {value}"
+        );
     }
 }
 
@@ -358,8 +470,14 @@ fn date_operators() {
     table(
         &issued,
         &[
-            (req("a:b", "*").with_key("aws:TokenIssueTime", "2019-12-31T10:00:00Z"), Deny),
-            (req("a:b", "*").with_key("aws:TokenIssueTime", "2020-02-01T00:00:00+01:00"), Allow),
+            (
+                req("a:b", "*").with_key("aws:TokenIssueTime", "2019-12-31T10:00:00Z"),
+                Deny,
+            ),
+            (
+                req("a:b", "*").with_key("aws:TokenIssueTime", "2020-02-01T00:00:00+01:00"),
+                Allow,
+            ),
             (req("a:b", "*"), Allow),
         ],
     );
@@ -417,7 +535,10 @@ fn bool_and_binary_operators() {
         &bin,
         &[
             (r().with_key("key", "QmluYXJ5VmFsdWVJbkJhc2U2NA=="), Allow),
-            (r().with_key("key", "QmluYXJ5VmFsdWVJbkJhc2U2NQ=="), Implicit),
+            (
+                r().with_key("key", "QmluYXJ5VmFsdWVJbkJhc2U2NQ=="),
+                Implicit,
+            ),
         ],
     );
 }
@@ -439,7 +560,10 @@ fn ip_address_operators() {
             (from("2001:db8:1234:5679::1"), Implicit),
             (from("198.51.100.7"), Allow),
             (from("198.51.100.8"), Implicit),
-            (req("a:b", "*").with_key("aws:SourceIp", "not-an-ip"), Implicit),
+            (
+                req("a:b", "*").with_key("aws:SourceIp", "not-an-ip"),
+                Implicit,
+            ),
             (req("a:b", "*"), Implicit),
         ],
     );
@@ -471,8 +595,14 @@ fn arn_operators() {
         &p,
         &[
             (send("arn:aws:sns:us-east-1:123456789012:TOPIC-ID"), Allow),
-            (send("arn:aws:sns:us-east-1:123456789012:topic-id"), Implicit),
-            (send("arn:aws:sns:us-east-1:999999999999:TOPIC-ID"), Implicit),
+            (
+                send("arn:aws:sns:us-east-1:123456789012:topic-id"),
+                Implicit,
+            ),
+            (
+                send("arn:aws:sns:us-east-1:999999999999:TOPIC-ID"),
+                Implicit,
+            ),
             (send("not:an:arn"), Implicit),
         ],
     );
@@ -485,7 +615,10 @@ fn arn_operators() {
         &like,
         &[
             (who("arn:aws:iam::123456789012:role/AdminRole"), Allow),
-            (who("arn:aws:iam::123456789012:role/path/AdminRole"), Implicit),
+            (
+                who("arn:aws:iam::123456789012:role/path/AdminRole"),
+                Implicit,
+            ),
             (who("arn:aws:iam::123456789012:user/AdminRole"), Implicit),
         ],
     );
@@ -516,7 +649,10 @@ fn null_and_if_exists() {
         &p,
         &[
             (req("a:b", "*"), Deny),
-            (req("a:b", "*").with_key("aws:TokenIssueTime", "2020-01-01T00:00:00Z"), Allow),
+            (
+                req("a:b", "*").with_key("aws:TokenIssueTime", "2020-01-01T00:00:00Z"),
+                Allow,
+            ),
         ],
     );
     let present = policy(
@@ -526,7 +662,10 @@ fn null_and_if_exists() {
         &present,
         &[
             (req("a:b", "*"), Implicit),
-            (req("a:b", "*").with_key("aws:TokenIssueTime", "2020-01-01T00:00:00Z"), Allow),
+            (
+                req("a:b", "*").with_key("aws:TokenIssueTime", "2020-01-01T00:00:00Z"),
+                Allow,
+            ),
         ],
     );
     // The documented ec2:InstanceType example: any action; if the type is given it must match.
@@ -577,7 +716,9 @@ fn set_operators() {
         r#"{"Effect":"Allow","Action":"ec2:CreateTags","Resource":"*",
             "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["environment","cost-center"]}}}"#,
     );
-    let tags = |keys: &[&str]| req("ec2:CreateTags", "*").with_multi_key("aws:TagKeys", keys.iter().copied());
+    let tags = |keys: &[&str]| {
+        req("ec2:CreateTags", "*").with_multi_key("aws:TagKeys", keys.iter().copied())
+    };
     table(
         &all,
         &[
@@ -644,7 +785,10 @@ fn set_operators() {
         &and,
         &[
             (full(), Allow),
-            (full().with_key("aws:RequestedRegion", "us-west-2"), Implicit),
+            (
+                full().with_key("aws:RequestedRegion", "us-west-2"),
+                Implicit,
+            ),
             (full().with_bool("aws:SecureTransport", false), Implicit),
         ],
     );
@@ -657,15 +801,26 @@ fn policy_variables() {
     let home = policy(
         r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::amzn-s3-demo-bucket/home/${aws:username}/*"}"#,
     );
-    let get = |key: &str| req("s3:GetObject", &format!("arn:aws:s3:::amzn-s3-demo-bucket/{key}"));
+    let get = |key: &str| {
+        req(
+            "s3:GetObject",
+            &format!("arn:aws:s3:::amzn-s3-demo-bucket/{key}"),
+        )
+    };
     table(
         &home,
         &[
             (get("home/Bob/a.txt").with_key("aws:username", "Bob"), Allow),
-            (get("home/Alice/a.txt").with_key("aws:username", "Bob"), Implicit),
+            (
+                get("home/Alice/a.txt").with_key("aws:username", "Bob"),
+                Implicit,
+            ),
             (get("home//a.txt"), Implicit),
             // A substituted value is literal: `*` in a user name is no wildcard.
-            (get("home/Bob/a.txt").with_key("aws:username", "*"), Implicit),
+            (
+                get("home/Bob/a.txt").with_key("aws:username", "*"),
+                Implicit,
+            ),
             (get("home/*/a.txt").with_key("aws:username", "*"), Allow),
         ],
     );
@@ -676,7 +831,10 @@ fn policy_variables() {
     table(
         &default,
         &[
-            (get("blue/x").with_key("aws:PrincipalTag/team", "blue"), Allow),
+            (
+                get("blue/x").with_key("aws:PrincipalTag/team", "blue"),
+                Allow,
+            ),
             (get("company-wide/x"), Allow),
             (get("blue/x"), Implicit),
         ],
@@ -701,9 +859,22 @@ fn policy_variables() {
     table(
         &cond,
         &[
-            (iam().with_key("aws:username", "Bob").with_key("aws:PrincipalTag/owner", "Bob"), Allow),
-            (iam().with_key("aws:username", "Bob").with_key("aws:PrincipalTag/owner", "Al"), Implicit),
-            (iam().with_key("aws:PrincipalTag/owner", "${aws:username}"), Implicit),
+            (
+                iam()
+                    .with_key("aws:username", "Bob")
+                    .with_key("aws:PrincipalTag/owner", "Bob"),
+                Allow,
+            ),
+            (
+                iam()
+                    .with_key("aws:username", "Bob")
+                    .with_key("aws:PrincipalTag/owner", "Al"),
+                Implicit,
+            ),
+            (
+                iam().with_key("aws:PrincipalTag/owner", "${aws:username}"),
+                Implicit,
+            ),
         ],
     );
     // Negated operator with a valueless variable: the value matches nothing, so NOT holds.
@@ -711,7 +882,10 @@ fn policy_variables() {
         r#"{"Effect":"Allow","Action":"*","Resource":"*",
             "Condition":{"StringNotEquals":{"aws:PrincipalTag/owner":"${aws:username}"}}}"#,
     );
-    table(&neg, &[(iam().with_key("aws:PrincipalTag/owner", "Bob"), Allow)]);
+    table(
+        &neg,
+        &[(iam().with_key("aws:PrincipalTag/owner", "Bob"), Allow)],
+    );
     // Multivalued keys are no variables.
     let amr = policy(
         r#"{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${cognito-identity.amazonaws.com:amr}"}"#,
@@ -725,10 +899,15 @@ fn policy_variables() {
         )],
     );
     // Variable names are case-insensitive.
-    let upper = policy(
-        r#"{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${AWS:UserName}"}"#,
+    let upper =
+        policy(r#"{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b/${AWS:UserName}"}"#);
+    table(
+        &upper,
+        &[(
+            req("s3:GetObject", "arn:aws:s3:::b/Bob").with_key("aws:username", "Bob"),
+            Allow,
+        )],
     );
-    table(&upper, &[(req("s3:GetObject", "arn:aws:s3:::b/Bob").with_key("aws:username", "Bob"), Allow)]);
 }
 
 // reference_policies_elements_principal: account, root, role (and its sessions), assumed-role
@@ -751,13 +930,31 @@ fn principal_element() {
         (aws("arn:aws:iam::123456789012:user/Bob"), Allow),
         (aws("arn:aws:sts::123456789012:assumed-role/Any/s"), Allow),
         (aws("arn:aws:iam::111122223333:role/Deployer"), Allow),
-        (aws("arn:aws:sts::111122223333:assumed-role/Deployer/session-1"), Allow),
-        (aws("arn:aws:sts::111122223333:assumed-role/Other/session-1"), Implicit),
+        (
+            aws("arn:aws:sts::111122223333:assumed-role/Deployer/session-1"),
+            Allow,
+        ),
+        (
+            aws("arn:aws:sts::111122223333:assumed-role/Other/session-1"),
+            Implicit,
+        ),
         (aws("arn:aws:iam::111122223333:user/Deployer"), Implicit),
-        (aws("arn:aws:sts::444455556666:assumed-role/Ops/alice"), Allow),
-        (aws("arn:aws:sts::444455556666:assumed-role/Ops/bob"), Implicit),
-        (assume(Principal::Service("lambda.amazonaws.com".into())), Allow),
-        (assume(Principal::Service("ec2.amazonaws.com".into())), Implicit),
+        (
+            aws("arn:aws:sts::444455556666:assumed-role/Ops/alice"),
+            Allow,
+        ),
+        (
+            aws("arn:aws:sts::444455556666:assumed-role/Ops/bob"),
+            Implicit,
+        ),
+        (
+            assume(Principal::Service("lambda.amazonaws.com".into())),
+            Allow,
+        ),
+        (
+            assume(Principal::Service("ec2.amazonaws.com".into())),
+            Implicit,
+        ),
         (assume(Principal::Anonymous), Implicit),
         (
             RequestContext::new("sts:AssumeRoleWithWebIdentity", "*")
@@ -778,7 +975,10 @@ fn principal_element() {
         )
         .unwrap();
         let get = req("s3:GetObject", "arn:aws:s3:::b/k").with_principal(Principal::Anonymous);
-        assert_eq!(evaluate(&get, &[SourcedPolicy::new("bucket", &p)], None).outcome, Allow);
+        assert_eq!(
+            evaluate(&get, &[SourcedPolicy::new("bucket", &p)], None).outcome,
+            Allow
+        );
     }
     // NotPrincipal with Deny: deny everyone except the listed.
     let p = Policy::parse(

@@ -14,6 +14,8 @@
 //! Not confirmed from a real answer: "Missing required field Effect" and "Actions/Conditions
 //! must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use tessera_policy::{Policy, PolicyKind};
 
 fn err(doc: &str, kind: PolicyKind) -> String {
@@ -48,13 +50,19 @@ fn syntax_errors() {
         r#"{"Version":"2012-10-17","Statement":[{"Sid":5,"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
     ];
     for case in cases {
-        assert_eq!(err(case, PolicyKind::Identity), "Syntax errors in policy.", "{case}");
+        assert_eq!(
+            err(case, PolicyKind::Identity),
+            "Syntax errors in policy.",
+            "{case}"
+        );
     }
 }
 
 #[test]
 fn principal_rules_per_kind() {
-    let with_principal = doc(&format!(r#""Principal":{{"AWS":"123456789012"}},{ALLOW_S3}"#));
+    let with_principal = doc(&format!(
+        r#""Principal":{{"AWS":"123456789012"}},{ALLOW_S3}"#
+    ));
     assert_eq!(
         err(&with_principal, PolicyKind::Identity),
         "Policy document should not specify a principal."
@@ -65,10 +73,16 @@ fn principal_rules_per_kind() {
         "Policy document should not specify a principal."
     );
     assert_eq!(
-        err(&doc(r#""Effect":"Allow","Action":"sts:AssumeRole""#), PolicyKind::Trust),
+        err(
+            &doc(r#""Effect":"Allow","Action":"sts:AssumeRole""#),
+            PolicyKind::Trust
+        ),
         "Missing required field Principal"
     );
-    assert_eq!(err(&doc(ALLOW_S3), PolicyKind::Resource), "Missing required field Principal");
+    assert_eq!(
+        err(&doc(ALLOW_S3), PolicyKind::Resource),
+        "Missing required field Principal"
+    );
     assert!(Policy::parse(&with_principal, PolicyKind::Resource).is_ok());
 }
 
@@ -80,7 +94,10 @@ fn trust_policies_refuse_resources() {
         ))
     };
     assert!(Policy::parse(&trust(""), PolicyKind::Trust).is_ok());
-    assert_eq!(err(&trust(r#","Resource":"*""#), PolicyKind::Trust), "Has prohibited field Resource");
+    assert_eq!(
+        err(&trust(r#","Resource":"*""#), PolicyKind::Trust),
+        "Has prohibited field Resource"
+    );
     assert_eq!(
         err(&trust(r#","NotResource":"*""#), PolicyKind::Trust),
         "Has prohibited field NotResource"
@@ -90,24 +107,42 @@ fn trust_policies_refuse_resources() {
 #[test]
 fn invalid_principals() {
     let trust = |principal: &str| {
-        doc(&format!(r#""Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRole""#))
+        doc(&format!(
+            r#""Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRole""#
+        ))
     };
     for (principal, message) in [
         (
             r#"{"AWS":"arn:aws:iam::12345678910:role/Orchestration_Role"}"#,
             r#"Invalid principal in policy: "AWS":"arn:aws:iam::12345678910:role/Orchestration_Role""#,
         ),
-        (r#"{"AWS":"Bob"}"#, r#"Invalid principal in policy: "AWS":"Bob""#),
+        (
+            r#"{"AWS":"Bob"}"#,
+            r#"Invalid principal in policy: "AWS":"Bob""#,
+        ),
         (
             r#"{"AWS":"arn:aws:s3:::bucket"}"#,
             r#"Invalid principal in policy: "AWS":"arn:aws:s3:::bucket""#,
         ),
-        (r#"{"Service":"*"}"#, r#"Invalid principal in policy: "Service":"*""#),
-        (r#"{"Robot":"r2d2"}"#, r#"Invalid principal in policy: "Robot":"r2d2""#),
+        (
+            r#"{"Service":"*"}"#,
+            r#"Invalid principal in policy: "Service":"*""#,
+        ),
+        (
+            r#"{"Robot":"r2d2"}"#,
+            r#"Invalid principal in policy: "Robot":"r2d2""#,
+        ),
     ] {
-        assert_eq!(err(&trust(principal), PolicyKind::Trust), message, "{principal}");
+        assert_eq!(
+            err(&trust(principal), PolicyKind::Trust),
+            message,
+            "{principal}"
+        );
     }
-    assert_eq!(err(&trust(r#""me""#), PolicyKind::Trust), "Syntax errors in policy.");
+    assert_eq!(
+        err(&trust(r#""me""#), PolicyKind::Trust),
+        "Syntax errors in policy."
+    );
     for ok in [
         r#""*""#,
         r#"{"AWS":"*"}"#,
@@ -123,28 +158,45 @@ fn invalid_principals() {
 #[test]
 fn statement_elements() {
     assert_eq!(
-        err(&doc(r#""Effect":"Allow","Resource":"*""#), PolicyKind::Identity),
+        err(
+            &doc(r#""Effect":"Allow","Resource":"*""#),
+            PolicyKind::Identity
+        ),
         "Policy statement must contain actions."
     );
     assert_eq!(
-        err(&doc(r#""Effect":"Allow","Action":"s3:*""#), PolicyKind::Identity),
+        err(
+            &doc(r#""Effect":"Allow","Action":"s3:*""#),
+            PolicyKind::Identity
+        ),
         "Policy statement must contain resources."
     );
     assert_eq!(
-        err(&doc(r#""Action":"s3:*","Resource":"*""#), PolicyKind::Identity),
+        err(
+            &doc(r#""Action":"s3:*","Resource":"*""#),
+            PolicyKind::Identity
+        ),
         "Missing required field Effect"
     );
     assert_eq!(
-        err(&doc(r#""Effect":"Allow","Action":"s3:Get:Object","Resource":"*""#), PolicyKind::Identity),
+        err(
+            &doc(r#""Effect":"Allow","Action":"s3:Get:Object","Resource":"*""#),
+            PolicyKind::Identity
+        ),
         "Actions/Condition can contain only one colon."
     );
     assert_eq!(
-        err(&doc(r#""Effect":"Allow","Action":"GetObject","Resource":"*""#), PolicyKind::Identity),
+        err(
+            &doc(r#""Effect":"Allow","Action":"GetObject","Resource":"*""#),
+            PolicyKind::Identity
+        ),
         "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
     );
     assert_eq!(
         err(
-            &doc(r#""Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"a:b:c":"x"}}"#),
+            &doc(
+                r#""Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"a:b:c":"x"}}"#
+            ),
             PolicyKind::Identity
         ),
         "Actions/Condition can contain only one colon."

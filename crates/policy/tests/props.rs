@@ -1,10 +1,18 @@
 //! Properties of the evaluator over generated policies and requests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tessera_policy::{Outcome, Policy, PolicyKind, RequestContext, SourcedPolicy, evaluate};
 
-const ACTIONS: &[&str] = &["s3:GetObject", "s3:PutObject", "s3:ListBucket", "dynamodb:GetItem", "iam:GetUser"];
+const ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "dynamodb:GetItem",
+    "iam:GetUser",
+];
 const RESOURCES: &[&str] = &[
     "arn:aws:s3:::b",
     "arn:aws:s3:::b/k",
@@ -37,7 +45,19 @@ fn condition() -> impl Strategy<Value = Option<Value>> {
     let values = prop::collection::vec(prop::sample::select(&["x", "y", "z"][..]), 1..3);
     prop_oneof![
         Just(None),
-        (prop::sample::select(&["StringEquals", "StringNotEquals", "StringLike", "ForAllValues:StringEquals", "ForAnyValue:StringEquals", "StringEqualsIfExists"][..]), values)
+        (
+            prop::sample::select(
+                &[
+                    "StringEquals",
+                    "StringNotEquals",
+                    "StringLike",
+                    "ForAllValues:StringEquals",
+                    "ForAnyValue:StringEquals",
+                    "StringEqualsIfExists"
+                ][..]
+            ),
+            values
+        )
             .prop_map(|(op, vals)| Some(json!({ op: { "k:a": vals } }))),
     ]
 }
@@ -51,15 +71,21 @@ fn statement() -> impl Strategy<Value = Value> {
         prop::collection::vec(resource_pattern(), 1..3),
         condition(),
     )
-        .prop_map(|(allow, not_action, actions, not_resource, resources, condition)| {
-            let mut s = json!({ "Effect": if allow { "Allow" } else { "Deny" } });
-            s[if not_action { "NotAction" } else { "Action" }] = json!(actions);
-            s[if not_resource { "NotResource" } else { "Resource" }] = json!(resources);
-            if let Some(c) = condition {
-                s["Condition"] = c;
-            }
-            s
-        })
+        .prop_map(
+            |(allow, not_action, actions, not_resource, resources, condition)| {
+                let mut s = json!({ "Effect": if allow { "Allow" } else { "Deny" } });
+                s[if not_action { "NotAction" } else { "Action" }] = json!(actions);
+                s[if not_resource {
+                    "NotResource"
+                } else {
+                    "Resource"
+                }] = json!(resources);
+                if let Some(c) = condition {
+                    s["Condition"] = c;
+                }
+                s
+            },
+        )
 }
 
 fn statements() -> impl Strategy<Value = Vec<Value>> {
