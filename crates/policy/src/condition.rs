@@ -208,7 +208,9 @@ impl Condition {
                 return Err(MalformedPolicy::syntax());
             };
             for (key, values) in keys {
-                if key.matches(':').count() > 1 {
+                // Tag keys after the `/` may hold colons (`aws:ResourceTag/aws:cloudformation:…`).
+                let name = key.split('/').next().unwrap_or(key);
+                if name.matches(':').count() > 1 {
                     return Err(MalformedPolicy::new(
                         "Actions/Condition can contain only one colon.",
                     ));

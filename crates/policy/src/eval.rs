@@ -162,6 +162,11 @@ fn collect(
 
 /// Whether one statement applies to the request (its effect aside).
 pub fn statement_applies(statement: &Statement, request: &RequestContext) -> bool {
+    in_scope(statement, request) && statement.conditions.iter().all(|c| c.holds(request))
+}
+
+/// Principal, action and resource: everything but the conditions.
+fn in_scope(statement: &Statement, request: &RequestContext) -> bool {
     if let Some(principals) = &statement.principals
         && !principals.matches(request.principal.as_ref())
     {
@@ -184,5 +189,31 @@ pub fn statement_applies(statement: &Statement, request: &RequestContext) -> boo
             return false;
         }
     }
-    statement.conditions.iter().all(|c| c.holds(request))
+    true
+}
+
+/// The condition keys that statements applicable by principal, action and resource read but the
+/// request does not carry — SimulatePrincipalPolicy's `MissingContextValues`. Each key once, as
+/// first written in the policies.
+pub fn missing_context_values(
+    request: &RequestContext,
+    policies: &[SourcedPolicy<'_>],
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for source in policies {
+        for statement in &source.policy.statements {
+            if !in_scope(statement, request) {
+                continue;
+            }
+            for condition in &statement.conditions {
+                let key = condition.key_lowercase();
+                if request.key_lower(key).is_none()
+                    && !out.iter().any(|k| k.eq_ignore_ascii_case(key))
+                {
+                    out.push(condition.key.clone());
+                }
+            }
+        }
+    }
+    out
 }

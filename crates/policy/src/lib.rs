@@ -54,6 +54,6 @@ pub use document::{
 };
 pub use eval::{
     Decision, MatchedStatement, Outcome, PolicySet, SourcedPolicy, evaluate, evaluate_trust,
-    statement_applies,
+    missing_context_values, statement_applies,
 };
 pub use span::Position;

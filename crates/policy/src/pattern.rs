@@ -307,6 +307,35 @@ pub(crate) fn arn_matches(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The obvious recursive matcher over characters, as the reference for `glob`.
+    fn naive(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| naive(rest, &t[i..])),
+            Some(('?', rest)) => !t.is_empty() && naive(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && naive(rest, &t[1..]),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn glob_agrees_with_the_naive_matcher(p in "[ab*?]{0,8}", t in "[ab]{0,10}") {
+            let pc: Vec<char> = p.chars().collect();
+            let tc: Vec<char> = t.chars().collect();
+            prop_assert_eq!(m(&p, &t), naive(&pc, &tc), "pattern {:?} text {:?}", p, t);
+        }
+
+        #[test]
+        fn substituted_values_are_literal(value in "[ab*?]{0,6}", t in "[ab*?]{0,8}") {
+            // `x${k}y` matches exactly `x<value>y`, wildcards in the value included.
+            let ctx = RequestContext::new("a:b", "*").with_key("k:v", value.clone());
+            let p = Pattern::parse("x${k:v}y", true, true);
+            let text = format!("x{t}y");
+            prop_assert_eq!(p.matches(&text, &ctx), t == value);
+        }
+    }
 
     fn m(pattern: &str, text: &str) -> bool {
         Pattern::parse(pattern, true, true).matches(text, &RequestContext::new("a:b", "*"))

@@ -1015,3 +1015,29 @@ fn version_element() {
         assert_eq!(outcome(&p, &literal), Allow);
     }
 }
+
+// API_SimulatePrincipalPolicy: MissingContextValues lists the condition keys that applicable
+// statements read and the request lacks; MatchedStatements name the source policy.
+#[test]
+fn simulation_details() {
+    let p = policy(
+        r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b",
+            "Condition":{"StringLike":{"s3:prefix":"home/*"},"Bool":{"aws:SecureTransport":"true"}}},
+           {"Effect":"Allow","Action":"ec2:*","Resource":"*","Condition":{"StringEquals":{"ec2:Region":"x"}}}"#,
+    );
+    let src = [SourcedPolicy::new("user-policy", &p)];
+    let r = req("s3:ListBucket", "arn:aws:s3:::b").with_key("s3:prefix", "home/a");
+    assert_eq!(
+        tessera_policy::missing_context_values(&r, &src),
+        vec!["aws:SecureTransport".to_string()]
+    );
+    let full = r.clone().with_bool("aws:SecureTransport", true);
+    assert!(tessera_policy::missing_context_values(&full, &src).is_empty());
+    let d = evaluate(&full, &src, None);
+    assert_eq!(d.outcome, Allow);
+    assert_eq!(d.outcome.as_str(), "allowed");
+    assert_eq!(d.matched.len(), 1);
+    assert_eq!(d.matched[0].statement_index, 0);
+    assert_eq!(d.matched[0].source_policy_id, "user-policy");
+    assert_eq!(evaluate(&r, &src, None).outcome.as_str(), "implicitDeny");
+}

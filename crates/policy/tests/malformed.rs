@@ -240,4 +240,11 @@ fn accepted_shapes() {
     assert_eq!(p.statements.len(), 1);
     assert_eq!(p.statements[0].sid.as_deref(), Some("One"));
     assert_eq!(p.statements[0].conditions.len(), 2);
+    // Tag keys may hold colons after the `/`.
+    let tags = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*",
+            "Condition":{"StringEquals":{"aws:ResourceTag/aws:cloudformation:stack-name":"s"}}}}"#,
+        PolicyKind::Identity,
+    );
+    assert!(tags.is_ok(), "{tags:?}");
 }

@@ -209,4 +209,31 @@ proptest! {
         let longer = format!("{text}x");
         prop_assert_eq!(outcome(&cond(&text), &with(&longer)), Outcome::ImplicitDeny);
     }
+
+    #[test]
+    fn set_operators_are_subset_and_intersection(
+        policy_values in prop::collection::vec(prop::sample::select(&["a", "b", "c"][..]), 1..3),
+        request_values in prop::option::of(prop::collection::vec(prop::sample::select(&["a", "b", "c", "d"][..]), 0..4)),
+    ) {
+        let r = match &request_values {
+            Some(v) => RequestContext::new("a:b", "*").with_multi_key("k:a", v.iter().copied()),
+            None => RequestContext::new("a:b", "*"),
+        };
+        let values = request_values.clone().unwrap_or_default();
+        let with = |op: &str| [json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {op: {"k:a": policy_values}}})];
+        let subset = values.iter().all(|v| policy_values.contains(v));
+        let meets = values.iter().any(|v| policy_values.contains(v));
+        let disjoint_all = values.iter().all(|v| !policy_values.contains(v));
+        let some_outside = values.iter().any(|v| !policy_values.contains(v));
+        let want = |b: bool| if b { Outcome::Allow } else { Outcome::ImplicitDeny };
+        prop_assert_eq!(outcome(&with("ForAllValues:StringEquals"), &r), want(subset));
+        prop_assert_eq!(outcome(&with("ForAnyValue:StringEquals"), &r), want(meets));
+        prop_assert_eq!(outcome(&with("ForAllValues:StringNotEquals"), &r), want(disjoint_all));
+        prop_assert_eq!(outcome(&with("ForAnyValue:StringNotEquals"), &r), want(some_outside));
+        // Without a qualifier: any match (positive), no match (negated); absent/empty key:
+        // false and true.
+        prop_assert_eq!(outcome(&with("StringEquals"), &r), want(meets));
+        prop_assert_eq!(outcome(&with("StringNotEquals"), &r), want(!meets));
+    }
 }
