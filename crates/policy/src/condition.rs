@@ -339,7 +339,7 @@ fn matches_value(base: BaseOperator, p: &Operand, r: &str, ctx: &RequestContext)
     match (base, p) {
         (B::StringLike | B::StringNotLike, Operand::Text(pattern)) => pattern.matches(r, ctx),
         (B::StringEquals | B::StringNotEquals | B::BinaryEquals, Operand::Text(pattern)) => {
-            pattern.render(ctx).is_some_and(|p| p == r)
+            pattern.equals(r, ctx)
         }
         (B::StringEqualsIgnoreCase | B::StringNotEqualsIgnoreCase, Operand::Text(pattern)) => {
             pattern

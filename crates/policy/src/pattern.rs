@@ -81,33 +81,39 @@ impl Pattern {
         self.pieces == [Piece::Star]
     }
 
-    pub(crate) fn has_variables(&self) -> bool {
-        self.pieces.iter().any(|p| matches!(p, Piece::Var { .. }))
-    }
-
-    /// The values of this pattern's variables in order, or `None` when one has no value.
-    pub(crate) fn resolve<'a>(&'a self, ctx: &'a RequestContext) -> Option<Vec<&'a str>> {
-        let mut out = Vec::new();
-        for piece in &self.pieces {
-            if let Piece::Var { key, default } = piece {
-                out.push(match ctx.variable(key) {
-                    Some(v) => v,
-                    None => default.as_deref()?,
-                });
-            }
-        }
-        Some(out)
+    /// Whether every variable has a value (its own or its default).
+    fn resolvable(&self, ctx: &RequestContext) -> bool {
+        self.pieces.iter().all(|p| match p {
+            Piece::Var { key, default } => var_value(key, default, ctx).is_some(),
+            _ => true,
+        })
     }
 
     /// Whether `text` matches, substituting variables from `ctx`.
     pub(crate) fn matches(&self, text: &str, ctx: &RequestContext) -> bool {
-        if !self.has_variables() {
-            return glob(&self.pieces, &[], text);
+        self.resolvable(ctx) && glob(&self.pieces, ctx, text)
+    }
+
+    /// Whether `text` equals the pattern read literally (`*` and `?` as characters), with
+    /// variables substituted. No allocation.
+    pub(crate) fn equals(&self, text: &str, ctx: &RequestContext) -> bool {
+        let mut rest = text;
+        for piece in &self.pieces {
+            let expected = match piece {
+                Piece::Lit(s) => s.as_str(),
+                Piece::Star => "*",
+                Piece::One => "?",
+                Piece::Var { key, default } => match var_value(key, default, ctx) {
+                    Some(v) => v,
+                    None => return false,
+                },
+            };
+            match rest.strip_prefix(expected) {
+                Some(r) => rest = r,
+                None => return false,
+            }
         }
-        match self.resolve(ctx) {
-            Some(vars) => glob(&self.pieces, &vars, text),
-            None => false,
-        }
+        rest.is_empty()
     }
 
     /// The pattern as one string with variables substituted (wildcards written back as `*`/`?`),
@@ -159,6 +165,14 @@ impl Pattern {
         let parts: [Vec<Piece>; 6] = parts.try_into().ok()?;
         Some(parts.map(|pieces| Pattern { pieces }))
     }
+}
+
+fn var_value<'a>(
+    key: &str,
+    default: &'a Option<String>,
+    ctx: &'a RequestContext,
+) -> Option<&'a str> {
+    ctx.variable(key).or(default.as_deref())
 }
 
 fn push_piece(parts: &mut [Vec<Piece>], piece: Piece) {
@@ -215,21 +229,21 @@ fn parse_variable(inner: &str) -> Option<VarSpec> {
     })
 }
 
-/// Wildcard match of `text` against `pieces`; `vars` holds the values of the `Var` pieces in order.
+/// Wildcard match of `text` against `pieces`, reading variables from `ctx` (a variable without
+/// a value reads as empty here; [`Pattern::matches`] refuses those patterns first).
 ///
 /// The classic two-pointer match with backtracking to the last `*`: linear for patterns with one
 /// star, O(pattern × text) in the worst case, and no allocation.
-pub(crate) fn glob(pieces: &[Piece], vars: &[&str], text: &str) -> bool {
+pub(crate) fn glob(pieces: &[Piece], ctx: &RequestContext, text: &str) -> bool {
     let mut p = 0;
     let mut t = 0;
-    let mut var_index = 0;
-    // (piece after the star, text position the star's run ends at, var index at that piece)
-    let mut star: Option<(usize, usize, usize)> = None;
+    // (piece after the star, text position the star's run ends at)
+    let mut star: Option<(usize, usize)> = None;
     loop {
         if let Some(piece) = pieces.get(p) {
             let advanced = match piece {
                 Piece::Star => {
-                    star = Some((p + 1, t, var_index));
+                    star = Some((p + 1, t));
                     p += 1;
                     continue;
                 }
@@ -248,11 +262,10 @@ pub(crate) fn glob(pieces: &[Piece], vars: &[&str], text: &str) -> bool {
                         false
                     }
                 }
-                Piece::Var { .. } => {
-                    let value = vars.get(var_index).copied().unwrap_or_default();
+                Piece::Var { key, default } => {
+                    let value = var_value(key, default, ctx).unwrap_or_default();
                     if text[t..].starts_with(value) {
                         t += value.len();
-                        var_index += 1;
                         true
                     } else {
                         false
@@ -268,13 +281,12 @@ pub(crate) fn glob(pieces: &[Piece], vars: &[&str], text: &str) -> bool {
         }
         // Mismatch: let the last star swallow one more character, or fail.
         match star {
-            Some((after, end, vi)) => match text[end..].chars().next() {
+            Some((after, end)) => match text[end..].chars().next() {
                 Some(c) => {
                     let end = end + c.len_utf8();
-                    star = Some((after, end, vi));
+                    star = Some((after, end));
                     p = after;
                     t = end;
-                    var_index = vi;
                 }
                 None => return false,
             },
