@@ -80,6 +80,10 @@ impl Decision {
 
 /// Evaluates one request against identity policies and, if `session` is `Some`, session
 /// policies (effective rights = identity ∩ session; an empty session list allows nothing).
+///
+/// `identity` may also hold a same-account resource-based policy (a bucket policy): its Allows
+/// combine with the identity policies' as IAM's same-account rule says, and its Denies count
+/// like any other. Permissions boundaries are not modelled (none of Tessera's callers has one).
 pub fn evaluate(
     request: &RequestContext,
     identity: &[SourcedPolicy<'_>],
