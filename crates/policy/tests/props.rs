@@ -236,4 +236,96 @@ proptest! {
         prop_assert_eq!(outcome(&with("StringEquals"), &r), want(meets));
         prop_assert_eq!(outcome(&with("StringNotEquals"), &r), want(!meets));
     }
+
+    #[test]
+    fn parsing_never_panics_and_positions_point_at_statements(
+        doc in prop_oneof![
+            document(),
+            statements().prop_map(|s| json!({"Version": "2012-10-17", "Statement": s})),
+        ],
+    ) {
+        let text = doc.to_string();
+        let pretty = serde_json::to_string_pretty(&doc).unwrap();
+        for kind in [PolicyKind::Identity, PolicyKind::Trust, PolicyKind::Resource] {
+            for t in [&text, &pretty] {
+                if let Ok(p) = Policy::parse(t, kind) {
+                    for st in &p.statements {
+                        let start = st.start.unwrap();
+                        let line = t.lines().nth(start.line as usize - 1).unwrap();
+                        prop_assert_eq!(line.chars().nth(start.column as usize - 1), Some('{'));
+                        let end = st.end.unwrap();
+                        let line = t.lines().nth(end.line as usize - 1).unwrap();
+                        prop_assert_eq!(line.chars().nth(end.column as usize - 1), Some('}'));
+                    }
+                    // And evaluating it against an odd request does not panic either.
+                    let r = RequestContext::new("é:ß", "arn:aws:s3:::b/é").with_key("k:a", "é");
+                    let _ = evaluate(&r, &[SourcedPolicy::new("p", &p)], None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_is_refused_cleanly(text in "\\PC{0,200}") {
+                // Only something that starts like an object can be a policy.
+        let refused = Policy::parse(&text, PolicyKind::Identity).is_err();
+        let object_like = text.trim_start().starts_with('{');
+        prop_assert!(refused || object_like);
+    }
+}
+
+/// JSON built from the grammar's vocabulary, mostly well-formed policies with random damage.
+fn document() -> impl Strategy<Value = Value> {
+    let word = prop::sample::select(
+        &[
+            "Version",
+            "Statement",
+            "Effect",
+            "Allow",
+            "Deny",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Principal",
+            "NotPrincipal",
+            "Condition",
+            "Sid",
+            "AWS",
+            "Federated",
+            "Service",
+            "*",
+            "s3:*",
+            "arn:aws:s3:::b/*",
+            "2012-10-17",
+            "2008-10-17",
+            "StringLike",
+            "ForAllValues:StringEquals",
+            "NullIfExists",
+            "Null",
+            "k:a",
+            "${k:a}",
+            "IpAddress",
+            "10.0.0.0/8",
+            "DateLessThan",
+            "2020-01-01",
+            "NumericEquals",
+            "x",
+            "é",
+        ][..],
+    )
+    .prop_map(str::to_string);
+    let leaf = prop_oneof![
+        word.clone().prop_map(Value::String),
+        any::<bool>().prop_map(Value::Bool),
+        (-5i64..5).prop_map(|n| json!(n)),
+        Just(Value::Null),
+    ];
+    leaf.prop_recursive(4, 40, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(word.clone(), inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
 }
