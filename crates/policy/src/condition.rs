@@ -1,8 +1,9 @@
 //! The Condition element: operators, set qualifiers and their rules for absent keys.
 //!
-//! Sources: [iam:reference_policies_elements_condition_operators] (operators, `…IfExists`, absent
-//! keys) and [iam:reference_policies_multi-value-conditions] (ForAllValues/ForAnyValue, several
-//! values = OR, several keys/operators = AND, negated operators with several values = NOR).
+//! Sources: IAM guide `reference_policies_elements_condition_operators` (operators,
+//! `…IfExists`, absent keys) and IAM guide `reference_policies_multi-value-conditions`
+//! (ForAllValues/ForAnyValue, several values = OR, several keys/operators = AND, negated
+//! operators with several values = NOR).
 //!
 //! The rules, for one key under one operator, with R the request's values and P the policy's:
 //! - plain positive operator: some r in R matches some p in P; absent key → false;
@@ -25,7 +26,7 @@ use ipnet::IpNet;
 use serde_json::Value;
 use std::net::IpAddr;
 
-/// The operator families ([iam:reference_policies_elements_condition_operators]).
+/// The operator families (IAM guide `reference_policies_elements_condition_operators`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BaseOperator {
     StringEquals,
@@ -109,7 +110,7 @@ impl BaseOperator {
     }
 
     /// Policy variables are substituted in the values of string and ARN operators only
-    /// ([iam:reference_policies_variables]).
+    /// (IAM guide `reference_policies_variables`).
     fn takes_variables(self) -> bool {
         matches!(
             self,

@@ -1,8 +1,8 @@
 //! The request being authorized: who asks, for which action on which resource, and the condition
 //! keys that describe it.
 //!
-//! Condition key names are case-insensitive in IAM ([iam:reference_policies_elements_condition]),
-//! so they are stored lowercased. Values are strings, as on the wire; the helpers below write
+//! Condition key names are case-insensitive in IAM (IAM guide
+//! `reference_policies_elements_condition`), so they are stored lowercased. Values are strings, as on the wire; the helpers below write
 //! numbers, dates, booleans and addresses in the forms the operators read back.
 
 use crate::date;

@@ -1,5 +1,6 @@
 //! Dates for the Date* operators: "W3C implementations of the ISO 8601 date formats" or epoch
-//! seconds ([iam:reference_policies_elements_condition_operators] "Date condition operators").
+//! seconds (IAM guide `reference_policies_elements_condition_operators`, "Date condition
+//! operators").
 //!
 //! Written by hand, like tessera-domain's `time` module, so this crate needs no date library: the
 //! forms are `YYYY-MM-DD`, `YYYY-MM-DDThh:mm`, `…:ss`, `…:ss.fff` with `Z`, `±hh:mm`, `±hhmm` or

@@ -1,4 +1,4 @@
-//! The policy grammar ([iam:reference_policies_grammar]): parsing a JSON document into a
+//! The policy grammar (IAM guide `reference_policies_grammar`): parsing a JSON document into a
 //! [`Policy`], with IAM's `MalformedPolicyDocument` messages for what it refuses.
 //!
 //! The document is read once; every pattern (Action, Resource, condition values) is split into

@@ -1,4 +1,4 @@
-//! Evaluation ([iam:reference_policies_evaluation-logic]): a statement applies when its
+//! Evaluation (IAM guide `reference_policies_evaluation-logic`): a statement applies when its
 //! principal (if any), action, resource (if any) and every condition match; an applicable Deny
 //! anywhere wins; otherwise the request needs an applicable Allow in the identity policies and,
 //! when session policies were passed, also in the session policies; otherwise it is implicitly

@@ -36,7 +36,7 @@
 //! not interpolated, missing variables matching as `""`, variables under 2008-10-17, Allow
 //! winning over a later Deny, no ForAllValues) — see shared/reference/identity-pools.md §4.3.
 //!
-//! Sources cited in the modules as `[iam:page]` are pages of the IAM user guide
+//! Sources cited in the modules as IAM guide `page` are pages of the IAM user guide
 //! (awsdocs/iam-user-guide `doc_source/page.md`).
 
 mod condition;

@@ -4,10 +4,10 @@
 //!
 //! Two IAM rules shape this module:
 //! - a substituted variable's value is *literal*: a `*` inside `aws:username` is not a wildcard
-//!   ([iam:reference_policies_variables]; faiscadev/fakecloud#2528), so variables stay pieces of
-//!   their own instead of being spliced into the pattern text;
+//!   (IAM guide `reference_policies_variables`; faiscadev/fakecloud#2528), so variables stay
+//!   pieces of their own instead of being spliced into the pattern text;
 //! - a variable with no value (absent key, multivalued key, no default) makes the whole pattern
-//!   match nothing ([iam:reference_policies_variables] "Policy variables with no value").
+//!   match nothing (IAM guide `reference_policies_variables` "Policy variables with no value").
 
 use crate::context::RequestContext;
 
