@@ -2,8 +2,9 @@
 //! keys that describe it.
 //!
 //! Condition key names are case-insensitive in IAM (IAM guide
-//! `reference_policies_elements_condition`), so they are stored lowercased. Values are strings, as on the wire; the helpers below write
-//! numbers, dates, booleans and addresses in the forms the operators read back.
+//! `reference_policies_elements_condition`), so they are stored lowercased. Values are strings,
+//! as on the wire; the helpers below write numbers, dates, booleans and addresses in the forms
+//! the operators read back.
 
 use crate::date;
 use std::collections::HashMap;
