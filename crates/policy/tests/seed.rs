@@ -320,6 +320,26 @@ fn guest_session_policy_intersects_with_the_role() {
         evaluate(&del, &identity, Some(&both)).outcome,
         Outcome::ImplicitDeny
     );
+    // An empty session-policy list allows nothing; no list at all leaves the role alone.
+    assert_eq!(
+        evaluate(&get, &identity, Some(&[])).outcome,
+        Outcome::ImplicitDeny
+    );
+    assert_eq!(evaluate(&get, &identity, None).outcome, Outcome::Allow);
+    // A Deny in a session policy is a Deny.
+    let deny_s3 = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}"#,
+        PolicyKind::Identity,
+    )
+    .unwrap();
+    let put = RequestContext::new("s3:PutObject", object(&format!("{S}/a.txt"))).with_key(SUB, S);
+    let with_deny = [
+        SourcedPolicy::new("scope-down", &scope_down),
+        SourcedPolicy::new("deny", &deny_s3),
+    ];
+    let d = evaluate(&put, &identity, Some(&with_deny));
+    assert_eq!(d.outcome, Outcome::ExplicitDeny);
+    assert_eq!(d.matched[0].set, tessera_policy::PolicySet::Session);
     // Two session policies act as one set: an Allow in either suffices.
     let two = [
         SourcedPolicy::new("inline", &scope_down),
