@@ -59,6 +59,9 @@ struct ServerArgs {
     /// AWS region to present (pool ids start with it) [default: us-east-1].
     #[arg(long)]
     region: Option<String>,
+    /// AWS account id (12 digits) in every ARN [default: 000000000000].
+    #[arg(long)]
+    account_id: Option<String>,
     /// Public base URL, the issuer of tokens [default: http://LISTEN].
     #[arg(long)]
     public_url: Option<String>,
@@ -115,6 +118,7 @@ impl ServerArgs {
         );
         set("database_url", self.database_url.clone().map(Into::into));
         set("region", self.region.clone().map(Into::into));
+        set("account_id", self.account_id.clone().map(Into::into));
         set("public_url", self.public_url.clone().map(Into::into));
         set("dev", self.dev.then_some(true.into()));
         set("hash_cost", self.hash_cost.clone().map(Into::into));

@@ -58,6 +58,8 @@ use tessera_store::Store;
 pub struct EngineSettings {
     /// The AWS region this deployment pretends to be (pool ids start with it).
     pub region: String,
+    /// The 12-digit account id in every ARN this deployment writes.
+    pub account_id: String,
     /// Base of token issuers: a pool's issuer is `{issuer_base}/{pool id}`.
     pub issuer_base: String,
     pub hash_cost: HashCost,

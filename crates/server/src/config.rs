@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tessera_crypto::password::HashCost;
 
+/// The account id ARNs carry unless `account_id` says otherwise (LocalStack and moto use the
+/// same all-zero convention for "no real account").
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -24,6 +28,8 @@ pub struct Config {
     /// `sqlite://path` or `postgres://…`; defaults to `sqlite://{data_dir}/tessera.db`.
     pub database_url: Option<String>,
     pub region: String,
+    /// The 12-digit AWS account id this deployment presents in every ARN.
+    pub account_id: String,
     /// Base URL of token issuers and the well-known endpoints; defaults to `http://{listen}`.
     pub public_url: Option<String>,
     /// Local-development mode: any credentials are accepted for admin operations and
@@ -117,6 +123,7 @@ impl Default for Config {
             data_dir: PathBuf::from("tessera-data"),
             database_url: None,
             region: "us-east-1".into(),
+            account_id: DEFAULT_ACCOUNT_ID.into(),
             public_url: None,
             dev: false,
             hash_cost: None,
@@ -145,6 +152,7 @@ pub const FIELDS: &[&str] = &[
     "data_dir",
     "database_url",
     "region",
+    "account_id",
     "public_url",
     "dev",
     "hash_cost",
@@ -215,6 +223,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database: Database,
     pub region: String,
+    /// 12 digits; in every ARN (identity pools, assumed roles, the root principal).
+    pub account_id: String,
     pub public_url: Option<String>,
     pub dev: bool,
     pub hash_cost: HashCost,
@@ -267,6 +277,12 @@ impl Settings {
         {
             bail!("--region must look like an AWS region (e.g. us-east-1)");
         }
+        if c.account_id.len() != 12 || !c.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            bail!(
+                "--account-id must be 12 digits (an AWS account id), not {:?}",
+                c.account_id
+            );
+        }
         let root_credentials = match (c.root_access_key_id, c.root_secret_access_key) {
             (Some(id), Some(secret)) => Some((id, secret)),
             (None, None) => None,
@@ -286,6 +302,7 @@ impl Settings {
             data_dir: c.data_dir,
             database,
             region: c.region,
+            account_id: c.account_id,
             public_url: c.public_url.map(|u| u.trim_end_matches('/').to_string()),
             dev: c.dev,
             hash_cost,
@@ -408,6 +425,30 @@ mod tests {
                 serde_json::json!({"lambda": {"session_token": "alone"}})
             ));
             assert!(bad(serde_json::json!({"lambda": {"endpiont": "typo"}})));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn account_id_defaults_comes_from_env_and_file_and_is_validated() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(s.account_id, "000000000000");
+            jail.create_file("t.toml", "account_id = \"111122223333\"")?;
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("t.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            assert_eq!(s.account_id, "111122223333");
+            jail.set_env("TESSERA_ACCOUNT_ID", "123456789012");
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(s.account_id, "123456789012");
+            let flag = Config::load(None, &serde_json::json!({"account_id": "210987654321"}))?;
+            assert_eq!(Settings::from_config(flag)?.account_id, "210987654321");
+            for bad in ["12345", "1234567890123", "12345678901a", ""] {
+                let c = Config::load(None, &serde_json::json!({ "account_id": bad }))?;
+                assert!(Settings::from_config(c).is_err(), "{bad}");
+            }
             Ok(())
         });
     }

@@ -154,6 +154,7 @@ impl Application {
             Arc::new(triggers),
             EngineSettings {
                 region: settings.region.clone(),
+                account_id: settings.account_id.clone(),
                 issuer_base: public_url.clone(),
                 hash_cost: settings.hash_cost,
                 hash_concurrency: std::thread::available_parallelism()

@@ -3,7 +3,7 @@
 //! Where Cognito names a CloudFront distribution (the target of a custom domain's DNS alias),
 //! Tessera names the host of its public URL: that is where a custom domain must point.
 
-use super::{ACCOUNT_ID, ApiResult, pool_id, stored_settings, with_settings};
+use super::{ApiResult, pool_id, stored_settings, with_settings};
 use crate::AppState;
 use std::sync::Arc;
 use tessera_domain::domains::{
@@ -75,7 +75,7 @@ pub async fn describe_user_pool_domain(
         Some(d) => with_settings(
             wire::DomainDescriptionType {
                 user_pool_id: Some(d.pool_id.to_string()),
-                aws_account_id: Some(ACCOUNT_ID.into()),
+                aws_account_id: Some(state.engine.settings().account_id.clone()),
                 domain: Some(d.name.to_string()),
                 cloud_front_distribution: Some(state.engine.domain_host()),
                 version: Some(d.version()),

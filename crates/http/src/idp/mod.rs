@@ -23,9 +23,6 @@ use tessera_wire::idp as wire;
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
-/// The AWS account every pool of this deployment belongs to, in ARNs and descriptions.
-pub(crate) const ACCOUNT_ID: &str = "000000000000";
-
 pub(crate) fn ts(t: Timestamp) -> tessera_wire::Timestamp {
     tessera_wire::Timestamp::from_millis(t.millis())
 }

@@ -211,7 +211,7 @@ fn mirror_verification_messages(
 pub(crate) fn pool_type(
     pool: &UserPool,
     users: Option<u64>,
-    region: &str,
+    settings: &tessera_engine::EngineSettings,
 ) -> ApiResult<wire::UserPoolType> {
     let c = &pool.config;
     let sign_in_policy = c
@@ -222,9 +222,8 @@ pub(crate) fn pool_type(
         id: Some(pool.id.to_string()),
         name: Some(pool.name.clone()),
         arn: Some(format!(
-            "arn:aws:cognito-idp:{region}:{}:userpool/{}",
-            super::ACCOUNT_ID,
-            pool.id
+            "arn:aws:cognito-idp:{}:{}:userpool/{}",
+            settings.region, settings.account_id, pool.id
         )),
         creation_date: Some(ts(pool.created_at)),
         last_modified_date: Some(ts(pool.modified_at)),
@@ -326,7 +325,7 @@ pub async fn create_user_pool(
         .create_user_pool(req.pool_name.clone(), config)
         .await?;
     Ok(wire::CreateUserPoolResponse {
-        user_pool: Some(pool_type(&pool, Some(0), &state.engine.settings().region)?),
+        user_pool: Some(pool_type(&pool, Some(0), state.engine.settings())?),
     })
 }
 
@@ -336,7 +335,7 @@ pub async fn describe_user_pool(
 ) -> ApiResult<wire::DescribeUserPoolResponse> {
     let id = pool_id(&req.user_pool_id)?;
     let (pool, users) = state.engine.describe_user_pool(&id).await?;
-    let mut user_pool = pool_type(&pool, Some(users), &state.engine.settings().region)?;
+    let mut user_pool = pool_type(&pool, Some(users), state.engine.settings())?;
     let domains = state.engine.pool_domains(&id).await?;
     super::domains::pool_domains_out(&mut user_pool, &domains);
     Ok(wire::DescribeUserPoolResponse {
