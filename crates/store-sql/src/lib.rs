@@ -10,6 +10,7 @@
 //! sqlx the backend chose.
 
 pub mod codec;
+pub mod iam;
 
 /// Readiness from the highest migration version the database has applied and the highest this
 /// build knows: a database behind the build (or with no migrations table) is not ready.
@@ -1243,5 +1244,7 @@ macro_rules! sql_tx {
                 Ok(())
             }
         }
+
+        $crate::iam_tx!($tx, $db);
     };
 }

@@ -26,6 +26,9 @@ use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
+mod iam;
+pub use iam::*;
+
 /// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
 /// (an async fn returning `Option<Arc<dyn Store>>`; `None` skips, e.g. when a database server
 /// isn't reachable and isn't required).
@@ -47,7 +50,9 @@ macro_rules! store_conformance {
             resource_servers_round_trip_and_page, client_secrets_rotate,
             concurrent_secret_adds_leave_two,
             deleting_a_pool_removes_its_domains_and_resource_servers,
-            a_migrated_store_is_ready);
+            a_migrated_store_is_ready,
+            iam_roles_round_trip_unique_ignoring_case_and_page,
+            iam_inline_and_attached_policies, iam_identity_providers_round_trip);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

@@ -13,6 +13,9 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod iam;
+
+pub use iam::IamTx;
 
 use async_trait::async_trait;
 use tessera_domain::client::{AppClient, ClientSecret};
@@ -60,6 +63,12 @@ pub enum Conflict {
     /// The pool already has a domain of that kind (one prefix and one custom domain at most).
     PoolDomainKind,
     ResourceServer,
+    /// An IAM role of that name (ignoring case).
+    IamRole,
+    /// A managed policy of that name (ignoring case) or ARN.
+    IamPolicy,
+    /// An OIDC or SAML provider of that ARN.
+    IamProvider,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -146,7 +155,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: Send + IamTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.
