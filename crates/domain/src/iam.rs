@@ -264,7 +264,10 @@ pub fn check_tags(tags: &[Tag]) -> Result<(), DomainError> {
                 "Member must have length less than or equal to 256",
             ));
         }
-        if tags[..i].iter().any(|t| t.key.eq_ignore_ascii_case(&tag.key)) {
+        if tags[..i]
+            .iter()
+            .any(|t| t.key.eq_ignore_ascii_case(&tag.key))
+        {
             return Err(DomainError::new(
                 ErrorKind::IamInvalidInput,
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive.",

@@ -13,6 +13,7 @@ mod domains;
 mod error;
 mod groups;
 mod hashing;
+pub mod iam;
 mod keys;
 mod mfa;
 mod migration;

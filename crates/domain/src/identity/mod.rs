@@ -113,7 +113,10 @@ impl PrincipalTagMap {
 
     /// Session tags from a token's claims: each mapped claim that is present and a string (or a
     /// number or boolean, written out).
-    pub fn tags_from(&self, claims: &serde_json::Map<String, serde_json::Value>) -> BTreeMap<String, String> {
+    pub fn tags_from(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> BTreeMap<String, String> {
         self.effective()
             .into_iter()
             .filter_map(|(tag, claim)| {

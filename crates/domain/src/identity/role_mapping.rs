@@ -115,7 +115,11 @@ impl RoleMapping {
     }
 
     /// The role for a token with these claims.
-    pub fn resolve(&self, claims: &Map<String, Value>, custom_role_arn: Option<&str>) -> RoleChoice {
+    pub fn resolve(
+        &self,
+        claims: &Map<String, Value>,
+        custom_role_arn: Option<&str>,
+    ) -> RoleChoice {
         let chosen = match self.mapping_type {
             MappingType::Token => {
                 let roles = token_roles(claims);
@@ -158,7 +162,11 @@ impl RoleMapping {
 /// `cognito:roles`: a JSON array in real tokens, a comma-separated string in the docs.
 fn token_roles(claims: &Map<String, Value>) -> Vec<String> {
     match claims.get("cognito:roles") {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         Some(Value::String(s)) => s.split(',').map(|r| r.trim().to_string()).collect(),
         _ => Vec::new(),
     }
@@ -173,7 +181,11 @@ impl MappingRule {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
                 .collect(),
             Some(other) => vec![other.to_string()],
         };
@@ -261,7 +273,10 @@ mod tests {
             vec![rule("tier", MatchType::NotEqual, "free", "Paid")],
             AmbiguousRoleResolution::AuthenticatedRole,
         );
-        assert_eq!(m.resolve(&claims(json!({})), None), RoleChoice::AuthenticatedRole);
+        assert_eq!(
+            m.resolve(&claims(json!({})), None),
+            RoleChoice::AuthenticatedRole
+        );
         assert_eq!(
             m.resolve(&claims(json!({"tier": "gold"})), None),
             RoleChoice::Role(format!("{ARN}Paid"))
@@ -271,11 +286,19 @@ mod tests {
             RoleChoice::AuthenticatedRole
         );
         let groups = rules(
-            vec![rule("cognito:groups", MatchType::Equals, "admins", "Admins")],
+            vec![rule(
+                "cognito:groups",
+                MatchType::Equals,
+                "admins",
+                "Admins",
+            )],
             AmbiguousRoleResolution::Deny,
         );
         assert_eq!(
-            groups.resolve(&claims(json!({"cognito:groups": ["users", "admins"]})), None),
+            groups.resolve(
+                &claims(json!({"cognito:groups": ["users", "admins"]})),
+                None
+            ),
             RoleChoice::Role(format!("{ARN}Admins"))
         );
     }
@@ -308,7 +331,10 @@ mod tests {
             ambiguous_role_resolution: Some(AmbiguousRoleResolution::AuthenticatedRole),
             ..m
         };
-        assert_eq!(lenient.resolve(&claims(json!({})), None), RoleChoice::AuthenticatedRole);
+        assert_eq!(
+            lenient.resolve(&claims(json!({})), None),
+            RoleChoice::AuthenticatedRole
+        );
     }
 
     #[test]
@@ -331,7 +357,9 @@ mod tests {
         };
         assert!(rules_missing.validate("p", ok).is_err());
         let too_many = rules(
-            (0..26).map(|i| rule("a", MatchType::Equals, "b", &format!("R{i}"))).collect(),
+            (0..26)
+                .map(|i| rule("a", MatchType::Equals, "b", &format!("R{i}")))
+                .collect(),
             AmbiguousRoleResolution::Deny,
         );
         assert!(too_many.validate("p", ok).is_err());

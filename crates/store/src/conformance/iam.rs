@@ -132,7 +132,9 @@ pub async fn iam_inline_and_attached_policies(store: Arc<dyn Store>) {
 
     let doc = |s: &str| InlinePolicy {
         name: s.into(),
-        document: format!(r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{s}","Effect":"Allow","Action":"*","Resource":"*"}}]}}"#),
+        document: format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{s}","Effect":"Allow","Action":"*","Resource":"*"}}]}}"#
+        ),
     };
     let mut tx = store.begin().await.unwrap();
     tx.put_role_policy("app", &doc("zeta")).await.unwrap();
@@ -242,7 +244,10 @@ pub async fn iam_identity_providers_round_trip(store: Arc<dyn Store>) {
         valid_until: Some(Timestamp::from_millis(7_000)),
         tags: vec![],
     };
-    let (o1, o2) = (oidc("https://b.example.com"), oidc("https://a.example.com/x"));
+    let (o1, o2) = (
+        oidc("https://b.example.com"),
+        oidc("https://a.example.com/x"),
+    );
     let (s1, s2) = (saml("Okta"), saml("Adfs"));
     let mut tx = store.begin().await.unwrap();
     tx.insert_oidc_provider(&o1).await.unwrap();
