@@ -14,6 +14,7 @@ mod error;
 mod groups;
 mod hashing;
 pub mod iam;
+pub mod identity;
 mod keys;
 mod mfa;
 mod migration;

@@ -143,6 +143,24 @@ routes! {
     "cognito-idp" "GetLogDeliveryConfiguration" => crate::idp::pool_settings::get_log_delivery_configuration;
     "cognito-idp" "SetUICustomization" => crate::idp::pool_settings::set_ui_customization;
     "cognito-idp" "GetUICustomization" => crate::idp::pool_settings::get_ui_customization;
+    "cognito-identity" "CreateIdentityPool" => crate::identity::pools::create_identity_pool;
+    "cognito-identity" "DescribeIdentityPool" => crate::identity::pools::describe_identity_pool;
+    "cognito-identity" "UpdateIdentityPool" => crate::identity::pools::update_identity_pool;
+    "cognito-identity" "DeleteIdentityPool" => crate::identity::pools::delete_identity_pool;
+    "cognito-identity" "ListIdentityPools" => crate::identity::pools::list_identity_pools;
+    "cognito-identity" "TagResource" => crate::identity::pools::tag_resource;
+    "cognito-identity" "UntagResource" => crate::identity::pools::untag_resource;
+    "cognito-identity" "ListTagsForResource" => crate::identity::pools::list_tags_for_resource;
+    "cognito-identity" "SetIdentityPoolRoles" => crate::identity::pools::set_identity_pool_roles;
+    "cognito-identity" "GetIdentityPoolRoles" => crate::identity::pools::get_identity_pool_roles;
+    "cognito-identity" "SetPrincipalTagAttributeMap" => crate::identity::pools::set_principal_tag_attribute_map;
+    "cognito-identity" "GetPrincipalTagAttributeMap" => crate::identity::pools::get_principal_tag_attribute_map;
+    "cognito-identity" "GetId" => crate::identity::identities::get_id;
+    "cognito-identity" "GetCredentialsForIdentity" => crate::identity::identities::get_credentials_for_identity;
+    "cognito-identity" "DescribeIdentity" => crate::identity::identities::describe_identity;
+    "cognito-identity" "ListIdentities" => crate::identity::identities::list_identities;
+    "cognito-identity" "DeleteIdentities" => crate::identity::identities::delete_identities;
+    "cognito-identity" "UnlinkIdentity" => crate::identity::identities::unlink_identity;
 }
 
 /// The model's names for a target's service and operation, if it names one.

@@ -12,6 +12,7 @@
 mod dispatch;
 pub mod error;
 mod health;
+mod identity;
 mod idp;
 pub mod metrics;
 pub mod sigv4;

@@ -11,6 +11,7 @@
 
 pub mod codec;
 pub mod iam;
+pub mod identity;
 
 /// Readiness from the highest migration version the database has applied and the highest this
 /// build knows: a database behind the build (or with no migrations table) is not ready.
@@ -1246,5 +1247,6 @@ macro_rules! sql_tx {
         }
 
         $crate::iam_tx!($tx, $db);
+        $crate::identity_tx!($tx, $db);
     };
 }

@@ -52,7 +52,9 @@ macro_rules! store_conformance {
             deleting_a_pool_removes_its_domains_and_resource_servers,
             a_migrated_store_is_ready,
             iam_roles_round_trip_unique_ignoring_case_and_page,
-            iam_inline_and_attached_policies, iam_identity_providers_round_trip);
+            iam_inline_and_attached_policies, iam_identity_providers_round_trip,
+            identity_pools_round_trip_and_page, identities_link_logins_uniquely,
+            sts_sessions_round_trip_and_are_revoked_with_their_identity);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -1867,4 +1869,283 @@ pub async fn deleting_a_pool_removes_its_domains_and_resource_servers(store: Arc
 
 pub async fn a_migrated_store_is_ready(store: Arc<dyn Store>) {
     store.ready().await.unwrap();
+}
+
+// Identity pools.
+
+fn identity_pool(n: u8) -> tessera_domain::identity::IdentityPool {
+    use tessera_domain::identity::{IdentityPool, IdentityPoolConfig, IdentityPoolId};
+    IdentityPool {
+        id: IdentityPoolId::parse(&format!("us-east-1:0000000{n}-0000-4000-8000-000000000000"))
+            .unwrap(),
+        name: format!("ip{n}"),
+        created_at: t(0),
+        modified_at: t(0),
+        config: IdentityPoolConfig {
+            allow_unauthenticated_identities: true,
+            ..Default::default()
+        },
+    }
+}
+
+fn identity(
+    pool: &tessera_domain::identity::IdentityPool,
+    n: u8,
+    logins: &[(&str, &str)],
+) -> tessera_domain::identity::Identity {
+    tessera_domain::identity::Identity {
+        id: tessera_domain::identity::IdentityId::parse(&format!(
+            "us-east-1:1{n:07}-0000-4000-8000-00000000000{}",
+            &pool.id.as_str()[17..18]
+        ))
+        .unwrap(),
+        pool_id: pool.id.clone(),
+        created_at: t(n.into()),
+        modified_at: t(n.into()),
+        logins: logins
+            .iter()
+            .map(|(p, s)| (p.to_string(), s.to_string()))
+            .collect(),
+        disabled: false,
+    }
+}
+
+pub async fn identity_pools_round_trip_and_page(store: Arc<dyn Store>) {
+    let (a, mut b, c) = (identity_pool(1), identity_pool(2), identity_pool(3));
+    let mut tx = store.begin().await.unwrap();
+    for p in [&c, &a, &b] {
+        tx.insert_identity_pool(p).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // A refused write poisons a PostgreSQL transaction: try it in one of its own.
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_identity_pool(&a).await,
+        Err(StoreError::Conflict(Conflict::IdentityPool))
+    ));
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_identity_pool(&a.id).await.unwrap(), Some(a.clone()));
+    b.name = "renamed".into();
+    b.modified_at = t(5);
+    b.config.roles.insert(
+        "authenticated".into(),
+        "arn:aws:iam::000000000000:role/Auth".into(),
+    );
+    b.config
+        .identity_pool_tags
+        .insert("team".into(), "blue".into());
+    tx.update_identity_pool(&b).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_identity_pool(&b.id).await.unwrap(), Some(b.clone()));
+    let first = tx.list_identity_pools(None, 2).await.unwrap();
+    assert_eq!(first, vec![a.clone(), b.clone()]);
+    let rest = tx.list_identity_pools(Some(&b.id), 2).await.unwrap();
+    assert_eq!(rest, vec![c.clone()]);
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_identity_pool(&a.id).await.unwrap());
+    assert!(!tx.delete_identity_pool(&a.id).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_identity_pool(&a.id).await.unwrap(), None);
+}
+
+pub async fn identities_link_logins_uniquely(store: Arc<dyn Store>) {
+    let (p, other) = (identity_pool(1), identity_pool(2));
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_identity_pool(&p).await.unwrap();
+    tx.insert_identity_pool(&other).await.unwrap();
+    let guest = identity(&p, 1, &[]);
+    let alice = identity(&p, 2, &[("idp/pool", "alice-sub")]);
+    tx.insert_identity(&guest).await.unwrap();
+    tx.insert_identity(&alice).await.unwrap();
+    // The same login in another pool is another identity.
+    let elsewhere = identity(&other, 2, &[("idp/pool", "alice-sub")]);
+    tx.insert_identity(&elsewhere).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // The same login can't be linked twice in one pool; the failed write leaves nothing.
+    let mut tx = store.begin().await.unwrap();
+    let twin = identity(&p, 3, &[("idp/pool", "alice-sub")]);
+    assert!(matches!(
+        tx.insert_identity(&twin).await,
+        Err(StoreError::Conflict(Conflict::Login))
+    ));
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_identity(&twin.id).await.unwrap(), None);
+    assert_eq!(
+        tx.identity_by_login(&p.id, "idp/pool", "alice-sub")
+            .await
+            .unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        tx.identity_by_login(&other.id, "idp/pool", "alice-sub")
+            .await
+            .unwrap(),
+        Some(elsewhere.clone())
+    );
+    assert_eq!(
+        tx.identity_by_login(&p.id, "idp/pool", "bob-sub")
+            .await
+            .unwrap(),
+        None
+    );
+    // The guest signs in: it keeps its id and is found by its new login.
+    let mut upgraded = guest.clone();
+    upgraded
+        .logins
+        .insert("idp/pool".into(), "carol-sub".into());
+    upgraded.modified_at = t(9);
+    tx.update_identity(&upgraded).await.unwrap();
+    let mut stealing = alice.clone();
+    stealing.logins.insert("dev:x".into(), "1".into());
+    stealing
+        .logins
+        .insert("idp/pool".into(), "carol-sub".into());
+    assert!(matches!(
+        tx.update_identity(&stealing).await,
+        Err(StoreError::Conflict(Conflict::Login))
+    ));
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.identity_by_login(&p.id, "idp/pool", "carol-sub")
+            .await
+            .unwrap(),
+        Some(upgraded.clone())
+    );
+    // Unlinking frees the login.
+    let mut unlinked = upgraded.clone();
+    unlinked.logins.clear();
+    tx.update_identity(&unlinked).await.unwrap();
+    assert_eq!(
+        tx.identity_by_login(&p.id, "idp/pool", "carol-sub")
+            .await
+            .unwrap(),
+        None
+    );
+    let listed = tx.list_identities(&p.id, None, 10).await.unwrap();
+    assert_eq!(listed, vec![unlinked.clone(), alice.clone()]);
+    let page = tx
+        .list_identities(&p.id, Some(&unlinked.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(page, vec![alice.clone()]);
+    assert!(tx.delete_identity(&alice.id).await.unwrap());
+    assert!(!tx.delete_identity(&alice.id).await.unwrap());
+    assert_eq!(
+        tx.identity_by_login(&p.id, "idp/pool", "alice-sub")
+            .await
+            .unwrap(),
+        None
+    );
+    // Deleting the pool takes its identities, not the other pool's.
+    assert!(tx.delete_identity_pool(&p.id).await.unwrap());
+    assert_eq!(tx.get_identity(&unlinked.id).await.unwrap(), None);
+    assert_eq!(
+        tx.get_identity(&elsewhere.id).await.unwrap(),
+        Some(elsewhere.clone())
+    );
+    tx.commit().await.unwrap();
+}
+
+pub async fn sts_sessions_round_trip_and_are_revoked_with_their_identity(store: Arc<dyn Store>) {
+    use tessera_domain::identity::{SessionGrant, StsSession};
+    let (p, other) = (identity_pool(1), identity_pool(2));
+    let (one, two, three) = (
+        identity(&p, 1, &[]),
+        identity(&p, 2, &[]),
+        identity(&other, 3, &[]),
+    );
+    let session = |key: &str, who: &tessera_domain::identity::Identity| StsSession {
+        access_key_id: key.to_string(),
+        sealed_secret: vec![1, 2, 3],
+        token_hash: vec![9; 32],
+        identity_id: who.id.clone(),
+        pool_id: who.pool_id.clone(),
+        issued_at: t(0),
+        expires_at: t(3_600_000),
+        grant: SessionGrant {
+            role_arn: "arn:aws:iam::000000000000:role/R".into(),
+            principal_arn: "arn:aws:sts::000000000000:assumed-role/R/CognitoIdentityCredentials"
+                .into(),
+            user_id: "AROAEXAMPLE:CognitoIdentityCredentials".into(),
+            amr: vec!["unauthenticated".into()],
+            session_policy: Some("{}".into()),
+            principal_tags: [("client".to_string(), "abc".to_string())].into(),
+        },
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_identity_pool(&p).await.unwrap();
+    tx.insert_identity_pool(&other).await.unwrap();
+    for i in [&one, &two, &three] {
+        tx.insert_identity(i).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let s1 = session("ASIAAAAAAAAAAAAAAAA1", &one);
+    tx.insert_sts_session(&s1).await.unwrap();
+    tx.insert_sts_session(&session("ASIAAAAAAAAAAAAAAAA2", &two))
+        .await
+        .unwrap();
+    tx.insert_sts_session(&session("ASIAAAAAAAAAAAAAAAA3", &three))
+        .await
+        .unwrap();
+    assert!(matches!(
+        tx.insert_sts_session(&session("ASIAAAAAAAAAAAAAAAA1", &two))
+            .await,
+        Err(StoreError::Conflict(Conflict::AccessKey))
+    ));
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_sts_session(&s1).await.unwrap();
+    tx.insert_sts_session(&session("ASIAAAAAAAAAAAAAAAA2", &two))
+        .await
+        .unwrap();
+    tx.insert_sts_session(&session("ASIAAAAAAAAAAAAAAAA3", &three))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA1").await.unwrap(),
+        Some(s1.clone())
+    );
+    assert_eq!(tx.get_sts_session("ASIANOPE").await.unwrap(), None);
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_identity(&one.id).await.unwrap());
+    assert_eq!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA1").await.unwrap(),
+        None
+    );
+    assert!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(tx.delete_identity_pool(&p.id).await.unwrap());
+    assert_eq!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA2").await.unwrap(),
+        None
+    );
+    assert!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA3")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    tx.commit().await.unwrap();
 }

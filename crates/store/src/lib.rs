@@ -14,8 +14,10 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod iam;
+pub mod identity;
 
 pub use iam::IamTx;
+pub use identity::IdentityTx;
 
 use async_trait::async_trait;
 use tessera_domain::client::{AppClient, ClientSecret};
@@ -69,6 +71,10 @@ pub enum Conflict {
     IamPolicy,
     /// An OIDC or SAML provider of that ARN.
     IamProvider,
+    IdentityPool,
+    /// A login (provider and subject) already linked to an identity of the pool.
+    Login,
+    AccessKey,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -155,7 +161,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IamTx {
+pub trait Tx: Send + IamTx + IdentityTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.

@@ -1,0 +1,138 @@
+//! Verifying the tokens in a `Logins` map (cognito-identity reference §1.3).
+//!
+//! A Tessera user pool's Logins key is its issuer without the scheme, `{host[:port]}/{poolId}`
+//! (Cognito's is `cognito-idp.{region}.amazonaws.com/{poolId}`). Its token must be an ID token
+//! of that pool: our signature with the pool's ID-token key, `iss` the pool's issuer, `aud` one
+//! of the client ids the identity pool lists for that provider, not expired, `token_use` `id`.
+//! Other providers (Google, Facebook, OIDC, SAML) are refused until federation exists.
+
+use crate::Engine;
+use crate::error::{EngineError, EngineResult};
+use serde_json::{Map, Value};
+use tessera_domain::identity::IdentityPool;
+use tessera_domain::{DomainError, UserPoolId};
+use tessera_store::KeyUse;
+
+/// A verified login: the provider (the Logins key), who it vouches for, and its claims.
+#[derive(Clone, Debug)]
+pub struct LoginProof {
+    pub provider: String,
+    pub subject: String,
+    /// The app client the token was issued to (`aud`), for `{provider}:{client}` role mappings.
+    pub client_id: Option<String>,
+    pub claims: Map<String, Value>,
+}
+
+impl LoginProof {
+    /// The key of this login's role mapping: `{provider}:{clientId}` for user pools.
+    pub fn mapping_key(&self) -> String {
+        match &self.client_id {
+            Some(c) => format!("{}:{c}", self.provider),
+            None => self.provider.clone(),
+        }
+    }
+}
+
+fn invalid(detail: &str) -> EngineError {
+    DomainError::not_authorized(format!("Invalid login token. {detail}")).into()
+}
+
+pub(crate) fn logins_dont_match() -> EngineError {
+    DomainError::not_authorized(
+        "Logins don't match. Please include at least one valid login for this identity or identity pool.",
+    )
+    .into()
+}
+
+fn unsupported_provider() -> EngineError {
+    DomainError::not_authorized("Token is not from a supported provider of this identity pool.")
+        .into()
+}
+
+impl Engine {
+    /// The issuer base without its scheme: the host part of user-pool Logins keys.
+    pub fn login_key_base(&self) -> &str {
+        let base = self.inner.settings.issuer_base.as_str();
+        base.split_once("://").map(|(_, rest)| rest).unwrap_or(base)
+    }
+
+    /// The Logins key of a Tessera user pool: `{public host}/{poolId}`.
+    pub fn user_pool_login_key(&self, pool: &UserPoolId) -> String {
+        format!("{}/{pool}", self.login_key_base())
+    }
+
+    /// Verifies every login; all must be valid.
+    pub(crate) async fn verify_logins(
+        &self,
+        pool: &IdentityPool,
+        logins: &std::collections::BTreeMap<String, String>,
+    ) -> EngineResult<Vec<LoginProof>> {
+        let mut proofs = Vec::with_capacity(logins.len());
+        for (key, token) in logins {
+            proofs.push(self.verify_login(pool, key, token).await?);
+        }
+        Ok(proofs)
+    }
+
+    async fn verify_login(
+        &self,
+        pool: &IdentityPool,
+        key: &str,
+        token: &str,
+    ) -> EngineResult<LoginProof> {
+        let user_pool = key
+            .strip_prefix(self.login_key_base())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|id| UserPoolId::parse(id).ok());
+        let clients = pool.clients_of(key);
+        let Some(user_pool) = user_pool else {
+            if pool.config.supported_login_providers.contains_key(key)
+                || key == crate::identity::credentials::IDENTITY_POOL_PROVIDER
+            {
+                return self.verify_identity_pool_login(pool, key, token).await;
+            }
+            return Err(logins_dont_match());
+        };
+        if clients.is_empty() {
+            return Err(logins_dont_match());
+        }
+        let couldnt_verify = || invalid("Couldn't verify signed token.");
+        let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(couldnt_verify)?;
+        let keys = match self.pool_keys(&user_pool).await {
+            Ok(k) => k,
+            Err(EngineError::Client(_)) => return Err(couldnt_verify()),
+            Err(e) => return Err(e),
+        };
+        // An access token verifies with the pool's access key, and then lacks `aud`, which is
+        // what Cognito tells a client that sent one.
+        let jwk = keys
+            .public_key(&kid, KeyUse::Id)
+            .or_else(|| keys.public_key(&kid, KeyUse::Access))
+            .ok_or_else(couldnt_verify)?;
+        let claims = tessera_crypto::jwt::verify(token, jwk).map_err(|_| couldnt_verify())?;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str);
+        if text("iss") != Some(self.issuer(&user_pool).as_str()) {
+            return Err(invalid("Issuer doesn't match providerName"));
+        }
+        let Some(aud) = text("aud").filter(|_| text("token_use") == Some("id")) else {
+            return Err(invalid("Missing a required claim: aud"));
+        };
+        let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+        let now = self.now().secs();
+        if now >= exp {
+            return Err(invalid(&format!("Token expired: {now} >= {exp}")));
+        }
+        if !clients.contains(&aud) {
+            return Err(unsupported_provider());
+        }
+        let subject = text("sub")
+            .ok_or_else(|| invalid("Missing a required claim: sub"))?
+            .to_string();
+        Ok(LoginProof {
+            provider: key.to_string(),
+            subject,
+            client_id: Some(aud.to_string()),
+            claims,
+        })
+    }
+}
