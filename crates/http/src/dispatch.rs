@@ -193,6 +193,9 @@ pub async fn aws_json(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if crate::query::is_query_request(&headers) {
+        return crate::query::handle(state, &method, &uri, &headers, &body).await;
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let target = headers
         .get("x-amz-target")

@@ -1,6 +1,7 @@
 //! Tessera's HTTP front door.
 //!
-//! - `POST /` (any path): the AWS JSON 1.1 APIs, dispatched on `X-Amz-Target` ([`dispatch`]).
+//! - `POST /` (any path): the AWS JSON 1.1 APIs, dispatched on `X-Amz-Target` ([`dispatch`]),
+//!   and the AWS Query APIs (STS), a form body without a target ([`query`]).
 //! - `GET /{poolId}/.well-known/jwks.json` and `…/openid-configuration`: what JWT libraries
 //!   need to verify a pool's tokens.
 //! - `GET /health`, `/health/live`, `/health/ready` ([`health`]).
@@ -15,6 +16,7 @@ mod health;
 mod identity;
 mod idp;
 pub mod metrics;
+mod query;
 pub mod sigv4;
 mod wellknown;
 

@@ -439,6 +439,72 @@ fn must_be_signed(name: &str) -> bool {
 
 /// Verifies an AWS JSON 1.1 request's signature against `credentials`.
 pub fn verify(req: &Request<'_>, credentials: &[Credentials]) -> Result<Caller, ApiError> {
+    let pending = prepare(req, &["x-amz-target", "content-type"])?;
+    let creds = credentials
+        .iter()
+        .find(|c| c.access_key_id == pending.access_key())
+        .ok_or_else(unrecognized)?;
+    pending.check(&creds.secret_access_key)?;
+    Ok(Caller {
+        access_key_id: creds.access_key_id.clone(),
+    })
+}
+
+/// A request whose signature is well-formed, covers what it must and is recent, waiting for
+/// the secret of its access key (which the caller may have to look up in the store).
+pub struct Pending<'a> {
+    req: &'a Request<'a>,
+    auth: Authorization<'a>,
+    amz_date: String,
+}
+
+impl Pending<'_> {
+    /// The access key id the request was signed with.
+    pub fn access_key(&self) -> &str {
+        self.auth.access_key
+    }
+
+    /// Recomputes the signature with `secret` and compares it in constant time.
+    pub fn check(&self, secret: &str) -> Result<(), ApiError> {
+        let (req, auth) = (self.req, &self.auth);
+        // Always the body we received: a signed `x-amz-content-sha256` is only a header here.
+        let payload_hash = hex::encode(Sha256::digest(req.body));
+        let canonical = canonical_request(
+            req.method.as_str(),
+            req.uri,
+            req.headers,
+            &auth.signed_headers,
+            &payload_hash,
+            true,
+        )
+        .map_err(|AbsentHeader(name)| {
+            incomplete(format!(
+                "'{}' is named as a SignedHeader, but it does not exist in the HTTP request.",
+                echo(&name)
+            ))
+        })?;
+        let scope = Scope {
+            date: auth.date,
+            region: auth.region,
+            service: auth.service,
+        };
+        let expected = signature(
+            secret,
+            &scope,
+            &string_to_sign(&self.amz_date, &scope, &canonical),
+        );
+        if tessera_crypto::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+            Ok(())
+        } else {
+            Err(mismatch())
+        }
+    }
+}
+
+/// Everything but the signature itself: the Authorization header parsed, the date present and
+/// within 15 minutes, the scope's service and terminator right, and `Host`, the date, `required`
+/// and every `X-Amz-*` header present signed.
+pub fn prepare<'a>(req: &'a Request<'a>, required: &[&'static str]) -> Result<Pending<'a>, ApiError> {
     let header = req
         .headers
         .get("authorization")
@@ -523,8 +589,10 @@ pub fn verify(req: &Request<'_>, credentials: &[Credentials]) -> Result<Caller, 
         .filter(|name| must_be_signed(name))
         .collect();
     present.sort_unstable();
-    for name in ["x-amz-target", "content-type", date_header]
-        .into_iter()
+    for name in required
+        .iter()
+        .copied()
+        .chain([date_header])
         .chain(present)
     {
         if !signed(name) {
@@ -535,44 +603,7 @@ pub fn verify(req: &Request<'_>, credentials: &[Credentials]) -> Result<Caller, 
         }
     }
 
-    let creds = credentials
-        .iter()
-        .find(|c| c.access_key_id == auth.access_key)
-        .ok_or_else(unrecognized)?;
-
-    // Always the body we received: a signed `x-amz-content-sha256` is only a header here.
-    let payload_hash = hex::encode(Sha256::digest(req.body));
-    let canonical = canonical_request(
-        req.method.as_str(),
-        req.uri,
-        req.headers,
-        &auth.signed_headers,
-        &payload_hash,
-        true,
-    )
-    .map_err(|AbsentHeader(name)| {
-        incomplete(format!(
-            "'{}' is named as a SignedHeader, but it does not exist in the HTTP request.",
-            echo(&name)
-        ))
-    })?;
-    let scope = Scope {
-        date: auth.date,
-        region: auth.region,
-        service: auth.service,
-    };
-    let expected = signature(
-        &creds.secret_access_key,
-        &scope,
-        &string_to_sign(&amz_date, &scope, &canonical),
-    );
-    if tessera_crypto::constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
-        Ok(Caller {
-            access_key_id: creds.access_key_id.clone(),
-        })
-    } else {
-        Err(mismatch())
-    }
+    Ok(Pending { req, auth, amz_date })
 }
 
 #[cfg(test)]
