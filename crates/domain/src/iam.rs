@@ -117,6 +117,19 @@ pub struct SamlProvider {
     pub tags: Vec<Tag>,
 }
 
+/// Credentials STS issued for a role session that no identity pool identity owns
+/// (AssumeRole, AssumeRoleWithWebIdentity with a user-pool or OIDC token): the secret sealed
+/// with the master key, the session token only as its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleSession {
+    pub access_key_id: String,
+    pub sealed_secret: Vec<u8>,
+    pub token_hash: Vec<u8>,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub grant: crate::identity::SessionGrant,
+}
+
 /// `https://host/path` → `host/path` (IAM strips the scheme and a trailing slash).
 pub fn issuer_host_path(url: &str) -> &str {
     let rest = url

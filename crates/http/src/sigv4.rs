@@ -504,7 +504,10 @@ impl Pending<'_> {
 /// Everything but the signature itself: the Authorization header parsed, the date present and
 /// within 15 minutes, the scope's service and terminator right, and `Host`, the date, `required`
 /// and every `X-Amz-*` header present signed.
-pub fn prepare<'a>(req: &'a Request<'a>, required: &[&'static str]) -> Result<Pending<'a>, ApiError> {
+pub fn prepare<'a>(
+    req: &'a Request<'a>,
+    required: &[&'static str],
+) -> Result<Pending<'a>, ApiError> {
     let header = req
         .headers
         .get("authorization")
@@ -589,12 +592,7 @@ pub fn prepare<'a>(req: &'a Request<'a>, required: &[&'static str]) -> Result<Pe
         .filter(|name| must_be_signed(name))
         .collect();
     present.sort_unstable();
-    for name in required
-        .iter()
-        .copied()
-        .chain([date_header])
-        .chain(present)
-    {
+    for name in required.iter().copied().chain([date_header]).chain(present) {
         if !signed(name) {
             return Err(invalid_signature(format!(
                 "'{}' must be a 'SignedHeader' in the AWS Authorization.",
@@ -603,7 +601,11 @@ pub fn prepare<'a>(req: &'a Request<'a>, required: &[&'static str]) -> Result<Pe
         }
     }
 
-    Ok(Pending { req, auth, amz_date })
+    Ok(Pending {
+        req,
+        auth,
+        amz_date,
+    })
 }
 
 #[cfg(test)]

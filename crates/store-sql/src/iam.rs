@@ -284,6 +284,48 @@ macro_rules! iam_tx {
                     .map_err(be)?;
                 rows.iter().map(|d| $crate::codec::from_json(d, "saml provider")).collect()
             }
+
+            async fn insert_role_session(&mut self, s: &tessera_domain::iam::RoleSession) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO iam_role_sessions (access_key_id, issued_at, expires_at, token_hash, sealed_secret, data) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&s.access_key_id)
+                    .bind(s.issued_at.millis())
+                    .bind(s.expires_at.millis())
+                    .bind(&s.token_hash)
+                    .bind(&s.sealed_secret)
+                    .bind($crate::codec::to_json(&s.grant)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::AccessKey)))?;
+                Ok(())
+            }
+
+            async fn get_role_session(&mut self, access_key_id: &str) -> tessera_store::StoreResult<Option<tessera_domain::iam::RoleSession>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT access_key_id, issued_at, expires_at, token_hash, sealed_secret, data FROM iam_role_sessions WHERE access_key_id = $1")
+                    .bind(access_key_id)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let Some(row) = row else { return Ok(None) };
+                let data: String = row.try_get("data").map_err(be)?;
+                Ok(Some(tessera_domain::iam::RoleSession {
+                    access_key_id: row.try_get("access_key_id").map_err(be)?,
+                    sealed_secret: row.try_get("sealed_secret").map_err(be)?,
+                    token_hash: row.try_get("token_hash").map_err(be)?,
+                    issued_at: tessera_domain::Timestamp::from_millis(row.try_get("issued_at").map_err(be)?),
+                    expires_at: tessera_domain::Timestamp::from_millis(row.try_get("expires_at").map_err(be)?),
+                    grant: $crate::codec::from_json(&data, "role session")?,
+                }))
+            }
+
+            async fn sweep_role_sessions(&mut self, now: tessera_domain::Timestamp) -> tessera_store::StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM iam_role_sessions WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected())
+            }
         }
     };
 }

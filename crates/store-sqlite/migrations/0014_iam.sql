@@ -38,3 +38,16 @@ CREATE TABLE iam_saml_providers (
     arn  TEXT NOT NULL PRIMARY KEY,
     data TEXT NOT NULL
 );
+
+-- Credentials STS issued for role sessions no identity-pool identity owns (AssumeRole,
+-- AssumeRoleWithWebIdentity with user-pool or OIDC tokens). The secret is sealed, the session
+-- token stored as its hash; data holds the session's grant.
+CREATE TABLE iam_role_sessions (
+    access_key_id TEXT   NOT NULL PRIMARY KEY,
+    issued_at     BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL,
+    token_hash    BLOB  NOT NULL,
+    sealed_secret BLOB  NOT NULL,
+    data          TEXT   NOT NULL
+);
+CREATE INDEX iam_role_sessions_by_expiry ON iam_role_sessions (expires_at);

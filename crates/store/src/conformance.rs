@@ -53,6 +53,7 @@ macro_rules! store_conformance {
             a_migrated_store_is_ready,
             iam_roles_round_trip_unique_ignoring_case_and_page,
             iam_inline_and_attached_policies, iam_identity_providers_round_trip,
+            iam_role_sessions_round_trip_and_sweep,
             identity_pools_round_trip_and_page, identities_link_logins_uniquely,
             sts_sessions_round_trip_and_are_revoked_with_their_identity);
     };

@@ -5,7 +5,10 @@
 
 use crate::StoreResult;
 use async_trait::async_trait;
-use tessera_domain::iam::{InlinePolicy, ManagedPolicy, OidcProvider, Role, SamlProvider};
+use tessera_domain::Timestamp;
+use tessera_domain::iam::{
+    InlinePolicy, ManagedPolicy, OidcProvider, Role, RoleSession, SamlProvider,
+};
 
 #[async_trait]
 pub trait IamTx: Send {
@@ -73,4 +76,11 @@ pub trait IamTx: Send {
     async fn delete_saml_provider(&mut self, arn: &str) -> StoreResult<bool>;
     /// All SAML providers, ordered by ARN (IAM lists them unpaged).
     async fn list_saml_providers(&mut self) -> StoreResult<Vec<SamlProvider>>;
+
+    /// Stores credentials issued for a role session; `Conflict::AccessKey` when the key id is
+    /// taken.
+    async fn insert_role_session(&mut self, session: &RoleSession) -> StoreResult<()>;
+    async fn get_role_session(&mut self, access_key_id: &str) -> StoreResult<Option<RoleSession>>;
+    /// Removes role sessions expired at `now`. Returns how many.
+    async fn sweep_role_sessions(&mut self, now: Timestamp) -> StoreResult<u64>;
 }

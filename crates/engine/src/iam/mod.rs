@@ -7,6 +7,7 @@ mod providers;
 mod simulate;
 
 pub use simulate::{ContextEntry, ContextType, EvaluationResult, SimulatedStatement, Simulation};
+pub use tessera_policy::Position;
 
 use crate::Engine;
 use crate::error::{EngineResult, on_conflict};

@@ -173,7 +173,11 @@ fn tags_xml(tags: &[Tag]) -> String {
 fn page_xml<T>(page: &IamPage<T>) -> String {
     let mut out = elements(&[(
         "IsTruncated",
-        if page.marker.is_some() { "true" } else { "false" },
+        if page.marker.is_some() {
+            "true"
+        } else {
+            "false"
+        },
     )]);
     if let Some(m) = &page.marker {
         out.push_str(&elements(&[("Marker", m)]));
@@ -232,7 +236,7 @@ fn version_xml(v: &PolicyVersion, default: bool, with_document: bool) -> String 
     out
 }
 
-fn position_xml(name: &str, p: Option<tessera_policy::Position>) -> String {
+fn position_xml(name: &str, p: Option<tessera_engine::iam::Position>) -> String {
     match p {
         Some(p) => format!(
             "<{name}><Line>{}</Line><Column>{}</Column></{name}>",
@@ -399,7 +403,11 @@ pub async fn call(state: &AppState, action: &str, form: &Form) -> Result<String,
             let tags = tags_xml(&page.items);
             format!(
                 "{}{}",
-                if tags.is_empty() { "<Tags/>".to_string() } else { tags },
+                if tags.is_empty() {
+                    "<Tags/>".to_string()
+                } else {
+                    tags
+                },
                 page_xml(&page)
             )
         }
@@ -529,11 +537,11 @@ pub async fn call(state: &AppState, action: &str, form: &Form) -> Result<String,
             versions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
             format!(
                 "<Versions>{}</Versions><IsTruncated>false</IsTruncated>",
-                member_list(
-                    versions
-                        .iter()
-                        .map(|v| version_xml(v, v.version_id == policy.default_version_id, false))
-                )
+                member_list(versions.iter().map(|v| version_xml(
+                    v,
+                    v.version_id == policy.default_version_id,
+                    false
+                )))
             )
         }
         "AttachRolePolicy" => {
@@ -680,10 +688,8 @@ pub async fn call(state: &AppState, action: &str, form: &Form) -> Result<String,
             format!(
                 "<SAMLProviderList>{}</SAMLProviderList>",
                 member_list(list.iter().map(|p| {
-                    let mut out = elements(&[
-                        ("Arn", &p.arn),
-                        ("CreateDate", &iso8601(p.created_at)),
-                    ]);
+                    let mut out =
+                        elements(&[("Arn", &p.arn), ("CreateDate", &iso8601(p.created_at))]);
                     if let Some(v) = p.valid_until {
                         out.push_str(&elements(&[("ValidUntil", &iso8601(v))]));
                     }
@@ -693,7 +699,9 @@ pub async fn call(state: &AppState, action: &str, form: &Form) -> Result<String,
         }
         "SimulatePrincipalPolicy" => {
             let source = required(form, "PolicySourceArn")?.to_string();
-            if form.get("PermissionsBoundaryPolicyInputList.member.1").is_some()
+            if form
+                .get("PermissionsBoundaryPolicyInputList.member.1")
+                .is_some()
                 || form.get("ResourcePolicy").is_some()
             {
                 return Err(QueryError::new(

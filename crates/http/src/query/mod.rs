@@ -8,7 +8,9 @@
 //!   with the JSON-protocol codes of shared code (SigV4) translated in one table.
 //! - [`authenticate`]: SigV4 with the root credentials or with STS credentials Tessera issued.
 
+mod iam;
 mod sts;
+mod sts_roles;
 
 use crate::error::ApiError;
 use crate::{AdminAuth, AppState, sigv4};
@@ -84,6 +86,8 @@ pub fn error_code(json_code: &str) -> &str {
         "UnrecognizedClientException" => "InvalidClientTokenId",
         "InternalErrorException" => "InternalFailure",
         "TooManyRequestsException" => "Throttling",
+        // STS's model keeps the suffix on this one code.
+        "ExpiredTokenException" => "ExpiredTokenException",
         other => other.strip_suffix("Exception").unwrap_or(other),
     }
 }
@@ -173,10 +177,7 @@ pub enum Principal {
 
 /// SigV4 against the root credentials or an STS session (whose `X-Amz-Security-Token` must
 /// be the one issued with the key, and not expired).
-async fn authenticate(
-    state: &AppState,
-    req: &sigv4::Request<'_>,
-) -> Result<Principal, QueryError> {
+async fn authenticate(state: &AppState, req: &sigv4::Request<'_>) -> Result<Principal, QueryError> {
     let pending = sigv4::prepare(req, &["content-type"])?;
     let key = pending.access_key().to_string();
     if let AdminAuth::SigV4(roots) = &state.admin
@@ -195,6 +196,21 @@ async fn authenticate(
             "The security token included in the request is invalid.",
         )
     };
+    // Role sessions (AssumeRole, AssumeRoleWithWebIdentity) are IAM's; identity sessions
+    // (GetCredentialsForIdentity) are found below.
+    if let Some(found) = state.engine.role_session_caller(&key, token).await? {
+        return match found {
+            Ok((secret, grant)) => {
+                pending.check(&secret)?;
+                Ok(Principal::Session(grant))
+            }
+            Err(tessera_engine::sts::RoleSessionRefusal::Expired) => Err(QueryError::sender(
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            )),
+            Err(tessera_engine::sts::RoleSessionRefusal::BadToken) => Err(invalid()),
+        };
+    }
     match state.engine.sts_caller(&key, token).await? {
         Ok(caller) => {
             pending.check(&caller.secret)?;
@@ -232,7 +248,17 @@ pub async fn handle(
     let request_id = uuid::Uuid::new_v4().to_string();
     let form = Form::parse(body);
     let action = form.get("Action").unwrap_or_default().to_string();
-    let result = route(&state, method, uri, headers, body, &form, &action, &request_id).await;
+    let result = route(
+        &state,
+        method,
+        uri,
+        headers,
+        body,
+        &form,
+        &action,
+        &request_id,
+    )
+    .await;
     match result {
         Ok(response) => response,
         Err(e) => {
@@ -257,7 +283,10 @@ async fn route(
         return Err(QueryError::sender("MissingAction", "Missing Action"));
     }
     let version = form.get("Version").unwrap_or_default();
-    let Some(service) = sts::SERVICE.filter(|s| s.version == version && s.actions.contains(&action))
+    let Some(service) = [sts::SERVICE, Some(&iam::SERVICE)]
+        .into_iter()
+        .flatten()
+        .find(|s| s.version == version && s.actions.contains(&action))
     else {
         return Err(QueryError::sender(
             "InvalidAction",
@@ -268,6 +297,11 @@ async fn route(
             ),
         ));
     };
+    // AssumeRoleWithWebIdentity is unsigned: the token is the credential.
+    if sts_roles::UNSIGNED.contains(&action) {
+        let result = sts_roles::call(state, action, form, None).await?;
+        return Ok(respond(service.namespace, action, &result, request_id));
+    }
     let req = sigv4::Request {
         method,
         uri,
@@ -277,7 +311,22 @@ async fn route(
         now: now_secs(),
     };
     let principal = authenticate(state, &req).await?;
-    let result = sts::call(state, action, &principal)?;
+    let result = if service.signing_name == iam::SERVICE.signing_name {
+        if let Principal::Session(grant) = &principal {
+            return Err(QueryError::forbidden(
+                "AccessDenied",
+                format!(
+                    "User: {} is not authorized to perform: iam:{action}",
+                    grant.principal_arn
+                ),
+            ));
+        }
+        iam::call(state, action, form).await?
+    } else if sts_roles::ACTIONS.contains(&action) {
+        sts_roles::call(state, action, form, Some(&principal)).await?
+    } else {
+        sts::call(state, action, &principal)?
+    };
     Ok(respond(service.namespace, action, &result, request_id))
 }
 
@@ -311,8 +360,14 @@ mod tests {
 
     #[test]
     fn json_codes_translate_to_query_codes() {
-        assert_eq!(error_code("UnrecognizedClientException"), "InvalidClientTokenId");
-        assert_eq!(error_code("InvalidSignatureException"), "SignatureDoesNotMatch");
+        assert_eq!(
+            error_code("UnrecognizedClientException"),
+            "InvalidClientTokenId"
+        );
+        assert_eq!(
+            error_code("InvalidSignatureException"),
+            "SignatureDoesNotMatch"
+        );
         assert_eq!(error_code("ExpiredToken"), "ExpiredToken");
         let missing: QueryError = sigv4::missing_token().into();
         assert_eq!(missing.code, "MissingAuthenticationToken");

@@ -8,7 +8,11 @@ pub const SERVICE: Option<&QueryService> = Some(&QueryService {
     signing_name: "sts",
     version: "2011-06-15",
     namespace: "https://sts.amazonaws.com/doc/2011-06-15/",
-    actions: &["GetCallerIdentity"],
+    actions: &[
+        "GetCallerIdentity",
+        "AssumeRole",
+        "AssumeRoleWithWebIdentity",
+    ],
 });
 
 /// Runs an STS action for an authenticated principal; returns the `<…Result>` contents.
@@ -17,7 +21,10 @@ pub fn call(state: &AppState, action: &str, principal: &Principal) -> Result<Str
         "GetCallerIdentity" => Ok(get_caller_identity(state, principal)),
         other => Err(QueryError::sender(
             "InvalidAction",
-            format!("Could not find operation {} for version 2011-06-15", tessera_wire::echo(other)),
+            format!(
+                "Could not find operation {} for version 2011-06-15",
+                tessera_wire::echo(other)
+            ),
         )),
     }
 }

@@ -311,3 +311,56 @@ pub async fn iam_identity_providers_round_trip(store: Arc<dyn Store>) {
     assert_eq!(tx.list_oidc_providers().await.unwrap().len(), 1);
     assert_eq!(tx.list_saml_providers().await.unwrap().len(), 1);
 }
+
+pub async fn iam_role_sessions_round_trip_and_sweep(store: Arc<dyn Store>) {
+    use tessera_domain::iam::RoleSession;
+    use tessera_domain::identity::SessionGrant;
+    let session = |key: &str, expires: i64| RoleSession {
+        access_key_id: key.into(),
+        sealed_secret: vec![1, 2, 3],
+        token_hash: vec![4, 5, 6],
+        issued_at: Timestamp::from_millis(1_000),
+        expires_at: Timestamp::from_millis(expires),
+        grant: SessionGrant {
+            role_arn: format!("arn:aws:iam::{ACCOUNT}:role/r"),
+            principal_arn: format!("arn:aws:sts::{ACCOUNT}:assumed-role/r/s"),
+            user_id: "AROAEXAMPLE:s".into(),
+            amr: vec![],
+            session_policy: Some("{}".into()),
+            principal_tags: Default::default(),
+        },
+    };
+    let (a, b) = (
+        session("ASIAAAAAAAAAAAAAAAAA", 5_000),
+        session("ASIABBBBBBBBBBBBBBBB", 9_000),
+    );
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_role_session(&a).await.unwrap();
+    tx.insert_role_session(&b).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_role_session(&a).await,
+        Err(StoreError::Conflict(Conflict::AccessKey))
+    ));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.get_role_session(&a.access_key_id).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(tx.get_role_session("ASIANOPE").await.unwrap(), None);
+    assert_eq!(
+        tx.sweep_role_sessions(Timestamp::from_millis(5_000))
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_role_session(&a.access_key_id).await.unwrap(), None);
+    assert_eq!(
+        tx.get_role_session(&b.access_key_id).await.unwrap(),
+        Some(b)
+    );
+}
