@@ -316,7 +316,8 @@ pub fn remove_tags(existing: &mut Vec<Tag>, keys: &[String]) {
     existing.retain(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
 }
 
-/// An OIDC provider's URL: `https://`, at most 255 characters.
+/// An OIDC provider's URL: `https://` (or `http://`, which a Tessera deployment's own issuer
+/// may be when it is served without TLS), at most 255 characters.
 pub fn check_oidc_url(url: &str) -> Result<(), DomainError> {
     if url.is_empty() || url.chars().count() > 255 {
         return Err(validation(
@@ -325,7 +326,8 @@ pub fn check_oidc_url(url: &str) -> Result<(), DomainError> {
             "Member must have length less than or equal to 255",
         ));
     }
-    if !url.starts_with("https://") || issuer_host_path(url).is_empty() {
+    let scheme = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme || issuer_host_path(url).is_empty() {
         return Err(DomainError::new(
             ErrorKind::IamInvalidInput,
             "Invalid Open ID Connect Provider URL",

@@ -139,17 +139,17 @@ fn check_duration(requested: Option<i64>, role: &Role, cap: Option<i64>) -> Engi
             iam::MAX_SESSION_DURATION
         )));
     }
+    if let Some(cap) = cap
+        && d > cap
+    {
+        return Err(validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
     if d > i64::from(role.max_session_duration) {
         return Err(validation(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         ));
-    }
-    if let Some(cap) = cap
-        && d > cap
-    {
-        return Err(validation(format!(
-            "The requested DurationSeconds exceeds the {cap} second limit for role chaining."
-        )));
     }
     Ok(d)
 }
