@@ -84,6 +84,8 @@ struct Inner {
     triggers: Arc<dyn TriggerInvoker>,
     hasher: hashing::Hasher,
     keys: keys::KeyRing,
+    /// The identity pools' OpenID signing keys, once loaded.
+    identity_keys: std::sync::RwLock<Option<Arc<identity::openid::IdentityKeys>>>,
     settings: EngineSettings,
     /// Password proofs actually checked (argon2 verifications and SRP proofs of real users).
     password_checks: std::sync::atomic::AtomicU64,
@@ -108,6 +110,7 @@ impl Engine {
                 triggers,
                 hasher,
                 keys: keys::KeyRing::default(),
+                identity_keys: Default::default(),
                 settings,
                 password_checks: Default::default(),
                 outbox_ready: Default::default(),

@@ -161,6 +161,11 @@ routes! {
     "cognito-identity" "ListIdentities" => crate::identity::identities::list_identities;
     "cognito-identity" "DeleteIdentities" => crate::identity::identities::delete_identities;
     "cognito-identity" "UnlinkIdentity" => crate::identity::identities::unlink_identity;
+    "cognito-identity" "GetOpenIdToken" => crate::identity::openid::get_open_id_token;
+    "cognito-identity" "GetOpenIdTokenForDeveloperIdentity" => crate::identity::openid::get_open_id_token_for_developer_identity;
+    "cognito-identity" "LookupDeveloperIdentity" => crate::identity::openid::lookup_developer_identity;
+    "cognito-identity" "MergeDeveloperIdentities" => crate::identity::openid::merge_developer_identities;
+    "cognito-identity" "UnlinkDeveloperIdentity" => crate::identity::openid::unlink_developer_identity;
 }
 
 /// The model's names for a target's service and operation, if it names one.

@@ -74,6 +74,14 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
         .route("/health", get(wellknown::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route(
+            "/cognito-identity/.well-known/jwks.json",
+            get(identity::openid::jwks),
+        )
+        .route(
+            "/cognito-identity/.well-known/openid-configuration",
+            get(identity::openid::openid_configuration),
+        )
         .route("/{pool}/.well-known/jwks.json", get(wellknown::jwks))
         .route(
             "/{pool}/.well-known/openid-configuration",

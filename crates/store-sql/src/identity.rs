@@ -241,6 +241,36 @@ macro_rules! identity_tx {
                     grant: $crate::codec::from_json(&data, "sts session")?,
                 }))
             }
+
+            async fn insert_identity_signing_key(&mut self, key: &tessera_store::IdentitySigningKey) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO identity_signing_keys (kid, sealed_private, public_jwk, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&key.kid)
+                    .bind(&key.sealed_private)
+                    .bind(&key.public_jwk)
+                    .bind(key.created_at.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(|e| store_error(e, Some(tessera_store::Conflict::SigningKey)))?;
+                Ok(())
+            }
+
+            async fn identity_signing_keys(&mut self) -> tessera_store::StoreResult<Vec<tessera_store::IdentitySigningKey>> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT kid, sealed_private, public_jwk, created_at FROM identity_signing_keys ORDER BY created_at, kid")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(tessera_store::IdentitySigningKey {
+                            kid: row.try_get("kid").map_err(be)?,
+                            sealed_private: row.try_get("sealed_private").map_err(be)?,
+                            public_jwk: row.try_get("public_jwk").map_err(be)?,
+                            created_at: tessera_domain::Timestamp::from_millis(row.try_get("created_at").map_err(be)?),
+                        })
+                    })
+                    .collect()
+            }
         }
     };
 }

@@ -43,3 +43,13 @@ CREATE TABLE sts_sessions (
 );
 CREATE INDEX sts_sessions_by_identity ON sts_sessions (identity_id);
 CREATE INDEX sts_sessions_by_expiry ON sts_sessions (expires_at);
+
+-- The key identity pools sign their OpenID tokens with (GetOpenIdToken…), one issuer for the
+-- deployment. Sealed with the master key; the oldest key signs, every stored key verifies, so
+-- nodes that both created one at first use agree.
+CREATE TABLE identity_signing_keys (
+    kid            TEXT   NOT NULL PRIMARY KEY,
+    sealed_private BLOB  NOT NULL,
+    public_jwk     TEXT   NOT NULL,
+    created_at     BIGINT NOT NULL
+);

@@ -55,7 +55,8 @@ macro_rules! store_conformance {
             iam_inline_and_attached_policies, iam_identity_providers_round_trip,
             iam_role_sessions_round_trip_and_sweep,
             identity_pools_round_trip_and_page, identities_link_logins_uniquely,
-            sts_sessions_round_trip_and_are_revoked_with_their_identity);
+            sts_sessions_round_trip_and_are_revoked_with_their_identity,
+            identity_signing_keys_round_trip);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -2149,4 +2150,31 @@ pub async fn sts_sessions_round_trip_and_are_revoked_with_their_identity(store: 
             .is_some()
     );
     tx.commit().await.unwrap();
+}
+
+pub async fn identity_signing_keys_round_trip(store: Arc<dyn Store>) {
+    use crate::IdentitySigningKey;
+    let key = |kid: &str, at: i64| IdentitySigningKey {
+        kid: kid.to_string(),
+        sealed_private: vec![1, 2, 3],
+        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
+        created_at: t(at),
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.identity_signing_keys().await.unwrap().is_empty());
+    tx.insert_identity_signing_key(&key("b", 5)).await.unwrap();
+    tx.insert_identity_signing_key(&key("a", 9)).await.unwrap();
+    tx.insert_identity_signing_key(&key("c", 5)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.insert_identity_signing_key(&key("a", 1)).await,
+        Err(StoreError::Conflict(Conflict::SigningKey))
+    ));
+    drop(tx);
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.identity_signing_keys().await.unwrap(),
+        vec![key("b", 5), key("c", 5), key("a", 9)]
+    );
 }

@@ -6,6 +6,16 @@ use crate::StoreResult;
 use async_trait::async_trait;
 use tessera_domain::identity::{Identity, IdentityId, IdentityPool, IdentityPoolId, StsSession};
 
+/// A key identity pools sign OpenID tokens with, its private half sealed with the master key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentitySigningKey {
+    pub kid: String,
+    pub sealed_private: Vec<u8>,
+    /// The public JWK as JSON.
+    pub public_jwk: String,
+    pub created_at: tessera_domain::Timestamp,
+}
+
 #[async_trait]
 pub trait IdentityTx: Send {
     /// Fails with `Conflict::IdentityPool` when the id exists.
@@ -50,4 +60,9 @@ pub trait IdentityTx: Send {
     /// Stores issued credentials; `Conflict::AccessKey` when the key id is taken.
     async fn insert_sts_session(&mut self, session: &StsSession) -> StoreResult<()>;
     async fn get_sts_session(&mut self, access_key_id: &str) -> StoreResult<Option<StsSession>>;
+
+    /// `Conflict::SigningKey` when the kid exists.
+    async fn insert_identity_signing_key(&mut self, key: &IdentitySigningKey) -> StoreResult<()>;
+    /// Every identity-pool signing key, oldest first (ties by kid).
+    async fn identity_signing_keys(&mut self) -> StoreResult<Vec<IdentitySigningKey>>;
 }

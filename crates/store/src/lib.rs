@@ -17,7 +17,7 @@ pub mod iam;
 pub mod identity;
 
 pub use iam::IamTx;
-pub use identity::IdentityTx;
+pub use identity::{IdentitySigningKey, IdentityTx};
 
 use async_trait::async_trait;
 use tessera_domain::client::{AppClient, ClientSecret};

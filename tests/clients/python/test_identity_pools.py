@@ -470,3 +470,108 @@ def test_aws_cli_identity_pools(server, tmp_path):
     listed = cli("cognito-identity", "list-identity-pools", "--max-results", "60")
     assert created["IdentityPoolId"] in [p["IdentityPoolId"] for p in listed["IdentityPools"]]
     assert cli("sts", "get-caller-identity")["Arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+
+
+# -- OpenID tokens and developer identities ----------------------------------------------------
+
+
+def verified_claims(server, token: str, audience: str) -> dict:
+    """Verifies an identity-pool token as a relying party would: discovery, JWKS, RS256."""
+    import jwt
+    import requests
+
+    issuer = f"{server.endpoint}/cognito-identity"
+    conf = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+    assert conf["issuer"] == issuer
+    key = jwt.PyJWKClient(conf["jwks_uri"]).get_signing_key_from_jwt(token)
+    return jwt.decode(token, key.key, algorithms=["RS256"], audience=audience, issuer=issuer)
+
+
+def test_get_open_id_token_for_guests_and_classic_flow_switch(ci, public_ci, server, user_pool):
+    ip = make_pool(ci, server, user_pool)
+    identity = public_ci.get_id(IdentityPoolId=ip)["IdentityId"]
+    out = public_ci.get_open_id_token(IdentityId=identity)
+    assert out["IdentityId"] == identity
+    claims = verified_claims(server, out["Token"], ip)
+    assert claims["sub"] == identity
+    assert claims["amr"] == ["unauthenticated"]
+    assert claims["exp"] - claims["iat"] == 600
+
+    closed = make_pool(ci, server, user_pool, AllowClassicFlow=False)
+    guest = public_ci.get_id(IdentityPoolId=closed)["IdentityId"]
+    with aws_error("InvalidParameterException",
+                   "Basic (classic) flow is not enabled, please use enhanced flow."):
+        public_ci.get_open_id_token(IdentityId=guest)
+
+
+def test_open_id_token_of_a_signed_in_user(ci, public_ci, server, idp, user_pool):
+    ip = make_pool(ci, server, user_pool)
+    key = login_key(server, user_pool[0])
+    token = signed_in(idp, user_pool)
+    identity = public_ci.get_id(IdentityPoolId=ip, Logins={key: token})["IdentityId"]
+    out = public_ci.get_open_id_token(IdentityId=identity, Logins={key: token})
+    claims = verified_claims(server, out["Token"], ip)
+    assert claims["amr"][:2] == ["authenticated", key]
+    # Presented back under cognito-identity.amazonaws.com, it proves the identity.
+    creds = public_ci.get_credentials_for_identity(
+        IdentityId=identity, Logins={"cognito-identity.amazonaws.com": out["Token"]}
+    )["Credentials"]
+    who = sts_for(server, creds).get_caller_identity()
+    assert who["Arn"].endswith(":assumed-role/Cognito_Auth/CognitoIdentityCredentials")
+    # ... and only that identity.
+    other = public_ci.get_id(IdentityPoolId=ip)["IdentityId"]
+    with aws_error("NotAuthorizedException", f"Access to Identity '{other}' is forbidden."):
+        public_ci.get_credentials_for_identity(
+            IdentityId=other, Logins={"cognito-identity.amazonaws.com": out["Token"]}
+        )
+
+
+def test_developer_identities(ci, public_ci, server, user_pool):
+    dev = "login.tessera.test"
+    ip = make_pool(ci, server, user_pool, DeveloperProviderName=dev)
+    first = ci.get_open_id_token_for_developer_identity(
+        IdentityPoolId=ip, Logins={dev: "user-1"}, TokenDuration=3600
+    )
+    identity = first["IdentityId"]
+    claims = verified_claims(server, first["Token"], ip)
+    assert claims["sub"] == identity
+    assert claims["amr"][:2] == ["authenticated", dev]
+    assert claims["exp"] - claims["iat"] == 3600
+    again = ci.get_open_id_token_for_developer_identity(IdentityPoolId=ip, Logins={dev: "user-1"})
+    assert again["IdentityId"] == identity
+
+    found = ci.lookup_developer_identity(IdentityPoolId=ip, DeveloperUserIdentifier="user-1")
+    assert found["IdentityId"] == identity
+    assert found["DeveloperUserIdentifierList"] == ["user-1"]
+    assert ci.lookup_developer_identity(IdentityPoolId=ip, IdentityId=identity)[
+        "DeveloperUserIdentifierList"] == ["user-1"]
+
+    # The developer token works in the enhanced flow.
+    creds = public_ci.get_credentials_for_identity(
+        IdentityId=identity, Logins={"cognito-identity.amazonaws.com": first["Token"]}
+    )["Credentials"]
+    assert sts_for(server, creds).get_caller_identity()["Arn"].endswith(
+        ":assumed-role/Cognito_Auth/CognitoIdentityCredentials")
+
+    second = ci.get_open_id_token_for_developer_identity(IdentityPoolId=ip, Logins={dev: "user-2"})
+    assert second["IdentityId"] != identity
+    with aws_error("DeveloperUserAlreadyRegisteredException"):
+        ci.get_open_id_token_for_developer_identity(
+            IdentityPoolId=ip, IdentityId=second["IdentityId"], Logins={dev: "user-1"}
+        )
+    merged = ci.merge_developer_identities(
+        SourceUserIdentifier="user-2", DestinationUserIdentifier="user-1",
+        DeveloperProviderName=dev, IdentityPoolId=ip,
+    )
+    assert merged["IdentityId"] == identity
+    hidden = ci.list_identities(IdentityPoolId=ip, MaxResults=60, HideDisabled=True)
+    assert second["IdentityId"] not in [i["IdentityId"] for i in hidden["Identities"]]
+
+    ci.unlink_developer_identity(
+        IdentityId=identity, IdentityPoolId=ip, DeveloperProviderName=dev,
+        DeveloperUserIdentifier="user-1",
+    )
+    with aws_error("ResourceNotFoundException"):
+        ci.lookup_developer_identity(IdentityPoolId=ip, DeveloperUserIdentifier="user-1")
+    with aws_error("NotAuthorizedException"):
+        ci.get_open_id_token_for_developer_identity(IdentityPoolId=ip, Logins={"other.dev": "x"})

@@ -105,7 +105,7 @@ impl Engine {
         logins: &BTreeMap<String, String>,
         custom_role_arn: Option<&str>,
     ) -> EngineResult<IssuedCredentials> {
-        let (mut identity, pool) = {
+        let (identity, pool) = {
             let mut tx = self.inner.store.read().await?;
             let identity = self.load_identity(&mut *tx, identity_id).await?;
             let pool = self.load_identity_pool(&mut *tx, &identity.pool_id).await?;
@@ -114,7 +114,18 @@ impl Engine {
         if identity.disabled {
             return Err(forbidden(&identity.id).into());
         }
-        let proofs = self.verify_logins(&pool, logins).await?;
+        let verified = self.verify_logins(&pool, logins).await?;
+        // An identity-pool token proves the identity it names; an authenticated one stands for
+        // the logins the identity has.
+        let own_token = verified
+            .iter()
+            .any(|p| p.provider == IDENTITY_POOL_PROVIDER);
+        let proofs = self.own_tokens_name(&identity, verified)?;
+        if proofs.is_empty() && own_token && identity.is_authenticated() {
+            return self
+                .issue_credentials(identity, pool, custom_role_arn, Vec::new(), true)
+                .await;
+        }
         if proofs.is_empty() {
             if identity.is_authenticated() {
                 return Err(logins_dont_match());
@@ -126,7 +137,36 @@ impl Engine {
                 .into());
             }
         }
+        self.issue_credentials(identity, pool, custom_role_arn, proofs, false)
+            .await
+    }
+
+    /// Chooses the role, then mints, stores and returns credentials. `by_own_token`: the
+    /// caller proved an authenticated identity with one of the pool's own OpenID tokens (no
+    /// provider claims, so the pool's authenticated role).
+    async fn issue_credentials(
+        &self,
+        mut identity: Identity,
+        pool: IdentityPool,
+        custom_role_arn: Option<&str>,
+        proofs: Vec<LoginProof>,
+        by_own_token: bool,
+    ) -> EngineResult<IssuedCredentials> {
         let (role_arn, amr, session_policy, principal_tags) = match proofs.first() {
+            None if by_own_token => {
+                let role = pool
+                    .config
+                    .roles
+                    .get("authenticated")
+                    .cloned()
+                    .ok_or_else(invalid_pool_configuration)?;
+                (
+                    role,
+                    super::openid::amr_of(&identity),
+                    None,
+                    BTreeMap::new(),
+                )
+            }
             None => {
                 let role = pool
                     .config
@@ -245,14 +285,17 @@ impl Engine {
         }))
     }
 
-    /// Tokens from the identity pool itself (the `cognito-identity.amazonaws.com` key) and
-    /// public providers (Google, Facebook …) can't be verified yet.
+    /// Tokens from the identity pool itself (`cognito-identity.amazonaws.com`) are verified;
+    /// public providers (Google, Facebook …) can't be yet.
     pub(crate) async fn verify_identity_pool_login(
         &self,
-        _pool: &IdentityPool,
+        pool: &IdentityPool,
         key: &str,
-        _token: &str,
+        token: &str,
     ) -> EngineResult<LoginProof> {
+        if key == IDENTITY_POOL_PROVIDER {
+            return self.verify_own_open_id(pool, key, token).await;
+        }
         Err(DomainError::not_authorized(format!(
             "Invalid login token. Tessera can't verify tokens from {} yet.",
             key.chars().take(128).collect::<String>()

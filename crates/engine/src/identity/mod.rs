@@ -4,10 +4,12 @@
 mod credentials;
 mod identities;
 mod logins;
+pub(crate) mod openid;
 
 pub use credentials::{IssuedCredentials, StsCaller, StsRefusal};
 pub use identities::IdentityPage;
 pub use logins::LoginProof;
+pub use openid::OpenIdToken;
 
 use crate::Engine;
 use crate::error::{EngineResult, on_conflict};

@@ -1,6 +1,7 @@
 //! cognito-identity handlers: wire shapes in, engine calls, wire shapes out.
 
 pub mod identities;
+pub mod openid;
 pub mod pools;
 
 use crate::error::ApiError;
