@@ -6,7 +6,8 @@
 //! signed with them.
 //!
 //! Web identity tokens are verified for real, by issuer:
-//! - an identity pool's OpenID token (GetOpenIdToken): Tessera's identity-pool key, principal
+//! - an identity pool's OpenID token (GetOpenIdToken, issuer `{public url}/cognito-identity`):
+//!   Tessera's identity-pool key, principal
 //!   `cognito-identity.amazonaws.com`, keys `cognito-identity.amazonaws.com:{aud,sub,amr}`;
 //! - an ID token of one of Tessera's user pools: the pool's ID-token key; as in AWS, an IAM OIDC
 //!   provider must be registered for the issuer, and `aud` must be one of its client ids;
@@ -398,6 +399,9 @@ impl Engine {
         };
         let unverified = unverified_claims(token).ok_or_else(not_jwt)?;
         let issuer = text(&unverified, "iss").ok_or_else(not_jwt)?.to_string();
+        if issuer == self.identity_issuer() {
+            return self.verify_identity_pool_token(token).await;
+        }
         let issuer_base = self.inner.settings.issuer_base.clone();
         let pool = issuer
             .strip_prefix(issuer_base.as_str())
@@ -446,6 +450,43 @@ impl Engine {
             audience,
             amr: None,
             provider: issuer,
+        })
+    }
+
+    /// An identity pool's own OpenID token (GetOpenIdToken…): no IAM provider needed, as
+    /// with `cognito-identity.amazonaws.com` in AWS.
+    async fn verify_identity_pool_token(&self, token: &str) -> EngineResult<WebIdentity> {
+        const COGNITO: &str = "cognito-identity.amazonaws.com";
+        let couldnt_verify = || invalid_token("Couldn't verify the signature of the ID Token.");
+        let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(couldnt_verify)?;
+        let keys = self.identity_jwks().await?;
+        let jwk = keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(couldnt_verify)?;
+        let claims = tessera_crypto::jwt::verify(token, jwk).map_err(|_| couldnt_verify())?;
+        self.check_expiry(&claims)?;
+        let audience = text(&claims, "aud")
+            .ok_or_else(|| invalid_token("Incorrect token audience"))?
+            .to_string();
+        let subject = text(&claims, "sub")
+            .ok_or_else(|| invalid_token("The ID Token provided has no sub claim."))?
+            .to_string();
+        let amr = match claims.get("amr") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        Ok(WebIdentity {
+            principal: COGNITO.to_string(),
+            key_prefix: COGNITO.to_string(),
+            subject,
+            audience,
+            amr: Some(amr),
+            provider: COGNITO.to_string(),
         })
     }
 

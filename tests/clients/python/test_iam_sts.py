@@ -544,3 +544,58 @@ def test_assume_role_with_web_identity_from_a_user_pool_id_token(iam, idp, serve
         unsigned_sts.assume_role_with_web_identity(RoleArn=arn, RoleSessionName="web",
                                                    WebIdentityToken=id_token, DurationSeconds=3700)
     iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider)
+
+
+def cognito_trust(pool_id: str, amr: str) -> str:
+    return doc({"Effect": "Allow", "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {"cognito-identity.amazonaws.com:aud": pool_id},
+                              "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": amr}}})
+
+
+def test_classic_flow_identity_pool_token_to_sts_credentials(iam, server, account):
+    ci = server.client("cognito-identity")
+    public_ci = server.client("cognito-identity", unsigned=True)
+    pools = [ci.create_identity_pool(IdentityPoolName=unique("classic").replace("-", "_"),
+                                     AllowUnauthenticatedIdentities=True,
+                                     AllowClassicFlow=True)["IdentityPoolId"] for _ in range(2)]
+    mine, other = pools
+    role = unique("guest")
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=cognito_trust(mine, "unauthenticated"))["Role"]["Arn"]
+
+    identity = public_ci.get_id(IdentityPoolId=mine)["IdentityId"]
+    token = public_ci.get_open_id_token(IdentityId=identity)["Token"]
+    unsigned_sts = sts_with(server, unsigned=True)
+    out = unsigned_sts.assume_role_with_web_identity(RoleArn=arn, RoleSessionName="classic",
+                                                     WebIdentityToken=token)
+    assert out["SubjectFromWebIdentityToken"] == identity
+    assert out["Audience"] == mine
+    assert out["Provider"] == "cognito-identity.amazonaws.com"
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{account}:assumed-role/{role}/classic"
+    me = sts_with(server, out["Credentials"]).get_caller_identity()
+    assert me["Arn"] == out["AssumedRoleUser"]["Arn"]
+    assert me["UserId"] == out["AssumedRoleUser"]["AssumedRoleId"]
+
+    # Another pool's token: the trust policy's aud condition refuses it.
+    stranger = public_ci.get_id(IdentityPoolId=other)["IdentityId"]
+    foreign = public_ci.get_open_id_token(IdentityId=stranger)["Token"]
+    with aws_error("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity") as e:
+        unsigned_sts.assume_role_with_web_identity(RoleArn=arn, RoleSessionName="classic",
+                                                   WebIdentityToken=foreign)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # A role for authenticated identities refuses a guest's token.
+    auth_role = iam.create_role(RoleName=unique("auth"),
+                                AssumeRolePolicyDocument=cognito_trust(mine, "authenticated"))["Role"]["Arn"]
+    with aws_error("AccessDenied"):
+        unsigned_sts.assume_role_with_web_identity(RoleArn=auth_role, RoleSessionName="classic",
+                                                   WebIdentityToken=token)
+    # Past the role's MaxSessionDuration (3600 by default).
+    with aws_error("ValidationError",
+                   "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."):
+        unsigned_sts.assume_role_with_web_identity(RoleArn=arn, RoleSessionName="classic",
+                                                   WebIdentityToken=token, DurationSeconds=7200)
+    # A role that doesn't exist is an AccessDenied, as in AWS.
+    with aws_error("AccessDenied"):
+        unsigned_sts.assume_role_with_web_identity(
+            RoleArn=f"arn:aws:iam::{account}:role/{unique('none')}", RoleSessionName="classic",
+            WebIdentityToken=token)
