@@ -199,6 +199,47 @@ impl Engine {
         }
     }
 
+    /// The enhanced flow's trust check (GetCredentialsForIdentity assumes the role for the
+    /// identity as AssumeRoleWithWebIdentity would): the role, if it exists and its trust
+    /// policy lets `cognito-identity.amazonaws.com` assume it with this pool's `aud`, the
+    /// identity's `sub` and `amr` — and, when the session carries principal tags, also
+    /// `sts:TagSession` (identity-pools reference §1.9). `None` otherwise (Cognito's
+    /// InvalidIdentityPoolConfigurationException).
+    pub(crate) async fn role_trusting_identity_pool(
+        &self,
+        role_arn: &str,
+        pool_id: &str,
+        identity_id: &str,
+        amr: &[String],
+        tagged: bool,
+    ) -> EngineResult<Option<Role>> {
+        let Some(role) = self.role_of_arn(role_arn).await? else {
+            return Ok(None);
+        };
+        let Ok(trust) = Policy::parse(&role.trust_policy, PolicyKind::Trust) else {
+            return Ok(None);
+        };
+        let now = self.now().millis();
+        let mut actions = vec!["sts:AssumeRoleWithWebIdentity"];
+        if tagged {
+            actions.push("sts:TagSession");
+        }
+        for action in actions {
+            let request = RequestContext::new(action, role.arn.as_str())
+                .with_principal(Principal::Federated(
+                    "cognito-identity.amazonaws.com".into(),
+                ))
+                .with_request_time(now)
+                .with_key("cognito-identity.amazonaws.com:aud", pool_id)
+                .with_key("cognito-identity.amazonaws.com:sub", identity_id)
+                .with_multi_key("cognito-identity.amazonaws.com:amr", amr.iter().cloned());
+            if !evaluate_trust(&request, SourcedPolicy::new("trust", &trust)).is_allowed() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(role))
+    }
+
     /// AssumeRoleWithWebIdentity (unsigned: the token is the credential).
     pub async fn assume_role_with_web_identity(
         &self,
@@ -622,5 +663,81 @@ fn statement_values(doc: &str) -> Vec<Value> {
         Some(Value::Array(a)) => a,
         Some(s @ Value::Object(_)) => vec![s],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(max: u32) -> Role {
+        Role {
+            name: "r".into(),
+            id: "AROAEXAMPLEEXAMPLE12".into(),
+            path: "/".into(),
+            arn: "arn:aws:iam::123456789012:role/r".into(),
+            description: None,
+            max_session_duration: max,
+            trust_policy: "{}".into(),
+            created_at: Timestamp::from_millis(0),
+            tags: vec![],
+        }
+    }
+
+    fn message(e: EngineError) -> String {
+        match e {
+            EngineError::Client(d) => d.message,
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn durations_follow_sts() {
+        assert_eq!(check_duration(None, &role(3600), None).ok(), Some(3600));
+        assert_eq!(check_duration(Some(900), &role(3600), None).ok(), Some(900));
+        assert!(
+            message(check_duration(Some(899), &role(3600), None).unwrap_err())
+                .contains("greater than or equal to 900")
+        );
+        assert_eq!(
+            message(check_duration(Some(3601), &role(3600), None).unwrap_err()),
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        );
+        assert!(
+            message(check_duration(Some(7200), &role(43200), Some(3600)).unwrap_err())
+                .contains("role chaining")
+        );
+        assert_eq!(
+            check_duration(Some(43200), &role(43200), None).ok(),
+            Some(43200)
+        );
+    }
+
+    #[test]
+    fn session_names_are_checked() {
+        assert!(check_session_name("ok").is_ok());
+        assert!(check_session_name("a+=,.@-_9").is_ok());
+        assert!(check_session_name("x").is_err());
+        assert!(check_session_name(&"x".repeat(65)).is_err());
+        assert!(check_session_name("no space").is_err());
+    }
+
+    #[test]
+    fn issuer_is_read_from_an_unverified_jwt_only_when_it_is_one() {
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"iss":"https://issuer.example","aud":["a","b"]}"#);
+        let token = format!("e30.{payload}.sig");
+        let claims = unverified_claims(&token).unwrap_or_default();
+        assert_eq!(text(&claims, "iss"), Some("https://issuer.example"));
+        assert_eq!(audiences(&claims), ["a", "b"]);
+        assert!(unverified_claims("not-a-jwt").is_none());
+        assert!(unverified_claims("a.b.c.d").is_none());
+    }
+
+    #[test]
+    fn session_policies_merge_statements() {
+        let one = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+        assert_eq!(statement_values(one).len(), 1);
+        assert!(statement_values("nope").is_empty());
     }
 }

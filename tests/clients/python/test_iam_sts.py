@@ -599,3 +599,32 @@ def test_classic_flow_identity_pool_token_to_sts_credentials(iam, server, accoun
         unsigned_sts.assume_role_with_web_identity(
             RoleArn=f"arn:aws:iam::{account}:role/{unique('none')}", RoleSessionName="classic",
             WebIdentityToken=token)
+
+
+def test_enhanced_flow_needs_a_role_that_trusts_the_pool(iam, server, account):
+    ci = server.client("cognito-identity")
+    public_ci = server.client("cognito-identity", unsigned=True)
+    pool = ci.create_identity_pool(IdentityPoolName=unique("enhanced").replace("-", "_"),
+                                   AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
+    other = ci.create_identity_pool(IdentityPoolName=unique("enhanced").replace("-", "_"),
+                                    AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
+    role = unique("guest")
+    arn = f"arn:aws:iam::{account}:role/{role}"
+    ci.set_identity_pool_roles(IdentityPoolId=pool, Roles={"unauthenticated": arn})
+    identity = public_ci.get_id(IdentityPoolId=pool)["IdentityId"]
+    refused = ("InvalidIdentityPoolConfigurationException",
+               "Invalid identity pool configuration. Check assigned IAM roles for this pool.")
+    # The role doesn't exist yet.
+    with aws_error(*refused):
+        public_ci.get_credentials_for_identity(IdentityId=identity)
+    # It exists but trusts another pool.
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=cognito_trust(other, "unauthenticated"))
+    with aws_error(*refused):
+        public_ci.get_credentials_for_identity(IdentityId=identity)
+    # It trusts this pool's guests.
+    iam.update_assume_role_policy(RoleName=role, PolicyDocument=cognito_trust(pool, "unauthenticated"))
+    creds = public_ci.get_credentials_for_identity(IdentityId=identity)["Credentials"]
+    who = sts_with(server, dict(creds, SecretAccessKey=creds["SecretKey"])).get_caller_identity()
+    role_id = iam.get_role(RoleName=role)["Role"]["RoleId"]
+    assert who["Arn"] == f"arn:aws:sts::{account}:assumed-role/{role}/CognitoIdentityCredentials"
+    assert who["UserId"] == f"{role_id}:CognitoIdentityCredentials"

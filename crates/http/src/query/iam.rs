@@ -534,7 +534,7 @@ pub async fn call(state: &AppState, action: &str, form: &Form) -> Result<String,
                 .list_policy_versions(required(form, "PolicyArn")?)
                 .await?;
             let mut versions = policy.versions.clone();
-            versions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            versions.sort_by_key(|v| std::cmp::Reverse(v.created_at));
             format!(
                 "<Versions>{}</Versions><IsTruncated>false</IsTruncated>",
                 member_list(versions.iter().map(|v| version_xml(

@@ -330,6 +330,15 @@ async fn route(
     Ok(respond(service.namespace, action, &result, request_id))
 }
 
+/// Every Query action this build serves, as `(service, Action)` (for `tessera operations`).
+pub fn implemented() -> Vec<(&'static str, &'static str)> {
+    [sts::SERVICE, Some(&iam::SERVICE)]
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s.actions.iter().map(move |a| (s.signing_name, *a)))
+        .collect()
+}
+
 /// A Query service: its signing name, API version, XML namespace and actions.
 pub struct QueryService {
     pub signing_name: &'static str,
