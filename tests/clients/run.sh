@@ -39,7 +39,7 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m pytest -q "$@" || status=$?
 
-echo "== Node suite (@aws-sdk/client-cognito-identity-provider, aws-jwt-verify, amazon-cognito-identity-js)"
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js)"
 cd "$here/node"
 if [[ -f package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error

@@ -8,6 +8,7 @@ mod devices;
 mod domains;
 mod durability;
 mod groups;
+mod identity;
 mod messaging;
 mod mfa;
 mod operations;

@@ -28,7 +28,10 @@ pub struct Config {
     /// `sqlite://path` or `postgres://…`; defaults to `sqlite://{data_dir}/tessera.db`.
     pub database_url: Option<String>,
     pub region: String,
-    /// The 12-digit AWS account id this deployment presents in every ARN.
+    /// The 12-digit AWS account id this deployment presents in every ARN. Text, even when a
+    /// TOML file writes it as a number (the environment's value is read as text: figment would
+    /// read `000000000000` as the number 0).
+    #[serde(deserialize_with = "text_or_number")]
     pub account_id: String,
     /// Base URL of token issuers and the well-known endpoints; defaults to `http://{listen}`.
     pub public_url: Option<String>,
@@ -170,6 +173,20 @@ pub const FIELDS: &[&str] = &[
     "outbox_poll_ms",
 ];
 
+/// A string, or a number written out (a TOML `account_id = 123456789012`).
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Text(s) => s,
+        Either::Number(n) => n.to_string(),
+    })
+}
+
 /// The keys of the `[lambda]` table that may come from the environment, as
 /// `TESSERA_LAMBDA_{KEY}` (per-function routes only come from the file).
 pub const LAMBDA_FIELDS: &[&str] = &[
@@ -193,10 +210,16 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
+        if let Ok(account) = std::env::var("TESSERA_ACCOUNT_ID") {
+            figment = figment.merge(Serialized::default("account_id", account));
+        }
         figment = figment
             // Only our own keys: other TESSERA_* variables (test settings, the config path)
             // must not trip the unknown-field check meant for typos in config files.
-            .merge(Env::prefixed("TESSERA_").filter(|k| FIELDS.iter().any(|f| k == *f)))
+            .merge(
+                Env::prefixed("TESSERA_")
+                    .filter(|k| k != "account_id" && FIELDS.iter().any(|f| k == *f)),
+            )
             .merge(
                 Env::prefixed("TESSERA_LAMBDA_")
                     .filter(|k| LAMBDA_FIELDS.iter().any(|f| k == *f))
@@ -440,9 +463,21 @@ mod tests {
                 &serde_json::json!({}),
             )?)?;
             assert_eq!(s.account_id, "111122223333");
-            jail.set_env("TESSERA_ACCOUNT_ID", "123456789012");
-            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            jail.create_file("n.toml", "account_id = 123456789012")?;
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("n.toml")),
+                &serde_json::json!({}),
+            )?)?;
             assert_eq!(s.account_id, "123456789012");
+            jail.set_env("TESSERA_ACCOUNT_ID", "012345678901");
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("t.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            assert_eq!(
+                s.account_id, "012345678901",
+                "the environment beats the file"
+            );
             let flag = Config::load(None, &serde_json::json!({"account_id": "210987654321"}))?;
             assert_eq!(Settings::from_config(flag)?.account_id, "210987654321");
             for bad in ["12345", "1234567890123", "12345678901a", ""] {

@@ -1221,7 +1221,13 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
+                let sts = sqlx::query("DELETE FROM sts_sessions WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
                 Ok(sessions.rows_affected()
+                    + sts.rows_affected()
                     + families.rows_affected()
                     + unknown.rows_affected()
                     + sends.rows_affected()

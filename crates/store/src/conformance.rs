@@ -2149,6 +2149,21 @@ pub async fn sts_sessions_round_trip_and_are_revoked_with_their_identity(store: 
             .unwrap()
             .is_some()
     );
+    // Expired sessions are swept; live ones stay.
+    let mut expired = session("ASIAAAAAAAAAAAAAAAA4", &three);
+    expired.expires_at = t(10);
+    tx.insert_sts_session(&expired).await.unwrap();
+    assert!(tx.sweep_expired(t(10)).await.unwrap() >= 1);
+    assert_eq!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA4").await.unwrap(),
+        None
+    );
+    assert!(
+        tx.get_sts_session("ASIAAAAAAAAAAAAAAAA3")
+            .await
+            .unwrap()
+            .is_some()
+    );
     tx.commit().await.unwrap();
 }
 

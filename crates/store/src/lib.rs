@@ -462,6 +462,6 @@ pub trait Tx: Send + IamTx + IdentityTx {
     /// Removes expired auth sessions, token families past their refresh expiry, and unknown-name
     /// failure counters nobody has touched for the lockout's memory (15 minutes), unknown-name
     /// send records older than an hour, expired codes, and delivered or failed messages older
-    /// than a week.
+    /// than a week, and STS sessions past their expiry.
     async fn sweep_expired(&mut self, now: Timestamp) -> StoreResult<u64>;
 }

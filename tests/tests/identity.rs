@@ -1,0 +1,124 @@
+//! Identity pools against the engine with a clock the test moves: what real clients can't wait
+//! for — expired login tokens and expired STS credentials.
+
+use crate::support::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tessera_domain::identity::{CognitoProvider, IdentityPoolConfig};
+use tessera_engine::identity::StsRefusal;
+
+const PASSWORD: &str = "Correct-Horse-9";
+
+async fn setup(app: &TestApp) -> (String, String, String) {
+    let f = pool_with_client(app).await;
+    confirmed_user(app, &f, "ada", PASSWORD).await;
+    let id_token = password_sign_in(app, &f, "ada", PASSWORD)
+        .await
+        .id_token
+        .unwrap();
+    let key = app
+        .engine
+        .user_pool_login_key(&tessera_domain::UserPoolId::parse(&f.pool_id).unwrap());
+    let pool = app
+        .engine
+        .create_identity_pool(
+            "expiry".into(),
+            IdentityPoolConfig {
+                allow_unauthenticated_identities: true,
+                cognito_identity_providers: vec![CognitoProvider {
+                    provider_name: Some(key.clone()),
+                    client_id: Some(f.client_id.clone()),
+                    server_side_token_check: None,
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    app.engine
+        .set_identity_pool_roles(
+            pool.id.as_str(),
+            BTreeMap::from([
+                (
+                    "authenticated".to_string(),
+                    "arn:aws:iam::000000000000:role/Auth".to_string(),
+                ),
+                (
+                    "unauthenticated".to_string(),
+                    "arn:aws:iam::000000000000:role/Guest".to_string(),
+                ),
+            ]),
+            BTreeMap::new(),
+        )
+        .await
+        .unwrap();
+    (pool.id.to_string(), key, id_token)
+}
+
+#[tokio::test]
+async fn an_expired_id_token_is_refused_with_cognitos_message() {
+    let app = spawn_app().await;
+    let (pool, key, token) = setup(&app).await;
+    let logins = BTreeMap::from([(key, token.clone())]);
+    app.engine.get_id(&pool, &logins).await.unwrap();
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    let exp = jwt_claims(&token)["exp"].as_i64().unwrap();
+    let err = app.engine.get_id(&pool, &logins).await.unwrap_err();
+    let tessera_engine::EngineError::Client(e) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.kind.name(), "NotAuthorizedException");
+    // The ID token lived an hour; the clock moved two past its issue.
+    let now = exp + 3600;
+    assert!(
+        e.message
+            .starts_with("Invalid login token. Token expired: ")
+            && e.message.ends_with(&format!(" >= {exp}")),
+        "{}",
+        e.message
+    );
+    let said: i64 = e
+        .message
+        .trim_start_matches("Invalid login token. Token expired: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(said >= now - 5 && said <= now + 5, "{said} vs {now}");
+}
+
+#[tokio::test]
+async fn sts_credentials_expire_after_an_hour() {
+    let app = spawn_app().await;
+    let (pool, _, _) = setup(&app).await;
+    let identity = app.engine.get_id(&pool, &BTreeMap::new()).await.unwrap();
+    let issued = app
+        .engine
+        .get_credentials_for_identity(identity.as_str(), &BTreeMap::new(), None)
+        .await
+        .unwrap();
+    let check = |token: &str| {
+        let engine = app.engine.clone();
+        let (key, token) = (issued.access_key_id.clone(), token.to_string());
+        async move { engine.sts_caller(&key, Some(&token)).await.unwrap() }
+    };
+    let caller = check(&issued.session_token).await.unwrap();
+    assert_eq!(caller.secret.as_str(), issued.secret_key.as_str());
+    assert_eq!(
+        caller.grant.principal_arn,
+        "arn:aws:sts::000000000000:assumed-role/Guest/CognitoIdentityCredentials"
+    );
+    assert!(
+        caller.grant.session_policy.is_some(),
+        "guests are scoped down"
+    );
+    assert!(matches!(check("forged").await, Err(StsRefusal::BadToken)));
+    app.clock.advance(Duration::from_secs(3599));
+    assert!(check(&issued.session_token).await.is_ok());
+    app.clock.advance(Duration::from_secs(2));
+    assert!(matches!(
+        check(&issued.session_token).await,
+        Err(StsRefusal::Expired)
+    ));
+}
