@@ -100,6 +100,10 @@ def test_roles_round_trip_with_url_encoded_trust_policy(iam, account):
     assert "{" not in encoded and "%7B%22Version%22" in encoded
     assert urllib.parse.unquote(encoded) == trust
 
+    described = iam.update_role_description(RoleName=name, Description="described")["Role"]
+    assert described["Description"] == "described"
+    # Tessera has no instance profiles; Terraform asks before DeleteRole.
+    assert iam.list_instance_profiles_for_role(RoleName=name)["InstanceProfiles"] == []
     iam.update_role(RoleName=name, Description="changed", MaxSessionDuration=43200)
     got = iam.get_role(RoleName=name)["Role"]
     assert (got["Description"], got["MaxSessionDuration"]) == ("changed", 43200)
@@ -231,6 +235,7 @@ def test_managed_policies_versions_and_attachments(iam, account):
     assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
     listed = iam.list_policies(Scope="Local", OnlyAttached=True, PathPrefix="/team/")["Policies"]
     assert arn in [x["Arn"] for x in listed]
+    assert iam.list_policies(Scope="AWS")["Policies"] == []  # no AWS managed policies
     with aws_error("DeleteConflict", "Cannot delete entity, must detach all policies first."):
         iam.delete_role(RoleName=role)
     with aws_error("DeleteConflict", "Cannot delete a policy attached to entities."):
