@@ -52,6 +52,23 @@ async fn setup(app: &TestApp) -> (String, String, String) {
         )
         .await
         .unwrap();
+    // GetCredentialsForIdentity assumes these roles as STS would: they must exist in IAM and
+    // trust the pool.
+    for (name, amr) in [("Auth", "authenticated"), ("Guest", "unauthenticated")] {
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"cognito-identity.amazonaws.com:aud": pool.id.as_str()},
+                          "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": amr}}}]});
+        app.engine
+            .create_role(tessera_engine::iam::NewRole {
+                name: name.into(),
+                trust_policy: trust.to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
     (pool.id.to_string(), key, id_token)
 }
 

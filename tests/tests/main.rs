@@ -16,6 +16,7 @@ mod operations;
 mod pool_settings;
 mod pools;
 mod srp;
+mod sts;
 mod support;
 mod tokens;
 mod triggers;

@@ -262,7 +262,11 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Operations => {
-            for (service, op) in tessera_http::IMPLEMENTED {
+            for (service, op) in tessera_http::IMPLEMENTED
+                .iter()
+                .copied()
+                .chain(tessera_http::query_operations())
+            {
                 println!("{service}.{op}");
             }
             Ok(())

@@ -60,6 +60,19 @@ error_kinds! {
     UserNotConfirmed => "UserNotConfirmedException",
     UserNotFound => "UserNotFoundException",
     UsernameExists => "UsernameExistsException",
+    // IAM and STS (AWS Query protocol): their codes carry no `Exception` suffix, except STS's
+    // ExpiredTokenException.
+    IamAccessDenied => "AccessDenied",
+    IamDeleteConflict => "DeleteConflict",
+    IamEntityAlreadyExists => "EntityAlreadyExists",
+    IamExpiredToken => "ExpiredTokenException",
+    IamIdpRejectedClaim => "IDPRejectedClaim",
+    IamInvalidIdentityToken => "InvalidIdentityToken",
+    IamInvalidInput => "InvalidInput",
+    IamLimitExceeded => "LimitExceeded",
+    IamMalformedPolicyDocument => "MalformedPolicyDocument",
+    IamNoSuchEntity => "NoSuchEntity",
+    IamValidationError => "ValidationError",
 }
 
 /// A failure a client is told about: the exception kind and the message Cognito would send.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod filter;
 pub mod flow;
 pub mod groups;
+pub mod iam;
 pub mod identity;
 pub mod ids;
 pub mod lockout;

@@ -14,6 +14,7 @@ mod domains;
 mod error;
 mod groups;
 mod hashing;
+pub mod iam;
 pub mod identity;
 mod keys;
 mod mfa;
@@ -26,6 +27,7 @@ mod ports;
 mod resource_servers;
 mod signin;
 mod srp;
+pub mod sts;
 mod tags;
 pub mod telemetry;
 mod tokens;
@@ -169,7 +171,7 @@ impl Engine {
     /// Removes state nobody can use any more (expired sessions and token families).
     pub async fn sweep(&self) -> EngineResult<u64> {
         let mut tx = self.inner.store.begin().await?;
-        let n = tx.sweep_expired(self.now()).await?;
+        let n = tx.sweep_expired(self.now()).await? + tx.sweep_role_sessions(self.now()).await?;
         tx.commit().await?;
         Ok(n)
     }

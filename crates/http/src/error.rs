@@ -43,6 +43,12 @@ fn status(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        // IAM and STS (Query protocol) send the status their model gives each error.
+        ErrorKind::IamNoSuchEntity => StatusCode::NOT_FOUND,
+        ErrorKind::IamEntityAlreadyExists
+        | ErrorKind::IamDeleteConflict
+        | ErrorKind::IamLimitExceeded => StatusCode::CONFLICT,
+        ErrorKind::IamAccessDenied | ErrorKind::IamIdpRejectedClaim => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -22,6 +22,8 @@ pub mod web;
 mod wellknown;
 
 pub use dispatch::IMPLEMENTED;
+/// The AWS Query protocol's operations (STS, IAM), beside the JSON ones in [`IMPLEMENTED`].
+pub use query::implemented as query_operations;
 pub use sigv4::Credentials;
 
 use axum::Router;

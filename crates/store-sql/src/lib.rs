@@ -10,6 +10,7 @@
 //! sqlx the backend chose.
 
 pub mod codec;
+pub mod iam;
 pub mod identity;
 
 /// Readiness from the highest migration version the database has applied and the highest this
@@ -1387,6 +1388,7 @@ macro_rules! sql_tx {
             }
         }
 
+        $crate::iam_tx!($tx, $db);
         $crate::identity_tx!($tx, $db);
     };
 }

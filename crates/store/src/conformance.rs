@@ -27,6 +27,9 @@ use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
+mod iam;
+pub use iam::*;
+
 /// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
 /// (an async fn returning `Option<Arc<dyn Store>>`; `None` skips, e.g. when a database server
 /// isn't reachable and isn't required).
@@ -51,6 +54,9 @@ macro_rules! store_conformance {
             authorization_codes_are_redeemed_once, hosted_sessions_round_trip_and_expire,
             managed_login_branding_one_per_client,
             a_migrated_store_is_ready,
+            iam_roles_round_trip_unique_ignoring_case_and_page,
+            iam_inline_and_attached_policies, iam_identity_providers_round_trip,
+            iam_role_sessions_round_trip_and_sweep,
             identity_pools_round_trip_and_page, identities_link_logins_uniquely,
             sts_sessions_round_trip_and_are_revoked_with_their_identity,
             identity_signing_keys_round_trip);

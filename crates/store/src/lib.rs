@@ -13,8 +13,10 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod iam;
 pub mod identity;
 
+pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
 
 use async_trait::async_trait;
@@ -67,6 +69,12 @@ pub enum Conflict {
     ResourceServer,
     /// The app client already has a managed-login branding style.
     ManagedLoginBranding,
+    /// An IAM role of that name (ignoring case).
+    IamRole,
+    /// A managed policy of that name (ignoring case) or ARN.
+    IamPolicy,
+    /// An OIDC or SAML provider of that ARN.
+    IamProvider,
     IdentityPool,
     /// A login (provider and subject) already linked to an identity of the pool.
     Login,
@@ -165,7 +173,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IdentityTx {
+pub trait Tx: Send + IamTx + IdentityTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.

@@ -20,8 +20,22 @@ AUTH_ROLE = f"arn:aws:iam::{ACCOUNT}:role/Cognito_Auth"
 GUEST_ROLE = f"arn:aws:iam::{ACCOUNT}:role/Cognito_Guest"
 
 
+def cognito_trust(amr: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+        "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+        "Condition": {"StringLike": {"cognito-identity.amazonaws.com:aud": "*"},
+                      "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": amr}}}]})
+
+
 @pytest.fixture(scope="module")
 def ci(server):
+    # GetCredentialsForIdentity assumes the pool's roles as STS would: they must exist in IAM
+    # and their trust policies must let the identity pool in.
+    iam = server.client("iam")
+    for name, amr in (("Cognito_Auth", "authenticated"), ("Cognito_Guest", "unauthenticated"),
+                      ("Gold", "authenticated")):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=cognito_trust(amr))
     return server.client("cognito-identity")
 
 

@@ -68,35 +68,6 @@ fn invalid_pool_configuration() -> EngineError {
     .into()
 }
 
-/// Whether a role's trust policy lets this identity pool's identities assume it.
-///
-/// NOT YET DONE: Tessera has no IAM role store yet, so there is no trust policy to evaluate and
-/// every role named in a pool's configuration is trusted. When roles and the policy evaluator
-/// exist, this evaluates the role's trust policy for `sts:AssumeRoleWithWebIdentity` with
-/// principal `cognito-identity.amazonaws.com` and the keys
-/// `cognito-identity.amazonaws.com:{aud,sub,amr}`, and a refusal becomes
-/// InvalidIdentityPoolConfigurationException (identity-pools reference §1.6 step 7).
-fn role_trusts_identity_pool(
-    _role_arn: &str,
-    _pool: &IdentityPool,
-    _identity: &Identity,
-    _amr: &[String],
-) -> bool {
-    true
-}
-
-/// `AROA` and 17 characters derived from the role ARN: a stable stand-in for the role's unique
-/// id until roles are stored.
-fn role_id(role_arn: &str) -> String {
-    let digest = tessera_crypto::token_hash(role_arn);
-    let tail: String = digest
-        .iter()
-        .take(17)
-        .map(|b| BASE32[(*b as usize) % 32] as char)
-        .collect();
-    format!("AROA{tail}")
-}
-
 impl Engine {
     /// GetCredentialsForIdentity.
     pub async fn get_credentials_for_identity(
@@ -197,9 +168,19 @@ impl Engine {
                 (role, amr, None, tags)
             }
         };
-        if !role_trusts_identity_pool(&role_arn, &pool, &identity, &amr) {
+        // The role must exist in IAM and trust this pool (crate::sts).
+        let Some(role) = self
+            .role_trusting_identity_pool(
+                &role_arn,
+                pool.id.as_str(),
+                identity.id.as_str(),
+                &amr,
+                !principal_tags.is_empty(),
+            )
+            .await?
+        else {
             return Err(invalid_pool_configuration());
-        }
+        };
 
         let now = self.now();
         let access_key_id = format!("ASIA{}", tessera_crypto::random::string_from(BASE32, 16));
@@ -222,7 +203,7 @@ impl Engine {
                     "arn:aws:sts::{account}:assumed-role/{}/{SESSION_NAME}",
                     role_name(&role_arn)
                 ),
-                user_id: format!("{}:{SESSION_NAME}", role_id(&role_arn)),
+                user_id: format!("{}:{SESSION_NAME}", role.id),
                 role_arn,
                 amr,
                 session_policy,

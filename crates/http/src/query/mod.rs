@@ -8,7 +8,9 @@
 //!   with the JSON-protocol codes of shared code (SigV4) translated in one table.
 //! - [`authenticate`]: SigV4 with the root credentials or with STS credentials Tessera issued.
 
+mod iam;
 mod sts;
+mod sts_roles;
 
 use crate::error::ApiError;
 use crate::{AdminAuth, AppState, sigv4};
@@ -84,6 +86,8 @@ pub fn error_code(json_code: &str) -> &str {
         "UnrecognizedClientException" => "InvalidClientTokenId",
         "InternalErrorException" => "InternalFailure",
         "TooManyRequestsException" => "Throttling",
+        // STS's model keeps the suffix on this one code.
+        "ExpiredTokenException" => "ExpiredTokenException",
         other => other.strip_suffix("Exception").unwrap_or(other),
     }
 }
@@ -192,6 +196,21 @@ async fn authenticate(state: &AppState, req: &sigv4::Request<'_>) -> Result<Prin
             "The security token included in the request is invalid.",
         )
     };
+    // Role sessions (AssumeRole, AssumeRoleWithWebIdentity) are IAM's; identity sessions
+    // (GetCredentialsForIdentity) are found below.
+    if let Some(found) = state.engine.role_session_caller(&key, token).await? {
+        return match found {
+            Ok((secret, grant)) => {
+                pending.check(&secret)?;
+                Ok(Principal::Session(grant))
+            }
+            Err(tessera_engine::sts::RoleSessionRefusal::Expired) => Err(QueryError::sender(
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            )),
+            Err(tessera_engine::sts::RoleSessionRefusal::BadToken) => Err(invalid()),
+        };
+    }
     match state.engine.sts_caller(&key, token).await? {
         Ok(caller) => {
             pending.check(&caller.secret)?;
@@ -264,8 +283,10 @@ async fn route(
         return Err(QueryError::sender("MissingAction", "Missing Action"));
     }
     let version = form.get("Version").unwrap_or_default();
-    let Some(service) =
-        sts::SERVICE.filter(|s| s.version == version && s.actions.contains(&action))
+    let Some(service) = [sts::SERVICE, Some(&iam::SERVICE)]
+        .into_iter()
+        .flatten()
+        .find(|s| s.version == version && s.actions.contains(&action))
     else {
         return Err(QueryError::sender(
             "InvalidAction",
@@ -276,6 +297,11 @@ async fn route(
             ),
         ));
     };
+    // AssumeRoleWithWebIdentity is unsigned: the token is the credential.
+    if sts_roles::UNSIGNED.contains(&action) {
+        let result = sts_roles::call(state, action, form, None).await?;
+        return Ok(respond(service.namespace, action, &result, request_id));
+    }
     let req = sigv4::Request {
         method,
         uri,
@@ -285,8 +311,32 @@ async fn route(
         now: now_secs(),
     };
     let principal = authenticate(state, &req).await?;
-    let result = sts::call(state, action, &principal)?;
+    let result = if service.signing_name == iam::SERVICE.signing_name {
+        if let Principal::Session(grant) = &principal {
+            return Err(QueryError::forbidden(
+                "AccessDenied",
+                format!(
+                    "User: {} is not authorized to perform: iam:{action}",
+                    grant.principal_arn
+                ),
+            ));
+        }
+        iam::call(state, action, form).await?
+    } else if sts_roles::ACTIONS.contains(&action) {
+        sts_roles::call(state, action, form, Some(&principal)).await?
+    } else {
+        sts::call(state, action, &principal)?
+    };
     Ok(respond(service.namespace, action, &result, request_id))
+}
+
+/// Every Query action this build serves, as `(service, Action)` (for `tessera operations`).
+pub fn implemented() -> Vec<(&'static str, &'static str)> {
+    [sts::SERVICE, Some(&iam::SERVICE)]
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s.actions.iter().map(move |a| (s.signing_name, *a)))
+        .collect()
 }
 
 /// A Query service: its signing name, API version, XML namespace and actions.

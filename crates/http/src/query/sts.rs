@@ -8,7 +8,11 @@ pub const SERVICE: Option<&QueryService> = Some(&QueryService {
     signing_name: "sts",
     version: "2011-06-15",
     namespace: "https://sts.amazonaws.com/doc/2011-06-15/",
-    actions: &["GetCallerIdentity"],
+    actions: &[
+        "GetCallerIdentity",
+        "AssumeRole",
+        "AssumeRoleWithWebIdentity",
+    ],
 });
 
 /// Runs an STS action for an authenticated principal; returns the `<…Result>` contents.

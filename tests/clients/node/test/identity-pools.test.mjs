@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-cognito-identity";
 import { fromCognitoIdentityPool } from "@aws-sdk/credential-providers";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import {
   REGION,
   ROOT_ACCESS_KEY_ID,
@@ -85,6 +86,38 @@ describe("identity pools with aws-sdk-js-v3", () => {
         }),
       )
     ).IdentityPoolId;
+    // GetCredentialsForIdentity assumes these roles as STS would: they must exist in IAM and
+    // trust the identity pool.
+    const iam = new IAMClient({
+      region: REGION,
+      endpoint: server.endpoint,
+      credentials: { accessKeyId: ROOT_ACCESS_KEY_ID, secretAccessKey: ROOT_SECRET_ACCESS_KEY },
+      maxAttempts: 1,
+    });
+    for (const [name, amr] of [
+      ["NodeAuth", "authenticated"],
+      ["NodeGuest", "unauthenticated"],
+    ]) {
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: name,
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Federated: "cognito-identity.amazonaws.com" },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: {
+                  StringEquals: { "cognito-identity.amazonaws.com:aud": identityPoolId },
+                  "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": amr },
+                },
+              },
+            ],
+          }),
+        }),
+      );
+    }
     await ci.send(
       new SetIdentityPoolRolesCommand({
         IdentityPoolId: identityPoolId,
