@@ -479,3 +479,35 @@ def test_domains_answer_on_their_own_hosts(tmp_path_factory, idp):
         assert unknown.status_code == 404
     finally:
         s.stop()
+
+
+def test_confidential_clients_authenticate_at_the_token_endpoint(server, idp, setup):
+    """A client with a secret redeems its codes with client_secret_basic or client_secret_post;
+    without the secret, or with a wrong one, the answer is invalid_client."""
+    pool_id, domain, _ = setup
+    web = create_client(idp, pool_id, secret=True, AllowedOAuthFlowsUserPoolClient=True,
+                        AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid", "email"],
+                        CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"])
+    username, pw = user_in(idp, pool_id)
+    b = Browser()
+
+    def code():
+        r = b.get(authorize_url(server, domain, web["ClientId"]))
+        if r.status_code == 200:
+            r = b.submit({"username": username, "password": pw})
+        return callback_params(r)["code"]
+
+    base = {"grant_type": "authorization_code", "redirect_uri": CALLBACK}
+    basic = token(server, domain, {**base, "code": code()}, auth=(web["ClientId"], web["ClientSecret"]))
+    assert basic.status_code == 200, basic.text
+    assert verify(server, pool_id, basic.json()["id_token"], audience=web["ClientId"])["cognito:username"] == username
+    posted = token(server, domain, {**base, "code": code(), "client_id": web["ClientId"],
+                                    "client_secret": web["ClientSecret"]})
+    assert posted.status_code == 200, posted.text
+    for data, auth in (({"client_id": web["ClientId"]}, None), ({}, (web["ClientId"], "not-the-secret"))):
+        r = token(server, domain, {**base, "code": code(), **data}, auth=auth)
+        assert (r.status_code, r.json()) == (400, {"error": "invalid_client"})
+    # Refresh with the secret, as openid-client and Auth.js do.
+    refreshed = token(server, domain, {"grant_type": "refresh_token", "refresh_token": basic.json()["refresh_token"]},
+                      auth=(web["ClientId"], web["ClientSecret"]))
+    assert refreshed.status_code == 200, refreshed.text

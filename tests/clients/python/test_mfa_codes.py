@@ -5,6 +5,7 @@ admin MFA preferences (which need a server that can deliver SMS and email codes)
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -311,3 +312,42 @@ def test_legacy_user_settings_switch_sms_mfa(idp, public_idp):
     assert public_idp.get_user(AccessToken=access)["UserMFASettingList"] == ["SMS_MFA"]
     public_idp.set_user_settings(AccessToken=access, MFAOptions=[])
     assert not mfa_settings(idp, pool_id, username)[0]
+
+
+def test_hosted_pages_choose_and_answer_email_and_sms_mfa(server, idp, public_idp, pool, smtp_sink, sms_sink):
+    """The hosted UI asks SELECT_MFA_TYPE with one radio button per factor, then sends the code by
+    the chosen channel (real SMTP and SMS receivers) and takes it on the next page."""
+    from hosted_ui import CALLBACK, Browser, callback_params, domain_base  # noqa: PLC0415
+    from urllib.parse import urlencode  # noqa: PLC0415
+
+    domain = unique("mfa").lower()
+    idp.create_user_pool_domain(UserPoolId=pool, Domain=domain)
+    web = mfa_client(idp, pool, AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"],
+                     AllowedOAuthScopes=["openid"], CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"])
+    username, pw, phone, address = user_with(idp, pool)
+    access = tokens_of(start(public_idp, web, username, pw))["AccessToken"]
+    enrol_totp(public_idp, access, prefer=False)
+    idp.admin_set_user_mfa_preference(
+        UserPoolId=pool, Username=username, SMSMfaSettings={"Enabled": True},
+        SoftwareTokenMfaSettings={"Enabled": True}, EmailMfaSettings={"Enabled": True},
+    )
+    query = urlencode({"client_id": web["ClientId"], "response_type": "code", "redirect_uri": CALLBACK})
+    for factor, count in (("EMAIL_OTP", 1), ("SMS_MFA", 1)):
+        b = Browser()
+        b.get(f"{domain_base(server, domain)}/oauth2/authorize?{query}")
+        b.submit({"username": username, "password": pw})
+        fields = b.forms()[0]["fields"]
+        assert fields["challenge"] == "SELECT_MFA_TYPE"
+        options = re.findall(r'name="answer" value="([A-Z_]+)"', b.page.text)
+        assert sorted(options) == ["EMAIL_OTP", "SMS_MFA", "SOFTWARE_TOKEN_MFA"]
+        page = b.submit({"answer": factor})
+        assert b.forms()[0]["fields"]["challenge"] == factor
+        if factor == "EMAIL_OTP":
+            assert mask_email(address) in b.text(page)
+            code = mail_code(smtp_sink, address, count)
+        else:
+            code = sms_code(sms_sink, phone, count)
+        wrong_page = b.submit({"code": wrong(code)})
+        assert "Invalid code or auth state for the user." in b.text(wrong_page)
+        assert "code" in callback_params(b.submit({"code": code}))
+
