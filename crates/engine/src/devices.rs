@@ -9,7 +9,7 @@ use crate::pools::{decode_token, paged};
 use crate::signin::{SignIn, expired_session};
 use crate::tokens::Mint;
 use crate::triggers::attributes_of;
-use crate::users::UserRef;
+use crate::users::{UserRef, Who};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
@@ -371,10 +371,9 @@ impl Engine {
         };
         let verifier = decode(verifier_b64, "PasswordVerifier")?;
         let salt = decode(salt_b64, "Salt")?;
+        let who = self.identify(UserRef::AccessToken(access_token)).await?;
         let mut tx = self.inner.store.begin().await?;
-        let (pool, user) = self
-            .resolve_user(&mut *tx, UserRef::AccessToken(access_token))
-            .await?;
+        let (pool, user) = self.resolve_user(&mut *tx, &who).await?;
         let mut device = tx
             .get_device(&pool.id, key)
             .await?
@@ -401,7 +400,7 @@ impl Engine {
     async fn user_device(
         &self,
         tx: &mut dyn Tx,
-        who: UserRef<'_>,
+        who: &Who<'_>,
         key: &str,
     ) -> EngineResult<(UserPool, Device)> {
         let (pool, user) = self.resolve_user(tx, who).await?;
@@ -414,13 +413,15 @@ impl Engine {
     }
 
     pub async fn get_device(&self, who: UserRef<'_>, key: &str) -> EngineResult<Device> {
+        let who = self.identify(who).await?;
         let mut tx = self.inner.store.read().await?;
-        Ok(self.user_device(&mut *tx, who, key).await?.1)
+        Ok(self.user_device(&mut *tx, &who, key).await?.1)
     }
 
     pub async fn forget_device(&self, who: UserRef<'_>, key: &str) -> EngineResult<()> {
+        let who = self.identify(who).await?;
         let mut tx = self.inner.store.begin().await?;
-        let (pool, device) = self.user_device(&mut *tx, who, key).await?;
+        let (pool, device) = self.user_device(&mut *tx, &who, key).await?;
         tx.delete_device(&pool.id, &device.key).await?;
         tx.commit().await?;
         Ok(())
@@ -432,8 +433,9 @@ impl Engine {
         key: &str,
         remembered: bool,
     ) -> EngineResult<()> {
+        let who = self.identify(who).await?;
         let mut tx = self.inner.store.begin().await?;
-        let (_, mut device) = self.user_device(&mut *tx, who, key).await?;
+        let (_, mut device) = self.user_device(&mut *tx, &who, key).await?;
         device.remembered = remembered;
         device.modified_at = self.now();
         tx.update_device(&device).await?;
@@ -448,8 +450,9 @@ impl Engine {
         token: Option<&str>,
     ) -> EngineResult<DevicePage> {
         let after = decode_token(token)?;
+        let who = self.identify(who).await?;
         let mut tx = self.inner.store.read().await?;
-        let (pool, user) = self.resolve_user(&mut *tx, who).await?;
+        let (pool, user) = self.resolve_user(&mut *tx, &who).await?;
         let rows = tx
             .list_devices(&pool.id, &user.sub, after.as_deref(), limit + 1)
             .await?;

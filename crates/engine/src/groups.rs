@@ -5,7 +5,7 @@
 use crate::Engine;
 use crate::error::{EngineResult, on_conflict};
 use crate::pools::{decode_token, paged};
-use crate::users::{UserPage, UserRef};
+use crate::users::{UserPage, Who};
 use tessera_domain::groups::{
     Group, GroupClaims, GroupUpdate, MAX_GROUPS_PER_USER, group_exists, group_not_found,
 };
@@ -160,7 +160,7 @@ impl Engine {
         let (_, user) = self
             .resolve_user(
                 &mut *tx,
-                UserRef::Admin {
+                &Who::Admin {
                     pool: pool_id,
                     username,
                 },
@@ -203,7 +203,7 @@ impl Engine {
         group: &str,
     ) -> EngineResult<User> {
         let (_, user) = self
-            .resolve_user(tx, UserRef::Admin { pool, username })
+            .resolve_user(tx, &Who::Admin { pool, username })
             .await?;
         load_group(tx, pool, group).await?;
         Ok(user)

@@ -196,8 +196,9 @@ impl Engine {
         who: crate::users::UserRef<'_>,
         sms: bool,
     ) -> EngineResult<()> {
+        let who = self.identify(who).await?;
         let mut tx = self.inner.store.begin().await?;
-        let (pool, user) = self.resolve_user(&mut *tx, who).await?;
+        let (pool, user) = self.resolve_user(&mut *tx, &who).await?;
         let prefs = MfaPreferences {
             sms: Some(FactorPreference {
                 enabled: Some(sms),
@@ -240,10 +241,15 @@ impl Engine {
     ) -> EngineResult<(String, Option<String>)> {
         let secret = tessera_crypto::totp::new_secret();
         let code = tessera_crypto::totp::encode(&secret);
+        let verified = match by {
+            TokenSetup::AccessToken(token) => Some(self.verify_access_token(token).await?),
+            TokenSetup::Session(_) => None,
+        };
         let mut tx = self.inner.store.begin().await?;
         match by {
-            TokenSetup::AccessToken(token) => {
-                let id = self.verify_access_token(token).await?;
+            TokenSetup::AccessToken(_) => {
+                let id =
+                    verified.ok_or_else(|| EngineError::Internal("unverified token".into()))?;
                 let mut user = self.token_user(&mut *tx, &id).await?;
                 let pool = self.load_pool(&mut *tx, &id.pool_id).await?;
                 if !pool.config.mfa_factors.software_token {
@@ -291,10 +297,15 @@ impl Engine {
                 "Code mismatch and fail enable Software Token MFA",
             ))
         };
+        let verified = match by {
+            TokenSetup::AccessToken(token) => Some(self.verify_access_token(token).await?),
+            TokenSetup::Session(_) => None,
+        };
         let mut tx = self.inner.store.begin().await?;
         match by {
-            TokenSetup::AccessToken(token) => {
-                let id = self.verify_access_token(token).await?;
+            TokenSetup::AccessToken(_) => {
+                let id =
+                    verified.ok_or_else(|| EngineError::Internal("unverified token".into()))?;
                 let mut user = self.token_user(&mut *tx, &id).await?;
                 let pool = self.load_pool(&mut *tx, &id.pool_id).await?;
                 let sealed = user.mfa.pending_totp_secret.clone().ok_or_else(|| {

@@ -171,21 +171,39 @@ pub enum UserRef<'a> {
     },
 }
 
+/// A [`UserRef`] whose access token has been verified.
+pub(crate) enum Who<'a> {
+    Token(crate::tokens::AccessIdentity),
+    Admin {
+        pool: &'a UserPoolId,
+        username: &'a str,
+    },
+}
+
 impl Engine {
-    /// The user (and pool) a [`UserRef`] names, loaded in `tx`.
+    /// Verifies a [`UserRef`]'s access token. Call it before opening the transaction the user is
+    /// loaded in: verification reads the store itself, and a request holding one connection while
+    /// it waits for another can starve the pool under load.
+    pub(crate) async fn identify<'a>(&self, who: UserRef<'a>) -> EngineResult<Who<'a>> {
+        Ok(match who {
+            UserRef::AccessToken(token) => Who::Token(self.verify_access_token(token).await?),
+            UserRef::Admin { pool, username } => Who::Admin { pool, username },
+        })
+    }
+
+    /// The user (and pool) a verified [`Who`] names, loaded in `tx`.
     pub(crate) async fn resolve_user(
         &self,
         tx: &mut dyn Tx,
-        who: UserRef<'_>,
+        who: &Who<'_>,
     ) -> EngineResult<(UserPool, User)> {
-        match who {
-            UserRef::AccessToken(token) => {
-                let id = self.verify_access_token(token).await?;
-                let user = self.token_user(tx, &id).await?;
+        match *who {
+            Who::Token(ref id) => {
+                let user = self.token_user(tx, id).await?;
                 let pool = self.load_pool(tx, &id.pool_id).await?;
                 Ok((pool, user))
             }
-            UserRef::Admin { pool, username } => {
+            Who::Admin { pool, username } => {
                 let pool = self.load_pool(tx, pool).await?;
                 let user = self.admin_user(tx, &pool, username).await?;
                 Ok((pool, user))
@@ -853,13 +871,15 @@ impl Engine {
     }
 
     /// The user behind an access token and their pool and client, for self-service operations.
+    /// The pool, client and user an access token speaks for. The token is verified before the
+    /// caller's transaction is opened: verification reads the store itself, and a request that
+    /// held one connection while waiting for another could starve the reader pool.
     async fn self_service(
         &self,
         tx: &mut dyn Tx,
-        access_token: &str,
+        id: &crate::tokens::AccessIdentity,
     ) -> EngineResult<(UserPool, AppClient, User)> {
-        let id = self.verify_access_token(access_token).await?;
-        let user = self.token_user(tx, &id).await?;
+        let user = self.token_user(tx, id).await?;
         let pool = self.load_pool(tx, &id.pool_id).await?;
         let client = self.load_client(tx, id.client_id.as_str()).await?;
         Ok((pool, client, user))
@@ -867,8 +887,9 @@ impl Engine {
 
     /// GetUser: the attributes the token's client may read, as its ID tokens show them.
     pub async fn get_user(&self, access_token: &str) -> EngineResult<User> {
+        let id = self.verify_access_token(access_token).await?;
         let mut tx = self.inner.store.read().await?;
-        let (_, client, mut user) = self.self_service(&mut *tx, access_token).await?;
+        let (_, client, mut user) = self.self_service(&mut *tx, &id).await?;
         user.attributes
             .retain(|name, _| client.config.may_read(name));
         Ok(user)
@@ -884,8 +905,9 @@ impl Engine {
         let wording = self
             .wording_for(who, None, "UpdateUserAttribute", client_metadata)
             .await?;
+        let id = self.verify_access_token(access_token).await?;
         let mut tx = self.inner.store.begin().await?;
-        let (pool, client, user) = self.self_service(&mut *tx, access_token).await?;
+        let (pool, client, user) = self.self_service(&mut *tx, &id).await?;
         check_client_may_write(&pool, &client, &writes)?;
         self.write_attributes(tx, &pool, &wording, user, &writes, Writer::User)
             .await
@@ -896,8 +918,9 @@ impl Engine {
         access_token: &str,
         names: Vec<String>,
     ) -> EngineResult<()> {
+        let id = self.verify_access_token(access_token).await?;
         let mut tx = self.inner.store.begin().await?;
-        let (pool, client, mut user) = self.self_service(&mut *tx, access_token).await?;
+        let (pool, client, mut user) = self.self_service(&mut *tx, &id).await?;
         let as_writes: Vec<(String, String)> =
             names.iter().map(|n| (n.clone(), String::new())).collect();
         check_client_may_write(&pool, &client, &as_writes)?;
@@ -909,8 +932,9 @@ impl Engine {
     }
 
     pub async fn delete_user(&self, access_token: &str) -> EngineResult<()> {
+        let id = self.verify_access_token(access_token).await?;
         let mut tx = self.inner.store.begin().await?;
-        let (pool, _, user) = self.self_service(&mut *tx, access_token).await?;
+        let (pool, _, user) = self.self_service(&mut *tx, &id).await?;
         tx.delete_user(&pool.id, &user.sub).await?;
         tx.commit().await?;
         Ok(())
@@ -923,8 +947,9 @@ impl Engine {
         proposed: &str,
     ) -> EngineResult<()> {
         let (pool, client, user) = {
+            let id = self.verify_access_token(access_token).await?;
             let mut tx = self.inner.store.read().await?;
-            self.self_service(&mut *tx, access_token).await?
+            self.self_service(&mut *tx, &id).await?
         };
         pool.config.password_policy.check(proposed)?;
         // Same lockout and same errors as sign-in: ChangePassword is a password oracle too.

@@ -297,9 +297,10 @@ impl Engine {
         event: &'static str,
         metadata: Option<&BTreeMap<String, String>>,
     ) -> EngineResult<Letter> {
+        let who = self.identify(who).await?;
         let (pool, user) = {
             let mut tx = self.inner.store.read().await?;
-            self.resolve_user(&mut *tx, who).await?
+            self.resolve_user(&mut *tx, &who).await?
         };
         self.custom_message(&pool, client_id, &user, event, metadata)
             .await
