@@ -233,6 +233,20 @@ def test_logout_never_redirects_to_an_unregistered_url(server, setup):
     assert oidc.headers["Location"] == f"{LOGOUT}?state=bye"
 
 
+def test_rp_initiated_logout_with_only_an_id_token_hint(server, idp, setup):
+    _, domain, _ = setup
+    _, _, _, _, resp = code_flow(server, idp, setup)
+    hint = resp.json()["id_token"]
+    r = requests.get(f"{domain_base(server, domain)}/logout",
+                     params={"id_token_hint": hint, "post_logout_redirect_uri": LOGOUT}, allow_redirects=False,
+                     timeout=10)
+    assert (r.status_code, r.headers["Location"]) == (302, LOGOUT)
+    bad = requests.get(f"{domain_base(server, domain)}/logout",
+                       params={"id_token_hint": hint, "post_logout_redirect_uri": "https://evil.example.com/"},
+                       allow_redirects=False, timeout=10)
+    assert bad.status_code == 400
+
+
 def test_implicit_grant_returns_tokens_in_the_fragment(server, idp, setup):
     pool_id, domain, client = setup
     username, pw = user_in(idp, pool_id)

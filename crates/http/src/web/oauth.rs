@@ -304,8 +304,15 @@ pub(crate) async fn logout(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let client = match page.params.get("client_id") {
-        Some(id) => match state.engine.pool_client(&page.site.pool.id, id).await {
+    // OIDC RP-initiated logout may name the client only by `id_token_hint`. Its `aud` is read
+    // without verification: it only picks which client's registered logout URLs apply.
+    let client_id = page
+        .params
+        .get("client_id")
+        .cloned()
+        .or_else(|| page.params.get("id_token_hint").and_then(|t| hinted_client(t)));
+    let client = match client_id {
+        Some(id) => match state.engine.pool_client(&page.site.pool.id, &id).await {
             Ok(c) => c,
             Err(e) => return engine_failure(e),
         },
@@ -338,6 +345,16 @@ pub(crate) async fn logout(
     r.headers_mut()
         .append(SET_COOKIE, page.site.cookies.clear(SESSION_COOKIE));
     r
+}
+
+/// The `aud` of an ID token, unverified.
+fn hinted_client(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("aud")?.as_str().map(str::to_string)
 }
 
 /// The pool's discovery document on the domain as well (a harmless extra: RPs that want the
