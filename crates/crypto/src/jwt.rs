@@ -245,4 +245,83 @@ mod tests {
         );
         assert!(verify(&hs, a.jwk()).is_err());
     }
+
+    fn set_of(jwks: &[&Jwk]) -> Value {
+        json!({ "keys": jwks })
+    }
+
+    #[test]
+    fn foreign_rs256_tokens_verify_with_the_set_by_kid() {
+        let (a, _) = SigningKey::generate().unwrap_or_else(|e| panic!("{e}"));
+        let (b, _) = SigningKey::generate().unwrap_or_else(|e| panic!("{e}"));
+        let mut claims = Map::new();
+        claims.insert("sub".into(), json!("x"));
+        let token = a.sign(&claims).unwrap_or_else(|e| panic!("{e}"));
+        let got = verify_foreign(&token, &set_of(&[b.jwk(), a.jwk()]));
+        assert_eq!(got.map(|c| c["sub"].clone()).ok(), Some(json!("x")));
+        // Not in the set: worth a refetch.
+        assert!(matches!(
+            verify_foreign(&token, &set_of(&[b.jwk()])),
+            Err(ForeignTokenError::UnknownKey(Some(_)))
+        ));
+        // Another key published under a's kid: the signature is wrong.
+        let mut impostor = b.jwk().clone();
+        impostor.kid = a.kid().to_string();
+        assert!(matches!(
+            verify_foreign(&token, &set_of(&[&impostor])),
+            Err(ForeignTokenError::Signature(_))
+        ));
+        // A key that says it is for another algorithm is not used.
+        let mut es = a.jwk().clone();
+        es.alg = "ES256".into();
+        assert!(verify_foreign(&token, &set_of(&[&es])).is_err());
+        // Keys this version can't read are skipped, not fatal.
+        let odd = json!({"keys": [{"kty": "weird", "kid": "?"}, a.jwk()]});
+        assert!(verify_foreign(&token, &odd).is_ok());
+    }
+
+    #[test]
+    fn foreign_tokens_outside_the_allow_list_are_malformed() {
+        let (a, _) = SigningKey::generate().unwrap_or_else(|e| panic!("{e}"));
+        for alg in ["none", "HS256", "RS512"] {
+            let t = format!(
+                "{}.{}.{}",
+                URL_SAFE_NO_PAD.encode(format!(r#"{{"kid":"{}","alg":"{alg}"}}"#, a.kid())),
+                URL_SAFE_NO_PAD.encode("{}"),
+                URL_SAFE_NO_PAD.encode("sig")
+            );
+            assert!(
+                matches!(
+                    verify_foreign(&t, &set_of(&[a.jwk()])),
+                    Err(ForeignTokenError::Malformed(_))
+                ),
+                "{alg}"
+            );
+        }
+        assert!(matches!(
+            verify_foreign("not.a.jwt", &set_of(&[a.jwk()])),
+            Err(ForeignTokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn foreign_es256_tokens_verify() {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let der = pair.to_pkcs8v1().unwrap_or_else(|e| panic!("{e}"));
+        let point = pair.public_key().as_ref().to_vec();
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "kid": "ec-1", "alg": "ES256", "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("ec-1".into());
+        let key = jsonwebtoken::EncodingKey::from_ec_der(der.as_ref());
+        let token = jsonwebtoken::encode(&header, &json!({"sub": "ec"}), &key)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = verify_foreign(&token, &json!({ "keys": [jwk] }));
+        assert_eq!(got.map(|c| c["sub"].clone()).ok(), Some(json!("ec")));
+    }
 }
