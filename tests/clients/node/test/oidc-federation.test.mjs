@@ -62,8 +62,9 @@ async function startProvider() {
 }
 
 // An ID token of `s`; `claims` overrides the defaults (aud = CLIENT_ID).
-function idToken(s, claims = {}) {
+function idToken(s, claims = {}, kid = undefined) {
   return s.issuer.buildToken({
+    kid,
     scopesOrTransform: (_header, payload) => {
       payload.aud = CLIENT_ID;
       payload.sub = "third-party-user-1";
@@ -373,5 +374,25 @@ describe("logins from a third-party OIDC provider (oauth2-mock-server)", () => {
     } finally {
       await guarded.stop();
     }
+  });
+
+  test("a rotated-in ES256 key is found by refetching the key set on its unknown kid", async () => {
+    // Tessera has the provider's key set cached; the provider now publishes a second key.
+    await provider.issuer.keys.generate("ES256", { kid: "rotated-es256" });
+    const token = await idToken(provider, {}, "rotated-es256");
+    assert.equal(JSON.parse(Buffer.from(token.split(".")[0], "base64url")).alg, "ES256");
+    // Refetches on unknown kids are spaced (10 s), so the first tries may still be refused.
+    const deadline = Date.now() + 15000;
+    let me;
+    while (!me) {
+      try {
+        me = await callerWith(token);
+      } catch (e) {
+        assert.match(e.message, /Couldn't verify signed token/);
+        assert.ok(Date.now() < deadline, "the new key was never fetched");
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    assert.equal(me.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/OidcAuth/CognitoIdentityCredentials`);
   });
 });
