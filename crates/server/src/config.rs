@@ -67,7 +67,8 @@ pub struct Config {
     /// Let webhooks reach private, loopback and link-local addresses (refused by default).
     pub allow_private_webhooks: bool,
     /// Let OIDC discovery and JWKS fetches (external identity providers of IAM OIDC
-    /// providers) reach private, loopback and link-local addresses (refused by default).
+    /// providers) reach private, loopback and link-local addresses and use plain HTTP (both
+    /// refused by default).
     pub allow_private_oidc: bool,
     /// With `--dev`: list the outbox at `/_tessera/outbox`.
     pub outbox_http: bool,
