@@ -15,6 +15,7 @@ import {
   CreateIdentityPoolCommand,
   GetIdCommand,
   GetCredentialsForIdentityCommand,
+  GetOpenIdTokenCommand,
   SetIdentityPoolRolesCommand,
 } from "@aws-sdk/client-cognito-identity";
 import { fromCognitoIdentityPool } from "@aws-sdk/credential-providers";
@@ -227,6 +228,22 @@ describe("logins from a third-party OIDC provider (oauth2-mock-server)", () => {
       )
     ).IdentityId;
     assert.notEqual(other, first);
+  });
+
+  test("GetOpenIdToken (classic flow) accepts the provider's login", async () => {
+    const logins = { [loginKey]: await idToken(provider) };
+    const { IdentityId } = await ci.send(new GetIdCommand({ IdentityPoolId: identityPoolId, Logins: logins }));
+    const out = await ci.send(new GetOpenIdTokenCommand({ IdentityId, Logins: logins }));
+    assert.equal(out.IdentityId, IdentityId);
+    const claims = JSON.parse(Buffer.from(out.Token.split(".")[1], "base64url"));
+    assert.equal(claims.sub, IdentityId);
+    assert.equal(claims.aud, identityPoolId);
+    assert.ok(claims.amr.includes("authenticated") && claims.amr.includes(loginKey), JSON.stringify(claims.amr));
+    await expectError(
+      ci.send(new GetOpenIdTokenCommand({ IdentityId, Logins: { [loginKey]: await forgedToken() } })),
+      "NotAuthorizedException",
+      "Invalid login token. Couldn't verify signed token.",
+    );
   });
 
   test("role mapping Rules read the provider token's claims", async () => {
