@@ -75,6 +75,8 @@ struct CachedKeys {
 #[derive(Default)]
 pub(crate) struct JwksCache {
     by_issuer: std::sync::Mutex<HashMap<String, CachedKeys>>,
+    /// When an unknown kid last made us refetch an issuer's set.
+    refetched: std::sync::Mutex<HashMap<String, Instant>>,
 }
 
 impl JwksCache {
@@ -83,6 +85,24 @@ impl JwksCache {
             .lock()
             .ok()
             .and_then(|m| m.get(issuer).cloned())
+    }
+
+    /// Whether an unknown kid may refetch `issuer`'s set now: not if the set or the last such
+    /// refetch is younger than [`REFETCH_GAP`]. Claiming is atomic, so of many requests with
+    /// unknown kids at once only one fetches.
+    fn claim_refetch(&self, issuer: &str, fetched: Instant) -> bool {
+        if fetched.elapsed() < REFETCH_GAP {
+            return false;
+        }
+        let Ok(mut m) = self.refetched.lock() else {
+            return false;
+        };
+        if m.get(issuer).is_some_and(|t| t.elapsed() < REFETCH_GAP) {
+            return false;
+        }
+        m.retain(|_, t| t.elapsed() < REFETCH_GAP);
+        m.insert(issuer.to_string(), Instant::now());
+        true
     }
 
     fn put(&self, issuer: &str, jwks: Arc<Value>) {
@@ -186,7 +206,11 @@ impl Engine {
         let claims = match tessera_crypto::jwt::verify_foreign(token, &jwks.jwks) {
             Ok(c) => c,
             Err(ForeignTokenError::UnknownKey(_))
-                if !fresh && jwks.fetched.elapsed() >= REFETCH_GAP =>
+                if !fresh
+                    && self
+                        .inner
+                        .jwks_cache
+                        .claim_refetch(&provider.url, jwks.fetched) =>
             {
                 let again = self.fetch_jwks(provider).await?;
                 tessera_crypto::jwt::verify_foreign(token, &again.jwks).map_err(foreign)?
@@ -344,6 +368,19 @@ mod tests {
             check_claims(&c, &provider(), NOW),
             Err(OidcTokenError::Expired { .. })
         ));
+    }
+
+    #[test]
+    fn unknown_kids_refetch_at_most_once_per_gap() {
+        let cache = JwksCache::default();
+        let young = Instant::now();
+        assert!(!cache.claim_refetch("https://a", young));
+        let Some(old) = Instant::now().checked_sub(REFETCH_GAP * 2) else {
+            return; // a clock this close to its origin can't express the case
+        };
+        assert!(cache.claim_refetch("https://a", old));
+        assert!(!cache.claim_refetch("https://a", old));
+        assert!(cache.claim_refetch("https://b", old));
     }
 
     #[test]
