@@ -13,6 +13,7 @@
 //! | USER_SRP_AUTH (both round trips) | three 3072-bit modexps (256-bit exponents) + two RSA signs |
 //! | OAuth code (authorize with the hosted session cookie, then the token endpoint) | two RSA-2048 signs |
 //! | OAuth client_credentials | one RSA-2048 sign |
+//! | Identity pool: GetId + GetCredentialsForIdentity (ID token as login) | two RSA-2048 verifies (each call checks the login) + sealing the secret (AES-256-GCM) |
 //!
 //! The bound is `cores / crypto-time-per-request`; the ratio says how close the server comes.
 //! (The load generator runs on the same cores; for SRP it also does the client's modexps.)
@@ -22,6 +23,8 @@
 //! `--enumeration` instead measures, sequentially, the median response time of sign-ins for
 //! users that don't exist against wrong passwords of users that do (PreventUserExistenceErrors
 //! ENABLED), for USER_PASSWORD_AUTH and USER_SRP_AUTH, and reports their ratio.
+
+mod identity;
 
 use anyhow::{Context, Result};
 use aws_sdk_cognitoidentityprovider as idp;
@@ -120,6 +123,9 @@ struct Setup {
     users: Vec<String>,
     access: Vec<String>,
     refresh: Vec<String>,
+    /// ID tokens, the logins of the identity-pool operation.
+    id: Vec<String>,
+    identity: identity::IdentitySetup,
 }
 
 async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
@@ -154,7 +160,8 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
         .user_pool_client
         .and_then(|c| c.client_id)
         .context("client id")?;
-    let (mut users, mut access, mut refresh) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut users, mut access, mut refresh, mut id) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..n {
         let name = format!("user{i:04}");
         c.admin_create_user()
@@ -182,10 +189,14 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
             .context("tokens")?;
         access.push(tokens.access_token.context("access token")?);
         refresh.push(tokens.refresh_token.context("refresh token")?);
+        id.push(tokens.id_token.context("id token")?);
         users.push(name);
     }
     let oauth = oauth_setup(c, &pool_id, endpoint, &users).await?;
+    let identity = identity::setup(endpoint, &pool_id, &client_id).await?;
     Ok(Setup {
+        id,
+        identity,
         oauth,
         client_id,
         srp_client_id,
@@ -205,6 +216,7 @@ enum Op {
     Srp,
     OAuthCode,
     ClientCredentials,
+    IdentityPool,
 }
 
 impl Op {
@@ -217,6 +229,7 @@ impl Op {
             Op::Srp => "USER_SRP_AUTH (both round trips)",
             Op::OAuthCode => "OAuth code (authorize + token)",
             Op::ClientCredentials => "OAuth client_credentials",
+            Op::IdentityPool => "GetId + GetCredentialsForIdentity",
         }
     }
 }
@@ -254,6 +267,7 @@ async fn call(c: &idp::Client, s: &Setup, op: Op, i: usize) -> bool {
             .is_ok_and(|signed_in| signed_in),
         Op::OAuthCode => s.oauth.code_grant(i).await.is_ok(),
         Op::ClientCredentials => s.oauth.client_credentials().await.is_ok(),
+        Op::IdentityPool => s.identity.credentials(&s.id[i]).await.is_ok(),
     }
 }
 
@@ -713,6 +727,8 @@ struct CryptoCost {
     rsa_verify: Duration,
     /// One 3072-bit modular exponentiation with a 256-bit exponent (SRP's unit of work).
     modexp: Duration,
+    /// Sealing a 40-character secret with the master key (issued credentials).
+    seal: Duration,
 }
 
 fn measure_crypto(cost: HashCost) -> Result<CryptoCost> {
@@ -749,7 +765,15 @@ fn measure_crypto(cost: HashCost) -> Result<CryptoCost> {
         },
         50,
     );
+    let (master, _) = tessera_crypto::seal::MasterKey::generate();
+    let seal = time_per(
+        || {
+            let _ = master.seal("sts-role-secret:ASIABENCH", &[b'x'; 40]);
+        },
+        2000,
+    );
     Ok(CryptoCost {
+        seal,
         argon2_verify,
         rsa_sign,
         rsa_verify,
@@ -776,11 +800,12 @@ fn main() -> Result<()> {
     );
     let crypto = measure_crypto(cost)?;
     println!(
-        "crypto (one core, this run): argon2id verify {:.2} ms, RSA-2048 sign {:.3} ms, RSA-2048 verify {:.3} ms, SRP modexp {:.2} ms",
+        "crypto (one core, this run): argon2id verify {:.2} ms, RSA-2048 sign {:.3} ms, RSA-2048 verify {:.3} ms, SRP modexp {:.2} ms, seal {:.4} ms",
         crypto.argon2_verify.as_secs_f64() * 1e3,
         crypto.rsa_sign.as_secs_f64() * 1e3,
         crypto.rsa_verify.as_secs_f64() * 1e3,
-        crypto.modexp.as_secs_f64() * 1e3
+        crypto.modexp.as_secs_f64() * 1e3,
+        crypto.seal.as_secs_f64() * 1e3
     );
 
     let load = tokio::runtime::Builder::new_multi_thread()
@@ -805,6 +830,7 @@ fn main() -> Result<()> {
             Op::Srp,
             Op::OAuthCode,
             Op::ClientCredentials,
+            Op::IdentityPool,
         ] {
             let r = run(&c, setup.clone(), op, args.concurrency, args.seconds).await;
             let throughput = r.ok as f64 / r.elapsed.as_secs_f64();
@@ -816,6 +842,7 @@ fn main() -> Result<()> {
                 Op::Srp => Some(crypto.modexp * 3 + crypto.rsa_sign * 2),
                 Op::OAuthCode => Some(crypto.rsa_sign * 2),
                 Op::ClientCredentials => Some(crypto.rsa_sign),
+                Op::IdentityPool => Some(crypto.rsa_verify * 2 + crypto.seal),
             };
             let bound = per_request.map(|t| cores as f64 / t.as_secs_f64());
             println!(

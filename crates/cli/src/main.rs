@@ -95,6 +95,9 @@ struct ServerArgs {
     /// Let webhooks reach private and loopback addresses.
     #[arg(long)]
     allow_private_webhooks: bool,
+    /// Let OIDC discovery and JWKS fetches reach private and loopback addresses.
+    #[arg(long)]
+    allow_private_oidc: bool,
     /// With --dev: list the outbox over HTTP at /_tessera/outbox.
     #[arg(long)]
     outbox_http: bool,
@@ -142,6 +145,10 @@ impl ServerArgs {
         set(
             "allow_private_webhooks",
             self.allow_private_webhooks.then_some(true.into()),
+        );
+        set(
+            "allow_private_oidc",
+            self.allow_private_oidc.then_some(true.into()),
         );
         set("outbox_http", self.outbox_http.then_some(true.into()));
         let mut lambda = serde_json::Map::new();

@@ -129,6 +129,78 @@ pub fn verify(token: &str, key: &Jwk) -> Result<Map<String, Value>, CryptoError>
         .map_err(|e| CryptoError::Token(e.to_string()))
 }
 
+/// Why a token of another issuer (an external OpenID Connect provider) didn't verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForeignTokenError {
+    /// Not a JWT, or an algorithm outside the allow-list (RS256, ES256).
+    #[error("not an acceptable JWT: {0}")]
+    Malformed(String),
+    /// The key set has no usable key with the token's `kid` (worth one refetch of the set).
+    #[error("no key {0:?} in the key set")]
+    UnknownKey(Option<String>),
+    /// The signature is wrong (or the key doesn't fit the algorithm).
+    #[error("signature rejected: {0}")]
+    Signature(String),
+}
+
+/// The algorithms accepted in tokens of external providers.
+const FOREIGN_ALGORITHMS: [jsonwebtoken::Algorithm; 2] = [
+    jsonwebtoken::Algorithm::RS256,
+    jsonwebtoken::Algorithm::ES256,
+];
+
+/// Verifies the signature of a token issued by someone else with their JWKS document
+/// (`{"keys": [...]}`) and returns its claims. Only RS256 and ES256 are accepted; the key is
+/// chosen by `kid` (or is the set's only key when the token names none), and a key that states
+/// its `alg` must state the token's. Keys of the set this version can't read are skipped.
+/// Claims (`iss`, `aud`, `exp`, …) are the caller's to check.
+pub fn verify_foreign(token: &str, jwks: &Value) -> Result<Map<String, Value>, ForeignTokenError> {
+    use jsonwebtoken::jwk::Jwk as AnyJwk;
+    use jsonwebtoken::{DecodingKey, Validation};
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|e| ForeignTokenError::Malformed(e.to_string()))?;
+    if !FOREIGN_ALGORITHMS.contains(&header.alg) {
+        return Err(ForeignTokenError::Malformed(format!(
+            "algorithm {:?} is not accepted",
+            header.alg
+        )));
+    }
+    let keys: Vec<AnyJwk> = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| serde_json::from_value::<AnyJwk>(k.clone()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = match &header.kid {
+        Some(kid) => keys
+            .iter()
+            .find(|k| k.common.key_id.as_deref() == Some(kid.as_str())),
+        None if keys.len() == 1 => keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| ForeignTokenError::UnknownKey(header.kid.clone()))?;
+    if let Some(alg) = key.common.key_algorithm
+        && alg.to_string() != format!("{:?}", header.alg)
+    {
+        return Err(ForeignTokenError::Signature(
+            "the key is for another algorithm".into(),
+        ));
+    }
+    let decoding =
+        DecodingKey::from_jwk(key).map_err(|e| ForeignTokenError::Signature(e.to_string()))?;
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims::<&str>(&[]);
+    jsonwebtoken::decode::<Map<String, Value>>(token, &decoding, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| ForeignTokenError::Signature(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +244,84 @@ mod tests {
             URL_SAFE_NO_PAD.encode("sig")
         );
         assert!(verify(&hs, a.jwk()).is_err());
+    }
+
+    fn set_of(jwks: &[&Jwk]) -> Value {
+        json!({ "keys": jwks })
+    }
+
+    #[test]
+    fn foreign_rs256_tokens_verify_with_the_set_by_kid() {
+        let (a, _) = SigningKey::generate().unwrap_or_else(|e| panic!("{e}"));
+        let (b, _) = SigningKey::generate().unwrap_or_else(|e| panic!("{e}"));
+        let mut claims = Map::new();
+        claims.insert("sub".into(), json!("x"));
+        let token = a.sign(&claims).unwrap_or_else(|e| panic!("{e}"));
+        let got = verify_foreign(&token, &set_of(&[b.jwk(), a.jwk()]));
+        assert_eq!(got.map(|c| c["sub"].clone()).ok(), Some(json!("x")));
+        // Not in the set: worth a refetch.
+        assert!(matches!(
+            verify_foreign(&token, &set_of(&[b.jwk()])),
+            Err(ForeignTokenError::UnknownKey(Some(_)))
+        ));
+        // Another key published under a's kid: the signature is wrong.
+        let mut impostor = b.jwk().clone();
+        impostor.kid = a.kid().to_string();
+        assert!(matches!(
+            verify_foreign(&token, &set_of(&[&impostor])),
+            Err(ForeignTokenError::Signature(_))
+        ));
+        // A key that says it is for another algorithm is not used.
+        let mut es = a.jwk().clone();
+        es.alg = "ES256".into();
+        assert!(verify_foreign(&token, &set_of(&[&es])).is_err());
+        // Keys this version can't read are skipped, not fatal.
+        let odd = json!({"keys": [{"kty": "weird", "kid": "?"}, a.jwk()]});
+        assert!(verify_foreign(&token, &odd).is_ok());
+    }
+
+    #[test]
+    fn foreign_tokens_outside_the_allow_list_are_malformed() {
+        let (a, _) = SigningKey::generate().unwrap_or_else(|e| panic!("{e}"));
+        for alg in ["none", "HS256", "RS512"] {
+            let t = format!(
+                "{}.{}.{}",
+                URL_SAFE_NO_PAD.encode(format!(r#"{{"kid":"{}","alg":"{alg}"}}"#, a.kid())),
+                URL_SAFE_NO_PAD.encode("{}"),
+                URL_SAFE_NO_PAD.encode("sig")
+            );
+            assert!(
+                matches!(
+                    verify_foreign(&t, &set_of(&[a.jwk()])),
+                    Err(ForeignTokenError::Malformed(_))
+                ),
+                "{alg}"
+            );
+        }
+        assert!(matches!(
+            verify_foreign("not.a.jwt", &set_of(&[a.jwk()])),
+            Err(ForeignTokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn foreign_es256_tokens_verify() {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let der = pair.to_pkcs8v1().unwrap_or_else(|e| panic!("{e}"));
+        let point = pair.public_key().as_ref().to_vec();
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "kid": "ec-1", "alg": "ES256", "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("ec-1".into());
+        let key = jsonwebtoken::EncodingKey::from_ec_der(der.as_ref());
+        let token = jsonwebtoken::encode(&header, &json!({"sub": "ec"}), &key)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = verify_foreign(&token, &json!({ "keys": [jwk] }));
+        assert_eq!(got.map(|c| c["sub"].clone()).ok(), Some(json!("ec")));
     }
 }

@@ -66,6 +66,7 @@ error_kinds! {
     IamDeleteConflict => "DeleteConflict",
     IamEntityAlreadyExists => "EntityAlreadyExists",
     IamExpiredToken => "ExpiredTokenException",
+    IamIdpCommunicationError => "IDPCommunicationError",
     IamIdpRejectedClaim => "IDPRejectedClaim",
     IamInvalidIdentityToken => "InvalidIdentityToken",
     IamInvalidInput => "InvalidInput",

@@ -12,6 +12,7 @@ mod custom;
 mod devices;
 mod domains;
 mod error;
+pub mod federation;
 mod groups;
 mod hashing;
 pub mod iam;
@@ -97,6 +98,10 @@ struct Inner {
     /// The identity pools' OpenID signing keys, once loaded.
     identity_keys: std::sync::RwLock<Option<Arc<identity::openid::IdentityKeys>>>,
     settings: EngineSettings,
+    /// Fetches external OIDC providers' discovery documents and keys, when the server has one.
+    oidc_documents: std::sync::OnceLock<Arc<dyn federation::OidcDocuments>>,
+    /// External providers' key sets, as last fetched.
+    jwks_cache: federation::JwksCache,
     /// Password proofs actually checked (argon2 verifications and SRP proofs of real users).
     password_checks: std::sync::atomic::AtomicU64,
     /// Signalled when a message is queued, so the delivery worker needn't poll fast.
@@ -122,6 +127,8 @@ impl Engine {
                 keys: keys::KeyRing::default(),
                 identity_keys: Default::default(),
                 settings,
+                oidc_documents: Default::default(),
+                jwks_cache: Default::default(),
                 password_checks: Default::default(),
                 outbox_ready: Default::default(),
             }),

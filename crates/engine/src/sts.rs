@@ -13,8 +13,9 @@
 //!   provider must be registered for the issuer, and `aud` must be one of its client ids;
 //!   principal the provider's ARN, keys `{issuer host/path}:{aud,sub}`.
 //!
-//! Tokens of other issuers would need their JWKS fetched through the outbound guard; they are
-//! refused with InvalidIdentityToken for now.
+//! - an ID token of any other provider registered in IAM (CreateOpenIDConnectProvider): its keys
+//!   fetched from the provider ([`crate::federation`]), `azp`/`aud` one of the provider's client
+//!   ids; principal the provider's ARN, keys `{issuer host/path}:{aud,sub}`.
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult, on_conflict};
@@ -156,7 +157,7 @@ fn check_duration(requested: Option<i64>, role: &Role, cap: Option<i64>) -> Engi
 }
 
 /// The claims of a JWT without verifying it (only to learn its issuer).
-fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+pub(crate) fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
     let mut parts = token.split('.');
     let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
@@ -461,9 +462,9 @@ impl Engine {
             )));
         };
         let Some(pool) = pool else {
-            return Err(invalid_token(format!(
-                "Tessera can't fetch the signing keys of {issuer} yet; only its own user pools' tokens are verifiable."
-            )));
+            return self
+                .verify_external_web_identity(provider, token, issuer)
+                .await;
         };
         let couldnt_verify = || invalid_token("Couldn't verify the signature of the ID Token.");
         let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(couldnt_verify)?;
@@ -489,6 +490,50 @@ impl Engine {
             key_prefix: host_path,
             subject,
             audience,
+            amr: None,
+            provider: issuer,
+        })
+    }
+
+    /// A token of an external provider registered in IAM: its keys fetched from the provider
+    /// (see [`crate::federation`]); trust policies see `{host/path}:aud` and `:sub`.
+    async fn verify_external_web_identity(
+        &self,
+        provider: iam::OidcProvider,
+        token: &str,
+        issuer: String,
+    ) -> EngineResult<WebIdentity> {
+        use crate::federation::OidcTokenError as E;
+        let verified = self
+            .verify_oidc_token(&provider, token)
+            .await
+            .map_err(|e| match e {
+                E::Malformed => invalid_token(
+                    "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)",
+                ),
+                E::Issuer => invalid_token(format!(
+                    "No OpenIDConnect provider found in your account for {issuer}"
+                )),
+                E::Signature => invalid_token("Couldn't verify the signature of the ID Token."),
+                E::Unreachable(_) => DomainError::new(
+                    ErrorKind::IamIdpCommunicationError,
+                    "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
+                )
+                .into(),
+                E::Expired { now, exp } => DomainError::new(
+                    ErrorKind::IamExpiredToken,
+                    format!("Token expired: current date/time {now} must be before the expiration date/time {exp}"),
+                )
+                .into(),
+                E::NotYetValid => invalid_token("The ID Token provided is not yet valid."),
+                E::Audience => invalid_token("Incorrect token audience"),
+                E::MissingSubject => invalid_token("The ID Token provided has no sub claim."),
+            })?;
+        Ok(WebIdentity {
+            key_prefix: provider.host_path().to_string(),
+            principal: provider.arn,
+            subject: verified.subject,
+            audience: verified.audience,
             amr: None,
             provider: issuer,
         })

@@ -66,6 +66,10 @@ pub struct Config {
     pub sms_webhook: Option<String>,
     /// Let webhooks reach private, loopback and link-local addresses (refused by default).
     pub allow_private_webhooks: bool,
+    /// Let OIDC discovery and JWKS fetches (external identity providers of IAM OIDC
+    /// providers) reach private, loopback and link-local addresses and use plain HTTP (both
+    /// refused by default).
+    pub allow_private_oidc: bool,
     /// With `--dev`: list the outbox at `/_tessera/outbox`.
     pub outbox_http: bool,
     /// How often the delivery worker looks for due messages besides being woken (ms).
@@ -150,6 +154,7 @@ impl Default for Config {
             email_from: "Tessera <no-reply@localhost>".into(),
             sms_webhook: None,
             allow_private_webhooks: false,
+            allow_private_oidc: false,
             outbox_http: false,
             outbox_poll_ms: 1000,
             lambda: LambdaConfig::default(),
@@ -182,6 +187,7 @@ pub const FIELDS: &[&str] = &[
     "email_from",
     "sms_webhook",
     "allow_private_webhooks",
+    "allow_private_oidc",
     "outbox_http",
     "outbox_poll_ms",
 ];
@@ -282,6 +288,7 @@ pub struct Settings {
     pub email_from: String,
     pub sms_webhook: Option<String>,
     pub allow_private_webhooks: bool,
+    pub allow_private_oidc: bool,
     pub outbox_http: bool,
     pub outbox_poll: std::time::Duration,
     /// Where and how trigger functions are invoked.
@@ -391,6 +398,7 @@ impl Settings {
             email_from: c.email_from,
             sms_webhook: c.sms_webhook.filter(|u| !u.is_empty()),
             allow_private_webhooks: c.allow_private_webhooks,
+            allow_private_oidc: c.allow_private_oidc,
             outbox_http: c.outbox_http && c.dev,
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
             lambda,

@@ -5,6 +5,7 @@
 //! into the data directory on first start when they aren't configured.
 
 pub mod config;
+mod oidc;
 mod secrets;
 mod tls;
 
@@ -177,6 +178,9 @@ impl Application {
                 },
             },
         )?;
+        engine.set_oidc_documents(Arc::new(oidc::OutboundDocuments::new(
+            settings.allow_private_oidc,
+        )?));
         let admin = if settings.dev {
             AdminAuth::AnyCredentials
         } else {

@@ -4,7 +4,10 @@
 //! (Cognito's is `cognito-idp.{region}.amazonaws.com/{poolId}`). Its token must be an ID token
 //! of that pool: our signature with the pool's ID-token key, `iss` the pool's issuer, `aud` one
 //! of the client ids the identity pool lists for that provider, not expired, `token_use` `id`.
-//! Other providers (Google, Facebook, OIDC, SAML) are refused until federation exists.
+//! An external OpenID Connect provider's Logins key is its issuer without the scheme
+//! (`login.provider.com`, `127.0.0.1:8080/realm`), its IAM OIDC provider ARN listed in the
+//! pool's `OpenIdConnectProviderARNs`; the token is checked by [`crate::federation`]. Other
+//! providers (Google, Facebook, SAML) are refused until federation exists.
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -74,6 +77,39 @@ impl Engine {
         Ok(proofs)
     }
 
+    /// A login of an external OIDC provider the pool lists (its IAM provider ARN in
+    /// `OpenIdConnectProviderARNs`, the key its issuer without the scheme).
+    async fn verify_oidc_login(
+        &self,
+        arn: &str,
+        key: &str,
+        token: &str,
+    ) -> EngineResult<LoginProof> {
+        use crate::federation::OidcTokenError as E;
+        let Some(provider) = self.oidc_provider(arn).await? else {
+            return Err(unsupported_provider());
+        };
+        let verified = self
+            .verify_oidc_token(&provider, token)
+            .await
+            .map_err(|e| match e {
+                E::Malformed | E::Signature | E::Unreachable(_) => {
+                    invalid("Couldn't verify signed token.")
+                }
+                E::Issuer => invalid("Issuer doesn't match providerName"),
+                E::Expired { now, exp } => invalid(&format!("Token expired: {now} >= {exp}")),
+                E::NotYetValid => invalid("Token used before issued"),
+                E::Audience => unsupported_provider(),
+                E::MissingSubject => invalid("Missing a required claim: sub"),
+            })?;
+        Ok(LoginProof {
+            provider: key.to_string(),
+            subject: verified.subject,
+            client_id: None,
+            claims: verified.claims,
+        })
+    }
+
     async fn verify_login(
         &self,
         pool: &IdentityPool,
@@ -90,6 +126,9 @@ impl Engine {
                 || key == crate::identity::credentials::IDENTITY_POOL_PROVIDER
             {
                 return self.verify_identity_pool_login(pool, key, token).await;
+            }
+            if let Some(arn) = oidc_provider_arn_for(pool, key) {
+                return self.verify_oidc_login(arn, key, token).await;
             }
             return Err(logins_dont_match());
         };
@@ -135,4 +174,17 @@ impl Engine {
             claims,
         })
     }
+}
+
+/// The IAM OIDC provider ARN among the pool's `OpenIdConnectProviderARNs` whose host/path is
+/// `key`.
+fn oidc_provider_arn_for<'a>(pool: &'a IdentityPool, key: &str) -> Option<&'a str> {
+    pool.config
+        .open_id_connect_provider_arns
+        .iter()
+        .find(|a| {
+            a.split_once(":oidc-provider/")
+                .is_some_and(|(_, host)| host == key)
+        })
+        .map(String::as_str)
 }

@@ -1,0 +1,102 @@
+//! The engine's [`OidcDocuments`] port over HTTP: OpenID Connect discovery documents and key
+//! sets of external providers, fetched through the outbound SSRF guard (`tessera_outbound`)
+//! with short timeouts and a size cap. Only `https://` URLs, unless private addresses are
+//! allowed (`--allow-private-oidc`), which also admits `http://`.
+
+use std::time::Duration;
+use tessera_engine::federation::OidcDocuments;
+use tessera_outbound::error_chain;
+
+/// Connecting to a provider.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A whole fetch, body included.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Discovery documents and key sets are a few kilobytes; anything past this is refused.
+const MAX_BODY: usize = 256 * 1024;
+
+pub struct OutboundDocuments {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl OutboundDocuments {
+    /// `allow_private` lets fetches reach private and loopback addresses
+    /// (`--allow-private-oidc`).
+    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
+        let client = tessera_outbound::client_builder(allow_private)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(FETCH_TIMEOUT)
+            .build()
+            .map_err(|e| anyhow::anyhow!("OIDC client: {}", error_chain(&e)))?;
+        Ok(Self {
+            client,
+            allow_private,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl OidcDocuments for OutboundDocuments {
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        // Keys fetched over plain HTTP could be swapped by anyone on the path: only HTTPS,
+        // except where the operator allowed private addresses (a provider on the same host or
+        // network, as in test setups).
+        match parsed.scheme() {
+            "https" => {}
+            "http" if self.allow_private => {}
+            _ => return Err(format!("{url}: not an https URL")),
+        }
+        tessera_outbound::check_ip_literal(&parsed, self.allow_private)
+            .map_err(|e| format!("{url}: {e}"))?;
+        let mut response = self
+            .client
+            .get(parsed)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
+        if !response.status().is_success() {
+            return Err(format!("{url}: HTTP {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("{url}: {}", error_chain(&e)))?
+        {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(format!("{url}: larger than {MAX_BODY} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn plain_http_and_internal_literals_are_refused_by_default() {
+        let guarded = OutboundDocuments::new(false).unwrap_or_else(|e| panic!("{e}"));
+        let err = guarded.get_json("http://login.example.com/jwks").await;
+        assert!(err.is_err_and(|e| e.contains("not an https URL")));
+        let err = guarded.get_json("https://127.0.0.1:9/jwks").await;
+        assert!(err.is_err_and(|e| e.contains("refusing internal address")));
+        let err = guarded.get_json("https://169.254.169.254/latest").await;
+        assert!(err.is_err_and(|e| e.contains("refusing internal address")));
+        let err = guarded.get_json("file:///etc/passwd").await;
+        assert!(err.is_err_and(|e| e.contains("not an https URL")));
+    }
+
+    #[tokio::test]
+    async fn allowing_private_admits_loopback_over_http() {
+        // Nothing listens on port 9 (discard): the fetch is attempted and fails to connect,
+        // rather than being refused up front.
+        let open = OutboundDocuments::new(true).unwrap_or_else(|e| panic!("{e}"));
+        let err = open.get_json("http://127.0.0.1:9/jwks").await;
+        assert!(err.is_err_and(|e| !e.contains("refusing") && !e.contains("not an https")));
+    }
+}
