@@ -306,11 +306,11 @@ pub(crate) async fn logout(
     };
     // OIDC RP-initiated logout may name the client only by `id_token_hint`. Its `aud` is read
     // without verification: it only picks which client's registered logout URLs apply.
-    let client_id = page
-        .params
-        .get("client_id")
-        .cloned()
-        .or_else(|| page.params.get("id_token_hint").and_then(|t| hinted_client(t)));
+    let client_id = page.params.get("client_id").cloned().or_else(|| {
+        page.params
+            .get("id_token_hint")
+            .and_then(|t| hinted_client(t))
+    });
     let client = match client_id {
         Some(id) => match state.engine.pool_client(&page.site.pool.id, &id).await {
             Ok(c) => c,

@@ -596,6 +596,61 @@ macro_rules! page_or_return {
     };
 }
 
+/// A form posted to one of the account pages: its page (with a valid authorize request and
+/// CSRF token), its fields, the username it names, and the SECRET_HASH a confidential client's
+/// calls need (computed server-side: the hosted UI is the client's own front door).
+struct Posted {
+    page: PageRequest,
+    form: BTreeMap<String, String>,
+    username: String,
+    secret_hash: Option<String>,
+}
+
+impl Posted {
+    async fn of(
+        state: &AppState,
+        headers: &HeaderMap,
+        uri: &Uri,
+        host: Option<Extension<HostRouted>>,
+        body: &Bytes,
+    ) -> Result<Self, Response> {
+        let page = PageRequest::of(state, headers, uri, host).await?;
+        page.authorize_request(state).await?;
+        let form = page.form(body)?;
+        let username = form
+            .get("username")
+            .map(|u| u.trim().to_string())
+            .unwrap_or_default();
+        let secret_hash = state
+            .engine
+            .hosted_secret_hash(page.client_id(), &username)
+            .await
+            .map_err(engine_failure)?;
+        Ok(Self {
+            page,
+            form,
+            username,
+            secret_hash,
+        })
+    }
+
+    fn field(&self, name: &str) -> String {
+        self.form
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    }
+}
+
+macro_rules! posted_or_return {
+    ($state:expr, $headers:expr, $uri:expr, $host:expr, $body:expr) => {
+        match Posted::of(&$state, &$headers, &$uri, $host, &$body).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        }
+    };
+}
+
 pub(crate) async fn signup_form(
     State(state): State<Arc<AppState>>,
     host: Option<Extension<HostRouted>>,
@@ -616,15 +671,13 @@ pub(crate) async fn signup_submit(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let (page, _) = page_or_return!(state, headers, uri, host);
-    let form = match page.form(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let username = form
-        .get("username")
-        .map(|u| u.trim().to_string())
-        .unwrap_or_default();
+    let posted = posted_or_return!(state, headers, uri, host, body);
+    let Posted {
+        page,
+        form,
+        username,
+        secret_hash,
+    } = &posted;
     let mut attributes: Vec<(String, String)> = form
         .iter()
         .filter_map(|(k, v)| {
@@ -636,14 +689,6 @@ pub(crate) async fn signup_submit(
     if let Some(a) = username_attribute(&page.site) {
         attributes.push((a.to_string(), username.clone()));
     }
-    let secret_hash = match state
-        .engine
-        .hosted_secret_hash(page.client_id(), &username)
-        .await
-    {
-        Ok(h) => h,
-        Err(e) => return engine_failure(e),
-    };
     let result = state
         .engine
         .sign_up(tessera_engine::SignUp {
@@ -651,28 +696,28 @@ pub(crate) async fn signup_submit(
             username: username.clone(),
             password: form.get("password").cloned().unwrap_or_default(),
             attributes,
-            secret_hash,
+            secret_hash: secret_hash.clone(),
             validation_data: None,
             client_metadata: None,
         })
         .await;
     match result {
         Ok(signed_up) if signed_up.confirmed => {
-            page.login_page(&username, None, Some(page.frame.text("confirmed")))
+            page.login_page(username, None, Some(page.frame.text("confirmed")))
         }
         Ok(signed_up) => {
             let destination = signed_up.delivery.map(|d| d.destination);
             code_page(
-                &page,
+                page,
                 CodeStep::Confirm,
-                &username,
+                username,
                 destination.as_deref(),
                 None,
                 None,
             )
         }
         Err(e) => match shown(e) {
-            Ok(msg) => signup_page(&page, &form, Some(msg)),
+            Ok(msg) => signup_page(page, form, Some(msg)),
             Err(r) => r,
         },
     }
@@ -743,38 +788,28 @@ pub(crate) async fn confirm_submit(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let (page, _) = page_or_return!(state, headers, uri, host);
-    let form = match page.form(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let username = form.get("username").cloned().unwrap_or_default();
-    let secret_hash = match state
-        .engine
-        .hosted_secret_hash(page.client_id(), &username)
-        .await
-    {
-        Ok(h) => h,
-        Err(e) => return engine_failure(e),
-    };
+    let posted = posted_or_return!(state, headers, uri, host, body);
+    let Posted {
+        page,
+        username,
+        secret_hash,
+        ..
+    } = &posted;
     let result = state
         .engine
         .confirm_sign_up(tessera_engine::ConfirmSignUp {
             client_id: page.client_id().to_string(),
             username: username.clone(),
-            code: form
-                .get("code")
-                .map(|c| c.trim().to_string())
-                .unwrap_or_default(),
-            secret_hash,
+            code: posted.field("code"),
+            secret_hash: secret_hash.clone(),
             force_alias_creation: false,
             client_metadata: None,
         })
         .await;
     match result {
-        Ok(()) => page.login_page(&username, None, Some(page.frame.text("confirmed"))),
+        Ok(()) => page.login_page(username, None, Some(page.frame.text("confirmed"))),
         Err(e) => match shown(e) {
-            Ok(msg) => code_page(&page, CodeStep::Confirm, &username, None, Some(msg), None),
+            Ok(msg) => code_page(page, CodeStep::Confirm, username, None, Some(msg), None),
             Err(r) => r,
         },
     }
@@ -787,35 +822,28 @@ pub(crate) async fn resend_submit(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let (page, _) = page_or_return!(state, headers, uri, host);
-    let form = match page.form(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let username = form.get("username").cloned().unwrap_or_default();
-    let secret_hash = match state
-        .engine
-        .hosted_secret_hash(page.client_id(), &username)
-        .await
-    {
-        Ok(h) => h,
-        Err(e) => return engine_failure(e),
-    };
+    let posted = posted_or_return!(state, headers, uri, host, body);
+    let Posted {
+        page,
+        username,
+        secret_hash,
+        ..
+    } = &posted;
     let result = state
         .engine
-        .resend_confirmation_code(page.client_id(), &username, secret_hash.as_deref(), None)
+        .resend_confirmation_code(page.client_id(), username, secret_hash.as_deref(), None)
         .await;
     match result {
         Ok(d) => code_page(
-            &page,
+            page,
             CodeStep::Confirm,
-            &username,
+            username,
             Some(&d.destination),
             None,
             Some(page.frame.text("code_resent")),
         ),
         Err(e) => match shown(e) {
-            Ok(msg) => code_page(&page, CodeStep::Confirm, &username, None, Some(msg), None),
+            Ok(msg) => code_page(page, CodeStep::Confirm, username, None, Some(msg), None),
             Err(r) => r,
         },
     }
@@ -839,32 +867,22 @@ pub(crate) async fn forgot_submit(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let (page, _) = page_or_return!(state, headers, uri, host);
-    let form = match page.form(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let username = form
-        .get("username")
-        .map(|u| u.trim().to_string())
-        .unwrap_or_default();
-    let secret_hash = match state
-        .engine
-        .hosted_secret_hash(page.client_id(), &username)
-        .await
-    {
-        Ok(h) => h,
-        Err(e) => return engine_failure(e),
-    };
+    let posted = posted_or_return!(state, headers, uri, host, body);
+    let Posted {
+        page,
+        username,
+        secret_hash,
+        ..
+    } = &posted;
     let result = state
         .engine
-        .forgot_password(page.client_id(), &username, secret_hash.as_deref(), None)
+        .forgot_password(page.client_id(), username, secret_hash.as_deref(), None)
         .await;
     match result {
         Ok(d) => code_page(
-            &page,
+            page,
             CodeStep::Reset,
-            &username,
+            username,
             Some(&d.destination),
             None,
             None,
@@ -888,38 +906,28 @@ pub(crate) async fn reset_submit(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let (page, _) = page_or_return!(state, headers, uri, host);
-    let form = match page.form(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let username = form.get("username").cloned().unwrap_or_default();
-    let secret_hash = match state
-        .engine
-        .hosted_secret_hash(page.client_id(), &username)
-        .await
-    {
-        Ok(h) => h,
-        Err(e) => return engine_failure(e),
-    };
+    let posted = posted_or_return!(state, headers, uri, host, body);
+    let Posted {
+        page,
+        form,
+        username,
+        secret_hash,
+    } = &posted;
     let result = state
         .engine
         .confirm_forgot_password(tessera_engine::ConfirmForgotPassword {
             client_id: page.client_id().to_string(),
             username: username.clone(),
-            code: form
-                .get("code")
-                .map(|c| c.trim().to_string())
-                .unwrap_or_default(),
+            code: posted.field("code"),
             password: form.get("password").cloned().unwrap_or_default(),
-            secret_hash,
+            secret_hash: secret_hash.clone(),
             client_metadata: None,
         })
         .await;
     match result {
-        Ok(()) => page.login_page(&username, None, Some(page.frame.text("password_reset"))),
+        Ok(()) => page.login_page(username, None, Some(page.frame.text("password_reset"))),
         Err(e) => match shown(e) {
-            Ok(msg) => code_page(&page, CodeStep::Reset, &username, None, Some(msg), None),
+            Ok(msg) => code_page(page, CodeStep::Reset, username, None, Some(msg), None),
             Err(r) => r,
         },
     }
