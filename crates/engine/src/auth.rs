@@ -7,6 +7,7 @@
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
+use crate::flow::{AuthOutcome, AuthRequest, ChallengeResponse, param};
 use crate::signin::SignIn;
 use crate::telemetry;
 use crate::tokens::ClientProof;
@@ -22,74 +23,6 @@ use tessera_domain::triggers::{Event, Trigger};
 use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
 use tessera_store::{Tx, UserLookup};
-
-#[derive(Clone, Debug)]
-pub struct AuthRequest {
-    pub client_id: String,
-    pub flow: String,
-    pub parameters: BTreeMap<String, String>,
-    /// AdminInitiateAuth names the pool; InitiateAuth doesn't.
-    pub admin_pool: Option<UserPoolId>,
-    /// ClientMetadata: PreAuthentication sees it as validationData, UserMigration as both.
-    pub client_metadata: ClientMetadata,
-}
-
-#[derive(Clone, Debug)]
-pub struct ChallengeResponse {
-    pub client_id: String,
-    pub challenge_name: String,
-    pub session: Option<String>,
-    pub responses: BTreeMap<String, String>,
-    pub admin_pool: Option<UserPoolId>,
-    /// ClientMetadata, for the functions this answer runs.
-    pub client_metadata: ClientMetadata,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenSet {
-    pub access_token: String,
-    pub id_token: String,
-    /// Absent when refreshing without rotation.
-    pub refresh_token: Option<String>,
-    pub expires_in: u64,
-    /// A device the pool started tracking with this sign-in: (DeviceKey, DeviceGroupKey).
-    pub new_device: Option<(String, String)>,
-}
-
-impl std::fmt::Debug for TokenSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSet")
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AuthOutcome {
-    Tokens(TokenSet),
-    Challenge {
-        name: String,
-        session: Option<String>,
-        parameters: BTreeMap<String, String>,
-    },
-    /// A hosted-UI sign-in is complete: the pages open a hosted session and hand out a code.
-    SignedIn {
-        sub: tessera_domain::Sub,
-        auth_time: Timestamp,
-    },
-}
-
-pub(crate) fn missing(name: &str) -> EngineError {
-    DomainError::invalid_parameter(format!("Missing required parameter {name}")).into()
-}
-
-pub(crate) fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> EngineResult<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| missing(name))
-}
 
 fn flow_not_enabled(flow: &str) -> EngineError {
     // Cognito words these differently per flow.

@@ -5,7 +5,7 @@
 
 use crate::Engine;
 use crate::error::{EngineResult, on_conflict};
-use crate::tokens::random_uuid;
+use crate::random_uuid;
 use tessera_domain::branding::{
     BrandingChange, BrandingLook, ManagedLoginBranding, branding_exists, branding_not_found,
     client_has_no_branding, default_settings,

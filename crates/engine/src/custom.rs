@@ -12,8 +12,9 @@
 //! ```
 
 use crate::Engine;
-use crate::auth::{AuthOutcome, param, unknown_user};
+use crate::auth::unknown_user;
 use crate::error::{EngineError, EngineResult};
+use crate::flow::{AuthOutcome, param};
 use crate::signin::{SignIn, expired_session};
 use crate::tokens::ClientProof;
 use crate::triggers::{ClientMetadata, attributes_of};

@@ -3,8 +3,8 @@
 //! UpdateDeviceStatus with their Admin forms.
 
 use crate::Engine;
-use crate::auth::{AuthOutcome, ChallengeResponse, missing, param};
 use crate::error::{EngineError, EngineResult};
+use crate::flow::{AuthOutcome, ChallengeResponse, missing, param};
 use crate::pools::{decode_token, paged};
 use crate::signin::{SignIn, expired_session};
 use crate::tokens::Mint;
@@ -141,7 +141,7 @@ impl Engine {
                 Some(d.key)
             }
             None if at.context.srp && DeviceTracking::of(&at.pool.config.settings).is_some() => {
-                let key = format!("{}_{}", at.pool.id.region(), crate::tokens::random_uuid());
+                let key = format!("{}_{}", at.pool.id.region(), crate::random_uuid());
                 let device = Device {
                     pool_id: at.pool.id.clone(),
                     sub: user.sub,

@@ -13,6 +13,7 @@ mod devices;
 mod domains;
 mod error;
 pub mod federation;
+mod flow;
 mod groups;
 mod hashing;
 pub mod iam;
@@ -36,11 +37,11 @@ mod triggers;
 mod users;
 mod verification;
 
-pub use auth::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
 pub use branding::{ClassicLogo, HostedLook};
 pub use clients::{ClientUpdate, NewClient, SecretDescriptor};
 pub use devices::DevicePage;
 pub use error::{EngineError, EngineResult};
+pub use flow::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
 pub use groups::{GroupPage, NewGroup};
 pub use keys::PoolJwks;
 pub use mfa::{FactorPreference, MfaPreferences, PoolMfaConfig, TokenSetup};
@@ -182,4 +183,9 @@ impl Engine {
         tx.commit().await?;
         Ok(n)
     }
+}
+
+/// A random (version 4) UUID, as Cognito's `jti`, `event_id` and `origin_jti` are.
+pub(crate) fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(tessera_crypto::random::bytes::<16>()).into_uuid()
 }

@@ -10,10 +10,11 @@
 //! through PreTokenGeneration with `TokenGeneration_HostedAuth`.
 
 use crate::Engine;
-use crate::auth::{AuthOutcome, ChallengeResponse, TokenSet};
 use crate::error::{EngineError, EngineResult};
+use crate::flow::{AuthOutcome, ChallengeResponse, TokenSet};
+use crate::random_uuid;
 use crate::signin::SignIn;
-use crate::tokens::{ClientProof, Mint, OAuthMint, random_uuid};
+use crate::tokens::{ClientProof, Mint, OAuthMint};
 use crate::triggers::ClientMetadata;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

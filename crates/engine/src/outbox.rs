@@ -204,7 +204,7 @@ impl Engine {
         });
         let subject = subject.map(String::from);
         let message = OutboundMessage {
-            id: crate::tokens::random_uuid(),
+            id: crate::random_uuid(),
             pool_id: pool.id.to_string(),
             channel,
             to: to.to_string(),

@@ -4,8 +4,8 @@
 //! MFA_SETUP — or issues the tokens; and answers the MFA challenges.
 
 use crate::Engine;
-use crate::auth::{AuthOutcome, param};
 use crate::error::{EngineError, EngineResult};
+use crate::flow::{AuthOutcome, param};
 use crate::outbox::{Letter, MessageKind};
 use crate::triggers::ClientMetadata;
 use std::collections::BTreeMap;

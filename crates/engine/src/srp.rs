@@ -7,8 +7,9 @@
 //! challenge — a salt and user id derived from the master key, so they are stable per username
 //! like a real user's — and the same work and the same error as a wrong password.
 
-use crate::auth::{ProvenPassword, param, unknown_user};
+use crate::auth::{ProvenPassword, unknown_user};
 use crate::error::{EngineError, EngineResult};
+use crate::flow::param;
 use crate::signin::SignIn;
 use crate::tokens::ClientProof;
 use crate::{AuthOutcome, Engine};

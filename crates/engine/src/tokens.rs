@@ -3,8 +3,9 @@
 //! take one.
 
 use crate::Engine;
-use crate::auth::TokenSet;
 use crate::error::{EngineError, EngineResult};
+use crate::flow::TokenSet;
+use crate::random_uuid;
 use crate::triggers::attributes_of;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -70,11 +71,6 @@ fn invalid_access() -> EngineError {
 
 fn invalid_refresh() -> EngineError {
     DomainError::not_authorized("Invalid Refresh Token").into()
-}
-
-/// A random (version 4) UUID, as Cognito's `jti`, `event_id` and `origin_jti` are.
-pub(crate) fn random_uuid() -> Uuid {
-    uuid::Builder::from_random_bytes(tessera_crypto::random::bytes::<16>()).into_uuid()
 }
 
 /// The claims of a JWT read without verification, only to learn which keys to verify it with.
