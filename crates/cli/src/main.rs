@@ -206,6 +206,16 @@ fn banner(app: &Application, settings: &Settings) {
         "  issuer:    {}/<userPoolId>   (JWKS at <issuer>/.well-known/jwks.json)",
         app.public_url
     );
+    match &settings.domain_base {
+        Some(base) => println!(
+            "  hosted UI: https://<domain>.{base}/oauth2/authorize and {}/domain/<domain>/oauth2/authorize",
+            app.public_url
+        ),
+        None => println!(
+            "  hosted UI: {}/domain/<domain>/oauth2/authorize   (<domain> from CreateUserPoolDomain)",
+            app.public_url
+        ),
+    }
     println!("  store:     {store}");
     match app.metrics_addr() {
         Some(addr) => println!("  metrics:   http://{addr}/metrics"),
