@@ -20,7 +20,6 @@
 use crate::Engine;
 use crate::error::{EngineError, EngineResult, on_conflict};
 use crate::iam::{load_role, parse_policy};
-use base64::Engine as _;
 use serde_json::{Map, Value};
 use tessera_domain::iam::{self, Role, RoleSession};
 use tessera_domain::identity::SessionGrant;
@@ -156,18 +155,7 @@ fn check_duration(requested: Option<i64>, role: &Role, cap: Option<i64>) -> Engi
     Ok(d)
 }
 
-/// The claims of a JWT without verifying it (only to learn its issuer).
-pub(crate) fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
-    let mut parts = token.split('.');
-    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
+pub(crate) use tessera_crypto::jwt::unverified_claims;
 
 fn text<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     claims.get(name).and_then(Value::as_str)
@@ -769,6 +757,7 @@ mod tests {
 
     #[test]
     fn issuer_is_read_from_an_unverified_jwt_only_when_it_is_one() {
+        use base64::Engine as _;
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(br#"{"iss":"https://issuer.example","aud":["a","b"]}"#);
         let token = format!("e30.{payload}.sig");

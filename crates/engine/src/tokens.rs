@@ -9,8 +9,9 @@ use crate::random_uuid;
 use crate::triggers::attributes_of;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use tessera_crypto::jwt::unverified_claims;
 use tessera_domain::client::AppClient;
 use tessera_domain::groups::GroupClaims;
 use tessera_domain::pool::UserPool;
@@ -71,13 +72,6 @@ fn invalid_access() -> EngineError {
 
 fn invalid_refresh() -> EngineError {
     DomainError::not_authorized("Invalid Refresh Token").into()
-}
-
-/// The claims of a JWT read without verification, only to learn which keys to verify it with.
-fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    serde_json::from_slice(&bytes).ok()
 }
 
 impl Engine {

@@ -284,38 +284,7 @@ pub(crate) fn query_map(raw: &str) -> BTreeMap<String, String> {
 
 /// `application/x-www-form-urlencoded` pairs.
 pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    body.split(|b| *b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let mut it = pair.splitn(2, |b| *b == b'=');
-            let k = it.next().unwrap_or_default();
-            let v = it.next().unwrap_or_default();
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &[u8]) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < s.len() => {
-                let hex = std::str::from_utf8(&s[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 #[cfg(test)]

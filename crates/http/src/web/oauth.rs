@@ -349,12 +349,10 @@ pub(crate) async fn logout(
 
 /// The `aud` of an ID token, unverified.
 fn hinted_client(token: &str) -> Option<String> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("aud")?.as_str().map(str::to_string)
+    tessera_crypto::jwt::unverified_claims(token)?
+        .get("aud")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// The pool's discovery document on the domain as well (a harmless extra: RPs that want the
