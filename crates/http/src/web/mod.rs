@@ -277,6 +277,18 @@ fn branding(look: &tessera_engine::HostedLook) -> (Option<String>, Option<String
     (logo, Some(css).filter(|c| !c.is_empty()))
 }
 
+impl axum::extract::FromRequestParts<Arc<AppState>> for Site {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let host_routed = parts.extensions.get::<HostRouted>().is_some();
+        Self::of(state, &parts.headers, &parts.uri, host_routed).await
+    }
+}
+
 /// A query string as a map (the last value of a repeated key wins).
 pub(crate) fn query_map(raw: &str) -> BTreeMap<String, String> {
     form_pairs(raw.as_bytes()).into_iter().collect()

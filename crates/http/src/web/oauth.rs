@@ -4,9 +4,8 @@
 
 use super::pages::{PageRequest, engine_failure, grant_redirect, redirect};
 use super::render::SESSION_COOKIE;
-use super::{HostRouted, Site, form_pairs};
+use super::{Site, form_pairs};
 use crate::AppState;
-use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -48,16 +47,12 @@ fn no_store(mut r: Response) -> Response {
 
 /// `GET /oauth2/authorize`: straight back to the client when the browser holds a hosted
 /// session (and `prompt` allows it), else to the sign-in page with the same query string.
-pub(crate) async fn authorize(
+pub(super) async fn authorize(
     State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
+    page: PageRequest,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let page = match PageRequest::of(&state, &headers, &uri, host).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let client = match page.params.get("client_id") {
         Some(id) => match state.engine.pool_client(&page.site.pool.id, id).await {
             Ok(c) => c,
@@ -177,16 +172,12 @@ fn grant_request(
 }
 
 /// `POST /oauth2/token`.
-pub(crate) async fn token(
+pub(super) async fn token(
     State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
+    _site: Site,
     headers: HeaderMap,
-    uri: Uri,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = Site::of(&state, &headers, &uri, host.is_some()).await {
-        return r;
-    }
     let (req, _) = match grant_request(&headers, &body) {
         Ok(r) => r,
         Err(e) => return token_error(e, false),
@@ -210,7 +201,7 @@ pub(crate) async fn token(
 }
 
 /// The token endpoint takes only POST (Cognito answers 405 to a GET).
-pub(crate) async fn token_get() -> Response {
+pub(super) async fn token_get() -> Response {
     (
         StatusCode::METHOD_NOT_ALLOWED,
         Json(json!({"error": "invalid_request"})),
@@ -219,15 +210,11 @@ pub(crate) async fn token_get() -> Response {
 }
 
 /// `GET|POST /oauth2/userInfo`: errors only in `WWW-Authenticate`, as Cognito sends them.
-pub(crate) async fn userinfo(
+pub(super) async fn userinfo(
     State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
+    _site: Site,
     headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    if let Err(r) = Site::of(&state, &headers, &uri, host.is_some()).await {
-        return r;
-    }
     let bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -268,16 +255,12 @@ pub(crate) async fn userinfo(
 }
 
 /// `POST /oauth2/revoke`: 200 with an empty body, also for tokens already revoked or unknown.
-pub(crate) async fn revoke(
+pub(super) async fn revoke(
     State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
+    _site: Site,
     headers: HeaderMap,
-    uri: Uri,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = Site::of(&state, &headers, &uri, host.is_some()).await {
-        return r;
-    }
     let (req, form) = match grant_request(&headers, &body) {
         Ok(r) => r,
         Err(e) => return token_error(e, true),
@@ -294,16 +277,11 @@ pub(crate) async fn revoke(
 
 /// `GET /logout`: ends the hosted session, then goes to a registered logout URL or back to the
 /// sign-in page; an unregistered URL is never redirected to.
-pub(crate) async fn logout(
+pub(super) async fn logout(
     State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
+    page: PageRequest,
     headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    let page = match PageRequest::of(&state, &headers, &uri, host).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     // OIDC RP-initiated logout may name the client only by `id_token_hint`. Its `aud` is read
     // without verification: it only picks which client's registered logout URLs apply.
     let client_id = page.params.get("client_id").cloned().or_else(|| {
@@ -357,15 +335,6 @@ fn hinted_client(token: &str) -> Option<String> {
 
 /// The pool's discovery document on the domain as well (a harmless extra: RPs that want the
 /// metadata on the authorization server's host find it here).
-pub(crate) async fn domain_discovery(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let site = match Site::of(&state, &headers, &uri, host.is_some()).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn domain_discovery(State(state): State<Arc<AppState>>, site: Site) -> Response {
     crate::wellknown::discovery(&state, &site.pool.id).await
 }

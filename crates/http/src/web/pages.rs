@@ -6,10 +6,10 @@
 use super::render::{CSRF_FIELD, Frame, SESSION_COOKIE};
 use super::{HostRouted, Site, form_pairs, query_map};
 use crate::AppState;
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -32,9 +32,9 @@ impl PageRequest {
         state: &AppState,
         headers: &HeaderMap,
         uri: &Uri,
-        host: Option<Extension<HostRouted>>,
+        host_routed: bool,
     ) -> Result<Self, Response> {
-        let site = Site::of(state, headers, uri, host.is_some()).await?;
+        let site = Site::of(state, headers, uri, host_routed).await?;
         let raw = uri.query().unwrap_or_default();
         let params = query_map(raw);
         let frame = site.frame(state, headers, &params, raw).await;
@@ -113,6 +113,38 @@ impl PageRequest {
                 "allow_signup": !self.site.pool.config.admin_create_only(),
             }),
         )
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for PageRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let host_routed = parts.extensions.get::<HostRouted>().is_some();
+        Self::of(state, &parts.headers, &parts.uri, host_routed).await
+    }
+}
+
+/// A page whose query string is a valid authorize request (else the browser is sent where
+/// Cognito sends it: back to the client with an error, or to the error page).
+pub(super) struct Authorized {
+    pub page: PageRequest,
+    pub req: AuthorizeRequest,
+}
+
+impl FromRequestParts<Arc<AppState>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let page = PageRequest::from_request_parts(parts, state).await?;
+        let req = page.authorize_request(state).await?;
+        Ok(Self { page, req })
     }
 }
 
@@ -204,38 +236,16 @@ async fn signed_in(
     r
 }
 
-pub(crate) async fn login_form(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let page = match PageRequest::of(&state, &headers, &uri, host).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if let Err(r) = page.authorize_request(&state).await {
-        return r;
-    }
+pub(super) async fn login_form(Authorized { page, .. }: Authorized) -> Response {
     let hint = page.params.get("login_hint").cloned().unwrap_or_default();
     page.login_page(&hint, None, None)
 }
 
-pub(crate) async fn login_submit(
+pub(super) async fn login_submit(
     State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
+    Authorized { page, req }: Authorized,
     body: Bytes,
 ) -> Response {
-    let page = match PageRequest::of(&state, &headers, &uri, host).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let req = match page.authorize_request(&state).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     let form = match page.form(&body) {
         Ok(f) => f,
         Err(r) => return r,
@@ -584,39 +594,26 @@ fn signup_page(
     )
 }
 
-macro_rules! page_or_return {
-    ($state:expr, $headers:expr, $uri:expr, $host:expr) => {
-        match PageRequest::of(&$state, &$headers, &$uri, $host).await {
-            Ok(p) => match p.authorize_request(&$state).await {
-                Ok(req) => (p, req),
-                Err(r) => return r,
-            },
-            Err(r) => return r,
-        }
-    };
-}
-
 /// A form posted to one of the account pages: its page (with a valid authorize request and
 /// CSRF token), its fields, the username it names, and the SECRET_HASH a confidential client's
 /// calls need (computed server-side: the hosted UI is the client's own front door).
-struct Posted {
+pub(super) struct Posted {
     page: PageRequest,
     form: BTreeMap<String, String>,
     username: String,
     secret_hash: Option<String>,
 }
 
-impl Posted {
-    async fn of(
-        state: &AppState,
-        headers: &HeaderMap,
-        uri: &Uri,
-        host: Option<Extension<HostRouted>>,
-        body: &Bytes,
-    ) -> Result<Self, Response> {
-        let page = PageRequest::of(state, headers, uri, host).await?;
-        page.authorize_request(state).await?;
-        let form = page.form(body)?;
+impl FromRequest<Arc<AppState>> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Authorized { page, .. } = Authorized::from_request_parts(&mut parts, state).await?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = page.form(&body)?;
         let username = form
             .get("username")
             .map(|u| u.trim().to_string())
@@ -633,7 +630,9 @@ impl Posted {
             secret_hash,
         })
     }
+}
 
+impl Posted {
     fn field(&self, name: &str) -> String {
         self.form
             .get(name)
@@ -642,36 +641,14 @@ impl Posted {
     }
 }
 
-macro_rules! posted_or_return {
-    ($state:expr, $headers:expr, $uri:expr, $host:expr, $body:expr) => {
-        match Posted::of(&$state, &$headers, &$uri, $host, &$body).await {
-            Ok(p) => p,
-            Err(r) => return r,
-        }
-    };
-}
-
-pub(crate) async fn signup_form(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let (page, _) = page_or_return!(state, headers, uri, host);
+pub(super) async fn signup_form(Authorized { page, .. }: Authorized) -> Response {
     if page.site.pool.config.admin_create_only() {
         return page.error_page(StatusCode::FORBIDDEN, "signup_disabled", "error_body");
     }
     signup_page(&page, &BTreeMap::new(), None)
 }
 
-pub(crate) async fn signup_submit(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let posted = posted_or_return!(state, headers, uri, host, body);
+pub(super) async fn signup_submit(State(state): State<Arc<AppState>>, posted: Posted) -> Response {
     let Posted {
         page,
         form,
@@ -781,14 +758,7 @@ fn code_page(
     )
 }
 
-pub(crate) async fn confirm_submit(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let posted = posted_or_return!(state, headers, uri, host, body);
+pub(super) async fn confirm_submit(State(state): State<Arc<AppState>>, posted: Posted) -> Response {
     let Posted {
         page,
         username,
@@ -815,14 +785,7 @@ pub(crate) async fn confirm_submit(
     }
 }
 
-pub(crate) async fn resend_submit(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let posted = posted_or_return!(state, headers, uri, host, body);
+pub(super) async fn resend_submit(State(state): State<Arc<AppState>>, posted: Posted) -> Response {
     let Posted {
         page,
         username,
@@ -849,25 +812,12 @@ pub(crate) async fn resend_submit(
     }
 }
 
-pub(crate) async fn forgot_form(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let (page, _) = page_or_return!(state, headers, uri, host);
+pub(super) async fn forgot_form(Authorized { page, .. }: Authorized) -> Response {
     page.frame
         .render(StatusCode::OK, "forgot.html", "forgot_title", json!({}))
 }
 
-pub(crate) async fn forgot_submit(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let posted = posted_or_return!(state, headers, uri, host, body);
+pub(super) async fn forgot_submit(State(state): State<Arc<AppState>>, posted: Posted) -> Response {
     let Posted {
         page,
         username,
@@ -899,14 +849,7 @@ pub(crate) async fn forgot_submit(
     }
 }
 
-pub(crate) async fn reset_submit(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let posted = posted_or_return!(state, headers, uri, host, body);
+pub(super) async fn reset_submit(State(state): State<Arc<AppState>>, posted: Posted) -> Response {
     let Posted {
         page,
         form,
@@ -934,32 +877,17 @@ pub(crate) async fn reset_submit(
 }
 
 /// `/error?error=…&client_id=…`: where Cognito sends a browser it can't send back to the app.
-pub(crate) async fn error_page(
-    State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let page = match PageRequest::of(&state, &headers, &uri, host).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub(super) async fn error_page(page: PageRequest) -> Response {
     let code = page.params.get("error").cloned().unwrap_or_default();
     page.error_page(StatusCode::BAD_REQUEST, &code, "error_body")
 }
 
 /// The logo of the client's (or ALL's) classic customization, served on the domain itself.
-pub(crate) async fn logo(
+pub(super) async fn logo(
     State(state): State<Arc<AppState>>,
-    host: Option<Extension<HostRouted>>,
-    headers: HeaderMap,
-    uri: Uri,
+    site: Site,
     Path(params): Path<BTreeMap<String, String>>,
 ) -> Response {
-    let site = match Site::of(&state, &headers, &uri, host.is_some()).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let key = params.get("key").cloned().unwrap_or_default();
     match state.engine.ui_logo(&site.pool.id, &key).await {
         Ok(Some((media_type, bytes))) => {
