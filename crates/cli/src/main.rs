@@ -36,6 +36,38 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Signing keys: list, rotate, revoke. Run against the same store (and master key) as the
+    /// servers; they pick the change up within seconds.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Every key of a pool with its state (next, active, retired, expired, revoked), as JSON lines.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        pool: String,
+    },
+    /// Make the published next keys sign now, retire the current ones (published until their
+    /// tokens expire) and publish new next keys; every pool without --pool.
+    Rotate {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        pool: Option<String>,
+    },
+    /// Withdraw a key at once: it leaves the JWKS and its tokens fail. A signing key is replaced
+    /// by its pool's next key.
+    Revoke {
+        #[command(flatten)]
+        server: ServerArgs,
+        kid: String,
+    },
 }
 
 /// Flags override `TESSERA_*` environment variables, which override the config file.
@@ -274,6 +306,67 @@ fn banner(app: &Application, settings: &Settings) {
     }
 }
 
+/// The application without serving: for commands that work on the store directly.
+async fn offline_app(server: &ServerArgs) -> Result<Application> {
+    let settings = server.settings()?;
+    Application::build(Settings {
+        listen: "127.0.0.1:0".parse()?,
+        metrics_listen: None,
+        tls: None,
+        ..settings
+    })
+    .await
+}
+
+fn pool_id(text: &str) -> Result<tessera_domain::UserPoolId> {
+    tessera_domain::UserPoolId::parse(text).map_err(|e| anyhow::anyhow!(e.message))
+}
+
+async fn keys(action: KeysAction) -> Result<()> {
+    let print = |keys: &[tessera_engine::KeyInfo]| -> Result<()> {
+        for key in keys {
+            println!("{}", serde_json::to_string(key)?);
+        }
+        Ok(())
+    };
+    match action {
+        KeysAction::List { server, pool } => {
+            let app = offline_app(&server).await?;
+            print(&app.engine().list_signing_keys(&pool_id(&pool)?).await?)
+        }
+        KeysAction::Rotate { server, pool } => {
+            let app = offline_app(&server).await?;
+            let engine = app.engine();
+            let pools = match pool {
+                Some(p) => vec![pool_id(&p)?],
+                None => {
+                    let mut all = Vec::new();
+                    let mut next: Option<String> = None;
+                    loop {
+                        let page = engine.list_user_pools(60, next.as_deref()).await?;
+                        all.extend(page.pools.into_iter().map(|p| p.id));
+                        match page.next_token {
+                            Some(t) => next = Some(t),
+                            None => break,
+                        }
+                    }
+                    all
+                }
+            };
+            for pool in &pools {
+                let keys = engine.rotate_signing_keys(pool).await?;
+                print(&keys)?;
+            }
+            eprintln!("rotated the signing keys of {} pool(s)", pools.len());
+            Ok(())
+        }
+        KeysAction::Revoke { server, kid } => {
+            let app = offline_app(&server).await?;
+            print(&[app.engine().revoke_signing_key(&kid).await?])
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -294,19 +387,13 @@ async fn main() -> Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Keys { action } => keys(action).await,
         Command::Outbox {
             server,
             pool,
             limit,
         } => {
-            let settings = server.settings()?;
-            let app = Application::build(Settings {
-                listen: "127.0.0.1:0".parse()?,
-                metrics_listen: None,
-                tls: None,
-                ..settings
-            })
-            .await?;
+            let app = offline_app(&server).await?;
             let pool = pool
                 .map(|p| tessera_domain::UserPoolId::parse(&p))
                 .transpose()

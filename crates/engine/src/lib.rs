@@ -43,7 +43,7 @@ pub use devices::DevicePage;
 pub use error::{EngineError, EngineResult};
 pub use flow::{AuthOutcome, AuthRequest, ChallengeResponse, TokenSet};
 pub use groups::{GroupPage, NewGroup};
-pub use keys::PoolJwks;
+pub use keys::{KeyInfo, KeyState, PoolJwks, RETIRED_KEY_GRACE};
 pub use mfa::{FactorPreference, MfaPreferences, PoolMfaConfig, TokenSetup};
 pub use oauth::{
     AuthorizeGrant, OAuthError, OAuthFailure, OAuthResult, OAuthTokens, TokenGrantRequest,

@@ -456,7 +456,7 @@ impl Engine {
         };
         let couldnt_verify = || invalid_token("Couldn't verify the signature of the ID Token.");
         let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(couldnt_verify)?;
-        let keys = match self.pool_keys(&pool).await {
+        let keys = match self.pool_keys_for(&pool, &kid).await {
             Ok(k) => k,
             Err(EngineError::Client(_)) => return Err(couldnt_verify()),
             Err(e) => return Err(e),

@@ -253,7 +253,7 @@ impl Engine {
             .and_then(|id| UserPoolId::parse(id).ok())
             .ok_or_else(invalid_access)?;
         let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(invalid_access)?;
-        let keys = match self.pool_keys(&pool_id).await {
+        let keys = match self.pool_keys_for(&pool_id, &kid).await {
             Ok(k) => k,
             Err(EngineError::Client(_)) => return Err(invalid_access()),
             Err(e) => return Err(e),

@@ -74,6 +74,9 @@ pub struct Config {
     pub outbox_http: bool,
     /// How often the delivery worker looks for due messages besides being woken (ms).
     pub outbox_poll_ms: u64,
+    /// Rotate each pool's signing keys once they have signed for this many days (0: only by
+    /// `tessera keys rotate`). The next key is published well before it signs.
+    pub key_rotation_days: u32,
     /// Where the functions in pools' LambdaConfig are invoked (the `[lambda]` table).
     pub lambda: LambdaConfig,
 }
@@ -157,6 +160,7 @@ impl Default for Config {
             allow_private_oidc: false,
             outbox_http: false,
             outbox_poll_ms: 1000,
+            key_rotation_days: 90,
             lambda: LambdaConfig::default(),
         }
     }
@@ -190,6 +194,7 @@ pub const FIELDS: &[&str] = &[
     "allow_private_oidc",
     "outbox_http",
     "outbox_poll_ms",
+    "key_rotation_days",
 ];
 
 /// A string, or a number written out (a TOML `account_id = 123456789012`).
@@ -291,6 +296,8 @@ pub struct Settings {
     pub allow_private_oidc: bool,
     pub outbox_http: bool,
     pub outbox_poll: std::time::Duration,
+    /// Signing keys older than this are rotated; `None`: never on a schedule.
+    pub key_rotation: Option<std::time::Duration>,
     /// Where and how trigger functions are invoked.
     pub lambda: tessera_lambda::InvokerSettings,
 }
@@ -401,6 +408,8 @@ impl Settings {
             allow_private_oidc: c.allow_private_oidc,
             outbox_http: c.outbox_http && c.dev,
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
+            key_rotation: (c.key_rotation_days > 0)
+                .then(|| std::time::Duration::from_secs(u64::from(c.key_rotation_days) * 86_400)),
             lambda,
         })
     }

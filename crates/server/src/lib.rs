@@ -96,6 +96,7 @@ pub struct Application {
     engine: Engine,
     messengers: Arc<Messengers>,
     outbox_poll: Duration,
+    key_rotation: Option<Duration>,
     pub root: RootCredentials,
     pub public_url: String,
     /// Where trigger functions are invoked, for the banner; `None` when nowhere.
@@ -181,6 +182,10 @@ impl Application {
         engine.set_oidc_documents(Arc::new(oidc::OutboundDocuments::new(
             settings.allow_private_oidc,
         )?));
+        engine
+            .check_master_key()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let admin = if settings.dev {
             AdminAuth::AnyCredentials
         } else {
@@ -213,6 +218,7 @@ impl Application {
             engine,
             messengers,
             outbox_poll: settings.outbox_poll,
+            key_rotation: settings.key_rotation,
             root,
             public_url,
             function_host,
@@ -246,6 +252,20 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
+        let key_upkeep = {
+            let (engine, rotate_after) = (self.engine.clone(), self.key_rotation);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(300));
+                loop {
+                    tick.tick().await;
+                    match engine.key_upkeep(rotate_after).await {
+                        Ok(n) if n > 0 => tracing::info!(pools = n, "signing-key upkeep"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "signing-key upkeep failed"),
+                    }
+                }
+            })
+        };
         let sweeper = {
             let engine = self.engine.clone();
             tokio::spawn(async move {
@@ -333,6 +353,7 @@ impl Application {
             }
         };
         sweeper.abort();
+        key_upkeep.abort();
         courier.abort();
         upkeep.abort();
         if let Some(m) = metrics {

@@ -114,6 +114,47 @@ macro_rules! sql_tx {
             )
         }
 
+        /// Moves a signing key to its next state with a conditional UPDATE (`$1` pool, `$2` kid,
+        /// `$3` time); whether a row moved.
+        async fn key_transition(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            sql: &'static str,
+            pool: &tessera_domain::UserPoolId,
+            kid: &str,
+            at: tessera_domain::Timestamp,
+        ) -> tessera_store::StoreResult<bool> {
+            let done = sqlx::query(sql)
+                .bind(pool.as_str())
+                .bind(kid)
+                .bind(at.millis())
+                .execute(&mut **tx)
+                .await
+                .map_err(be)?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        fn signing_key_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_store::StoredKey> {
+            use sqlx::Row;
+            let time = |name: &str| -> tessera_store::StoreResult<Option<tessera_domain::Timestamp>> {
+                let v: Option<i64> = row.try_get(name).map_err(be)?;
+                Ok(v.map(tessera_domain::Timestamp::from_millis))
+            };
+            let pool: String = row.try_get("pool_id").map_err(be)?;
+            let key_use: String = row.try_get("key_use").map_err(be)?;
+            Ok(tessera_store::StoredKey {
+                pool_id: $crate::codec::pool_id(&pool)?,
+                kid: row.try_get("kid").map_err(be)?,
+                key_use: tessera_store::KeyUse::parse(&key_use)
+                    .ok_or_else(|| tessera_store::StoreError::Corrupt(format!("key use {key_use}")))?,
+                sealed_private: row.try_get("sealed_private").map_err(be)?,
+                public_jwk: row.try_get("public_jwk").map_err(be)?,
+                created_at: tessera_domain::Timestamp::from_millis(row.try_get("created_at").map_err(be)?),
+                activated_at: time("activated_at")?,
+                retired_at: time("retired_at")?,
+                revoked_at: time("revoked_at")?,
+            })
+        }
+
         fn client_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
             use sqlx::Row;
             let pool: String = row.try_get("pool_id").map_err(be)?;
@@ -222,14 +263,16 @@ macro_rules! sql_tx {
             }
 
             async fn insert_signing_key(&mut self, key: &tessera_store::StoredKey) -> tessera_store::StoreResult<()> {
-                sqlx::query("INSERT INTO signing_keys (pool_id, kid, key_use, sealed_private, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                sqlx::query("INSERT INTO signing_keys (pool_id, kid, key_use, sealed_private, public_jwk, created_at, activated_at, retired_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(key.pool_id.as_str())
                     .bind(&key.kid)
                     .bind(key.key_use.as_str())
                     .bind(&key.sealed_private)
                     .bind(&key.public_jwk)
                     .bind(key.created_at.millis())
+                    .bind(key.activated_at.map(|t| t.millis()))
                     .bind(key.retired_at.map(|t| t.millis()))
+                    .bind(key.revoked_at.map(|t| t.millis()))
                     .execute(&mut *self.tx)
                     .await
                     .map_err(|e| store_error(e, Some(tessera_store::Conflict::SigningKey)))?;
@@ -237,28 +280,78 @@ macro_rules! sql_tx {
             }
 
             async fn signing_keys(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<Vec<tessera_store::StoredKey>> {
-                use sqlx::Row;
-                let rows = sqlx::query("SELECT kid, key_use, sealed_private, public_jwk, created_at, retired_at FROM signing_keys WHERE pool_id = $1 ORDER BY created_at, kid")
+                let rows = sqlx::query("SELECT pool_id, kid, key_use, sealed_private, public_jwk, created_at, activated_at, retired_at, revoked_at FROM signing_keys WHERE pool_id = $1 ORDER BY created_at, kid")
                     .bind(pool.as_str())
                     .fetch_all(&mut *self.tx)
                     .await
                     .map_err(be)?;
+                rows.iter().map(signing_key_row).collect()
+            }
+
+            async fn find_signing_key(&mut self, kid: &str) -> tessera_store::StoreResult<Option<tessera_store::StoredKey>> {
+                let row = sqlx::query("SELECT pool_id, kid, key_use, sealed_private, public_jwk, created_at, activated_at, retired_at, revoked_at FROM signing_keys WHERE kid = $1")
+                    .bind(kid)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                row.as_ref().map(signing_key_row).transpose()
+            }
+
+            async fn activate_signing_key(&mut self, pool: &tessera_domain::UserPoolId, kid: &str, at: tessera_domain::Timestamp) -> tessera_store::StoreResult<bool> {
+                key_transition(&mut self.tx, "UPDATE signing_keys SET activated_at = $3 WHERE pool_id = $1 AND kid = $2 AND activated_at IS NULL AND revoked_at IS NULL", pool, kid, at).await
+            }
+
+            async fn retire_signing_key(&mut self, pool: &tessera_domain::UserPoolId, kid: &str, at: tessera_domain::Timestamp) -> tessera_store::StoreResult<bool> {
+                key_transition(&mut self.tx, "UPDATE signing_keys SET retired_at = $3 WHERE pool_id = $1 AND kid = $2 AND activated_at IS NOT NULL AND retired_at IS NULL AND revoked_at IS NULL", pool, kid, at).await
+            }
+
+            async fn revoke_signing_key(&mut self, pool: &tessera_domain::UserPoolId, kid: &str, at: tessera_domain::Timestamp) -> tessera_store::StoreResult<bool> {
+                key_transition(&mut self.tx, "UPDATE signing_keys SET revoked_at = $3 WHERE pool_id = $1 AND kid = $2 AND revoked_at IS NULL", pool, kid, at).await
+            }
+
+            async fn pools_due_key_upkeep(&mut self, created_before: tessera_domain::Timestamp, activated_before: Option<tessera_domain::Timestamp>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::UserPoolId>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT p.id AS pool_id FROM user_pools p WHERE p.created_at < $1 AND \
+                       (SELECT COUNT(DISTINCT k.key_use) FROM signing_keys k \
+                        WHERE k.pool_id = p.id AND k.activated_at IS NULL AND k.revoked_at IS NULL) < 2 \
+                     UNION \
+                     SELECT pool_id FROM signing_keys \
+                       WHERE activated_at < $2 AND retired_at IS NULL AND revoked_at IS NULL \
+                     ORDER BY pool_id LIMIT $3",
+                )
+                .bind(created_before.millis())
+                .bind(activated_before.map(|t| t.millis()).unwrap_or(i64::MIN))
+                .bind(limit as i64)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(be)?;
                 rows.iter()
-                    .map(|row| {
-                        let key_use: String = row.try_get("key_use").map_err(be)?;
-                        let retired: Option<i64> = row.try_get("retired_at").map_err(be)?;
-                        Ok(tessera_store::StoredKey {
-                            pool_id: pool.clone(),
-                            kid: row.try_get("kid").map_err(be)?,
-                            key_use: tessera_store::KeyUse::parse(&key_use)
-                                .ok_or_else(|| tessera_store::StoreError::Corrupt(format!("key use {key_use}")))?,
-                            sealed_private: row.try_get("sealed_private").map_err(be)?,
-                            public_jwk: row.try_get("public_jwk").map_err(be)?,
-                            created_at: tessera_domain::Timestamp::from_millis(row.try_get("created_at").map_err(be)?),
-                            retired_at: retired.map(tessera_domain::Timestamp::from_millis),
-                        })
+                    .map(|r| {
+                        let id: String = r.try_get("pool_id").map_err(be)?;
+                        $crate::codec::pool_id(&id)
                     })
                     .collect()
+            }
+
+            async fn get_meta(&mut self, name: &str) -> tessera_store::StoreResult<Option<Vec<u8>>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT value FROM deployment_meta WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                row.map(|r| r.try_get("value").map_err(be)).transpose()
+            }
+
+            async fn insert_meta(&mut self, name: &str, value: &[u8]) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("INSERT INTO deployment_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn insert_client(&mut self, c: &tessera_domain::client::AppClient) -> tessera_store::StoreResult<()> {

@@ -59,7 +59,8 @@ macro_rules! store_conformance {
             iam_role_sessions_round_trip_and_sweep,
             identity_pools_round_trip_and_page, identities_link_logins_uniquely,
             sts_sessions_round_trip_and_are_revoked_with_their_identity,
-            identity_signing_keys_round_trip);
+            identity_signing_keys_round_trip, signing_key_states_move_forward_once,
+            deployment_meta_is_written_once, key_upkeep_finds_pools_without_next_keys_or_with_old_keys);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -948,7 +949,9 @@ pub async fn signing_keys_round_trip(store: Arc<dyn Store>) {
         sealed_private: vec![1, 2, 3, 4],
         public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
         created_at: t(0),
+        activated_at: Some(t(0)),
         retired_at: None,
+        revoked_at: None,
     };
     let (a, b) = (key("kid-a", KeyUse::Id), key("kid-b", KeyUse::Access));
     let mut tx = store.begin().await.unwrap();
@@ -967,6 +970,169 @@ pub async fn signing_keys_round_trip(store: Arc<dyn Store>) {
     let mut got = tx.signing_keys(&p.id).await.unwrap();
     got.sort_by(|x, y| x.kid.cmp(&y.kid));
     assert_eq!(got, vec![a, b]);
+}
+
+/// Rotation's writes are conditional, so two nodes rotating one pool at once can't both win, and
+/// a key's life only moves forward: next → active → retired, and revoked from any state.
+pub async fn signing_key_states_move_forward_once(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_ROTATE");
+    seed_pool(&*store, &p).await;
+    let next = StoredKey {
+        pool_id: p.id.clone(),
+        kid: "kid-next".into(),
+        key_use: KeyUse::Id,
+        sealed_private: vec![9; 8],
+        public_jwk: "{}".into(),
+        created_at: t(5),
+        activated_at: None,
+        retired_at: None,
+        revoked_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_signing_key(&next).await.unwrap();
+    // A next key can't be retired before it signs.
+    assert!(
+        !tx.retire_signing_key(&p.id, "kid-next", t(6))
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.activate_signing_key(&p.id, "kid-next", t(7))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.activate_signing_key(&p.id, "kid-next", t(8))
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.retire_signing_key(&p.id, "kid-next", t(9))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.retire_signing_key(&p.id, "kid-next", t(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.revoke_signing_key(&p.id, "kid-next", t(11))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.revoke_signing_key(&p.id, "kid-next", t(12))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.revoke_signing_key(&p.id, "kid-none", t(12))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let got = tx.find_signing_key("kid-next").await.unwrap().unwrap();
+    assert_eq!(
+        got,
+        StoredKey {
+            activated_at: Some(t(7)),
+            retired_at: Some(t(9)),
+            revoked_at: Some(t(11)),
+            ..next
+        }
+    );
+    assert_eq!(tx.signing_keys(&p.id).await.unwrap(), vec![got]);
+    assert!(tx.find_signing_key("kid-none").await.unwrap().is_none());
+    drop(tx);
+    // A revoked next key can't be activated.
+    let mut tx = store.begin().await.unwrap();
+    let spare = StoredKey {
+        kid: "kid-spare".into(),
+        activated_at: None,
+        retired_at: None,
+        revoked_at: None,
+        ..tx.find_signing_key("kid-next").await.unwrap().unwrap()
+    };
+    tx.insert_signing_key(&spare).await.unwrap();
+    assert!(
+        tx.revoke_signing_key(&p.id, "kid-spare", t(20))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.activate_signing_key(&p.id, "kid-spare", t(21))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+}
+
+pub async fn key_upkeep_finds_pools_without_next_keys_or_with_old_keys(store: Arc<dyn Store>) {
+    let mut p = pool("us-east-1_UPKEEP");
+    p.created_at = t(100);
+    seed_pool(&*store, &p).await;
+    let key = |kid: &str, key_use: KeyUse, activated_at: Option<Timestamp>| StoredKey {
+        pool_id: p.id.clone(),
+        kid: kid.into(),
+        key_use,
+        sealed_private: vec![1],
+        public_jwk: "{}".into(),
+        created_at: t(100),
+        activated_at,
+        retired_at: None,
+        revoked_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_signing_key(&key("up-id", KeyUse::Id, Some(t(100))))
+        .await
+        .unwrap();
+    tx.insert_signing_key(&key("up-access", KeyUse::Access, Some(t(100))))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let due = |created_before: i64, activated_before: Option<i64>| {
+        let (store, id) = (store.clone(), p.id.clone());
+        async move {
+            let mut tx = store.read().await.unwrap();
+            tx.pools_due_key_upkeep(t(created_before), activated_before.map(t), 1000)
+                .await
+                .unwrap()
+                .contains(&id)
+        }
+    };
+    // Too young for a next key; keys younger than the rotation age.
+    assert!(!due(100, Some(100)).await);
+    assert!(!due(50, None).await);
+    // Old enough: no next key of either use.
+    assert!(due(101, None).await);
+    // Signing since before the rotation age.
+    assert!(due(50, Some(101)).await);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_signing_key(&key("up-id-next", KeyUse::Id, None))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // One use still lacks a next key.
+    assert!(due(101, None).await);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_signing_key(&key("up-access-next", KeyUse::Access, None))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(!due(101, None).await);
+    assert!(due(101, Some(101)).await);
+}
+
+pub async fn deployment_meta_is_written_once(store: Arc<dyn Store>) {
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_meta("probe").await.unwrap(), None);
+    assert!(tx.insert_meta("probe", &[1, 2, 3]).await.unwrap());
+    assert!(!tx.insert_meta("probe", &[4]).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_meta("probe").await.unwrap(), Some(vec![1, 2, 3]));
 }
 
 pub async fn sweep_removes_expired_state(store: Arc<dyn Store>) {

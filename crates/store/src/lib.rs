@@ -147,8 +147,13 @@ pub struct StoredKey {
     pub sealed_private: Vec<u8>,
     /// The public JWK as JSON, so verification never needs to unseal anything.
     pub public_jwk: String,
+    /// Published from creation; signs from activation (None: the next key, published ahead).
     pub created_at: Timestamp,
+    pub activated_at: Option<Timestamp>,
+    /// Stopped signing; still published until the tokens it signed have expired.
     pub retired_at: Option<Timestamp>,
+    /// Withdrawn: neither published nor accepted.
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// An authorization code as the store holds it.
@@ -192,6 +197,44 @@ pub trait Tx: Send + IamTx + IdentityTx {
     // Signing keys.
     async fn insert_signing_key(&mut self, key: &StoredKey) -> StoreResult<()>;
     async fn signing_keys(&mut self, pool: &UserPoolId) -> StoreResult<Vec<StoredKey>>;
+    /// A key by its id, in whichever pool holds it.
+    async fn find_signing_key(&mut self, kid: &str) -> StoreResult<Option<StoredKey>>;
+    /// Starts a next key signing. False (nothing written) unless it is unactivated and unrevoked,
+    /// so two nodes rotating at once can't both win.
+    async fn activate_signing_key(
+        &mut self,
+        pool: &UserPoolId,
+        kid: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Stops an active key signing. False (nothing written) unless it is active.
+    async fn retire_signing_key(
+        &mut self,
+        pool: &UserPoolId,
+        kid: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Withdraws a key. False (nothing written) when it is already revoked or doesn't exist.
+    async fn revoke_signing_key(
+        &mut self,
+        pool: &UserPoolId,
+        kid: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Pools with key upkeep due, by id: created before `created_before` and lacking a next key
+    /// of either use, or with a key that has been signing since before `activated_before`.
+    async fn pools_due_key_upkeep(
+        &mut self,
+        created_before: Timestamp,
+        activated_before: Option<Timestamp>,
+        limit: usize,
+    ) -> StoreResult<Vec<UserPoolId>>;
+
+    // Deployment-wide values.
+    async fn get_meta(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Writes a value unless one is there; returns whether it wrote.
+    async fn insert_meta(&mut self, name: &str, value: &[u8]) -> StoreResult<bool>;
 
     // App clients. Client ids are unique across pools (InitiateAuth names only the client).
     async fn insert_client(&mut self, client: &AppClient) -> StoreResult<()>;

@@ -217,9 +217,9 @@ class TesseraServer:
         return "\n".join(lines[-n:])
 
     def cli(self, command: str, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
-        """Runs another `tessera` subcommand (e.g. `outbox`) on this server's data dir and store,
+        """Runs another `tessera` subcommand (e.g. `outbox`, `keys rotate`) on this server's data dir and store,
         as an operator on the same host would; the server may keep running."""
-        argv = [self.binary, command, "--data-dir", str(self.data_dir)]
+        argv = [self.binary, *command.split(), "--data-dir", str(self.data_dir)]
         if self.database_url:
             argv += ["--database-url", self.database_url]
         env = {k: v for k, v in self._env().items() if not k.startswith(("LD_PRELOAD", "FAKETIME"))}

@@ -137,7 +137,7 @@ impl Engine {
         }
         let couldnt_verify = || invalid("Couldn't verify signed token.");
         let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(couldnt_verify)?;
-        let keys = match self.pool_keys(&user_pool).await {
+        let keys = match self.pool_keys_for(&user_pool, &kid).await {
             Ok(k) => k,
             Err(EngineError::Client(_)) => return Err(couldnt_verify()),
             Err(e) => return Err(e),

@@ -2,7 +2,7 @@
 // `tessera serve --listen 127.0.0.1:0` with a temporary data dir, fixed root credentials and the
 // cheap password-hashing cost. The first stdout line gives the port.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, openSync, closeSync, readFileSync } from "node:fs";
@@ -84,6 +84,10 @@ export async function startServer({ dataDir, port = 0, args = [] } = {}) {
     dataDir,
     stderrTail,
     issuer: (poolId) => `${endpoint}/${poolId}`,
+    // Another `tessera` command on this server's data dir, as an operator on the host would run
+    // it while the server runs; e.g. cli("keys", "rotate", "--pool", id). Returns its stdout.
+    cli: (command, ...rest) =>
+      execFileSync(bin, [command, ...rest, "--data-dir", dataDir], { env, encoding: "utf8", timeout: 30000 }),
     client: (credentials = { accessKeyId: ROOT_ACCESS_KEY_ID, secretAccessKey: ROOT_SECRET_ACCESS_KEY }) =>
       new CognitoIdentityProviderClient({ region: REGION, endpoint, credentials, maxAttempts: 1 }),
     async stop() {
