@@ -1,6 +1,6 @@
 //! The `tessera` binary.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use tessera_server::{Application, Config, Settings};
@@ -115,6 +115,9 @@ struct ServerArgs {
     /// Log format: text or json [default: text].
     #[arg(long)]
     log_format: Option<String>,
+    /// Also append the audit trail (JSON lines) to this file.
+    #[arg(long)]
+    audit_log: Option<PathBuf>,
     /// Email delivery: smtp://[user:pass@]host[:port], smtps://… or smtp://…?tls=required.
     #[arg(long)]
     smtp_url: Option<String>,
@@ -171,6 +174,12 @@ impl ServerArgs {
         set("dev", self.dev.then_some(true.into()));
         set("hash_cost", self.hash_cost.clone().map(Into::into));
         set("log_format", self.log_format.clone().map(Into::into));
+        set(
+            "audit_log",
+            self.audit_log
+                .as_ref()
+                .map(|p| p.display().to_string().into()),
+        );
         set("smtp_url", self.smtp_url.clone().map(Into::into));
         set("email_from", self.email_from.clone().map(Into::into));
         set("sms_webhook", self.sms_webhook.clone().map(Into::into));
@@ -195,22 +204,52 @@ impl ServerArgs {
             (!lambda.is_empty()).then_some(serde_json::Value::Object(lambda)),
         );
         let config = Config::load(self.config.as_deref(), &serde_json::Value::Object(o))?;
-        init_logging(&config.log_format);
+        init_logging(&config.log_format, config.audit_log.as_deref())?;
         Settings::from_config(config)
     }
 }
 
-fn init_logging(format: &str) {
+/// Logs to stderr (text or JSON, filtered by `TESSERA_LOG`), and the audit trail also to its own
+/// file when one is configured, whatever `TESSERA_LOG` says.
+fn init_logging(format: &str, audit_log: Option<&std::path::Path>) -> Result<()> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if format == "json" {
-        builder.json().try_init()
+    let stream = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let stream = if format == "json" {
+        stream.json().with_filter(filter).boxed()
     } else {
-        builder.try_init()
+        stream.with_filter(filter).boxed()
     };
+    let audit = match audit_log {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("open the audit log {}", path.display()))?;
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_filter(
+                        tracing_subscriber::filter::Targets::new()
+                            .with_target(tessera_engine::audit::TARGET, tracing::Level::INFO),
+                    ),
+            )
+        }
+        None => None,
+    };
+    let _ = tracing_subscriber::registry()
+        .with(stream)
+        .with(audit)
+        .try_init();
+    Ok(())
 }
 
 fn banner(app: &Application, settings: &Settings) {

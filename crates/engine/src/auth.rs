@@ -92,8 +92,23 @@ pub(crate) fn unknown_user(client: &AppClient) -> EngineError {
 }
 
 impl Engine {
-    /// Finds a user by what they typed at sign-in: username, then an alias, then `sub`.
+    /// Finds a user by what they typed at sign-in: username, then an alias, then `sub`. The
+    /// request's audit line names the user found (or only the pool).
     pub(crate) async fn find_user(
+        &self,
+        tx: &mut dyn Tx,
+        pool: &UserPool,
+        name: &str,
+    ) -> EngineResult<Option<User>> {
+        let found = self.lookup_user(tx, pool, name).await?;
+        match &found {
+            Some(user) => crate::audit::note_user(&pool.id, &user.sub),
+            None => crate::audit::note_pool(&pool.id),
+        }
+        Ok(found)
+    }
+
+    async fn lookup_user(
         &self,
         tx: &mut dyn Tx,
         pool: &UserPool,

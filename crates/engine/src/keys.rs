@@ -400,6 +400,7 @@ impl Engine {
                 }
                 tx.commit().await?;
                 self.forget_pool_keys(&pool);
+                crate::audit::event("signing_key_revoked", &pool, kid);
             }
         }
         let mut tx = self.inner.store.read().await?;
@@ -458,6 +459,14 @@ impl Engine {
         tx.commit().await?;
         self.forget_pool_keys(pool);
         tracing::info!(pool = %pool, revoked = revoke, "signing keys rotated");
+        crate::audit::event(
+            "signing_keys_rotated",
+            pool,
+            &match revoke {
+                Some(kid) => format!("revoked {kid}"),
+                None => "rotated".to_string(),
+            },
+        );
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! between transactions, never while holding the store's writer. The engine speaks domain types:
 //! it knows nothing of HTTP or the wire format.
 
+pub mod audit;
 mod auth;
 mod branding;
 mod clients;

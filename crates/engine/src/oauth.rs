@@ -288,6 +288,7 @@ impl Engine {
         sub: Sub,
         auth_time: Timestamp,
     ) -> EngineResult<String> {
+        crate::audit::note_user(pool, &sub);
         let token = tessera_crypto::random::token(32);
         let session = HostedSession {
             pool_id: pool.clone(),

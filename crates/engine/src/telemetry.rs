@@ -113,15 +113,19 @@ fn result_label(outcome: &EngineResult<AuthOutcome>) -> &'static str {
 }
 
 pub(crate) fn sign_in(flow: &'static str, outcome: &EngineResult<AuthOutcome>) {
-    counter!(SIGN_INS, "flow" => flow, "result" => result_label(outcome)).increment(1);
+    let result = result_label(outcome);
+    crate::audit::note_outcome(result);
+    counter!(SIGN_INS, "flow" => flow, "result" => result).increment(1);
 }
 
 pub(crate) fn challenge_answered(challenge: &'static str, outcome: &EngineResult<AuthOutcome>) {
-    counter!(AUTH_CHALLENGES, "challenge" => challenge, "result" => result_label(outcome))
-        .increment(1);
+    let result = result_label(outcome);
+    crate::audit::note_outcome(result);
+    counter!(AUTH_CHALLENGES, "challenge" => challenge, "result" => result).increment(1);
 }
 
 pub(crate) fn lockout() {
+    crate::audit::note_outcome("locked_out");
     counter!(LOCKOUTS).increment(1);
 }
 

@@ -165,6 +165,7 @@ impl Engine {
         if let Some(nonce) = oauth.and_then(|o| o.nonce) {
             id_claims.insert("nonce".into(), json!(nonce));
         }
+        crate::audit::note_user(&user.pool_id, &user.sub);
         let keys = self.pool_keys(&user.pool_id).await?;
         let with_at_hash = oauth.is_some();
         let (id_token, access_token) = tokio::task::spawn_blocking(move || {
@@ -232,6 +233,9 @@ impl Engine {
     /// expired, carrying the admin scope, and its family neither revoked nor signed out.
     pub(crate) async fn verify_access_token(&self, token: &str) -> EngineResult<AccessIdentity> {
         let verified = self.check_access_token(token, ADMIN_SCOPE).await;
+        if let Ok(id) = &verified {
+            crate::audit::note_user(&id.pool_id, &id.sub);
+        }
         crate::telemetry::token_verification(&verified);
         verified
     }

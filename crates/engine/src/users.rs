@@ -206,6 +206,7 @@ impl Engine {
             Who::Admin { pool, username } => {
                 let pool = self.load_pool(tx, pool).await?;
                 let user = self.admin_user(tx, &pool, username).await?;
+                crate::audit::note_user(&pool.id, &user.sub);
                 Ok((pool, user))
             }
         }

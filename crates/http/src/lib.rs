@@ -10,6 +10,7 @@
 //! Handlers only translate between wire shapes and engine calls; rules live in the engine and
 //! domain. Errors reach the wire in one place ([`error`]).
 
+mod audit;
 mod dispatch;
 pub mod error;
 mod health;
@@ -109,4 +110,5 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             state,
             web::host_routing,
         ))
+        .layer(axum::middleware::from_fn(audit::audit_requests))
 }

@@ -57,6 +57,8 @@ pub struct Config {
     pub database_max_connections: u32,
     /// `text` or `json` logs.
     pub log_format: String,
+    /// Also append the audit trail (JSON lines, target `tessera::audit`) to this file.
+    pub audit_log: Option<PathBuf>,
     /// Email delivery: `smtp://[user:pass@]host[:port]`, `smtps://…` (implicit TLS), or
     /// `smtp://…?tls=required` (STARTTLS).
     pub smtp_url: Option<String>,
@@ -153,6 +155,7 @@ impl Default for Config {
             body_limit: tessera_http::DEFAULT_BODY_LIMIT,
             database_max_connections: 16,
             log_format: "text".into(),
+            audit_log: None,
             smtp_url: None,
             email_from: "Tessera <no-reply@localhost>".into(),
             sms_webhook: None,
@@ -187,6 +190,7 @@ pub const FIELDS: &[&str] = &[
     "body_limit",
     "database_max_connections",
     "log_format",
+    "audit_log",
     "smtp_url",
     "email_from",
     "sms_webhook",

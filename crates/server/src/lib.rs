@@ -327,10 +327,14 @@ impl Application {
             })
         });
         let result = match self.tls {
-            None => axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .context("server failed"),
+            None => axum::serve(
+                self.listener,
+                self.router
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server failed"),
             Some((files, config)) => {
                 let reloader = tokio::spawn(tls::reload_on_hangup(files, config.clone()));
                 let handle = axum_server::Handle::new();
@@ -345,7 +349,10 @@ impl Application {
                 let served = axum_server::from_tcp_rustls(listener, config)
                     .context("TLS listener")?
                     .handle(handle)
-                    .serve(self.router.into_make_service())
+                    .serve(
+                        self.router
+                            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                    )
                     .await
                     .context("server failed");
                 reloader.abort();

@@ -262,6 +262,8 @@ pub async fn handle(
     match result {
         Ok(response) => response,
         Err(e) => {
+            let code = e.code.to_string();
+            tessera_engine::audit::note(|f| f.outcome = Some(code));
             tracing::info!(action = %tessera_wire::echo(&action), %request_id, code = %e.code, "query request refused");
             error_response(e, &request_id)
         }
@@ -297,6 +299,7 @@ async fn route(
             ),
         ));
     };
+    tessera_engine::audit::note_operation(format!("{}.{action}", service.signing_name));
     // AssumeRoleWithWebIdentity is unsigned: the token is the credential.
     if sts_roles::UNSIGNED.contains(&action) {
         let result = sts_roles::call(state, action, form, None).await?;
