@@ -36,6 +36,20 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Write a consistent copy of the SQLite store to FILE while the servers run (PostgreSQL:
+    /// use pg_dump; see the README).
+    Backup {
+        #[command(flatten)]
+        server: ServerArgs,
+        file: PathBuf,
+    },
+    /// Restore a backup FILE into a fresh data directory (or --database-url), then check it
+    /// opens with the master key given.
+    Restore {
+        #[command(flatten)]
+        server: ServerArgs,
+        file: PathBuf,
+    },
     /// Signing keys: list, rotate, revoke. Run against the same store (and master key) as the
     /// servers; they pick the change up within seconds.
     Keys {
@@ -427,6 +441,23 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Keys { action } => keys(action).await,
+        Command::Backup { server, file } => {
+            tessera_server::backup(&server.settings()?, &file).await?;
+            eprintln!("backed up to {}", file.display());
+            Ok(())
+        }
+        Command::Restore { server, file } => {
+            tessera_server::restore(&server.settings()?, &file).await?;
+            // Open it as a server would: migrations, and the master key check.
+            let app = offline_app(&server).await?;
+            let pools = app.engine().list_user_pools(60, None).await?;
+            eprintln!(
+                "restored {}; it opens with this master key ({} user pool(s) on the first page)",
+                file.display(),
+                pools.pools.len()
+            );
+            Ok(())
+        }
         Command::Outbox {
             server,
             pool,

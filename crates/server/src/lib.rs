@@ -23,6 +23,72 @@ use tessera_store::Store;
 use tokio::net::TcpListener;
 
 /// Opens the configured store, applying migrations.
+/// `tessera backup`: a consistent copy of a running (or stopped) deployment's SQLite store.
+pub async fn backup(settings: &Settings, dest: &std::path::Path) -> Result<()> {
+    match &settings.database {
+        Database::Sqlite(url) => {
+            let source = tessera_store_sqlite::path_of_url(url)?;
+            if !source.exists() {
+                anyhow::bail!("no store at {} to back up", source.display());
+            }
+            let store = tessera_store_sqlite::SqliteStore::open_url(url)
+                .await
+                .with_context(|| format!("open {url}"))?;
+            store
+                .backup_to(dest)
+                .await
+                .with_context(|| format!("back up {url} to {}", dest.display()))?;
+            Ok(())
+        }
+        Database::Postgres(_) => anyhow::bail!(
+            "PostgreSQL stores are backed up with PostgreSQL's own tools: pg_dump --format=custom \
+             for a logical copy, or base backups with WAL archiving for point-in-time recovery \
+             (see README, Backups)"
+        ),
+    }
+}
+
+/// `tessera restore`: puts a backup in place of the store `settings` name, which must not exist
+/// yet (restore into a fresh data directory). The backup is checked first, and the restored
+/// store is then opened as a server would open it: migrated if the backup is older, and refused
+/// if the master key isn't the one it was sealed with.
+pub async fn restore(settings: &Settings, src: &std::path::Path) -> Result<()> {
+    let Database::Sqlite(url) = &settings.database else {
+        anyhow::bail!("PostgreSQL stores are restored with pg_restore (see README, Backups)");
+    };
+    if settings.master_key.is_none() && !settings.data_dir.join("master.key").exists() {
+        anyhow::bail!(
+            "the backup's secrets are sealed with its deployment's master key: put that master.key \
+             in {} or set TESSERA_MASTER_KEY before restoring",
+            settings.data_dir.display()
+        );
+    }
+    let target = tessera_store_sqlite::path_of_url(url)?;
+    if target.exists() {
+        anyhow::bail!(
+            "{} exists: restore into a fresh data directory (or move the old store away first)",
+            target.display()
+        );
+    }
+    let version = tessera_store_sqlite::check_backup(src)
+        .await
+        .with_context(|| format!("check {}", src.display()))?;
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    // Copy beside the target, flush, then rename: a crash never leaves half a store in place.
+    let partial = target.with_extension("restoring");
+    std::fs::copy(src, &partial)
+        .with_context(|| format!("copy {} to {}", src.display(), partial.display()))?;
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("flush {}", partial.display()))?;
+    std::fs::rename(&partial, &target)
+        .with_context(|| format!("move {} to {}", partial.display(), target.display()))?;
+    tracing::info!(from = %src.display(), to = %target.display(), schema = version, "store restored");
+    Ok(())
+}
+
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     Ok(match &settings.database {
         Database::Sqlite(url) => {

@@ -6,8 +6,9 @@
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqlitePool};
+use sqlx::{ConnectOptions, Connection, SqlitePool};
 use std::path::Path;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 use tessera_store::{Store, StoreError, StoreResult, Tx};
@@ -25,6 +26,7 @@ fn busy(code: &str) -> bool {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    options: SqliteConnectOptions,
 }
 
 impl SqliteStore {
@@ -61,11 +63,85 @@ impl SqliteStore {
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.pragma("query_only", "ON"))
+            .connect_with(options.clone().pragma("query_only", "ON"))
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            options,
+        })
     }
+
+    /// Writes a consistent copy of the whole database to `dest` (which must not exist) while the
+    /// store stays online: `VACUUM INTO` copies one read snapshot, so every write acknowledged
+    /// before the backup began is in it, and writers go on meanwhile (WAL). The copy is checked
+    /// before this returns.
+    pub async fn backup_to(&self, dest: &Path) -> StoreResult<()> {
+        if dest.exists() {
+            return Err(StoreError::Backend(format!(
+                "{} exists; a backup never overwrites a file",
+                dest.display()
+            )));
+        }
+        let dest_text = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Backend("the backup path must be UTF-8".into()))?;
+        // Its own connection: the readers are query_only, and the writer must stay free.
+        let mut conn = self.options.connect().await.map_err(be)?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(dest_text)
+            .execute(&mut conn)
+            .await
+            .map_err(be)?;
+        conn.close().await.map_err(be)?;
+        check_backup(dest).await.map(drop)
+    }
+}
+
+/// The database file a `sqlite://…` URL names.
+pub fn path_of_url(url: &str) -> StoreResult<PathBuf> {
+    let options =
+        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(options.get_filename().to_path_buf())
+}
+
+/// Checks a backup file: SQLite's integrity check passes and it holds no migration this build
+/// doesn't know. Returns its schema version (the newest migration applied).
+pub async fn check_backup(path: &Path) -> StoreResult<i64> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .immutable(true);
+    let mut conn = options.connect().await.map_err(be)?;
+    let (verdict,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(be)?;
+    if verdict != "ok" {
+        return Err(StoreError::Corrupt(format!(
+            "{} fails SQLite's integrity check: {verdict}",
+            path.display()
+        )));
+    }
+    let (version,): (Option<i64>,) =
+        sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| {
+                StoreError::Corrupt(format!("{} is not a Tessera store: {e}", path.display()))
+            })?;
+    conn.close().await.map_err(be)?;
+    let version = version
+        .ok_or_else(|| StoreError::Corrupt(format!("{} holds no migrations", path.display())))?;
+    let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    if version > known {
+        return Err(StoreError::Backend(format!(
+            "{} is from a newer Tessera (schema {version}; this build knows {known})",
+            path.display()
+        )));
+    }
+    Ok(version)
 }
 
 #[async_trait]
