@@ -1,0 +1,146 @@
+//! Fuzz entry points: each takes arbitrary bytes, runs one of Tessera's parsers of untrusted
+//! input, and checks invariants that must hold for every input. A panic is a finding.
+//!
+//! The cargo-fuzz targets in `fuzz/` (nightly, libFuzzer; `scripts/fuzz`) call these, and
+//! `tests/regressions.rs` replays every input kept in `regressions/{target}/` on stable, so a
+//! crash once found stays fixed in CI.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // invariants are checked by panicking
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use std::sync::OnceLock;
+use tessera_crypto::jwt::{Jwk, SigningKey};
+use tessera_domain::filter::UserFilter;
+use tessera_policy::{Policy, PolicyKind, RequestContext, SourcedPolicy};
+
+/// A fuzz target: bytes in, a panic when an invariant breaks.
+pub type Target = fn(&[u8]);
+
+/// Every target by name, for the regression runner.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("aws_json_request", aws_json_request),
+    ("user_filter", user_filter),
+    ("jwt", jwt),
+    ("iam_policy", iam_policy),
+    ("branding_css", branding_css),
+];
+
+/// An AWS JSON request body against the model: the first two bytes choose the service and the
+/// operation, the rest is the body. Decoding and validation never panic, and a refusal always
+/// says something.
+pub fn aws_json_request(data: &[u8]) {
+    let [s, o, body @ ..] = data else { return };
+    let services = &tessera_wire::SERVICES;
+    let service = services[usize::from(*s) % services.len()];
+    let ops = service.operations;
+    if ops.is_empty() {
+        return;
+    }
+    let op = &ops[usize::from(*o) % ops.len()];
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
+    if let Err(rejection) = service.validate_input(op, &value) {
+        assert!(!rejection.message().is_empty());
+    }
+}
+
+/// ListUsers' filter: a parsed filter matches its own value.
+pub fn user_filter(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(Some(filter)) = UserFilter::parse(text) {
+        assert!(filter.matches(&filter.value));
+    }
+}
+
+fn our_key() -> &'static Jwk {
+    static KEY: OnceLock<Jwk> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate().unwrap().0.jwk().clone())
+}
+
+/// A token as the API receives it: reading its claims and kid never panics, and no input made
+/// without our private key verifies with our key, whatever its header claims (alg `none`,
+/// HS256 with the public key as secret, another kid…).
+pub fn jwt(data: &[u8]) {
+    let Ok(token) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = tessera_crypto::jwt::unverified_claims(token);
+    let _ = tessera_crypto::jwt::kid_of(token);
+    let key = our_key();
+    // Name our kid so the check reaches the signature rather than stopping at the kid.
+    let forged = match token.split_once('.') {
+        Some((_, rest)) => {
+            let header = serde_json::json!({"alg": "RS256", "kid": key.kid});
+            format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()))
+        }
+        None => token.to_string(),
+    };
+    assert!(tessera_crypto::jwt::verify(token, key).is_err());
+    assert!(tessera_crypto::jwt::verify(&forged, key).is_err());
+}
+
+/// An IAM policy document of any kind: parsing never panics, and a parsed policy evaluates the
+/// same way twice against requests with and without context keys and principals.
+pub fn iam_policy(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let requests = [
+        RequestContext::new(
+            "s3:GetObject",
+            "arn:aws:s3:::mybucket/assets/my_picture.jpg",
+        ),
+        RequestContext::new("s3:ListBucket", "arn:aws:s3:::mybucket")
+            .with_key("s3:prefix", "us-east-1:1234/")
+            .with_key("cognito-identity.amazonaws.com:sub", "us-east-1:1234")
+            .with_request_time(1_796_000_000_000),
+        RequestContext::new(
+            "dynamodb:PutItem",
+            "arn:aws:dynamodb:us-east-1:000000000000:table/t",
+        )
+        .with_multi_key("dynamodb:LeadingKeys", ["us-east-1:1234"])
+        .with_key("aws:SourceIp", "10.1.2.3")
+        .with_bool("aws:SecureTransport", true),
+        RequestContext::cognito_web_identity("us-east-1:pool", "us-east-1:id", &["authenticated"]),
+    ];
+    for kind in [
+        PolicyKind::Identity,
+        PolicyKind::Trust,
+        PolicyKind::Resource,
+    ] {
+        let Ok(policy) = Policy::parse(text, kind) else {
+            continue;
+        };
+        let sourced = [SourcedPolicy::new("fuzzed", &policy)];
+        for request in &requests {
+            let first = tessera_policy::evaluate(request, &sourced, None);
+            let again = tessera_policy::evaluate(request, &sourced, Some(&sourced));
+            assert_eq!(
+                first.outcome,
+                tessera_policy::evaluate(request, &sourced, None).outcome
+            );
+            // Identity ∩ the same policy as session policy can't allow more than the identity.
+            if first.outcome != tessera_policy::Outcome::Allow {
+                assert_ne!(again.outcome, tessera_policy::Outcome::Allow);
+            }
+        }
+    }
+}
+
+/// Hosted-UI CSS through the allow-list: what passes comes out normalised, and normalising that
+/// again changes nothing.
+pub fn branding_css(data: &[u8]) {
+    let Ok(css) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(clean) = tessera_domain::ui_css::sanitize(css) {
+        assert_eq!(
+            tessera_domain::ui_css::sanitize(&clean).ok().as_deref(),
+            Some(clean.as_str())
+        );
+    }
+}
