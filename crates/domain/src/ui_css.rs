@@ -298,7 +298,7 @@ fn value<'i>(p: &mut Parser<'i>, property: &str) -> Result<String, Refusal> {
                 custom(format!("{what} is not allowed in the value of {property}."))
             })?,
         };
-        if space {
+        if space || would_merge(&out, &piece) {
             out.push(' ');
         }
         space = false;
@@ -308,6 +308,16 @@ fn value<'i>(p: &mut Parser<'i>, property: &str) -> Result<String, Refusal> {
         return Err(custom(format!("the property {property} has no value.")));
     }
     Ok(out)
+}
+
+/// Whether writing `next` right after `out` would let a tokenizer read the two as one token (an
+/// identifier then a number, `a` `1` → `a1`; a number then an identifier, `3` `em` → `3em`): the
+/// input had them apart, so the output must too, or it would mean something else.
+fn would_merge(out: &str, next: &str) -> bool {
+    let Some(last) = out.chars().last() else {
+        return false;
+    };
+    !matches!(last, ',' | '/' | ' ') && next != "/"
 }
 
 /// The arguments of `rgb()`/`hsl()`: numbers, percentages, angles, commas and `/`.
@@ -340,7 +350,7 @@ fn color_arguments<'i>(p: &mut Parser<'i>) -> Result<String, Refusal> {
                 )));
             }
         };
-        if space {
+        if space || would_merge(&out, &piece) {
             out.push(' ');
         }
         space = false;
@@ -479,6 +489,19 @@ mod tests {
              .submitButton-customizable:hover{color:#fff;background-color:rgba(0,10%,255,0.5) !important;}\n\
              .inputField-customizable{border:1px solid #ccc;width:100%;}\n"
         );
+    }
+
+    /// Found by the branding_css fuzz target: `ob+1` is two tokens; written back as `ob1` it was
+    /// one identifier, and `3ob` `1` became a dimension with unit `ob1`.
+    #[test]
+    fn tokens_that_were_apart_stay_apart() {
+        let once =
+            sanitize(".background-customizable { background-color: olc ob+1,2,3ob+1,S }").unwrap();
+        assert_eq!(
+            once,
+            ".background-customizable{background-color:olc ob 1,2,3ob 1,s;}\n"
+        );
+        assert_eq!(sanitize(&once).unwrap(), once);
     }
 
     #[test]
