@@ -15,6 +15,7 @@ mod error;
 pub mod federation;
 mod flow;
 pub mod forward_auth;
+pub mod gateway;
 mod groups;
 mod hashing;
 pub mod iam;
