@@ -76,7 +76,46 @@ pub struct Config {
     pub outbox_poll_ms: u64,
     /// Where the functions in pools' LambdaConfig are invoked (the `[lambda]` table).
     pub lambda: LambdaConfig,
+    /// The SigV4 policy gateway in front of S3 and DynamoDB (the `[gateway]` table).
+    pub gateway: GatewayConfig,
 }
+
+/// The `[gateway]` table: the policy gateway's listener and its backends.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Serve the gateway on this address (it is off without one).
+    pub listen: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub s3: GatewayBackendConfig,
+    pub dynamodb: GatewayBackendConfig,
+}
+
+/// `[gateway.s3]` / `[gateway.dynamodb]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayBackendConfig {
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// S3 only: virtual-host style requests arrive as `{bucket}.{domain}`.
+    pub domain: Option<String>,
+}
+
+/// `TESSERA_GATEWAY_{KEY}` → `gateway.{path}`.
+pub const GATEWAY_FIELDS: &[(&str, &str)] = &[
+    ("listen", "listen"),
+    ("tls_cert", "tls_cert"),
+    ("tls_key", "tls_key"),
+    ("s3_endpoint", "s3.endpoint"),
+    ("s3_access_key_id", "s3.access_key_id"),
+    ("s3_secret_access_key", "s3.secret_access_key"),
+    ("s3_domain", "s3.domain"),
+    ("dynamodb_endpoint", "dynamodb.endpoint"),
+    ("dynamodb_access_key_id", "dynamodb.access_key_id"),
+    ("dynamodb_secret_access_key", "dynamodb.secret_access_key"),
+];
 
 /// The `[lambda]` table: the Lambda Invoke API host(s) that serve trigger functions.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -158,6 +197,7 @@ impl Default for Config {
             outbox_http: false,
             outbox_poll_ms: 1000,
             lambda: LambdaConfig::default(),
+            gateway: GatewayConfig::default(),
         }
     }
 }
@@ -244,6 +284,12 @@ impl Config {
                     .filter(|k| LAMBDA_FIELDS.iter().any(|f| k == *f))
                     .map(|k| format!("lambda.{k}").into()),
             )
+            .merge(Env::prefixed("TESSERA_GATEWAY_").filter_map(|k| {
+                GATEWAY_FIELDS
+                    .iter()
+                    .find(|(env, _)| k == *env)
+                    .map(|(_, path)| format!("gateway.{path}").into())
+            }))
             .merge(Serialized::globals(overrides));
         figment.extract().context("invalid configuration")
     }
@@ -293,6 +339,77 @@ pub struct Settings {
     pub outbox_poll: std::time::Duration,
     /// Where and how trigger functions are invoked.
     pub lambda: tessera_lambda::InvokerSettings,
+    /// The policy gateway, when `gateway.listen` is set.
+    pub gateway: Option<GatewaySetup>,
+}
+
+/// A validated `[gateway]` table.
+#[derive(Clone, Debug)]
+pub struct GatewaySetup {
+    pub listen: SocketAddr,
+    pub tls: Option<TlsFiles>,
+    pub s3: Option<tessera_gateway::Backend>,
+    pub dynamodb: Option<tessera_gateway::Backend>,
+    pub s3_domain: Option<String>,
+}
+
+fn gateway_backend(
+    name: &str,
+    c: GatewayBackendConfig,
+) -> Result<Option<tessera_gateway::Backend>> {
+    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    match (
+        non_empty(c.endpoint),
+        non_empty(c.access_key_id),
+        non_empty(c.secret_access_key),
+    ) {
+        (None, None, None) => Ok(None),
+        (Some(endpoint), Some(access_key_id), Some(secret_access_key)) => {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                bail!(
+                    "gateway.{name}.endpoint must be an http:// or https:// URL, not {endpoint:?}"
+                );
+            }
+            Ok(Some(tessera_gateway::Backend {
+                endpoint: endpoint.trim_end_matches('/').to_string(),
+                access_key_id,
+                secret_access_key,
+            }))
+        }
+        _ => bail!(
+            "set gateway.{name}.endpoint, gateway.{name}.access_key_id and gateway.{name}.secret_access_key together"
+        ),
+    }
+}
+
+fn gateway_settings(c: GatewayConfig) -> Result<Option<GatewaySetup>> {
+    let Some(listen) = c.listen.filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    let listen: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("gateway.listen must be ADDR:PORT, not {listen:?}"))?;
+    let tls = match (
+        c.tls_cert.filter(|p| !p.as_os_str().is_empty()),
+        c.tls_key.filter(|p| !p.as_os_str().is_empty()),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => bail!("set both gateway.tls_cert and gateway.tls_key, or neither"),
+    };
+    let s3_domain = domain_base(c.s3.domain.clone())?;
+    let s3 = gateway_backend("s3", c.s3)?;
+    let dynamodb = gateway_backend("dynamodb", c.dynamodb)?;
+    if s3.is_none() && dynamodb.is_none() {
+        bail!("gateway.listen is set but neither gateway.s3 nor gateway.dynamodb has a backend");
+    }
+    Ok(Some(GatewaySetup {
+        listen,
+        tls,
+        s3,
+        dynamodb,
+        s3_domain,
+    }))
 }
 
 /// A DNS name the domains live under: lower-case labels, no scheme, port or path.
@@ -373,6 +490,7 @@ impl Settings {
             ),
         };
         let lambda = lambda_settings(c.lambda, &c.region)?;
+        let gateway = gateway_settings(c.gateway)?;
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
         } else {
@@ -402,6 +520,7 @@ impl Settings {
             outbox_http: c.outbox_http && c.dev,
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
             lambda,
+            gateway,
         })
     }
 }
