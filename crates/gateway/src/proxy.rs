@@ -63,12 +63,15 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
 /// Who signed a request.
 enum Caller {
     Root,
-    Session {
-        grant: tessera_domain::identity::SessionGrant,
-        identity: Option<(String, String)>,
-        issued_at_ms: i64,
-        policies: GrantPolicies,
-    },
+    Session(Box<Session>),
+}
+
+/// A Tessera-issued session and what it may do.
+struct Session {
+    grant: tessera_domain::identity::SessionGrant,
+    identity: Option<(String, String)>,
+    issued_at_ms: i64,
+    policies: GrantPolicies,
 }
 
 /// What every check of one request shares.
@@ -152,12 +155,12 @@ impl Gateway {
             .await
             .map_err(|e| Refusal::internal(e.to_string()))?;
         Ok((
-            Caller::Session {
+            Caller::Session(Box::new(Session {
                 grant: session.grant,
                 identity: session.identity,
                 issued_at_ms: session.issued_at.millis(),
                 policies,
-            },
+            })),
             session.secret,
         ))
     }
@@ -168,7 +171,7 @@ impl Gateway {
             if !self.allows(ctx, check) {
                 let principal = match ctx.caller {
                     Caller::Root => format!("arn:aws:iam::{}:root", self.settings.account_id),
-                    Caller::Session { grant, .. } => grant.principal_arn.clone(),
+                    Caller::Session(s) => s.grant.principal_arn.clone(),
                 };
                 return Err(Refusal::denied(
                     ctx.service,
@@ -182,15 +185,15 @@ impl Gateway {
     }
 
     fn allows(&self, ctx: &Context<'_>, check: &Check) -> bool {
-        let Caller::Session {
+        let Caller::Session(session) = ctx.caller else {
+            return true;
+        };
+        let Session {
             grant,
             identity,
             issued_at_ms,
             policies,
-        } = ctx.caller
-        else {
-            return true;
-        };
+        } = session.as_ref();
         let mut request = RequestContext::new(check.action.as_str(), check.resource.as_str())
             .with_principal(Principal::Aws(grant.principal_arn.clone()))
             .with_request_time(ctx.now_ms)
