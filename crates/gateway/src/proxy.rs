@@ -749,42 +749,69 @@ impl Transform {
 }
 
 /// The body as a stream through `transform`; a failure ends the stream with an error (which
-/// aborts the forward, so the backend never completes the request) and is left in `failure`
-/// for the answer.
+/// aborts the forward) and is left in `failure` for the answer.
+///
+/// The last piece of output is held back until the body has ended and checked out: the
+/// backend is told the exact length, so without its last bytes it never completes the
+/// request, however late (a trailing checksum, the final hash) the check fails.
 fn transformed(
     body: Body,
     transform: Transform,
     failure: Arc<Mutex<Option<Refusal>>>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    struct Pipe<S, F> {
+        inner: S,
+        transform: Option<Transform>,
+        held: Option<Bytes>,
+        fail: F,
+    }
     let fail = move |refusal: Refusal| {
         let message = refusal.message.clone();
         *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(refusal);
         std::io::Error::other(message)
     };
-    futures_util::stream::unfold(
-        (body.into_data_stream(), Some(transform), fail),
-        |(mut inner, transform, fail)| async move {
-            let mut transform = transform?;
-            loop {
-                match inner.next().await {
-                    Some(Ok(bytes)) => match transform.push(&bytes) {
-                        Ok(out) if out.is_empty() => continue,
-                        Ok(out) => return Some((Ok(out), (inner, Some(transform), fail))),
-                        Err(r) => return Some((Err(fail(r)), (inner, None, fail))),
+    let pipe = Pipe {
+        inner: body.into_data_stream(),
+        transform: Some(transform),
+        held: None,
+        fail,
+    };
+    futures_util::stream::unfold(pipe, |mut pipe| async move {
+        let transform = pipe.transform.as_mut()?;
+        loop {
+            match pipe.inner.next().await {
+                Some(Ok(bytes)) => match transform.push(&bytes) {
+                    Ok(out) if out.is_empty() => continue,
+                    Ok(out) => match pipe.held.replace(out) {
+                        Some(previous) => return Some((Ok(previous), pipe)),
+                        None => continue,
                     },
-                    Some(Err(e)) => {
-                        return Some((Err(std::io::Error::other(e)), (inner, None, fail)));
+                    Err(r) => {
+                        pipe.transform = None;
+                        let e = (pipe.fail)(r);
+                        return Some((Err(e), pipe));
                     }
-                    None => {
-                        return match transform.finish() {
-                            Ok(()) => None,
-                            Err(r) => Some((Err(fail(r)), (inner, None, fail))),
-                        };
-                    }
+                },
+                Some(Err(e)) => {
+                    pipe.transform = None;
+                    return Some((Err(std::io::Error::other(e)), pipe));
+                }
+                None => {
+                    let finished = pipe.transform.take().map(Transform::finish);
+                    return match finished {
+                        Some(Err(r)) => {
+                            let e = (pipe.fail)(r);
+                            Some((Err(e), pipe))
+                        }
+                        _ => pipe.held.take().map(|last| {
+                            // Ends the stream on the next poll (`transform` is gone).
+                            (Ok(last), pipe)
+                        }),
+                    };
                 }
             }
-        },
-    )
+        }
+    })
 }
 
 /// The backend's answer, streamed back with its status and headers.

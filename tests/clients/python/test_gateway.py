@@ -64,6 +64,7 @@ def moto():
 
 
 def client(service: str, endpoint: str, key: str, secret: str, token: str | None = None):
+    """A boto3 client as an application would make it: only the endpoint is ours."""
     return boto3.session.Session().client(
         service,
         endpoint_url=endpoint,
@@ -100,8 +101,7 @@ def backend(moto):
     return s3, ddb
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, moto):
+def start_server(tmp_path_factory, moto, **gateway_env):
     gw_port = free_port()
     env = {
         "TESSERA_GATEWAY_LISTEN": f"127.0.0.1:{gw_port}",
@@ -111,9 +111,17 @@ def server(tmp_path_factory, moto):
         "TESSERA_GATEWAY_DYNAMODB_ENDPOINT": moto,
         "TESSERA_GATEWAY_DYNAMODB_ACCESS_KEY_ID": BACKEND_KEY,
         "TESSERA_GATEWAY_DYNAMODB_SECRET_ACCESS_KEY": BACKEND_SECRET,
+        **gateway_env,
     }
     s = TesseraServer(tmp_path_factory.mktemp("tessera") / "data", extra_env=env).start()
-    s.gateway = f"http://127.0.0.1:{gw_port}"
+    scheme = "https" if "TESSERA_GATEWAY_TLS_CERT" in gateway_env else "http"
+    s.gateway = f"{scheme}://127.0.0.1:{gw_port}"
+    return s
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, moto):
+    s = start_server(tmp_path_factory, moto)
     yield s
     s.stop()
 
@@ -145,6 +153,10 @@ ROWS_POLICY = {"Version": "2012-10-17", "Statement": [{
 
 @pytest.fixture(scope="module")
 def identities(server, backend):
+    return make_identities(server)
+
+
+def make_identities(server):
     idp = server.client()
     iam = server.client("iam")
     iam.create_role(RoleName="Cognito_Auth", AssumeRolePolicyDocument=trust("authenticated"))
@@ -179,8 +191,15 @@ def identities(server, backend):
     return {"guest": guest, "user": signed_in(), "other": signed_in()}
 
 
-def gw(server, service: str, creds: dict):
-    return client(service, server.gateway, creds["AccessKeyId"], creds["SecretKey"], creds["SessionToken"])
+def gw(server, service: str, creds: dict, verify=None):
+    c = client(service, server.gateway, creds["AccessKeyId"], creds["SecretKey"], creds["SessionToken"])
+    if verify:
+        c = boto3.session.Session().client(
+            service, endpoint_url=server.gateway, region_name=REGION, verify=verify,
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretKey"],
+            aws_session_token=creds["SessionToken"],
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"}))
+    return c
 
 
 def code_of(e: pytest.ExceptionInfo) -> tuple[str, int, str]:
@@ -380,3 +399,78 @@ def test_dynamodb_authentication_errors(server, identities):
         "x-amz-target": "DynamoDB_20120810.ListTables", "content-type": "application/x-amz-json-1.0"})
     assert r.status_code == 400
     assert r.json()["__type"].endswith("MissingAuthenticationTokenException")
+
+
+# -- over TLS: what SDKs send by default (aws-chunked bodies with trailing CRC32 checksums) ----
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory, moto, backend):
+    from test_tls import write_self_signed
+
+    cert, key_file = write_self_signed(tmp_path_factory.mktemp("gwcert"))
+    s = start_server(tmp_path_factory, moto, TESSERA_GATEWAY_TLS_CERT=cert, TESSERA_GATEWAY_TLS_KEY=key_file)
+    s.cert = cert
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_identities(tls_server):
+    return make_identities(tls_server)
+
+
+def test_streaming_uploads_with_trailing_checksums(tls_server, tls_identities, backend):
+    from boto3.s3.transfer import TransferConfig
+
+    ident, creds = tls_identities["user"]
+    s3 = gw(tls_server, "s3", creds, verify=tls_server.cert)
+    body = bytes(range(256)) * (5 * 4096)  # 5 MiB
+    sent = s3.put_object(Bucket=BUCKET, Key=f"{ident}/big.bin", Body=body)
+    assert "ChecksumCRC32" in sent  # boto3 sent the checksum (as an aws-chunked trailer)
+    assert backend[0].get_object(Bucket=BUCKET, Key=f"{ident}/big.bin")["Body"].read() == body
+    assert s3.get_object(Bucket=BUCKET, Key=f"{ident}/big.bin")["Body"].read() == body
+    # Multipart: CreateMultipartUpload, UploadPart ×3 (streamed, checksummed), Complete.
+    big = body * 3
+    import io
+
+    s3.upload_fileobj(io.BytesIO(big), BUCKET, f"{ident}/multi.bin",
+                      Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024,
+                                            use_threads=False))
+    assert backend[0].get_object(Bucket=BUCKET, Key=f"{ident}/multi.bin")["Body"].read() == big
+    # Denied over TLS too, before any byte reaches the backend.
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=BUCKET, Key="assets/planted.bin", Body=body)
+    assert code_of(e)[:2] == ("AccessDenied", 403)
+    assert "assets/planted.bin" not in objects(backend)
+
+
+def test_a_wrong_trailing_checksum_never_lands(tls_server, tls_identities, backend):
+    """An aws-chunked body whose CRC32 trailer doesn't match: refused, nothing stored."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    ident, creds = tls_identities["user"]
+    # 4 MiB in 64 KiB chunks: the payload streams on to the backend long before the trailer
+    # arrives, so the gateway must hold the end back until the checksum is known.
+    payload = bytes(range(256)) * (16 * 1024)
+    chunks = [payload[i:i + 65536] for i in range(0, len(payload), 65536)]
+    body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks)
+    body += b"0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+    from urllib.parse import quote
+
+    url = f"{tls_server.gateway}/{BUCKET}/{quote(ident, safe='')}/tampered.bin"  # as SDKs encode it
+    req = AWSRequest(method="PUT", url=url, data=body, headers={
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": str(len(payload)),
+        "X-Amz-Trailer": "x-amz-checksum-crc32",
+        "Content-Length": str(len(body)),
+    })
+    req.context["checksum"] = {"request_algorithm": {"in": "trailer", "algorithm": "crc32"}}
+    S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretKey"], creds["SessionToken"]), "s3", REGION).add_auth(req)
+    assert req.headers["X-Amz-Content-SHA256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    r = requests.put(url, data=body, headers=dict(req.headers), verify=tls_server.cert, timeout=10)
+    assert r.status_code == 400, r.text
+    assert b"<Code>BadDigest</Code>" in r.content
+    assert f"{ident}/tampered.bin" not in objects(backend)
