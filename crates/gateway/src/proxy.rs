@@ -44,6 +44,7 @@ impl Gateway {
     pub fn new(engine: Engine, settings: GatewaySettings) -> Result<Gateway, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| e.to_string())?;

@@ -366,9 +366,16 @@ impl Application {
             tokio::spawn(async move {
                 let service = g.router.into_make_service_with_connect_info::<SocketAddr>();
                 let served = match g.tls {
-                    None => axum::serve(g.listener, service)
-                        .await
-                        .map_err(anyhow::Error::from),
+                    // Small request/response pairs must not wait for delayed ACKs (Nagle).
+                    None => {
+                        use axum::serve::ListenerExt;
+                        let listener = g.listener.tap_io(|tcp| {
+                            let _ = tcp.set_nodelay(true);
+                        });
+                        axum::serve(listener, service)
+                            .await
+                            .map_err(anyhow::Error::from)
+                    }
                     Some(config) => match g.listener.into_std() {
                         Ok(std) => match axum_server::from_tcp_rustls(std, config) {
                             Ok(server) => server.serve(service).await.map_err(anyhow::Error::from),
