@@ -111,6 +111,7 @@ def start_server(tmp_path_factory, moto, **gateway_env):
         "TESSERA_GATEWAY_DYNAMODB_ENDPOINT": moto,
         "TESSERA_GATEWAY_DYNAMODB_ACCESS_KEY_ID": BACKEND_KEY,
         "TESSERA_GATEWAY_DYNAMODB_SECRET_ACCESS_KEY": BACKEND_SECRET,
+        "TESSERA_GATEWAY_S3_DOMAIN": "s3.test",
         **gateway_env,
     }
     s = TesseraServer(tmp_path_factory.mktemp("tessera") / "data", extra_env=env).start()
@@ -290,6 +291,27 @@ def test_presigned_urls_work_and_are_checked(server, identities, backend):
     r = requests.put(put, data=b"x", timeout=10)
     assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content
     assert "assets/x.jpg" not in objects(backend)
+
+
+def test_virtual_host_style_addresses_the_bucket_by_host(server, identities):
+    """`{bucket}.{gateway.s3.domain}`: signed for that host, sent to the gateway's address."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    guest = identities["guest"]
+    port = server.gateway.rsplit(":", 1)[1]
+
+    def get(key: str) -> requests.Response:
+        req = AWSRequest(method="GET", url=f"http://{BUCKET}.s3.test:{port}/{key}")
+        S3SigV4Auth(Credentials(guest["AccessKeyId"], guest["SecretKey"], guest["SessionToken"]), "s3", REGION).add_auth(req)
+        headers = dict(req.headers, Host=f"{BUCKET}.s3.test:{port}")
+        return requests.get(f"{server.gateway}/{key}", headers=headers, timeout=10)
+
+    r = get("assets/my_picture.jpg")
+    assert r.status_code == 200 and r.content == b"picture", r.text
+    r = get("assets/other.jpg")
+    assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content
 
 
 def test_s3_authentication_errors(server, identities):
