@@ -61,11 +61,46 @@ def timed(n: int, call) -> list[float]:
     return out
 
 
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stream_memory(server, s3, ident: str, mib: int, tmp: Path) -> None:
+    """One PutObject of `mib` MiB (hex payload hash: checked as it streams) and its download,
+    with the server's peak resident memory before and after."""
+    path = tmp / "big.bin"
+    block = os.urandom(1024 * 1024)
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(block)
+    pid = server.proc.pid
+    before = peak_rss_mib(pid)
+    t = time.perf_counter()
+    with open(path, "rb") as f:
+        s3.put_object(Bucket=tg.BUCKET, Key=f"{ident}/big.bin", Body=f)
+    up = time.perf_counter() - t
+    t = time.perf_counter()
+    got = 0
+    for chunk in s3.get_object(Bucket=tg.BUCKET, Key=f"{ident}/big.bin")["Body"].iter_chunks(1 << 20):
+        got += len(chunk)
+    down = time.perf_counter() - t
+    assert got == mib * 1024 * 1024
+    after = peak_rss_mib(pid)
+    print(
+        f"{mib} MiB through the gateway: up {mib / up:.0f} MiB/s, down {mib / down:.0f} MiB/s; "
+        f"server peak RSS {before:.0f} MiB before, {after:.0f} MiB after"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--upload-mib", type=int, default=256, help="size of the streamed upload/download (0: skip)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as d:
@@ -98,8 +133,11 @@ def main() -> None:
                 results[name] = (p50, p99)
                 print(f"{name:<34}{p50:>9.2f}{p99:>9.2f}")
             for svc in ("DynamoDB GetItem", "S3 GetObject 1 KiB"):
-                d, g = results[f"{svc}, direct"], results[f"{svc}, via gateway"]
-                print(f"{svc} overhead: p50 +{g[0] - d[0]:.2f} ms, p99 +{g[1] - d[1]:.2f} ms")
+                direct, via = results[f"{svc}, direct"], results[f"{svc}, via gateway"]
+                print(f"{svc} overhead: p50 +{via[0] - direct[0]:.2f} ms, p99 +{via[1] - direct[1]:.2f} ms")
+
+            if args.upload_mib:
+                stream_memory(server, s3_gw, ident, args.upload_mib, Path(d))
 
             # Forward auth.
             idp = server.client()
