@@ -496,3 +496,45 @@ def test_a_wrong_trailing_checksum_never_lands(tls_server, tls_identities, backe
     assert r.status_code == 400, r.text
     assert b"<Code>BadDigest</Code>" in r.content
     assert f"{ident}/tampered.bin" not in objects(backend)
+
+
+def test_role_sessions_with_session_policies_and_request_context(server, backend):
+    """AssumeRole credentials through the gateway: the role's policy, the session policy that
+    scopes it down, and condition keys from the request (aws:SourceIp, aws:SecureTransport)."""
+    iam = server.client("iam")
+    iam.create_role(RoleName="GwReader", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName="GwReader", PolicyName="read-assets", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::mybucket/assets/*",
+             "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+             "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]}))
+    sts = server.client("sts")
+
+    def session(policy=None):
+        kwargs = {"Policy": json.dumps(policy)} if policy else {}
+        c = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/GwReader", RoleSessionName="gateway", **kwargs)
+        c = c["Credentials"]
+        return gw(server, "s3", {"AccessKeyId": c["AccessKeyId"], "SecretKey": c["SecretAccessKey"],
+                                 "SessionToken": c["SessionToken"]})
+
+    s3 = session()
+    assert s3.get_object(Bucket=BUCKET, Key="assets/other.jpg")["Body"].read() == b"other"
+    # The session policy narrows the role to one object.
+    narrow = session({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::mybucket/assets/my_picture.jpg"}]})
+    assert narrow.get_object(Bucket=BUCKET, Key="assets/my_picture.jpg")["Body"].read() == b"picture"
+    with pytest.raises(ClientError) as e:
+        narrow.get_object(Bucket=BUCKET, Key="assets/other.jpg")
+    assert code_of(e)[:2] == ("AccessDenied", 403)
+    # A source-address condition that this request doesn't meet.
+    iam.put_role_policy(RoleName="GwReader", PolicyName="read-assets", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::mybucket/assets/*",
+             "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}))
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=BUCKET, Key="assets/other.jpg")
+    assert code_of(e)[:2] == ("AccessDenied", 403)
