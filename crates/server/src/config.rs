@@ -781,4 +781,41 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn gateway_from_file_and_environment() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert!(s.gateway.is_none(), "off unless gateway.listen is set");
+            jail.create_file(
+                "t.toml",
+                "[gateway]\nlisten = \"127.0.0.1:0\"\n[gateway.dynamodb]\nendpoint = \"http://127.0.0.1:8000/\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\n",
+            )?;
+            jail.set_env("TESSERA_GATEWAY_S3_ENDPOINT", "http://127.0.0.1:9000");
+            jail.set_env("TESSERA_GATEWAY_S3_ACCESS_KEY_ID", "ak");
+            jail.set_env("TESSERA_GATEWAY_S3_SECRET_ACCESS_KEY", "sk");
+            jail.set_env("TESSERA_GATEWAY_S3_DOMAIN", "S3.Example.com");
+            let c = Config::load(Some(Path::new("t.toml")), &serde_json::json!({}))?;
+            let g = Settings::from_config(c)?.gateway.context("gateway")?;
+            assert_eq!(g.listen, "127.0.0.1:0".parse()?);
+            let s3 = g.s3.context("s3")?;
+            assert_eq!(s3.endpoint, "http://127.0.0.1:9000");
+            assert_eq!(s3.access_key_id, "ak");
+            assert_eq!(g.s3_domain.as_deref(), Some("s3.example.com"));
+            assert_eq!(
+                g.dynamodb.context("dynamodb")?.endpoint,
+                "http://127.0.0.1:8000"
+            );
+            // A backend needs all three settings; a listener needs a backend.
+            jail.set_env("TESSERA_GATEWAY_S3_SECRET_ACCESS_KEY", "");
+            let c = Config::load(Some(Path::new("t.toml")), &serde_json::json!({}))?;
+            assert!(Settings::from_config(c).is_err());
+            let c = Config::load(
+                None,
+                &serde_json::json!({"gateway": {"listen": "127.0.0.1:0"}}),
+            )?;
+            assert!(Settings::from_config(c).is_err());
+            Ok(())
+        });
+    }
 }

@@ -292,3 +292,17 @@ def test_an_expired_token_is_invalid(nginx, setup, server, clock):
         assert "expired" in r.headers["WWW-Authenticate"]
     finally:
         clock.set(0)
+
+
+def test_envoy_style_path_suffix_and_any_method(server, setup):
+    """Envoy's ext_authz appends the original path to the prefix and keeps the method."""
+    _, t = tokens(setup)
+    base = f"{server.endpoint}/forward-auth/{setup[1]}"
+    r = requests.post(f"{base}/orders/42?x=1", headers=bearer(t["AccessToken"]), timeout=10)
+    assert r.status_code == 200
+    assert r.headers["X-Auth-Client-Id"] == setup[2]["ClientId"]
+    assert r.headers["x-amzn-oidc-accesstoken"] == t["AccessToken"]
+    r = requests.delete(f"{base}/orders/42", timeout=10)
+    assert r.status_code == 401
+    r = requests.get(base, params={"token_use": "refresh"}, headers=bearer(t["AccessToken"]), timeout=10)
+    assert r.status_code == 400
