@@ -85,8 +85,11 @@ fn transact_items(body: &Value) -> impl Iterator<Item = &Value> {
 /// Why a request can't be planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanError {
-    /// A table whose schema is unknown (it doesn't exist at the backend): the backend answers.
+    /// A table (or index) whose key schema is unknown.
     UnknownTable,
+    /// An item, key or key condition whose partition-key value can't be read. Never guessed:
+    /// an empty `dynamodb:LeadingKeys` would satisfy ForAllValues.
+    NoPartitionKey,
 }
 
 /// An attribute value as a condition-key string: S and N as written, B as its base64.
@@ -98,11 +101,10 @@ fn scalar(v: &Value) -> Option<String> {
 }
 
 /// The partition-key value of an item or key map.
-fn leading_key(item: Option<&Value>, partition_key: &str) -> Vec<String> {
+fn leading_key(item: Option<&Value>, partition_key: &str) -> Result<String, PlanError> {
     item.and_then(|i| i.get(partition_key))
         .and_then(scalar)
-        .into_iter()
-        .collect()
+        .ok_or(PlanError::NoPartitionKey)
 }
 
 /// The partition-key values a Query's key condition fixes: `pk = :v` (names through
@@ -139,7 +141,11 @@ fn query_leading_keys(body: &Value, partition_key: &str) -> Vec<String> {
         let Some((left, right)) = term.split_once('=') else {
             continue;
         };
-        let (left, right) = (left.trim(), right.trim());
+        // `(pk = :v)`: grouping parentheses around one comparison.
+        let (left, right) = (
+            left.trim().trim_start_matches('(').trim(),
+            right.trim().trim_end_matches(')').trim(),
+        );
         if left.ends_with(['<', '>', '!']) || right.starts_with('=') {
             continue;
         }
@@ -213,7 +219,11 @@ pub fn plan(
             } else {
                 body.get("Key")
             };
-            let mut c = with_leading(&action, arn(table), leading_key(item, &s.partition_key));
+            let mut c = with_leading(
+                &action,
+                arn(table),
+                vec![leading_key(item, &s.partition_key)?],
+            );
             for (field, key) in [
                 ("ReturnValues", "dynamodb:ReturnValues"),
                 ("Select", "dynamodb:Select"),
@@ -233,11 +243,18 @@ pub fn plan(
             let (resource, pk) = match body.get("IndexName").and_then(Value::as_str) {
                 Some(index) => (
                     format!("{}/index/{index}", arn(table)),
-                    s.indexes.get(index).cloned().unwrap_or_default(),
+                    s.indexes
+                        .get(index)
+                        .cloned()
+                        .ok_or(PlanError::UnknownTable)?,
                 ),
                 None => (arn(table), s.partition_key.clone()),
             };
-            let mut c = with_leading(&action, resource, query_leading_keys(body, &pk));
+            let keys = query_leading_keys(body, &pk);
+            if keys.is_empty() {
+                return Err(PlanError::NoPartitionKey);
+            }
+            let mut c = with_leading(&action, resource, keys);
             if let Some(v) = body.get("Select").and_then(Value::as_str) {
                 c.keys.push(("dynamodb:Select".into(), v.into()));
             }
@@ -268,8 +285,8 @@ pub fn plan(
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .flat_map(|k| leading_key(Some(k), &s.partition_key))
-                    .collect();
+                    .map(|k| leading_key(Some(k), &s.partition_key))
+                    .collect::<Result<_, _>>()?;
                 checks.push(with_leading(&action, arn(table), keys));
             }
         }
@@ -285,14 +302,14 @@ pub fn plan(
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .flat_map(|r| {
+                    .map(|r| {
                         let item = r
                             .get("PutRequest")
                             .and_then(|p| p.get("Item"))
                             .or_else(|| r.get("DeleteRequest").and_then(|d| d.get("Key")));
                         leading_key(item, &s.partition_key)
                     })
-                    .collect();
+                    .collect::<Result<_, _>>()?;
                 checks.push(with_leading(&action, arn(table), keys));
             }
         }
@@ -322,7 +339,7 @@ pub fn plan(
                 checks.push(with_leading(
                     item_action,
                     arn(table),
-                    leading_key(key, &s.partition_key),
+                    vec![leading_key(key, &s.partition_key)?],
                 ));
             }
         }
@@ -403,6 +420,12 @@ mod tests {
             "Query",
             json!({"TableName":"MyTable","KeyConditionExpression":":v=pk",
                    "ExpressionAttributeValues":{":v":{"S":"S"}}}),
+        );
+        assert_eq!(q[0].2, keys(&["S"]));
+        let q = run(
+            "Query",
+            json!({"TableName":"MyTable","KeyConditionExpression":"(pk = :v) AND (sk > :s)",
+                   "ExpressionAttributeValues":{":v":{"S":"S"},":s":{"S":"a"}}}),
         );
         assert_eq!(q[0].2, keys(&["S"]));
         let q = run(
@@ -496,6 +519,51 @@ mod tests {
                 &json!({"TransactItems":[{"Put":{"TableName":"A"}},{"Get":{"TableName":"B"}}]})
             ),
             vec!["A", "B"]
+        );
+    }
+
+    #[test]
+    fn unreadable_partition_keys_fail_closed() {
+        for (op, body) in [
+            (
+                "GetItem",
+                json!({"TableName":"MyTable","Key":{"sk":{"S":"x"}}}),
+            ),
+            (
+                "PutItem",
+                json!({"TableName":"MyTable","Item":{"pk":{"M":{}}}}),
+            ),
+            (
+                "Query",
+                json!({"TableName":"MyTable","KeyConditionExpression":"pk < :v","ExpressionAttributeValues":{":v":{"S":"S"}}}),
+            ),
+            (
+                "Query",
+                json!({"TableName":"MyTable","KeyConditionExpression":"pk = :nope"}),
+            ),
+            (
+                "BatchGetItem",
+                json!({"RequestItems":{"MyTable":{"Keys":[{"pk":{"S":"S"}},{"sk":{"S":"x"}}]}}}),
+            ),
+            (
+                "TransactWriteItems",
+                json!({"TransactItems":[{"Delete":{"TableName":"MyTable","Key":{}}}]}),
+            ),
+        ] {
+            assert_eq!(
+                plan(op, &body, &arn, &schema),
+                Err(PlanError::NoPartitionKey),
+                "{op} {body}"
+            );
+        }
+        assert_eq!(
+            plan(
+                "Query",
+                &json!({"TableName":"MyTable","IndexName":"new","KeyConditionExpression":"a = :v","ExpressionAttributeValues":{":v":{"S":"S"}}}),
+                &arn,
+                &schema
+            ),
+            Err(PlanError::UnknownTable)
         );
     }
 

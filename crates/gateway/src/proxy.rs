@@ -287,16 +287,24 @@ impl Gateway {
             let lookup = |t: &str| schemas.get(t).cloned();
             let checks = match dynamodb::plan(&operation, &json, &arn, &lookup) {
                 Ok(c) => c,
-                // A table the backend doesn't have: only its name is known, so only a policy
-                // with no key condition could allow it; refuse.
-                Err(dynamodb::PlanError::UnknownTable) => {
+                // A table whose key schema the backend didn't give (it doesn't exist, or
+                // DescribeTable failed): without its partition key, dynamodb:LeadingKeys can't be
+                // known, and an absent key would satisfy ForAllValues. Refuse rather than guess.
+                Err(dynamodb::PlanError::UnknownTable | dynamodb::PlanError::NoPartitionKey) => {
                     let table = dynamodb::tables(&operation, &json)
                         .into_iter()
                         .find(|t| !schemas.contains_key(t))
                         .unwrap_or_default();
-                    let mut c = Check::new(&format!("dynamodb:{operation}"), &arn(&table));
-                    c.leading_keys = None;
-                    vec![c]
+                    let principal = match &caller {
+                        Caller::Session(s) => s.grant.principal_arn.clone(),
+                        Caller::Root => String::new(),
+                    };
+                    return Err(Refusal::denied(
+                        service,
+                        &principal,
+                        &format!("dynamodb:{operation}"),
+                        &arn(&table),
+                    ));
                 }
             };
             let ctx = Context {
