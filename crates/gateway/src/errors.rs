@@ -225,3 +225,81 @@ fn xml_escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each authentication failure as S3 and DynamoDB name it (issue 15's list; DynamoDB
+    /// answers every one of them with 400).
+    #[test]
+    fn auth_errors_in_each_services_words() {
+        use AuthError as E;
+        let table = [
+            (
+                E::Missing,
+                ("AccessDenied", 403),
+                ("MissingAuthenticationTokenException", 400),
+            ),
+            (
+                E::UnknownKey,
+                ("InvalidAccessKeyId", 403),
+                ("UnrecognizedClientException", 400),
+            ),
+            (
+                E::BadToken,
+                ("InvalidToken", 400),
+                ("UnrecognizedClientException", 400),
+            ),
+            (
+                E::ExpiredToken,
+                ("ExpiredToken", 400),
+                ("ExpiredTokenException", 400),
+            ),
+            (
+                E::SignatureMismatch,
+                ("SignatureDoesNotMatch", 403),
+                ("InvalidSignatureException", 400),
+            ),
+            (
+                E::Skewed,
+                ("RequestTimeTooSkewed", 403),
+                ("InvalidSignatureException", 400),
+            ),
+            (
+                E::ContentShaMismatch,
+                ("XAmzContentSHA256Mismatch", 400),
+                ("InvalidSignatureException", 400),
+            ),
+        ];
+        for (error, s3, ddb) in table {
+            let r = Refusal::auth(Service::S3, error.clone());
+            assert_eq!((r.code, r.status.as_u16()), s3, "{error:?}");
+            let r = Refusal::auth(Service::DynamoDb, error.clone());
+            assert_eq!((r.code, r.status.as_u16()), ddb, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn renders_s3_xml_and_dynamodb_json() {
+        let r = Refusal::denied(
+            Service::DynamoDb,
+            "arn:aws:sts::1:assumed-role/R/S",
+            "dynamodb:PutItem",
+            "arn:t",
+        );
+        assert_eq!(
+            r.message,
+            "User: arn:aws:sts::1:assumed-role/R/S is not authorized to perform: dynamodb:PutItem on resource: arn:t because no identity-based policy allows the dynamodb:PutItem action"
+        );
+        let resp = r.render(Service::DynamoDb, "rid");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.0");
+        assert_eq!(resp.headers()["x-amzn-requestid"], "rid");
+        let resp =
+            Refusal::denied(Service::S3, "", "s3:GetObject", "arn").render(Service::S3, "rid");
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(resp.headers()["content-type"], "application/xml");
+        assert_eq!(xml_escape("<a&\"b>"), "&lt;a&amp;&quot;b&gt;");
+    }
+}
