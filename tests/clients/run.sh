@@ -46,7 +46,7 @@ if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
   apt_install nginx
 fi
 
-echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd, nginx)"
+echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd, nginx, moto)"
 cd "$here/python"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
@@ -61,7 +61,8 @@ if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
 fi
 
-echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, playwright-core + chromium, openid-client)"
+# The Node gateway suite uses moto_server from the Python venv above.
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/client-s3, @aws-sdk/client-dynamodb, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, playwright-core + chromium, openid-client)"
 cd "$here/node"
 if [[ -f package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error
