@@ -397,7 +397,12 @@ fn gateway_settings(c: GatewayConfig) -> Result<Option<GatewaySetup>> {
         (None, None) => None,
         _ => bail!("set both gateway.tls_cert and gateway.tls_key, or neither"),
     };
-    let s3_domain = domain_base(c.s3.domain.clone())?;
+    let s3_domain = domain_base(c.s3.domain.clone()).map_err(|_| {
+        anyhow::anyhow!(
+            "gateway.s3.domain must be a DNS name such as s3.example.com, not {:?}",
+            c.s3.domain.clone().unwrap_or_default()
+        )
+    })?;
     let s3 = gateway_backend("s3", c.s3)?;
     let dynamodb = gateway_backend("dynamodb", c.dynamodb)?;
     if s3.is_none() && dynamodb.is_none() {
