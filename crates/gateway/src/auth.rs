@@ -118,6 +118,19 @@ pub struct Incoming<'a> {
     pub now: i64,
 }
 
+impl<'a> Incoming<'a> {
+    /// A received request's parts, for `service`, at `now` (seconds since the epoch).
+    pub fn of(parts: &'a http::request::Parts, service: Service, now: i64) -> Incoming<'a> {
+        Incoming {
+            method: &parts.method,
+            uri: &parts.uri,
+            headers: &parts.headers,
+            service,
+            now,
+        }
+    }
+}
+
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }

@@ -227,26 +227,29 @@ impl Gateway {
         policies.evaluate(&request).is_allowed()
     }
 
+    /// The backend configured for `service`.
+    fn backend(&self, service: Service) -> Result<Backend, Refusal> {
+        let configured = match service {
+            Service::S3 => &self.settings.s3,
+            Service::DynamoDb => &self.settings.dynamodb,
+        };
+        configured.clone().ok_or_else(|| {
+            Refusal::bad_gateway(
+                service,
+                format!("No {} backend is configured.", service.signing_name()),
+            )
+        })
+    }
+
     async fn dynamodb(&self, peer: SocketAddr, req: Request) -> Result<Response, Refusal> {
         let service = Service::DynamoDb;
-        let Some(backend) = self.settings.dynamodb.clone() else {
-            return Err(Refusal::bad_gateway(
-                service,
-                "No DynamoDB backend is configured.",
-            ));
-        };
+        let backend = self.backend(service)?;
         let (parts, body) = req.into_parts();
         let body = axum::body::to_bytes(body, DYNAMODB_BODY_LIMIT)
             .await
             .map_err(|_| Refusal::too_large(service))?;
         let now = now_ms();
-        let incoming = Incoming {
-            method: &parts.method,
-            uri: &parts.uri,
-            headers: &parts.headers,
-            service,
-            now: now / 1000,
-        };
+        let incoming = Incoming::of(&parts, service, now / 1000);
         let signed = auth::parse(&incoming).map_err(|e| Refusal::auth(service, e))?;
         let body_hash = hex::encode(Sha256::digest(&body));
         if let Some(given) = parts
@@ -443,21 +446,10 @@ impl Gateway {
 
     async fn s3(&self, peer: SocketAddr, req: Request) -> Result<Response, Refusal> {
         let service = Service::S3;
-        let Some(backend) = self.settings.s3.clone() else {
-            return Err(Refusal::bad_gateway(
-                service,
-                "No S3 backend is configured.",
-            ));
-        };
+        let backend = self.backend(service)?;
         let (parts, body) = req.into_parts();
         let now = now_ms();
-        let incoming = Incoming {
-            method: &parts.method,
-            uri: &parts.uri,
-            headers: &parts.headers,
-            service,
-            now: now / 1000,
-        };
+        let incoming = Incoming::of(&parts, service, now / 1000);
         let signed = auth::parse(&incoming).map_err(|e| Refusal::auth(service, e))?;
         let (caller, secret) = self
             .authenticate(&incoming, &signed, signed.payload.as_str())
