@@ -32,7 +32,21 @@ echo "== using $TESSERA_BIN ($("$TESSERA_BIN" --version))"
 
 status=0
 
-echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd)"
+# Debian packages a suite needs (root or passwordless sudo).
+apt_install() {
+  local sudo_=""
+  [[ $(id -u) -ne 0 ]] && sudo_="sudo -n"
+  $sudo_ apt-get install -y --no-install-recommends "$@" >/dev/null \
+    || { $sudo_ apt-get update >/dev/null && $sudo_ apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+
+# The forward-auth suite puts Debian's nginx (auth_request) in front of a tiny upstream.
+if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+  echo "== installing Debian's nginx for the forward-auth suite"
+  apt_install nginx
+fi
+
+echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd, nginx, moto)"
 cd "$here/python"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
@@ -44,13 +58,11 @@ fi
 # browser of its own); install the package when it is missing.
 if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
   echo "== installing Debian's chromium for the browser suite"
-  sudo_=""
-  [[ $(id -u) -ne 0 ]] && sudo_="sudo -n"
-  $sudo_ apt-get install -y --no-install-recommends chromium >/dev/null \
-    || { $sudo_ apt-get update >/dev/null && $sudo_ apt-get install -y --no-install-recommends chromium >/dev/null; }
+  apt_install chromium
 fi
 
-echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, playwright-core + chromium, openid-client)"
+# The Node gateway suite uses moto_server from the Python venv above.
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/client-s3, @aws-sdk/client-dynamodb, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, playwright-core + chromium, openid-client)"
 cd "$here/node"
 if [[ -f package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error

@@ -3,6 +3,7 @@
 //! Callers decide where work runs: password hashing and RSA signing are CPU-heavy, so the engine
 //! runs them on a bounded blocking pool, never on the async executor.
 
+pub mod es256;
 pub mod jwt;
 pub mod password;
 pub mod random;

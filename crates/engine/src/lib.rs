@@ -15,6 +15,8 @@ mod domains;
 mod error;
 pub mod federation;
 mod flow;
+pub mod forward_auth;
+pub mod gateway;
 mod groups;
 mod hashing;
 pub mod iam;
@@ -108,6 +110,8 @@ struct Inner {
     password_checks: std::sync::atomic::AtomicU64,
     /// Signalled when a message is queued, so the delivery worker needn't poll fast.
     outbox_ready: Arc<tokio::sync::Notify>,
+    /// The ALB signing key and revocation answers of the forward-auth endpoint.
+    forward_auth: forward_auth::ForwardAuthState,
 }
 
 impl Engine {
@@ -133,6 +137,7 @@ impl Engine {
                 jwks_cache: Default::default(),
                 password_checks: Default::default(),
                 outbox_ready: Default::default(),
+                forward_auth: Default::default(),
             }),
         })
     }

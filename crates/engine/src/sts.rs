@@ -25,7 +25,7 @@ use tessera_domain::iam::{self, Role, RoleSession};
 use tessera_domain::identity::SessionGrant;
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
 use tessera_policy::{Policy, PolicyKind};
-use tessera_policy::{Principal, RequestContext, SourcedPolicy, evaluate, evaluate_trust};
+use tessera_policy::{Principal, RequestContext, SourcedPolicy, evaluate_trust};
 use tessera_store::{Conflict, KeyUse};
 use zeroize::Zeroizing;
 
@@ -333,53 +333,11 @@ impl Engine {
         grant: &SessionGrant,
         request: &RequestContext,
     ) -> EngineResult<bool> {
-        let Some(name) = iam::role_name_from_arn(&self.inner.settings.account_id, &grant.role_arn)
-        else {
-            return Ok(false);
-        };
-        let mut docs = Vec::new();
-        {
-            let mut tx = self.inner.store.read().await?;
-            for p in tx.role_policies(name).await? {
-                docs.push((p.name, p.document));
-            }
-            for arn in tx.attached_role_policies(name).await? {
-                if let Some(p) = tx.get_managed_policy(&arn).await?
-                    && let Some(v) = p.default_version()
-                {
-                    docs.push((p.arn.clone(), v.document.clone()));
-                }
-            }
-        }
-        let parsed: Vec<(String, Policy)> = docs
-            .into_iter()
-            .filter_map(|(id, d)| {
-                Policy::parse(&d, PolicyKind::Identity)
-                    .ok()
-                    .map(|p| (id, p))
-            })
-            .collect();
-        let identity: Vec<SourcedPolicy<'_>> = parsed
-            .iter()
-            .map(|(id, p)| SourcedPolicy::new(id, p))
-            .collect();
-        let session = grant
-            .session_policy
-            .as_deref()
-            .and_then(|d| Policy::parse(d, PolicyKind::Identity).ok());
-        let session_set: Vec<SourcedPolicy<'_>> = session
-            .iter()
-            .map(|p| SourcedPolicy::new("session", p))
-            .collect();
-        let decision = evaluate(
-            request,
-            &identity,
-            grant
-                .session_policy
-                .as_ref()
-                .map(|_| session_set.as_slice()),
-        );
-        Ok(decision.is_allowed())
+        Ok(self
+            .grant_policies(grant)
+            .await?
+            .evaluate(request)
+            .is_allowed())
     }
 
     /// The session policy: the inline `Policy` and the default versions of `PolicyArns`, as

@@ -4,6 +4,8 @@
 //!   and the AWS Query APIs (STS), a form body without a target ([`query`]).
 //! - `GET /{poolId}/.well-known/jwks.json` and `…/openid-configuration`: what JWT libraries
 //!   need to verify a pool's tokens.
+//! - `/forward-auth/{poolId}` for reverse proxies and `/forward-auth/keys/{kid}`
+//!   ([`forward_auth`]).
 //! - `GET /health`, `/health/live`, `/health/ready` ([`health`]).
 //! - `GET /metrics` in Prometheus text format ([`metrics`]), unless a separate listener serves it.
 //!
@@ -13,6 +15,7 @@
 mod audit;
 mod dispatch;
 pub mod error;
+mod forward_auth;
 mod health;
 mod identity;
 mod idp;
@@ -29,7 +32,7 @@ pub use sigv4::Credentials;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{any, get};
 use std::sync::Arc;
 use tessera_engine::Engine;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
@@ -96,6 +99,12 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
         .route(
             "/_tessera/ui/{pool}/{client}/logo",
             get(idp::pool_settings::ui_logo),
+        )
+        .route("/forward-auth/keys/{kid}", get(forward_auth::public_key))
+        .route("/forward-auth/{pool}", any(forward_auth::check))
+        .route(
+            "/forward-auth/{pool}/{*rest}",
+            any(forward_auth::check_with_path),
         )
         .merge(web::routes())
         .fallback(dispatch::aws_json)

@@ -81,7 +81,46 @@ pub struct Config {
     pub key_rotation_days: u32,
     /// Where the functions in pools' LambdaConfig are invoked (the `[lambda]` table).
     pub lambda: LambdaConfig,
+    /// The SigV4 policy gateway in front of S3 and DynamoDB (the `[gateway]` table).
+    pub gateway: GatewayConfig,
 }
+
+/// The `[gateway]` table: the policy gateway's listener and its backends.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Serve the gateway on this address (it is off without one).
+    pub listen: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub s3: GatewayBackendConfig,
+    pub dynamodb: GatewayBackendConfig,
+}
+
+/// `[gateway.s3]` / `[gateway.dynamodb]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayBackendConfig {
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// S3 only: virtual-host style requests arrive as `{bucket}.{domain}`.
+    pub domain: Option<String>,
+}
+
+/// `TESSERA_GATEWAY_{KEY}` → `gateway.{path}`.
+pub const GATEWAY_FIELDS: &[(&str, &str)] = &[
+    ("listen", "listen"),
+    ("tls_cert", "tls_cert"),
+    ("tls_key", "tls_key"),
+    ("s3_endpoint", "s3.endpoint"),
+    ("s3_access_key_id", "s3.access_key_id"),
+    ("s3_secret_access_key", "s3.secret_access_key"),
+    ("s3_domain", "s3.domain"),
+    ("dynamodb_endpoint", "dynamodb.endpoint"),
+    ("dynamodb_access_key_id", "dynamodb.access_key_id"),
+    ("dynamodb_secret_access_key", "dynamodb.secret_access_key"),
+];
 
 /// The `[lambda]` table: the Lambda Invoke API host(s) that serve trigger functions.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -165,6 +204,7 @@ impl Default for Config {
             outbox_poll_ms: 1000,
             key_rotation_days: 90,
             lambda: LambdaConfig::default(),
+            gateway: GatewayConfig::default(),
         }
     }
 }
@@ -253,6 +293,12 @@ impl Config {
                     .filter(|k| LAMBDA_FIELDS.iter().any(|f| k == *f))
                     .map(|k| format!("lambda.{k}").into()),
             )
+            .merge(Env::prefixed("TESSERA_GATEWAY_").filter_map(|k| {
+                GATEWAY_FIELDS
+                    .iter()
+                    .find(|(env, _)| k == *env)
+                    .map(|(_, path)| format!("gateway.{path}").into())
+            }))
             .merge(Serialized::globals(overrides));
         figment.extract().context("invalid configuration")
     }
@@ -304,6 +350,82 @@ pub struct Settings {
     pub key_rotation: Option<std::time::Duration>,
     /// Where and how trigger functions are invoked.
     pub lambda: tessera_lambda::InvokerSettings,
+    /// The policy gateway, when `gateway.listen` is set.
+    pub gateway: Option<GatewaySetup>,
+}
+
+/// A validated `[gateway]` table.
+#[derive(Clone, Debug)]
+pub struct GatewaySetup {
+    pub listen: SocketAddr,
+    pub tls: Option<TlsFiles>,
+    pub s3: Option<tessera_gateway::Backend>,
+    pub dynamodb: Option<tessera_gateway::Backend>,
+    pub s3_domain: Option<String>,
+}
+
+fn gateway_backend(
+    name: &str,
+    c: GatewayBackendConfig,
+) -> Result<Option<tessera_gateway::Backend>> {
+    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    match (
+        non_empty(c.endpoint),
+        non_empty(c.access_key_id),
+        non_empty(c.secret_access_key),
+    ) {
+        (None, None, None) => Ok(None),
+        (Some(endpoint), Some(access_key_id), Some(secret_access_key)) => {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                bail!(
+                    "gateway.{name}.endpoint must be an http:// or https:// URL, not {endpoint:?}"
+                );
+            }
+            Ok(Some(tessera_gateway::Backend {
+                endpoint: endpoint.trim_end_matches('/').to_string(),
+                access_key_id,
+                secret_access_key,
+            }))
+        }
+        _ => bail!(
+            "set gateway.{name}.endpoint, gateway.{name}.access_key_id and gateway.{name}.secret_access_key together"
+        ),
+    }
+}
+
+fn gateway_settings(c: GatewayConfig) -> Result<Option<GatewaySetup>> {
+    let Some(listen) = c.listen.filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    let listen: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("gateway.listen must be ADDR:PORT, not {listen:?}"))?;
+    let tls = match (
+        c.tls_cert.filter(|p| !p.as_os_str().is_empty()),
+        c.tls_key.filter(|p| !p.as_os_str().is_empty()),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => bail!("set both gateway.tls_cert and gateway.tls_key, or neither"),
+    };
+    let s3_domain = domain_base(c.s3.domain.clone()).map_err(|_| {
+        anyhow::anyhow!(
+            "gateway.s3.domain must be a DNS name such as s3.example.com, not {:?}",
+            c.s3.domain.clone().unwrap_or_default()
+        )
+    })?;
+    let s3 = gateway_backend("s3", c.s3)?;
+    let dynamodb = gateway_backend("dynamodb", c.dynamodb)?;
+    if s3.is_none() && dynamodb.is_none() {
+        bail!("gateway.listen is set but neither gateway.s3 nor gateway.dynamodb has a backend");
+    }
+    Ok(Some(GatewaySetup {
+        listen,
+        tls,
+        s3,
+        dynamodb,
+        s3_domain,
+    }))
 }
 
 /// A DNS name the domains live under: lower-case labels, no scheme, port or path.
@@ -384,6 +506,7 @@ impl Settings {
             ),
         };
         let lambda = lambda_settings(c.lambda, &c.region)?;
+        let gateway = gateway_settings(c.gateway)?;
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
         } else {
@@ -415,6 +538,7 @@ impl Settings {
             key_rotation: (c.key_rotation_days > 0)
                 .then(|| std::time::Duration::from_secs(u64::from(c.key_rotation_days) * 86_400)),
             lambda,
+            gateway,
         })
     }
 }
@@ -672,6 +796,43 @@ mod tests {
                 Some("http://127.0.0.1:9000")
             );
             tessera_lambda::LambdaInvoker::new(l.clone())?;
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn gateway_from_file_and_environment() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert!(s.gateway.is_none(), "off unless gateway.listen is set");
+            jail.create_file(
+                "t.toml",
+                "[gateway]\nlisten = \"127.0.0.1:0\"\n[gateway.dynamodb]\nendpoint = \"http://127.0.0.1:8000/\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\n",
+            )?;
+            jail.set_env("TESSERA_GATEWAY_S3_ENDPOINT", "http://127.0.0.1:9000");
+            jail.set_env("TESSERA_GATEWAY_S3_ACCESS_KEY_ID", "ak");
+            jail.set_env("TESSERA_GATEWAY_S3_SECRET_ACCESS_KEY", "sk");
+            jail.set_env("TESSERA_GATEWAY_S3_DOMAIN", "S3.Example.com");
+            let c = Config::load(Some(Path::new("t.toml")), &serde_json::json!({}))?;
+            let g = Settings::from_config(c)?.gateway.context("gateway")?;
+            assert_eq!(g.listen, "127.0.0.1:0".parse()?);
+            let s3 = g.s3.context("s3")?;
+            assert_eq!(s3.endpoint, "http://127.0.0.1:9000");
+            assert_eq!(s3.access_key_id, "ak");
+            assert_eq!(g.s3_domain.as_deref(), Some("s3.example.com"));
+            assert_eq!(
+                g.dynamodb.context("dynamodb")?.endpoint,
+                "http://127.0.0.1:8000"
+            );
+            // A backend needs all three settings; a listener needs a backend.
+            jail.set_env("TESSERA_GATEWAY_S3_SECRET_ACCESS_KEY", "");
+            let c = Config::load(Some(Path::new("t.toml")), &serde_json::json!({}))?;
+            assert!(Settings::from_config(c).is_err());
+            let c = Config::load(
+                None,
+                &serde_json::json!({"gateway": {"listen": "127.0.0.1:0"}}),
+            )?;
+            assert!(Settings::from_config(c).is_err());
             Ok(())
         });
     }

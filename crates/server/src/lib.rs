@@ -152,6 +152,12 @@ pub fn trigger_invoker(settings: &Settings) -> Result<tessera_lambda::LambdaInvo
     })
 }
 
+struct GatewayListener {
+    listener: TcpListener,
+    router: axum::Router,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
@@ -159,6 +165,8 @@ pub struct Application {
     tls: Option<(TlsFiles, axum_server::tls_rustls::RustlsConfig)>,
     /// The separate `/metrics` listener, when one is configured.
     metrics: Option<(TcpListener, axum::Router)>,
+    /// The policy gateway's listener, router and TLS, when `gateway.listen` is set.
+    gateway: Option<GatewayListener>,
     engine: Engine,
     messengers: Arc<Messengers>,
     outbox_poll: Duration,
@@ -276,11 +284,52 @@ impl Application {
             }
             None => None,
         };
+        let gateway = match &settings.gateway {
+            Some(g) => {
+                let tls = match &g.tls {
+                    Some(files) => Some(axum_server::tls_rustls::RustlsConfig::from_config(
+                        tls::server_config(files)?,
+                    )),
+                    None => None,
+                };
+                let listener = TcpListener::bind(g.listen)
+                    .await
+                    .with_context(|| format!("listen for the gateway on {}", g.listen))?;
+                let gateway = tessera_gateway::Gateway::new(
+                    engine.clone(),
+                    tessera_gateway::GatewaySettings {
+                        s3: g.s3.clone(),
+                        dynamodb: g.dynamodb.clone(),
+                        s3_domain: g.s3_domain.clone(),
+                        account_id: settings.account_id.clone(),
+                        root_credentials: Some((
+                            root.access_key_id.clone(),
+                            root.secret_access_key.clone(),
+                        )),
+                        tls: tls.is_some(),
+                    },
+                )
+                .map_err(anyhow::Error::msg)?;
+                tracing::info!(
+                    listen = %listener.local_addr()?,
+                    s3 = ?g.s3.as_ref().map(|b| &b.endpoint),
+                    dynamodb = ?g.dynamodb.as_ref().map(|b| &b.endpoint),
+                    "policy gateway"
+                );
+                Some(GatewayListener {
+                    listener,
+                    router: tessera_gateway::router(Arc::new(gateway)),
+                    tls,
+                })
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             router,
             tls,
             metrics,
+            gateway,
             engine,
             messengers,
             outbox_poll: settings.outbox_poll,
@@ -295,6 +344,13 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where the policy gateway listens, when it does.
+    pub fn gateway_addr(&self) -> Option<SocketAddr> {
+        self.gateway
+            .as_ref()
+            .and_then(|g| g.listener.local_addr().ok())
     }
 
     /// Where `/metrics` is served when it has its own listener.
@@ -392,6 +448,33 @@ impl Application {
                 }
             })
         });
+        let gateway = self.gateway.map(|g| {
+            tokio::spawn(async move {
+                let service = g.router.into_make_service_with_connect_info::<SocketAddr>();
+                let served = match g.tls {
+                    // Small request/response pairs must not wait for delayed ACKs (Nagle).
+                    None => {
+                        use axum::serve::ListenerExt;
+                        let listener = g.listener.tap_io(|tcp| {
+                            let _ = tcp.set_nodelay(true);
+                        });
+                        axum::serve(listener, service)
+                            .await
+                            .map_err(anyhow::Error::from)
+                    }
+                    Some(config) => match g.listener.into_std() {
+                        Ok(std) => match axum_server::from_tcp_rustls(std, config) {
+                            Ok(server) => server.serve(service).await.map_err(anyhow::Error::from),
+                            Err(e) => Err(anyhow::Error::from(e)),
+                        },
+                        Err(e) => Err(anyhow::Error::from(e)),
+                    },
+                };
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "gateway listener failed");
+                }
+            })
+        });
         let result = match self.tls {
             None => axum::serve(
                 self.listener,
@@ -431,6 +514,9 @@ impl Application {
         upkeep.abort();
         if let Some(m) = metrics {
             m.abort();
+        }
+        if let Some(g) = gateway {
+            g.abort();
         }
         result
     }

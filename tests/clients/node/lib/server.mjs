@@ -25,7 +25,7 @@ export function tesseraBin() {
 const BANNER = /^Tessera \S+ listening on (http:\/\/127\.0\.0\.1:(\d+))\s*$/;
 
 // `args`: extra `tessera serve` flags (e.g. --smtp-url, --sms-webhook).
-export async function startServer({ dataDir, port = 0, args = [] } = {}) {
+export async function startServer({ dataDir, port = 0, args = [], env: extraEnv = {} } = {}) {
   const bin = tesseraBin();
   if (!existsSync(bin)) {
     throw new Error(`tessera binary not found at ${bin}; build it or set TESSERA_BIN`);
@@ -38,6 +38,7 @@ export async function startServer({ dataDir, port = 0, args = [] } = {}) {
   );
   env.TESSERA_ROOT_ACCESS_KEY_ID = ROOT_ACCESS_KEY_ID;
   env.TESSERA_ROOT_SECRET_ACCESS_KEY = ROOT_SECRET_ACCESS_KEY;
+  Object.assign(env, extraEnv);
   const logPath = join(root, `stderr-${Date.now()}.log`);
   const log = openSync(logPath, "w");
   const child = spawn(
