@@ -477,7 +477,14 @@ impl Application {
         });
         let result = match self.tls {
             None => axum::serve(
-                self.listener,
+                {
+                    // As on the gateway: a response written in two parts mustn't wait for a
+                    // delayed ACK.
+                    use axum::serve::ListenerExt;
+                    self.listener.tap_io(|tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    })
+                },
                 self.router
                     .into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
