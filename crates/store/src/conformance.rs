@@ -28,7 +28,9 @@ use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
 mod iam;
+mod sync;
 pub use iam::*;
+pub use sync::*;
 
 /// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
 /// (an async fn returning `Option<Arc<dyn Store>>`; `None` skips, e.g. when a database server
@@ -59,7 +61,10 @@ macro_rules! store_conformance {
             iam_role_sessions_round_trip_and_sweep,
             identity_pools_round_trip_and_page, identities_link_logins_uniquely,
             sts_sessions_round_trip_and_are_revoked_with_their_identity,
-            identity_signing_keys_round_trip);
+            identity_signing_keys_round_trip,
+            sync_datasets_are_compare_and_swap, sync_records_round_trip_by_count,
+            concurrent_sync_writers_never_both_win, sync_usage_settings_and_sessions,
+            sync_devices_and_subscriptions, sync_data_merges_and_goes_with_its_identity);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
