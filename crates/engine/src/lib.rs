@@ -30,6 +30,7 @@ mod resource_servers;
 mod signin;
 mod srp;
 pub mod sts;
+pub mod sync;
 mod tags;
 pub mod telemetry;
 mod tokens;

@@ -212,7 +212,7 @@ fn uri_encode(s: &[u8], keep_slash: bool) -> String {
 }
 
 /// `%XX` decoded to bytes; `+` stays `+` (SigV4 query strings are RFC 3986, not forms).
-fn percent_decode(s: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
