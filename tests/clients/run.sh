@@ -32,7 +32,16 @@ echo "== using $TESSERA_BIN ($("$TESSERA_BIN" --version))"
 
 status=0
 
-echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd)"
+# Node packages first: the Python suite runs kinesalite (npm) as its Kinesis endpoint.
+echo "== installing the Node packages"
+cd "$here/node"
+if [[ -f package-lock.json ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd, kinesalite)"
 cd "$here/python"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
@@ -50,13 +59,8 @@ if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
     || { $sudo_ apt-get update >/dev/null && $sudo_ apt-get install -y --no-install-recommends chromium >/dev/null; }
 fi
 
-echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, playwright-core + chromium, openid-client)"
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, amazon-cognito-js + aws-sdk v2, playwright-core + chromium, openid-client)"
 cd "$here/node"
-if [[ -f package-lock.json ]]; then
-  npm ci --no-audit --no-fund --loglevel=error
-else
-  npm install --no-audit --no-fund --loglevel=error
-fi
 AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node --test || status=$?
 
 if [[ $status -ne 0 ]]; then

@@ -326,6 +326,63 @@ pub struct Usage {
     pub last_modified: Option<Timestamp>,
 }
 
+/// What a durable sync delivery carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryKind {
+    /// A Cognito Streams record for the Kinesis-compatible endpoint.
+    Stream,
+    /// A push notification for the push webhook.
+    Push,
+}
+
+impl DeliveryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryKind::Stream => "stream",
+            DeliveryKind::Push => "push",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "stream" => Some(DeliveryKind::Stream),
+            "push" => Some(DeliveryKind::Push),
+            _ => None,
+        }
+    }
+}
+
+/// One durable delivery: written with the change, sent by the courier with retries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncDelivery {
+    pub id: String,
+    pub kind: DeliveryKind,
+    pub pool_id: IdentityPoolId,
+    /// The JSON document to send (a stream record, or a push webhook body).
+    pub payload: String,
+    pub created_at: Timestamp,
+}
+
+/// How a delivery attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncDeliveryOutcome {
+    Delivered,
+    Retry { at: Timestamp, error: String },
+    Failed { error: String },
+}
+
+/// A committed change to a dataset, as the server-sent event feed reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncChange {
+    pub id: String,
+    pub identity_id: IdentityId,
+    pub dataset: String,
+    pub sync_count: i64,
+    /// The device that made the change (UpdateRecords' DeviceId), if it said.
+    pub device_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
 fn crate_echo(s: &str) -> String {
     s.chars().take(256).collect()
 }

@@ -7,6 +7,7 @@
 pub mod config;
 mod oidc;
 mod secrets;
+mod sync_sink;
 mod tls;
 
 pub use config::{Config, Database, Settings, TlsFiles};
@@ -96,6 +97,8 @@ pub struct Application {
     engine: Engine,
     messengers: Arc<Messengers>,
     outbox_poll: Duration,
+    /// Where Cognito Sync's stream records and push notifications go.
+    sync_deliveries: Arc<sync_sink::SyncDeliveries>,
     pub root: RootCredentials,
     pub public_url: String,
     /// Where trigger functions are invoked, for the banner; `None` when nowhere.
@@ -137,6 +140,10 @@ impl Application {
             format!("{}://{addr}", if tls.is_some() { "https" } else { "http" })
         });
         let messengers = Arc::new(messengers(&settings)?);
+        let sync_deliveries = Arc::new(sync_sink::SyncDeliveries::new(
+            settings.sync.clone(),
+            settings.allow_private_webhooks,
+        )?);
         let channels: Vec<tessera_domain::messages::Channel> = [
             tessera_domain::messages::Channel::Email,
             tessera_domain::messages::Channel::Sms,
@@ -212,6 +219,7 @@ impl Application {
             metrics,
             engine,
             messengers,
+            sync_deliveries,
             outbox_poll: settings.outbox_poll,
             root,
             public_url,
@@ -288,6 +296,29 @@ impl Application {
                 }
             })
         };
+        // Cognito Sync's courier: stream records and push notifications, with retries.
+        let sync_courier = {
+            let (engine, sink, poll) = (
+                self.engine.clone(),
+                self.sync_deliveries.clone(),
+                self.outbox_poll,
+            );
+            tokio::spawn(async move {
+                loop {
+                    loop {
+                        match engine.deliver_sync(sink.as_ref(), 32).await {
+                            Ok(0) => break,
+                            Ok(_) => continue,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "sync delivery failed");
+                                break;
+                            }
+                        }
+                    }
+                    tokio::time::sleep(poll).await;
+                }
+            })
+        };
         // Scrapes drain histograms too; this bounds their memory when nobody scrapes.
         let upkeep = {
             let handle = tessera_http::metrics::install();
@@ -334,6 +365,7 @@ impl Application {
         };
         sweeper.abort();
         courier.abort();
+        sync_courier.abort();
         upkeep.abort();
         if let Some(m) = metrics {
             m.abort();

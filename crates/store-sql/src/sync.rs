@@ -74,6 +74,39 @@ macro_rules! sync_tx {
             }
         }
 
+        fn sync_delivery_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<(tessera_domain::sync::SyncDelivery, u32)> {
+            use sqlx::Row;
+            let kind: String = row.try_get("kind").map_err(be)?;
+            let pool: String = row.try_get("pool_id").map_err(be)?;
+            let attempts: i64 = row.try_get("attempts").map_err(be)?;
+            Ok((
+                tessera_domain::sync::SyncDelivery {
+                    id: row.try_get("id").map_err(be)?,
+                    kind: tessera_domain::sync::DeliveryKind::parse(&kind)
+                        .ok_or_else(|| tessera_store::StoreError::Corrupt(format!("delivery kind {kind}")))?,
+                    pool_id: tessera_domain::identity::IdentityPoolId::parse(&pool)
+                        .map_err(|e| tessera_store::StoreError::Corrupt(e.to_string()))?,
+                    payload: row.try_get("payload").map_err(be)?,
+                    created_at: tessera_domain::Timestamp::from_millis(row.try_get("created_at").map_err(be)?),
+                },
+                u32::try_from(attempts).unwrap_or(0),
+            ))
+        }
+
+        fn sync_change_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::sync::SyncChange> {
+            use sqlx::Row;
+            let identity: String = row.try_get("identity_id").map_err(be)?;
+            Ok(tessera_domain::sync::SyncChange {
+                id: row.try_get("id").map_err(be)?,
+                identity_id: tessera_domain::identity::IdentityId::parse(&identity)
+                    .map_err(|e| tessera_store::StoreError::Corrupt(e.to_string()))?,
+                dataset: row.try_get("dataset").map_err(be)?,
+                sync_count: row.try_get("sync_count").map_err(be)?,
+                device_id: row.try_get("device_id").map_err(be)?,
+                created_at: tessera_domain::Timestamp::from_millis(row.try_get("created_at").map_err(be)?),
+            })
+        }
+
         #[async_trait::async_trait]
         impl tessera_store::SyncTx for $tx {
             async fn get_dataset(&mut self, identity: &tessera_domain::identity::IdentityId, name: &str) -> tessera_store::StoreResult<Option<tessera_domain::sync::Dataset>> {
@@ -333,6 +366,99 @@ macro_rules! sync_tx {
                 .await
                 .map_err(be)?;
                 rows.iter().map(sync_device_row).collect()
+            }
+
+            async fn enqueue_sync_delivery(&mut self, d: &tessera_domain::sync::SyncDelivery) -> tessera_store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sync_deliveries (id, kind, pool_id, payload, created_at, next_attempt_at, attempts, status) \
+                     VALUES ($1, $2, $3, $4, $5, $5, 0, 'pending')",
+                )
+                .bind(&d.id)
+                .bind(d.kind.as_str())
+                .bind(d.pool_id.as_str())
+                .bind(&d.payload)
+                .bind(d.created_at.millis())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(be)?;
+                Ok(())
+            }
+
+            async fn claim_sync_deliveries(&mut self, now: tessera_domain::Timestamp, lease_until: tessera_domain::Timestamp, limit: usize) -> tessera_store::StoreResult<Vec<(tessera_domain::sync::SyncDelivery, u32)>> {
+                // As the message outbox: the outer condition repeats the inner one, so a
+                // concurrent claimer re-checking a row after our update no longer matches it.
+                let rows = sqlx::query(
+                    "UPDATE sync_deliveries SET attempts = attempts + 1, next_attempt_at = $2 \
+                     WHERE status = 'pending' AND next_attempt_at <= $1 AND id IN \
+                     (SELECT id FROM sync_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY created_at, id LIMIT $3) \
+                     RETURNING id, kind, pool_id, payload, created_at, attempts",
+                )
+                .bind(now.millis())
+                .bind(lease_until.millis())
+                .bind(limit as i64)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(be)?;
+                let mut claimed = rows.iter().map(sync_delivery_row).collect::<tessera_store::StoreResult<Vec<_>>>()?;
+                claimed.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
+                Ok(claimed)
+            }
+
+            async fn record_sync_delivery(&mut self, id: &str, outcome: &tessera_domain::sync::SyncDeliveryOutcome) -> tessera_store::StoreResult<()> {
+                use tessera_domain::sync::SyncDeliveryOutcome;
+                let q = match outcome {
+                    SyncDeliveryOutcome::Delivered => sqlx::query("UPDATE sync_deliveries SET status = 'delivered', last_error = NULL WHERE id = $1")
+                        .bind(id),
+                    SyncDeliveryOutcome::Retry { at, error } => sqlx::query("UPDATE sync_deliveries SET status = 'pending', next_attempt_at = $2, last_error = $3 WHERE id = $1")
+                        .bind(id)
+                        .bind(at.millis())
+                        .bind(error.clone()),
+                    SyncDeliveryOutcome::Failed { error } => sqlx::query("UPDATE sync_deliveries SET status = 'failed', last_error = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(error.clone()),
+                };
+                q.execute(&mut *self.tx).await.map_err(be)?;
+                Ok(())
+            }
+
+            async fn count_pending_sync_deliveries(&mut self) -> tessera_store::StoreResult<u64> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_deliveries WHERE status = 'pending'")
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(n.max(0) as u64)
+            }
+
+            async fn insert_sync_change(&mut self, c: &tessera_domain::sync::SyncChange) -> tessera_store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sync_changes (id, identity_id, dataset, sync_count, device_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&c.id)
+                .bind(c.identity_id.as_str())
+                .bind(&c.dataset)
+                .bind(c.sync_count)
+                .bind(c.device_id.as_deref())
+                .bind(c.created_at.millis())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(be)?;
+                Ok(())
+            }
+
+            async fn sync_changes_after(&mut self, identity: &tessera_domain::identity::IdentityId, after: Option<(tessera_domain::Timestamp, &str)>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::sync::SyncChange>> {
+                let (at, id) = after.map_or((i64::MIN, ""), |(t, id)| (t.millis(), id));
+                let rows = sqlx::query(
+                    "SELECT id, identity_id, dataset, sync_count, device_id, created_at FROM sync_changes \
+                     WHERE identity_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3)) ORDER BY created_at, id LIMIT $4",
+                )
+                .bind(identity.as_str())
+                .bind(at)
+                .bind(id)
+                .bind(limit as i64)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(be)?;
+                rows.iter().map(sync_change_row).collect()
             }
         }
     };

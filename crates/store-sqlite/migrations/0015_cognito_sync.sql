@@ -58,3 +58,31 @@ CREATE TABLE sync_subscriptions (
     PRIMARY KEY (identity_id, dataset, device_id)
 );
 CREATE INDEX sync_subscriptions_by_device ON sync_subscriptions (device_id);
+
+-- Durable deliveries of sync changes: stream records for a Kinesis-compatible endpoint and push
+-- notifications for the push webhook, written in the same transaction as the change and sent
+-- by a courier with retries, so an outage loses nothing.
+CREATE TABLE sync_deliveries (
+    id              TEXT   NOT NULL PRIMARY KEY,
+    kind            TEXT   NOT NULL,
+    pool_id         TEXT   NOT NULL,
+    payload         TEXT   NOT NULL,
+    created_at      BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    attempts        BIGINT NOT NULL,
+    status          TEXT   NOT NULL,
+    last_error      TEXT
+);
+CREATE INDEX sync_deliveries_due ON sync_deliveries (status, next_attempt_at);
+
+-- The change feed server-sent events read: one row per committed change to a dataset, ordered
+-- by (created_at, id), which is also the event id a client resumes from.
+CREATE TABLE sync_changes (
+    id          TEXT   NOT NULL PRIMARY KEY,
+    identity_id TEXT   NOT NULL,
+    dataset     TEXT   NOT NULL,
+    sync_count  BIGINT NOT NULL,
+    device_id   TEXT,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX sync_changes_by_identity ON sync_changes (identity_id, created_at, id);

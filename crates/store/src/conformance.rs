@@ -64,7 +64,8 @@ macro_rules! store_conformance {
             identity_signing_keys_round_trip,
             sync_datasets_are_compare_and_swap, sync_records_round_trip_by_count,
             concurrent_sync_writers_never_both_win, sync_usage_settings_and_sessions,
-            sync_devices_and_subscriptions, sync_data_merges_and_goes_with_its_identity);
+            sync_devices_and_subscriptions, sync_data_merges_and_goes_with_its_identity,
+            sync_deliveries_are_claimed_once_and_changes_feed_in_order);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

@@ -8,8 +8,12 @@
 
 use crate::StoreResult;
 use async_trait::async_trait;
+use tessera_domain::Timestamp;
 use tessera_domain::identity::{IdentityId, IdentityPoolId};
-use tessera_domain::sync::{Dataset, SyncDevice, SyncPoolConfig, SyncRecord, Usage};
+use tessera_domain::sync::{
+    Dataset, SyncChange, SyncDelivery, SyncDeliveryOutcome, SyncDevice, SyncPoolConfig, SyncRecord,
+    Usage,
+};
 
 #[async_trait]
 pub trait SyncTx: Send {
@@ -104,4 +108,32 @@ pub trait SyncTx: Send {
         identity: &IdentityId,
         dataset: &str,
     ) -> StoreResult<Vec<SyncDevice>>;
+
+    /// Queues a delivery, due now.
+    async fn enqueue_sync_delivery(&mut self, delivery: &SyncDelivery) -> StoreResult<()>;
+    /// Takes up to `limit` pending deliveries due at `now`, counting an attempt and hiding them
+    /// from other claimers until `lease_until`. Two nodes never claim the same delivery.
+    async fn claim_sync_deliveries(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<(SyncDelivery, u32)>>;
+    async fn record_sync_delivery(
+        &mut self,
+        id: &str,
+        outcome: &SyncDeliveryOutcome,
+    ) -> StoreResult<()>;
+    /// Deliveries neither delivered nor given up on.
+    async fn count_pending_sync_deliveries(&mut self) -> StoreResult<u64>;
+
+    /// Appends to the change feed.
+    async fn insert_sync_change(&mut self, change: &SyncChange) -> StoreResult<()>;
+    /// An identity's changes after `(created_at, id)`, oldest first.
+    async fn sync_changes_after(
+        &mut self,
+        identity: &IdentityId,
+        after: Option<(Timestamp, &str)>,
+        limit: usize,
+    ) -> StoreResult<Vec<SyncChange>>;
 }

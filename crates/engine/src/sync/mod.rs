@@ -6,10 +6,12 @@
 //! keys) reach every identity of every pool, but can't register devices or subscribe, as in
 //! Cognito.
 
+mod delivery;
 mod push;
 mod records;
 mod trigger;
 
+pub use delivery::{SyncSink, stream_payload};
 pub use records::{ListRecords, RecordsPage, UpdateRecords};
 
 use crate::Engine;

@@ -260,7 +260,10 @@ impl Engine {
             if applied.written.is_empty() {
                 return Ok(Vec::new());
             }
-            match self.write_applied(&applied, existing.as_ref()).await {
+            match self
+                .write_applied(&applied, existing.as_ref(), req.device_id)
+                .await
+            {
                 Ok(true) => return Ok(applied.written),
                 Ok(false) => {
                     tracing::debug!(attempt, dataset = %req.dataset, "sync count moved on; retrying");
@@ -272,7 +275,12 @@ impl Engine {
     }
 
     /// Writes an accepted update if the dataset's count is still the one it was computed from.
-    async fn write_applied(&self, applied: &Applied, read: Option<&Dataset>) -> EngineResult<bool> {
+    async fn write_applied(
+        &self,
+        applied: &Applied,
+        read: Option<&Dataset>,
+        device_id: Option<&str>,
+    ) -> EngineResult<bool> {
         let mut tx = self.inner.store.begin().await?;
         let d = &applied.dataset;
         match tx.put_dataset(d, read.map(|r| r.sync_count)).await {
@@ -281,6 +289,8 @@ impl Engine {
             Err(e) => return Err(e.into()),
         }
         tx.put_records(&d.identity_id, &d.name, &applied.written)
+            .await?;
+        self.after_sync_change(&mut *tx, d, &applied.written, device_id)
             .await?;
         tx.commit().await?;
         Ok(true)
@@ -350,6 +360,7 @@ impl Engine {
             .into());
         }
         tx.clear_records(&identity.id, dataset).await?;
+        self.after_sync_change(&mut *tx, &gone, &[], None).await?;
         tx.commit().await?;
         Ok(existing)
     }

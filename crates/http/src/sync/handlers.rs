@@ -28,6 +28,7 @@ pub const OPERATIONS: &[&str] = &[
     "SubscribeToDataset",
     "UnsubscribeFromDataset",
     "GetBulkPublishDetails",
+    "BulkPublish",
 ];
 
 fn decode<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
@@ -318,6 +319,13 @@ pub async fn run(
                 )
                 .await?;
             Ok(Value::Object(Default::default()))
+        }
+        "BulkPublish" => {
+            let r: w::BulkPublishRequest = decode(input)?;
+            let id = engine.bulk_publish(caller, &r.identity_pool_id).await?;
+            encode(w::BulkPublishResponse {
+                identity_pool_id: Some(id.to_string()),
+            })
         }
         "GetBulkPublishDetails" => {
             let r: w::GetBulkPublishDetailsRequest = decode(input)?;

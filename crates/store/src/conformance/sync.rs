@@ -390,3 +390,107 @@ pub async fn sync_data_merges_and_goes_with_its_identity(store: Arc<dyn Store>) 
     );
     assert_eq!(tx.pool_usage(&q.id).await.unwrap().dataset_count, 0);
 }
+
+pub async fn sync_deliveries_are_claimed_once_and_changes_feed_in_order(store: Arc<dyn Store>) {
+    use tessera_domain::sync::{DeliveryKind, SyncChange, SyncDelivery, SyncDeliveryOutcome};
+    let p = identity_pool(1);
+    let ann = identity(&p, 1, &[]);
+    seed(&*store, &[&ann]).await;
+    let delivery = |id: &str, kind, at| SyncDelivery {
+        id: id.into(),
+        kind,
+        pool_id: p.id.clone(),
+        payload: format!("{{\"n\":\"{id}\"}}"),
+        created_at: t(at),
+    };
+    let (a, b, c) = (
+        delivery("a", DeliveryKind::Stream, 1),
+        delivery("b", DeliveryKind::Push, 2),
+        delivery("c", DeliveryKind::Stream, 50),
+    );
+    let mut tx = store.begin().await.unwrap();
+    for d in [&c, &b, &a] {
+        tx.enqueue_sync_delivery(d).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let claimed = tx.claim_sync_deliveries(t(10), t(1_000), 10).await.unwrap();
+    assert_eq!(
+        claimed,
+        vec![(a.clone(), 1), (b.clone(), 1)],
+        "due ones, oldest first"
+    );
+    assert!(
+        tx.claim_sync_deliveries(t(10), t(1_000), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    tx.record_sync_delivery("a", &SyncDeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    tx.record_sync_delivery(
+        "b",
+        &SyncDeliveryOutcome::Retry {
+            at: t(20),
+            error: "503".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.count_pending_sync_deliveries().await.unwrap(), 2);
+    let again = tx.claim_sync_deliveries(t(60), t(2_000), 10).await.unwrap();
+    assert_eq!(again, vec![(b, 2), (c, 1)]);
+    tx.record_sync_delivery(
+        "b",
+        &SyncDeliveryOutcome::Failed {
+            error: "gone".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.record_sync_delivery("c", &SyncDeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(tx.count_pending_sync_deliveries().await.unwrap(), 0);
+    tx.commit().await.unwrap();
+
+    let change = |id: &str, at, count| SyncChange {
+        id: id.into(),
+        identity_id: ann.id.clone(),
+        dataset: "prefs".into(),
+        sync_count: count,
+        device_id: (count == 2).then(|| "dev".to_string()),
+        created_at: t(at),
+    };
+    let (c1, c2, c3) = (change("x", 5, 1), change("a", 7, 2), change("b", 7, 3));
+    let mut tx = store.begin().await.unwrap();
+    for c in [&c3, &c1, &c2] {
+        tx.insert_sync_change(c).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let all = tx.sync_changes_after(&ann.id, None, 10).await.unwrap();
+    assert_eq!(all, vec![c1.clone(), c2.clone(), c3.clone()]);
+    let rest = tx
+        .sync_changes_after(&ann.id, Some((c2.created_at, "a")), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest, vec![c3]);
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_identity(&ann.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert!(
+        tx.sync_changes_after(&ann.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
