@@ -65,6 +65,13 @@ def pool(ci):
     return new_pool(ci)
 
 
+def write(cs, pool, me, dataset, patches, **kw):
+    """ListRecords for a token, then UpdateRecords with it."""
+    token = cs.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName=dataset)["SyncSessionToken"]
+    return cs.update_records(IdentityPoolId=pool, IdentityId=me, DatasetName=dataset,
+                             SyncSessionToken=token, RecordPatches=patches, **kw)
+
+
 def records(resp) -> dict:
     return {r["Key"]: (r.get("Value"), r["SyncCount"]) for r in resp["Records"]}
 

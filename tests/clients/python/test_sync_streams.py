@@ -18,7 +18,8 @@ import pytest
 
 from support import aws_error
 from tessera_server import REGION, TesseraServer
-from test_sync import GUEST_TRUST, device, new_pool, records
+# The identity-pool fixtures (ci, public_ci, dev) resolve `server` to this module's own.
+from test_sync import ci, dev, device, new_pool, public_ci, records, write  # noqa: F401
 
 ACCOUNT = "000000000000"
 KINESALITE = Path(__file__).resolve().parents[1] / "node" / "node_modules" / "kinesalite" / "cli.js"
@@ -147,28 +148,6 @@ def server(tmp_path_factory, kinesis, push):
     ).start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def ci(server):
-    server.client("iam").create_role(RoleName="Sync_Guest", AssumeRolePolicyDocument=GUEST_TRUST)
-    return server.client("cognito-identity")
-
-
-@pytest.fixture(scope="module")
-def public_ci(server):
-    return server.client("cognito-identity", unsigned=True)
-
-
-@pytest.fixture(scope="module")
-def dev(server):
-    return server.client("cognito-sync")
-
-
-def write(cs, pool, me, dataset, patches, **kw):
-    token = cs.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName=dataset)["SyncSessionToken"]
-    return cs.update_records(IdentityPoolId=pool, IdentityId=me, DatasetName=dataset,
-                             SyncSessionToken=token, RecordPatches=patches, **kw)
 
 
 def test_every_change_streams_once_and_survives_an_outage(server, kinesis, ci, public_ci, dev):

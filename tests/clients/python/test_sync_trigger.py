@@ -10,7 +10,8 @@ import pytest
 from lambda_host import LambdaHost, arn
 from support import aws_error
 from tessera_server import TesseraServer
-from test_sync import GUEST_TRUST, device, new_pool, records
+# The identity-pool fixtures (ci, public_ci, dev) resolve `server` to this module's own.
+from test_sync import ci, dev, device, new_pool, public_ci, records, write  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -26,28 +27,6 @@ def server(tmp_path_factory, functions):
                       extra_args=functions.server_args()).start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def ci(server):
-    server.client("iam").create_role(RoleName="Sync_Guest", AssumeRolePolicyDocument=GUEST_TRUST)
-    return server.client("cognito-identity")
-
-
-@pytest.fixture(scope="module")
-def public_ci(server):
-    return server.client("cognito-identity", unsigned=True)
-
-
-@pytest.fixture(scope="module")
-def dev(server):
-    return server.client("cognito-sync")
-
-
-def write(cs, pool, me, dataset, patches):
-    token = cs.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName=dataset)["SyncSessionToken"]
-    return cs.update_records(IdentityPoolId=pool, IdentityId=me, DatasetName=dataset,
-                             SyncSessionToken=token, RecordPatches=patches)
 
 
 def test_the_trigger_sees_the_dataset_and_its_answer_is_written(server, functions, ci, public_ci, dev):
