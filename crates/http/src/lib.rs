@@ -28,6 +28,7 @@ pub use query::implemented as query_operations;
 pub use sigv4::Credentials;
 /// Cognito Sync's REST operations, beside the JSON ones in [`IMPLEMENTED`].
 pub use sync::implemented as sync_operations;
+pub use sync::stop_event_feeds;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -337,6 +337,11 @@ impl Application {
                 }
             })
         });
+        // Server-sent event feeds would hold a graceful shutdown open: end them first.
+        let shutdown = async move {
+            shutdown.await;
+            tessera_http::stop_event_feeds();
+        };
         let result = match self.tls {
             None => axum::serve(self.listener, self.router)
                 .with_graceful_shutdown(shutdown)

@@ -241,3 +241,125 @@ def test_push_notifies_the_other_subscribed_devices(server, push, ci, public_ci,
     push.failing = False
     got = push.wait_for(before + 2, timeout=30)[before + 1:]
     assert [(n["deviceId"], n["message"]["syncCount"]) for n in got] == [(phone_id, "2")]
+
+
+class EventFeed:
+    """A server-sent events client for the sync change feed, SigV4-signed like any SDK call."""
+
+    def __init__(self, server, creds, pool, identity, device_id=None, last_event_id=None):
+        import http.client
+        import queue
+        import urllib.parse
+
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        path = f"/sync/v1/identitypools/{urllib.parse.quote(pool)}/identities/{urllib.parse.quote(identity)}/events"
+        if device_id:
+            path += f"?deviceId={urllib.parse.quote(device_id)}"
+        request = AWSRequest(method="GET", url=server.endpoint + path)
+        if last_event_id:
+            request.headers["Last-Event-ID"] = last_event_id
+        SigV4Auth(Credentials(*creds), "cognito-sync", REGION).add_auth(request)
+        host = server.endpoint.split("://", 1)[1]
+        self.conn = http.client.HTTPConnection(host, timeout=30)
+        self.conn.request("GET", path, headers=dict(request.headers.items()))
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.events = queue.Queue()
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        event = {}
+        try:
+            for raw in self.response:
+                line = raw.decode().rstrip("\n")
+                if not line:
+                    if "data" in event:
+                        self.events.put(event)
+                    event = {}
+                elif not line.startswith(":"):
+                    key, _, value = line.partition(":")
+                    event[key] = value.lstrip(" ")
+        except Exception:  # noqa: BLE001 - the connection closes at the end of the test
+            pass
+
+    def next(self, timeout=10.0):
+        return self.events.get(timeout=timeout)
+
+    def nothing(self, settle=1.5):
+        import queue
+        try:
+            got = self.events.get(timeout=settle)
+        except queue.Empty:
+            return True
+        raise AssertionError(f"unexpected event {got}")
+
+    def close(self):
+        # Shut the socket first: the reader thread's blocked read returns, and close() doesn't
+        # wait for the buffered reader's lock.
+        if self.conn.sock is not None:
+            try:
+                self.conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.conn.close()
+
+
+def credentials_for(public_ci, identity):
+    c = public_ci.get_credentials_for_identity(IdentityId=identity)["Credentials"]
+    return c["AccessKeyId"], c["SecretKey"], c["SessionToken"]
+
+
+def test_server_sent_events_carry_the_push_message(server, ci, public_ci, dev):
+    pool = new_pool(ci)
+    dev.set_identity_pool_configuration(IdentityPoolId=pool, PushSync={
+        "ApplicationArns": [f"arn:aws:sns:{REGION}:{ACCOUNT}:app/GCM/android"],
+        "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/push"})
+    me, phone = device(server, public_ci, pool)
+    _, tablet = device(server, public_ci, pool, me)
+    phone_id = phone.register_device(IdentityPoolId=pool, IdentityId=me, Platform="GCM",
+                                     Token="p")["DeviceId"]
+    tablet_id = tablet.register_device(IdentityPoolId=pool, IdentityId=me, Platform="GCM",
+                                       Token="t")["DeviceId"]
+    tablet.subscribe_to_dataset(IdentityPoolId=pool, IdentityId=me, DatasetName="prefs",
+                                DeviceId=tablet_id)
+    creds = credentials_for(public_ci, me)
+    feed = EventFeed(server, creds, pool, me, device_id=tablet_id)
+    everything = EventFeed(server, creds, pool, me)
+    assert feed.status == 200 and everything.status == 200
+    try:
+        write(phone, pool, me, "prefs", [{"Op": "replace", "Key": "k", "Value": "1", "SyncCount": 0}],
+              DeviceId=phone_id)
+        event = feed.next()
+        assert event["event"] == "dataset-changed"
+        assert json.loads(event["data"]) == {"source": "cognito-sync", "identityPoolId": pool,
+                                             "identityId": me, "datasetName": "prefs",
+                                             "syncCount": "1"}
+        # Not the tablet's own changes, nor datasets it didn't subscribe to.
+        write(tablet, pool, me, "prefs", [{"Op": "replace", "Key": "k", "Value": "2", "SyncCount": 1}],
+              DeviceId=tablet_id)
+        write(phone, pool, me, "other", [{"Op": "replace", "Key": "k", "Value": "1", "SyncCount": 0}],
+              DeviceId=phone_id)
+        feed.nothing()
+        # Without a device: every change of the identity, in order.
+        seen = [json.loads(everything.next()["data"]) for _ in range(3)]
+        assert [(e["datasetName"], e["syncCount"]) for e in seen] == [
+            ("prefs", "1"), ("prefs", "2"), ("other", "1")]
+    finally:
+        feed.close()
+        everything.close()
+    # Resuming after the first event gives the rest.
+    resumed = EventFeed(server, creds, pool, me, last_event_id=event["id"])
+    try:
+        assert json.loads(resumed.next()["data"])["syncCount"] == "2"
+    finally:
+        resumed.close()
+    # Another identity's credentials don't reach this feed.
+    other, _ = device(server, public_ci, pool)
+    refused = EventFeed(server, credentials_for(public_ci, other), pool, me)
+    assert refused.status == 403
+    assert json.loads(refused.response.read())["__type"] == "NotAuthorizedException"
+    refused.close()

@@ -280,3 +280,77 @@ impl Engine {
         Ok(pool.id)
     }
 }
+
+/// One change as the event feed sends it: its id (`{millis}.{id}`, what `Last-Event-ID`
+/// resumes from) and Cognito's push message body.
+pub struct ChangeEvent {
+    pub id: String,
+    pub body: Value,
+}
+
+impl Engine {
+    /// The identity whose change feed the caller may read.
+    pub async fn sync_feed_identity(
+        &self,
+        caller: &SyncCaller,
+        pool_id: &str,
+        identity_id: &str,
+    ) -> EngineResult<tessera_domain::identity::Identity> {
+        let mut tx = self.inner.store.read().await?;
+        self.identity_data(&mut *tx, caller, pool_id, identity_id)
+            .await
+    }
+
+    /// Changes after `after` (an event id), for `device` (its subscriptions, not its own
+    /// changes) or for every dataset.
+    pub async fn sync_changes(
+        &self,
+        identity: &tessera_domain::identity::Identity,
+        after: Option<&str>,
+        device: Option<&str>,
+        limit: usize,
+    ) -> EngineResult<(Vec<ChangeEvent>, Option<String>)> {
+        let cursor = after.and_then(|a| {
+            let (ms, id) = a.split_once('.')?;
+            Some((Timestamp::from_millis(ms.parse().ok()?), id.to_string()))
+        });
+        let mut tx = self.inner.store.read().await?;
+        let changes = tx
+            .sync_changes_after(
+                &identity.id,
+                cursor.as_ref().map(|(t, id)| (*t, id.as_str())),
+                limit,
+            )
+            .await?;
+        let last = changes
+            .last()
+            .map(|c| format!("{}.{}", c.created_at.millis(), c.id));
+        let mut events = Vec::new();
+        for c in changes {
+            if let Some(device) = device {
+                if c.device_id.as_deref() == Some(device) {
+                    continue;
+                }
+                let subscribed = tx
+                    .dataset_subscribers(&identity.id, &c.dataset)
+                    .await?
+                    .iter()
+                    .any(|d| d.device_id == device);
+                if !subscribed {
+                    continue;
+                }
+            }
+            events.push(ChangeEvent {
+                id: format!("{}.{}", c.created_at.millis(), c.id),
+                body: json!({
+                    "source": "cognito-sync",
+                    "identityPoolId": identity.pool_id.as_str(),
+                    "identityId": identity.id.as_str(),
+                    "datasetName": c.dataset,
+                    "syncCount": c.sync_count.to_string(),
+                }),
+            });
+        }
+        Ok((events, last.or_else(|| after.map(str::to_string))))
+    }
+}

@@ -11,7 +11,7 @@ mod push;
 mod records;
 mod trigger;
 
-pub use delivery::{SyncSink, stream_payload};
+pub use delivery::{ChangeEvent, SyncSink, stream_payload};
 pub use records::{ListRecords, RecordsPage, UpdateRecords};
 
 use crate::Engine;

@@ -7,6 +7,7 @@
 //! validate against the model, run the handler ([`handlers`]). Errors carry `x-amzn-ErrorType`
 //! and `{"__type","message"}` with the status the model gives each exception.
 
+mod events;
 mod handlers;
 
 use crate::error::ApiError;
@@ -22,6 +23,8 @@ use tessera_engine::sync::SyncCaller;
 use tessera_wire::model::{Location, ShapeKind};
 use tessera_wire::sync::SERVICE;
 
+pub use events::stop_event_feeds;
+
 /// The operations this adapter serves, for `tessera operations`.
 pub fn implemented() -> Vec<(&'static str, &'static str)> {
     handlers::OPERATIONS
@@ -35,6 +38,10 @@ pub fn routes() -> axum::Router<Arc<AppState>> {
     axum::Router::new()
         .route("/identitypools", axum::routing::any(handle))
         .route("/identitypools/{*rest}", axum::routing::any(handle))
+        .route(
+            "/sync/v1/identitypools/{pool}/identities/{identity}/events",
+            axum::routing::get(events::events),
+        )
 }
 
 /// The operation a method and path name, and the path's parameters.
