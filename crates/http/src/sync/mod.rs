@@ -172,11 +172,7 @@ pub async fn handle(
     let result = serve(&state, &method, &uri, &headers, &body).await;
     match result {
         Ok((op, value)) => {
-            crate::metrics::request(
-                &format!("CognitoSync.{op}"),
-                &Ok(Value::Null),
-                started.elapsed(),
-            );
+            crate::metrics::record(SERVICE.name, op, &Ok(Value::Null), started.elapsed());
             let mut response = (StatusCode::OK, value.to_string()).into_response();
             let h = response.headers_mut();
             h.insert("content-type", HeaderValue::from_static("application/json"));
@@ -194,7 +190,7 @@ pub async fn handle(
                 tracing::info!(%op, %request_id, code = %e.code, "sync request refused");
             }
             let err: Result<Value, ApiError> = Err(e.clone());
-            crate::metrics::request(&format!("CognitoSync.{op}"), &err, started.elapsed());
+            crate::metrics::record(SERVICE.name, op, &err, started.elapsed());
             e.into_response_with(&request_id)
         }
     }
