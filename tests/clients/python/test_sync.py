@@ -379,3 +379,43 @@ def test_deleting_identities_deletes_their_data(server, public_ci, dev, ci):
     ci.delete_identity_pool(IdentityPoolId=pool)
     assert not any(u["IdentityPoolId"] == pool
                    for u in dev.list_identity_pool_usage()["IdentityPoolUsages"])
+
+
+def test_aws_cli(server, public_ci, pool, tmp_path):
+    """aws-cli with developer credentials: shorthand record patches, and the conflict message
+    a stale retry prints."""
+    import os
+    import subprocess
+    import sys
+
+    from tessera_server import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY
+
+    me = public_ci.get_id(IdentityPoolId=pool)["IdentityId"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=ROOT_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=ROOT_SECRET_ACCESS_KEY,
+               AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE=str(tmp_path / "config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"), AWS_PAGER="",
+               HOME=str(tmp_path))
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "awscli", "cognito-sync", *args, "--endpoint-url",
+             server.endpoint, "--output", "json", "--identity-pool-id", pool, "--identity-id", me,
+             "--dataset-name", "cli"],
+            env=env, capture_output=True, text=True, timeout=60)
+
+    listed = cli("list-records")
+    assert listed.returncode == 0, listed.stderr
+    token = json.loads(listed.stdout)["SyncSessionToken"]
+    patches = ["--record-patches", "Op=replace,Key=color,Value=blue,SyncCount=0",
+               "Op=replace,Key=size,Value=L,SyncCount=0"]
+    done = cli("update-records", "--sync-session-token", token, *patches)
+    assert done.returncode == 0, done.stderr
+    assert sorted((r["Key"], r["SyncCount"]) for r in json.loads(done.stdout)["Records"]) == [
+        ("color", 1), ("size", 1)]
+    again = cli("update-records", "--sync-session-token", token, *patches)
+    assert again.returncode == 255
+    assert ("An error occurred (ResourceConflictException) when calling the UpdateRecords "
+            "operation: Current SyncCount for: color is: 1 not: 0") in again.stderr
+    described = json.loads(cli("describe-dataset").stdout)["Dataset"]
+    assert described["NumRecords"] == 2 and described["LastModifiedBy"] == f"arn:aws:iam::{ACCOUNT}:root"
