@@ -180,7 +180,9 @@ impl Engine {
     /// Removes state nobody can use any more (expired sessions and token families).
     pub async fn sweep(&self) -> EngineResult<u64> {
         let mut tx = self.inner.store.begin().await?;
-        let n = tx.sweep_expired(self.now()).await? + tx.sweep_role_sessions(self.now()).await?;
+        let n = tx.sweep_expired(self.now()).await?
+            + tx.sweep_role_sessions(self.now()).await?
+            + sync::sweep(&mut *tx, self.now()).await?;
         tx.commit().await?;
         Ok(n)
     }

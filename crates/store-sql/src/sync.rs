@@ -460,6 +460,20 @@ macro_rules! sync_tx {
                 .map_err(be)?;
                 rows.iter().map(sync_change_row).collect()
             }
+
+            async fn sweep_sync(&mut self, done_before: tessera_domain::Timestamp, changes_before: tessera_domain::Timestamp) -> tessera_store::StoreResult<u64> {
+                let deliveries = sqlx::query("DELETE FROM sync_deliveries WHERE status IN ('delivered', 'failed') AND created_at < $1")
+                    .bind(done_before.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let changes = sqlx::query("DELETE FROM sync_changes WHERE created_at < $1")
+                    .bind(changes_before.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(deliveries.rows_affected() + changes.rows_affected())
+            }
         }
     };
 }

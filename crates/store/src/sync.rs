@@ -136,4 +136,12 @@ pub trait SyncTx: Send {
         after: Option<(Timestamp, &str)>,
         limit: usize,
     ) -> StoreResult<Vec<SyncChange>>;
+
+    /// Removes delivered and given-up deliveries created before `done_before`, and change-feed
+    /// rows created before `changes_before`. Returns how many.
+    async fn sweep_sync(
+        &mut self,
+        done_before: Timestamp,
+        changes_before: Timestamp,
+    ) -> StoreResult<u64>;
 }

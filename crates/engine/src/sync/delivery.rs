@@ -33,6 +33,18 @@ const MAX_ATTEMPTS: u32 = 30;
 /// One successful bulk publish per day.
 const BULK_PUBLISH_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
+/// Sent or given-up deliveries are kept this long (for inspection), then swept.
+const DONE_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How far back a server-sent event feed can resume (`Last-Event-ID`).
+const CHANGES_KEPT: Duration = Duration::from_secs(24 * 3600);
+
+/// Sweeps old deliveries and change-feed rows (part of [`Engine::sweep`]).
+pub(crate) async fn sweep(tx: &mut dyn Tx, now: Timestamp) -> EngineResult<u64> {
+    Ok(tx
+        .sweep_sync(now.minus(DONE_KEPT), now.minus(CHANGES_KEPT))
+        .await?)
+}
+
 fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempts.min(9)).min(300))
 }

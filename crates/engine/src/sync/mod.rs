@@ -11,6 +11,7 @@ mod push;
 mod records;
 mod trigger;
 
+pub(crate) use delivery::sweep;
 pub use delivery::{ChangeEvent, SyncSink, stream_payload};
 pub use records::{ListRecords, RecordsPage, UpdateRecords};
 

@@ -481,8 +481,24 @@ pub async fn sync_deliveries_are_claimed_once_and_changes_feed_in_order(store: A
         .sync_changes_after(&ann.id, Some((c2.created_at, "a")), 10)
         .await
         .unwrap();
-    assert_eq!(rest, vec![c3]);
+    assert_eq!(rest, vec![c3.clone()]);
     drop(tx);
+    // The sweep takes finished deliveries and old changes; pending ones stay.
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue_sync_delivery(&delivery("d", DeliveryKind::Push, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.sweep_sync(t(100), t(6)).await.unwrap(),
+        4,
+        "a, b, c and change x"
+    );
+    assert_eq!(tx.count_pending_sync_deliveries().await.unwrap(), 1);
+    assert_eq!(
+        tx.sync_changes_after(&ann.id, None, 10).await.unwrap(),
+        vec![c2, c3]
+    );
+    tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     tx.delete_identity(&ann.id).await.unwrap();
     tx.commit().await.unwrap();
