@@ -166,6 +166,12 @@ impl IdentitySetup {
 
     /// GetId, then GetCredentialsForIdentity, with the user's ID token; Ok once credentials came.
     pub async fn credentials(&self, id_token: &str) -> Result<()> {
+        self.identity_credentials(id_token).await.map(|_| ())
+    }
+
+    /// The identity of the user's ID token and the credentials issued to it: `(identity id,
+    /// access key id, secret, session token)`.
+    pub async fn identity_credentials(&self, id_token: &str) -> Result<[String; 4]> {
         let logins = json!({ self.login_key.as_str(): id_token });
         let id = self
             .unsigned(
@@ -180,10 +186,19 @@ impl IdentitySetup {
                 json!({"IdentityId": identity, "Logins": logins}),
             )
             .await?;
-        anyhow::ensure!(
-            creds["Credentials"]["SecretKey"].is_string(),
-            "no credentials: {creds}"
-        );
-        Ok(())
+        let c = &creds["Credentials"];
+        let field = |k: &str| -> Result<String> {
+            Ok(c[k].as_str().context("no credentials")?.to_string())
+        };
+        Ok([
+            identity.to_string(),
+            field("AccessKeyId")?,
+            field("SecretKey")?,
+            field("SessionToken")?,
+        ])
+    }
+
+    pub fn pool_id(&self) -> &str {
+        &self.pool_id
     }
 }

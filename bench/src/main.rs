@@ -14,6 +14,10 @@
 //! | OAuth code (authorize with the hosted session cookie, then the token endpoint) | two RSA-2048 signs |
 //! | OAuth client_credentials | one RSA-2048 sign |
 //! | Identity pool: GetId + GetCredentialsForIdentity (ID token as login) | two RSA-2048 verifies (each call checks the login) + sealing the secret (AES-256-GCM) |
+//! | Cognito Sync UpdateRecords / ListRecords (one identity per worker, its own credentials) | SigV4 (HMAC) + opening a sealed session token: no meaningful bound |
+//!
+//! After the table, a contention check: up to 16 writers pull and push the same record of one
+//! dataset; the dataset's count must rise by exactly the number of accepted writes.
 //!
 //! The bound is `cores / crypto-time-per-request`; the ratio says how close the server comes.
 //! (The load generator runs on the same cores; for SRP it also does the client's modexps.)
@@ -25,6 +29,7 @@
 //! ENABLED), for USER_PASSWORD_AUTH and USER_SRP_AUTH, and reports their ratio.
 
 mod identity;
+mod sync;
 
 use anyhow::{Context, Result};
 use aws_sdk_cognitoidentityprovider as idp;
@@ -126,6 +131,8 @@ struct Setup {
     /// ID tokens, the logins of the identity-pool operation.
     id: Vec<String>,
     identity: identity::IdentitySetup,
+    /// Cognito Sync: one identity per user, with its issued credentials.
+    sync: Arc<sync::SyncSetup>,
 }
 
 async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
@@ -194,7 +201,9 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
     }
     let oauth = oauth_setup(c, &pool_id, endpoint, &users).await?;
     let identity = identity::setup(endpoint, &pool_id, &client_id).await?;
+    let sync = Arc::new(sync::SyncSetup::new(endpoint, &identity, &id).await?);
     Ok(Setup {
+        sync,
         id,
         identity,
         oauth,
@@ -217,6 +226,8 @@ enum Op {
     OAuthCode,
     ClientCredentials,
     IdentityPool,
+    SyncUpdate,
+    SyncList,
 }
 
 impl Op {
@@ -230,6 +241,8 @@ impl Op {
             Op::OAuthCode => "OAuth code (authorize + token)",
             Op::ClientCredentials => "OAuth client_credentials",
             Op::IdentityPool => "GetId + GetCredentialsForIdentity",
+            Op::SyncUpdate => "Cognito Sync UpdateRecords",
+            Op::SyncList => "Cognito Sync ListRecords",
         }
     }
 }
@@ -268,6 +281,8 @@ async fn call(c: &idp::Client, s: &Setup, op: Op, i: usize) -> bool {
         Op::OAuthCode => s.oauth.code_grant(i).await.is_ok(),
         Op::ClientCredentials => s.oauth.client_credentials().await.is_ok(),
         Op::IdentityPool => s.identity.credentials(&s.id[i]).await.is_ok(),
+        Op::SyncUpdate => s.sync.update_records(i).await,
+        Op::SyncList => s.sync.list_records(i).await,
     }
 }
 
@@ -831,6 +846,8 @@ fn main() -> Result<()> {
             Op::OAuthCode,
             Op::ClientCredentials,
             Op::IdentityPool,
+            Op::SyncUpdate,
+            Op::SyncList,
         ] {
             let r = run(&c, setup.clone(), op, args.concurrency, args.seconds).await;
             let throughput = r.ok as f64 / r.elapsed.as_secs_f64();
@@ -843,6 +860,8 @@ fn main() -> Result<()> {
                 Op::OAuthCode => Some(crypto.rsa_sign * 2),
                 Op::ClientCredentials => Some(crypto.rsa_sign),
                 Op::IdentityPool => Some(crypto.rsa_verify * 2 + crypto.seal),
+                // SigV4 (HMAC) and, for the session token, one open of a sealed value.
+                Op::SyncUpdate | Op::SyncList => None,
             };
             let bound = per_request.map(|t| cores as f64 / t.as_secs_f64());
             println!(
@@ -863,6 +882,19 @@ fn main() -> Result<()> {
                 println!("  ({} requests failed)", r.failed);
             }
         }
+        // Many writers on one dataset: every count is won once.
+        let writers = args.concurrency.clamp(2, 16);
+        let (won, lost, after, before) = setup.sync.contention(writers, args.seconds).await?;
+        println!(
+            "Cognito Sync contention: {writers} writers on one dataset, {won} writes accepted, \
+             {lost} refused as conflicts; the count rose {} (accepted writes: {won}) — {}",
+            after - before,
+            if after - before == won as i64 {
+                "no count won twice"
+            } else {
+                "MISMATCH"
+            }
+        );
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(())

@@ -46,7 +46,16 @@ if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
   apt_install nginx
 fi
 
-echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd, nginx, moto)"
+# Node packages first: the Python suite runs kinesalite (npm) as its Kinesis endpoint.
+echo "== installing the Node packages"
+cd "$here/node"
+if [[ -f package-lock.json ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+echo "== Python suite (boto3, PyJWT, aws-cli, pycognito, aiosmtpd, nginx, moto, kinesalite)"
 cd "$here/python"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
@@ -62,13 +71,8 @@ if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
 fi
 
 # The Node gateway suite uses moto_server from the Python venv above.
-echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/client-s3, @aws-sdk/client-dynamodb, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, playwright-core + chromium, openid-client)"
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/client-s3, @aws-sdk/client-dynamodb, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, amazon-cognito-js + aws-sdk v2, playwright-core + chromium, openid-client)"
 cd "$here/node"
-if [[ -f package-lock.json ]]; then
-  npm ci --no-audit --no-fund --loglevel=error
-else
-  npm install --no-audit --no-fund --loglevel=error
-fi
 AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node --test || status=$?
 
 if [[ $status -ne 0 ]]; then

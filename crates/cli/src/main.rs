@@ -429,6 +429,7 @@ async fn main() -> Result<()> {
                 .iter()
                 .copied()
                 .chain(tessera_http::query_operations())
+                .chain(tessera_http::sync_operations())
             {
                 println!("{service}.{op}");
             }

@@ -74,6 +74,12 @@ error_kinds! {
     IamMalformedPolicyDocument => "MalformedPolicyDocument",
     IamNoSuchEntity => "NoSuchEntity",
     IamValidationError => "ValidationError",
+    // Cognito Sync.
+    AlreadyStreamed => "AlreadyStreamedException",
+    DuplicateRequest => "DuplicateRequestException",
+    InvalidConfiguration => "InvalidConfigurationException",
+    InvalidLambdaFunctionOutput => "InvalidLambdaFunctionOutputException",
+    LambdaThrottled => "LambdaThrottledException",
 }
 
 /// A failure a client is told about: the exception kind and the message Cognito would send.

@@ -25,6 +25,7 @@ pub mod password;
 pub mod pool;
 pub mod pool_settings;
 pub mod resource_servers;
+pub mod sync;
 pub mod time;
 pub mod tokens;
 pub mod triggers;

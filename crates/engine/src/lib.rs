@@ -33,6 +33,7 @@ mod resource_servers;
 mod signin;
 mod srp;
 pub mod sts;
+pub mod sync;
 mod tags;
 pub mod telemetry;
 mod tokens;
@@ -185,7 +186,9 @@ impl Engine {
     /// Removes state nobody can use any more (expired sessions and token families).
     pub async fn sweep(&self) -> EngineResult<u64> {
         let mut tx = self.inner.store.begin().await?;
-        let n = tx.sweep_expired(self.now()).await? + tx.sweep_role_sessions(self.now()).await?;
+        let n = tx.sweep_expired(self.now()).await?
+            + tx.sweep_role_sessions(self.now()).await?
+            + sync::sweep(&mut *tx, self.now()).await?;
         tx.commit().await?;
         Ok(n)
     }

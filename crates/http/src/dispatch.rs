@@ -188,7 +188,7 @@ fn service_for(target: &str) -> Option<(&'static Service, &str)> {
         .map(|s| (s, op))
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

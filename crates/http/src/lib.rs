@@ -22,6 +22,7 @@ mod idp;
 pub mod metrics;
 mod query;
 pub mod sigv4;
+mod sync;
 pub mod web;
 mod wellknown;
 
@@ -29,6 +30,9 @@ pub use dispatch::IMPLEMENTED;
 /// The AWS Query protocol's operations (STS, IAM), beside the JSON ones in [`IMPLEMENTED`].
 pub use query::implemented as query_operations;
 pub use sigv4::Credentials;
+/// Cognito Sync's REST operations, beside the JSON ones in [`IMPLEMENTED`].
+pub use sync::implemented as sync_operations;
+pub use sync::stop_event_feeds;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -107,6 +111,7 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             any(forward_auth::check_with_path),
         )
         .merge(web::routes())
+        .merge(sync::routes())
         .fallback(dispatch::aws_json)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)

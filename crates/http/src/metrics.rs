@@ -75,6 +75,16 @@ fn describe() {
 pub(crate) fn request(target: &str, result: &Result<Value, ApiError>, took: Duration) {
     let (service, operation) =
         crate::dispatch::operation_of(target).unwrap_or(("unknown", "unknown"));
+    record(service, operation, result, took);
+}
+
+/// Counts one request of a model operation (REST services name it from method and path).
+pub(crate) fn record(
+    service: &'static str,
+    operation: &'static str,
+    result: &Result<Value, ApiError>,
+    took: Duration,
+) {
     let outcome = match result {
         Ok(_) => "ok".to_string(),
         Err(e) => e.code.clone(),

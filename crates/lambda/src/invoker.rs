@@ -469,6 +469,7 @@ impl LambdaInvoker {
             };
             let signed = signing::signature_headers(
                 credentials,
+                "lambda",
                 region,
                 SystemTime::now(),
                 &target.url,

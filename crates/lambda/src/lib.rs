@@ -16,3 +16,4 @@ pub use settings::{
     AwsCredentials, ConfigError, DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, DEFAULT_PAYLOAD_LIMIT,
     DEFAULT_TIMEOUT, FunctionRoute, InvokerSettings,
 };
+pub use signing::sign_post;

@@ -14,6 +14,7 @@ use std::time::SystemTime;
 /// headers to sign besides `host`, which is derived from `url` as the HTTP client will send it.
 pub(crate) fn signature_headers(
     credentials: &Credentials,
+    service: &str,
     region: &str,
     time: SystemTime,
     url: &str,
@@ -24,7 +25,7 @@ pub(crate) fn signature_headers(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name("lambda")
+        .name(service)
         .time(time)
         .settings(SigningSettings::default())
         .build()
@@ -44,4 +45,32 @@ pub(crate) fn signature_headers(
         .headers()
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect())
+}
+
+/// The SigV4 headers for a POST to another AWS-compatible service (Cognito Streams' Kinesis
+/// PutRecord), signed as [`signature_headers`] signs Invoke calls.
+pub fn sign_post(
+    credentials: &crate::AwsCredentials,
+    service: &str,
+    region: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Vec<(String, String)>, String> {
+    let credentials = Credentials::new(
+        credentials.access_key_id.clone(),
+        credentials.secret_access_key.clone(),
+        credentials.session_token.clone(),
+        None,
+        "tessera",
+    );
+    signature_headers(
+        &credentials,
+        service,
+        region,
+        SystemTime::now(),
+        url,
+        headers,
+        body,
+    )
 }

@@ -83,6 +83,8 @@ pub struct Config {
     pub lambda: LambdaConfig,
     /// The SigV4 policy gateway in front of S3 and DynamoDB (the `[gateway]` table).
     pub gateway: GatewayConfig,
+    /// Cognito Sync's outbound deliveries (the `[sync]` table).
+    pub sync: SyncConfig,
 }
 
 /// The `[gateway]` table: the policy gateway's listener and its backends.
@@ -120,6 +122,30 @@ pub const GATEWAY_FIELDS: &[(&str, &str)] = &[
     ("dynamodb_endpoint", "dynamodb.endpoint"),
     ("dynamodb_access_key_id", "dynamodb.access_key_id"),
     ("dynamodb_secret_access_key", "dynamodb.secret_access_key"),
+];
+
+/// The `[sync]` table: where Cognito Sync sends push notifications and stream records.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Push sync: a JSON POST per device notification (relay it to APNs, FCM, ADM).
+    pub push_webhook: Option<String>,
+    /// Cognito Streams: a Kinesis-compatible endpoint (PutRecord, JSON 1.1).
+    pub kinesis_endpoint: Option<String>,
+    /// Signing region for the Kinesis endpoint; defaults to `region`.
+    pub kinesis_region: Option<String>,
+    pub kinesis_access_key_id: Option<String>,
+    pub kinesis_secret_access_key: Option<String>,
+}
+
+/// The keys of the `[sync]` table that may come from the environment, as
+/// `TESSERA_SYNC_{KEY}`.
+pub const SYNC_FIELDS: &[&str] = &[
+    "push_webhook",
+    "kinesis_endpoint",
+    "kinesis_region",
+    "kinesis_access_key_id",
+    "kinesis_secret_access_key",
 ];
 
 /// The `[lambda]` table: the Lambda Invoke API host(s) that serve trigger functions.
@@ -205,6 +231,7 @@ impl Default for Config {
             key_rotation_days: 90,
             lambda: LambdaConfig::default(),
             gateway: GatewayConfig::default(),
+            sync: SyncConfig::default(),
         }
     }
 }
@@ -299,6 +326,11 @@ impl Config {
                     .find(|(env, _)| k == *env)
                     .map(|(_, path)| format!("gateway.{path}").into())
             }))
+            .merge(
+                Env::prefixed("TESSERA_SYNC_")
+                    .filter(|k| SYNC_FIELDS.iter().any(|f| k == *f))
+                    .map(|k| format!("sync.{k}").into()),
+            )
             .merge(Serialized::globals(overrides));
         figment.extract().context("invalid configuration")
     }
@@ -351,6 +383,7 @@ pub struct Settings {
     /// Where and how trigger functions are invoked.
     pub lambda: tessera_lambda::InvokerSettings,
     /// The policy gateway, when `gateway.listen` is set.
+    pub sync: SyncSettings,
     pub gateway: Option<GatewaySetup>,
 }
 
@@ -507,6 +540,7 @@ impl Settings {
         };
         let lambda = lambda_settings(c.lambda, &c.region)?;
         let gateway = gateway_settings(c.gateway)?;
+        let sync = sync_settings(c.sync, &c.region)?;
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
         } else {
@@ -539,8 +573,42 @@ impl Settings {
                 .then(|| std::time::Duration::from_secs(u64::from(c.key_rotation_days) * 86_400)),
             lambda,
             gateway,
+            sync,
         })
     }
+}
+
+/// Cognito Sync's outbound deliveries, validated.
+#[derive(Clone, Debug, Default)]
+pub struct SyncSettings {
+    pub push_webhook: Option<String>,
+    pub kinesis_endpoint: Option<String>,
+    pub kinesis_region: String,
+    pub kinesis_credentials: Option<tessera_lambda::AwsCredentials>,
+}
+
+fn sync_settings(c: SyncConfig, region: &str) -> Result<SyncSettings> {
+    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let kinesis_credentials = match (
+        non_empty(c.kinesis_access_key_id),
+        non_empty(c.kinesis_secret_access_key),
+    ) {
+        (Some(access_key_id), Some(secret_access_key)) => Some(tessera_lambda::AwsCredentials {
+            access_key_id,
+            secret_access_key,
+            session_token: None,
+        }),
+        (None, None) => None,
+        _ => bail!(
+            "set both sync.kinesis_access_key_id and sync.kinesis_secret_access_key, or neither"
+        ),
+    };
+    Ok(SyncSettings {
+        push_webhook: non_empty(c.push_webhook),
+        kinesis_endpoint: non_empty(c.kinesis_endpoint),
+        kinesis_region: non_empty(c.kinesis_region).unwrap_or_else(|| region.to_string()),
+        kinesis_credentials,
+    })
 }
 
 fn lambda_settings(c: LambdaConfig, region: &str) -> Result<tessera_lambda::InvokerSettings> {

@@ -7,6 +7,7 @@
 pub mod config;
 mod oidc;
 mod secrets;
+mod sync_sink;
 mod tls;
 
 pub use config::{Config, Database, Settings, TlsFiles};
@@ -171,6 +172,8 @@ pub struct Application {
     messengers: Arc<Messengers>,
     outbox_poll: Duration,
     key_rotation: Option<Duration>,
+    /// Where Cognito Sync's stream records and push notifications go.
+    sync_deliveries: Arc<sync_sink::SyncDeliveries>,
     pub root: RootCredentials,
     pub public_url: String,
     /// Where trigger functions are invoked, for the banner; `None` when nowhere.
@@ -212,6 +215,10 @@ impl Application {
             format!("{}://{addr}", if tls.is_some() { "https" } else { "http" })
         });
         let messengers = Arc::new(messengers(&settings)?);
+        let sync_deliveries = Arc::new(sync_sink::SyncDeliveries::new(
+            settings.sync.clone(),
+            settings.allow_private_webhooks,
+        )?);
         let channels: Vec<tessera_domain::messages::Channel> = [
             tessera_domain::messages::Channel::Email,
             tessera_domain::messages::Channel::Sms,
@@ -332,6 +339,7 @@ impl Application {
             gateway,
             engine,
             messengers,
+            sync_deliveries,
             outbox_poll: settings.outbox_poll,
             key_rotation: settings.key_rotation,
             root,
@@ -430,6 +438,29 @@ impl Application {
                 }
             })
         };
+        // Cognito Sync's courier: stream records and push notifications, with retries.
+        let sync_courier = {
+            let (engine, sink, poll) = (
+                self.engine.clone(),
+                self.sync_deliveries.clone(),
+                self.outbox_poll,
+            );
+            tokio::spawn(async move {
+                loop {
+                    loop {
+                        match engine.deliver_sync(sink.as_ref(), 32).await {
+                            Ok(0) => break,
+                            Ok(_) => continue,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "sync delivery failed");
+                                break;
+                            }
+                        }
+                    }
+                    tokio::time::sleep(poll).await;
+                }
+            })
+        };
         // Scrapes drain histograms too; this bounds their memory when nobody scrapes.
         let upkeep = {
             let handle = tessera_http::metrics::install();
@@ -475,6 +506,11 @@ impl Application {
                 }
             })
         });
+        // Server-sent event feeds would hold a graceful shutdown open: end them first.
+        let shutdown = async move {
+            shutdown.await;
+            tessera_http::stop_event_feeds();
+        };
         let result = match self.tls {
             None => axum::serve(
                 {
@@ -518,6 +554,7 @@ impl Application {
         sweeper.abort();
         key_upkeep.abort();
         courier.abort();
+        sync_courier.abort();
         upkeep.abort();
         if let Some(m) = metrics {
             m.abort();

@@ -81,6 +81,12 @@ macro_rules! identity_tx {
                 // Children first, explicitly: correct whether or not the backend enforces the
                 // foreign keys' cascades.
                 for statement in [
+                    "DELETE FROM sync_subscriptions WHERE identity_id IN (SELECT identity_id FROM identities WHERE pool_id = $1)",
+                    "DELETE FROM sync_records WHERE identity_id IN (SELECT identity_id FROM identities WHERE pool_id = $1)",
+                    "DELETE FROM sync_datasets WHERE pool_id = $1",
+                    "DELETE FROM sync_changes WHERE identity_id IN (SELECT identity_id FROM identities WHERE pool_id = $1)",
+                    "DELETE FROM sync_devices WHERE pool_id = $1",
+                    "DELETE FROM sync_pool_settings WHERE pool_id = $1",
                     "DELETE FROM sts_sessions WHERE pool_id = $1",
                     "DELETE FROM identity_logins WHERE pool_id = $1",
                     "DELETE FROM identities WHERE pool_id = $1",
@@ -163,6 +169,11 @@ macro_rules! identity_tx {
 
             async fn delete_identity(&mut self, id: &tessera_domain::identity::IdentityId) -> tessera_store::StoreResult<bool> {
                 for statement in [
+                    "DELETE FROM sync_subscriptions WHERE identity_id = $1",
+                    "DELETE FROM sync_records WHERE identity_id = $1",
+                    "DELETE FROM sync_datasets WHERE identity_id = $1",
+                    "DELETE FROM sync_changes WHERE identity_id = $1",
+                    "DELETE FROM sync_devices WHERE identity_id = $1",
                     "DELETE FROM sts_sessions WHERE identity_id = $1",
                     "DELETE FROM identity_logins WHERE identity_id = $1",
                 ] {

@@ -12,6 +12,7 @@
 pub mod codec;
 pub mod iam;
 pub mod identity;
+pub mod sync;
 
 /// Readiness from the highest migration version the database has applied and the highest this
 /// build knows: a database behind the build (or with no migrations table) is not ready.
@@ -1483,5 +1484,6 @@ macro_rules! sql_tx {
 
         $crate::iam_tx!($tx, $db);
         $crate::identity_tx!($tx, $db);
+        $crate::sync_tx!($tx, $db);
     };
 }

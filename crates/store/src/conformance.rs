@@ -28,7 +28,9 @@ use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
 mod iam;
+mod sync;
 pub use iam::*;
+pub use sync::*;
 
 /// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
 /// (an async fn returning `Option<Arc<dyn Store>>`; `None` skips, e.g. when a database server
@@ -60,7 +62,11 @@ macro_rules! store_conformance {
             identity_pools_round_trip_and_page, identities_link_logins_uniquely,
             sts_sessions_round_trip_and_are_revoked_with_their_identity,
             identity_signing_keys_round_trip, signing_key_states_move_forward_once,
-            deployment_meta_is_written_once, key_upkeep_finds_pools_without_next_keys_or_with_old_keys);
+            deployment_meta_is_written_once, key_upkeep_finds_pools_without_next_keys_or_with_old_keys,
+            sync_datasets_are_compare_and_swap, sync_records_round_trip_by_count,
+            concurrent_sync_writers_never_both_win, sync_usage_settings_and_sessions,
+            sync_devices_and_subscriptions, sync_data_merges_and_goes_with_its_identity,
+            sync_deliveries_are_claimed_once_and_changes_feed_in_order);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

@@ -15,9 +15,11 @@
 pub mod conformance;
 pub mod iam;
 pub mod identity;
+pub mod sync;
 
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
+pub use sync::SyncTx;
 
 use async_trait::async_trait;
 use tessera_domain::branding::ManagedLoginBranding;
@@ -79,6 +81,9 @@ pub enum Conflict {
     /// A login (provider and subject) already linked to an identity of the pool.
     Login,
     AccessKey,
+    /// A Cognito Sync dataset row of that identity and name.
+    Dataset,
+    SyncDevice,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -178,7 +183,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IamTx + IdentityTx {
+pub trait Tx: Send + IamTx + IdentityTx + SyncTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.

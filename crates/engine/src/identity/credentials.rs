@@ -43,6 +43,9 @@ pub struct IssuedCredentials {
 pub struct StsCaller {
     pub secret: Zeroizing<String>,
     pub grant: SessionGrant,
+    /// The identity the credentials were issued to, and its pool (Cognito Sync scopes by them).
+    pub identity_id: tessera_domain::identity::IdentityId,
+    pub pool_id: tessera_domain::identity::IdentityPoolId,
 }
 
 /// Why STS credentials were refused, in STS's terms.
@@ -263,6 +266,8 @@ impl Engine {
         Ok(Ok(StsCaller {
             secret,
             grant: session.grant,
+            identity_id: session.identity_id,
+            pool_id: session.pool_id,
         }))
     }
 

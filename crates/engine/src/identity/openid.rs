@@ -457,6 +457,9 @@ impl Engine {
                 })
             })
         })?;
+        // Cognito Sync: the source's datasets live on under the destination as
+        // `{name}.{sourceId}` (MergedDatasetNames).
+        tx.merge_datasets(&src.id, &dst.id).await?;
         tx.commit().await?;
         Ok(dst.id.to_string())
     }
