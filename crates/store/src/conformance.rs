@@ -27,7 +27,9 @@ use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
+mod federation;
 mod iam;
+pub use federation::*;
 pub use iam::*;
 
 /// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
@@ -59,7 +61,10 @@ macro_rules! store_conformance {
             iam_role_sessions_round_trip_and_sweep,
             identity_pools_round_trip_and_page, identities_link_logins_uniquely,
             sts_sessions_round_trip_and_are_revoked_with_their_identity,
-            identity_signing_keys_round_trip);
+            identity_signing_keys_round_trip,
+            identity_providers_round_trip_with_unique_identifiers,
+            federation_states_are_taken_once_and_expire,
+            federated_links_are_unique_and_go_with_the_user);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

@@ -13,9 +13,11 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod federation;
 pub mod iam;
 pub mod identity;
 
+pub use federation::FederationTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
 
@@ -79,6 +81,12 @@ pub enum Conflict {
     /// A login (provider and subject) already linked to an identity of the pool.
     Login,
     AccessKey,
+    /// A user-pool identity provider of that name.
+    IdentityProvider,
+    /// An IdpIdentifier another provider of the pool has.
+    IdpIdentifier,
+    /// A provider identity linked to a user already.
+    FederatedLink,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -173,7 +181,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IamTx + IdentityTx {
+pub trait Tx: Send + IamTx + IdentityTx + FederationTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.
