@@ -18,6 +18,7 @@ mod groups;
 mod hashing;
 pub mod iam;
 pub mod identity;
+pub mod identity_providers;
 mod keys;
 mod mfa;
 mod migration;
@@ -103,6 +104,13 @@ struct Inner {
     oidc_documents: std::sync::OnceLock<Arc<dyn federation::OidcDocuments>>,
     /// External providers' key sets, as last fetched.
     jwks_cache: federation::JwksCache,
+    /// The deployment's `[federation.<Type>]` endpoint overrides for social providers.
+    federation_endpoints: std::sync::OnceLock<
+        std::collections::BTreeMap<
+            tessera_domain::identity_providers::ProviderType,
+            tessera_domain::identity_providers::SocialEndpoints,
+        >,
+    >,
     /// Password proofs actually checked (argon2 verifications and SRP proofs of real users).
     password_checks: std::sync::atomic::AtomicU64,
     /// Signalled when a message is queued, so the delivery worker needn't poll fast.
@@ -130,6 +138,7 @@ impl Engine {
                 settings,
                 oidc_documents: Default::default(),
                 jwks_cache: Default::default(),
+                federation_endpoints: Default::default(),
                 password_checks: Default::default(),
                 outbox_ready: Default::default(),
             }),

@@ -76,6 +76,20 @@ pub struct Config {
     pub outbox_poll_ms: u64,
     /// Where the functions in pools' LambdaConfig are invoked (the `[lambda]` table).
     pub lambda: LambdaConfig,
+    /// `[federation.<ProviderType>]`: endpoints replacing a social provider type's built-in
+    /// ones (Google, Facebook, LoginWithAmazon, SignInWithApple).
+    pub federation: BTreeMap<String, FederationEndpoints>,
+}
+
+/// `[federation.Google]` etc.: each URL set replaces the provider type's built-in one.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FederationEndpoints {
+    pub issuer: Option<String>,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 /// The `[lambda]` table: the Lambda Invoke API host(s) that serve trigger functions.
@@ -158,6 +172,7 @@ impl Default for Config {
             outbox_http: false,
             outbox_poll_ms: 1000,
             lambda: LambdaConfig::default(),
+            federation: BTreeMap::new(),
         }
     }
 }
@@ -293,6 +308,11 @@ pub struct Settings {
     pub outbox_poll: std::time::Duration,
     /// Where and how trigger functions are invoked.
     pub lambda: tessera_lambda::InvokerSettings,
+    /// Social provider endpoint overrides, by provider type.
+    pub federation: BTreeMap<
+        tessera_domain::identity_providers::ProviderType,
+        tessera_domain::identity_providers::SocialEndpoints,
+    >,
 }
 
 /// A DNS name the domains live under: lower-case labels, no scheme, port or path.
@@ -373,6 +393,7 @@ impl Settings {
             ),
         };
         let lambda = lambda_settings(c.lambda, &c.region)?;
+        let federation = federation_settings(c.federation)?;
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
         } else {
@@ -402,8 +423,49 @@ impl Settings {
             outbox_http: c.outbox_http && c.dev,
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
             lambda,
+            federation,
         })
     }
+}
+
+/// The `[federation.<Type>]` tables: social types only, absolute http(s) URLs.
+fn federation_settings(
+    c: BTreeMap<String, FederationEndpoints>,
+) -> Result<
+    BTreeMap<
+        tessera_domain::identity_providers::ProviderType,
+        tessera_domain::identity_providers::SocialEndpoints,
+    >,
+> {
+    use tessera_domain::identity_providers::{ProviderType, SocialEndpoints};
+    let mut out = BTreeMap::new();
+    for (name, e) in c {
+        let Some(t) = ProviderType::parse(&name).filter(|t| t.is_social()) else {
+            bail!(
+                "[federation.{name}]: only Google, Facebook, LoginWithAmazon and SignInWithApple have built-in endpoints to override"
+            );
+        };
+        let url = |key: &str, v: Option<String>| -> Result<Option<String>> {
+            let Some(v) = v.filter(|v| !v.is_empty()) else {
+                return Ok(None);
+            };
+            match reqwest::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Some(v)),
+                _ => bail!("federation.{name}.{key} must be an absolute http(s) URL, not {v:?}"),
+            }
+        };
+        out.insert(
+            t,
+            SocialEndpoints {
+                issuer: url("issuer", e.issuer)?,
+                authorize_url: url("authorize_url", e.authorize_url)?,
+                token_url: url("token_url", e.token_url)?,
+                userinfo_url: url("userinfo_url", e.userinfo_url)?,
+                jwks_uri: url("jwks_uri", e.jwks_uri)?,
+            },
+        );
+    }
+    Ok(out)
 }
 
 fn lambda_settings(c: LambdaConfig, region: &str) -> Result<tessera_lambda::InvokerSettings> {
@@ -510,6 +572,37 @@ mod tests {
                 serde_json::json!({"lambda": {"session_token": "alone"}})
             ));
             assert!(bad(serde_json::json!({"lambda": {"endpiont": "typo"}})));
+            assert!(bad(
+                serde_json::json!({"federation": {"OIDC": {"issuer": "https://x"}}})
+            ));
+            assert!(bad(
+                serde_json::json!({"federation": {"Google": {"token_url": "/relative"}}})
+            ));
+            assert!(bad(
+                serde_json::json!({"federation": {"Google": {"tokenurl": "https://x"}}})
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn federation_tables_override_social_endpoints() {
+        jailed(|jail| {
+            jail.create_file(
+                "f.toml",
+                "[federation.Google]\nissuer = \"http://127.0.0.1:3900\"\nauthorize_url = \"http://127.0.0.1:3900/auth\"\n",
+            )?;
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("f.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            let google = s
+                .federation
+                .get(&tessera_domain::identity_providers::ProviderType::Google)
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(google.issuer.as_deref(), Some("http://127.0.0.1:3900"));
+            assert_eq!(google.token_url, None);
             Ok(())
         });
     }

@@ -181,6 +181,7 @@ impl Application {
         engine.set_oidc_documents(Arc::new(oidc::OutboundDocuments::new(
             settings.allow_private_oidc,
         )?));
+        engine.set_federation_endpoints(settings.federation.clone());
         let admin = if settings.dev {
             AdminAuth::AnyCredentials
         } else {
