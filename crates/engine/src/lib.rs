@@ -12,6 +12,7 @@ mod custom;
 mod devices;
 mod domains;
 mod error;
+pub mod federated_signin;
 pub mod federation;
 mod flow;
 mod groups;
