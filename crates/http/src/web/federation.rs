@@ -4,8 +4,7 @@
 //! to the browser with a short-lived cookie holding the `state` sent to the provider, so an
 //! answer (or a stolen `state`) replayed in another browser is refused.
 
-use super::pages::{PageRequest, engine_failure, grant_redirect, redirect};
-use super::render::SESSION_COOKIE;
+use super::pages::{PageRequest, engine_failure, redirect, signed_in};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -118,32 +117,7 @@ pub(super) async fn idp_response(
         Ok(d) => d,
         Err(e) => return failed(&page, e),
     };
-    let pool = &page.site.pool.id;
-    let cookie = match state
-        .engine
-        .open_hosted_session(pool, done.sub, done.auth_time)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => return failed(&page, e),
-    };
-    let session = match state.engine.hosted_session(pool, &cookie).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return refuse("The user may not sign in."),
-        Err(e) => return failed(&page, e),
-    };
-    let grant = match state.engine.authorize(&done.request, &session).await {
-        Ok(g) => g,
-        Err(e) => return failed(&page, e),
-    };
-    let mut r = redirect(&grant_redirect(&done.request, &grant));
-    let max_age = tessera_domain::oauth::SESSION_LIFETIME.as_secs();
-    r.headers_mut().append(
-        SET_COOKIE,
-        page.site
-            .cookies
-            .set(SESSION_COOKIE, &cookie, Some(max_age)),
-    );
+    let mut r = signed_in(&state, &page, &done.request, done.sub, done.auth_time).await;
     r.headers_mut()
         .append(SET_COOKIE, page.site.cookies.clear(FEDERATION_COOKIE));
     r

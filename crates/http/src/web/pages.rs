@@ -218,7 +218,7 @@ pub(super) fn grant_redirect(req: &AuthorizeRequest, grant: &AuthorizeGrant) -> 
 }
 
 /// A finished sign-in: the hosted session (cookie) and the grant for the client.
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
     page: &PageRequest,
     req: &AuthorizeRequest,
