@@ -28,6 +28,7 @@ mod outbox;
 mod pool_settings;
 mod pools;
 mod ports;
+pub mod provider_links;
 mod resource_servers;
 mod signin;
 mod srp;

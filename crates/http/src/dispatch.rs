@@ -177,6 +177,8 @@ routes! {
     "cognito-idp" "DeleteIdentityProvider" => crate::idp::identity_providers::delete_identity_provider;
     "cognito-idp" "ListIdentityProviders" => crate::idp::identity_providers::list_identity_providers;
     "cognito-idp" "GetIdentityProviderByIdentifier" => crate::idp::identity_providers::get_identity_provider_by_identifier;
+    "cognito-idp" "AdminLinkProviderForUser" => crate::idp::identity_providers::admin_link_provider_for_user;
+    "cognito-idp" "AdminDisableProviderForUser" => crate::idp::identity_providers::admin_disable_provider_for_user;
 }
 
 /// The model's names for a target's service and operation, if it names one.

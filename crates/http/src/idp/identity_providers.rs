@@ -6,6 +6,7 @@ use crate::AppState;
 use std::sync::Arc;
 use tessera_domain::identity_providers::IdentityProvider;
 use tessera_engine::identity_providers::{ProviderSpec, ProviderView};
+use tessera_engine::provider_links::ProviderUser;
 use tessera_wire::idp as wire;
 
 fn provider_type(p: &IdentityProvider) -> Option<wire::IdentityProviderTypeType> {
@@ -139,4 +140,38 @@ pub async fn list_identity_providers(
             .collect(),
         next_token: page.next_token,
     })
+}
+
+fn provider_user(u: wire::ProviderUserIdentifierType) -> ProviderUser {
+    ProviderUser {
+        provider_name: u.provider_name,
+        attribute_name: u.provider_attribute_name,
+        attribute_value: u.provider_attribute_value,
+    }
+}
+
+pub async fn admin_link_provider_for_user(
+    state: Arc<AppState>,
+    req: wire::AdminLinkProviderForUserRequest,
+) -> ApiResult<wire::AdminLinkProviderForUserResponse> {
+    state
+        .engine
+        .admin_link_provider_for_user(
+            &pool_id(&req.user_pool_id)?,
+            provider_user(req.destination_user),
+            provider_user(req.source_user),
+        )
+        .await?;
+    Ok(wire::AdminLinkProviderForUserResponse {})
+}
+
+pub async fn admin_disable_provider_for_user(
+    state: Arc<AppState>,
+    req: wire::AdminDisableProviderForUserRequest,
+) -> ApiResult<wire::AdminDisableProviderForUserResponse> {
+    state
+        .engine
+        .admin_disable_provider_for_user(&pool_id(&req.user_pool_id)?, provider_user(req.user))
+        .await?;
+    Ok(wire::AdminDisableProviderForUserResponse {})
 }

@@ -3,12 +3,19 @@
 // RS256/ES256, a provider answer replayed or carried to another browser (no binding cookie), and
 // a provider on a private address when the operator hasn't allowed it. The provider is
 // oauth2-mock-server on 127.0.0.1, whose tokens are tampered with through its beforeTokenSigning
-// hook; the browser is plain fetch with manual redirects (each hop checked).
+// hook; the browser is plain fetch with manual redirects (each hop checked). Also linking: a
+// provider's user asserting a native user's email gets a user of its own, and only
+// AdminLinkProviderForUser joins a provider identity to a native user (with Cognito's refusals),
+// until AdminDisableProviderForUser takes the link away.
 
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { OAuth2Server } from "oauth2-mock-server";
 import {
+  AdminCreateUserCommand,
+  AdminDisableProviderForUserCommand,
+  AdminGetUserCommand,
+  AdminLinkProviderForUserCommand,
   CreateIdentityProviderCommand,
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
@@ -24,6 +31,7 @@ let server;
 let mock;
 let edwards;
 let tamper = null;
+let subject = null; // the userinfo subject, when a test changes the ID token's
 
 async function mockProvider(alg) {
   const s = new OAuth2Server();
@@ -31,6 +39,9 @@ async function mockProvider(alg) {
   await s.start(0, "127.0.0.1");
   s.issuer.url = `http://127.0.0.1:${s.address().port}`;
   s.service.on("beforeTokenSigning", (token) => tamper?.(token.payload));
+  s.service.on("beforeUserinfo", (response) => {
+    if (subject) response.body.sub = subject;
+  });
   return s;
 }
 
@@ -46,6 +57,7 @@ async function pool(srv, providers) {
         UserPoolId: poolId,
         ProviderName: name,
         ProviderType: "OIDC",
+        AttributeMapping: { email: "email" },
         ProviderDetails: {
           client_id: PROVIDER_CLIENT,
           client_secret: "mock-secret",
@@ -164,5 +176,104 @@ describe("federated sign-ins that are refused", () => {
     } finally {
       await guarded.stop();
     }
+  });
+});
+
+/** The ID token a code from the callback redeems for (public client: no secret). */
+async function idTokenClaims(srv, p, location) {
+  const code = new URL(location).searchParams.get("code");
+  const r = await fetch(`${srv.endpoint}/domain/${p.domain}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: CALLBACK, client_id: p.clientId }),
+  });
+  assert.equal(r.status, 200);
+  const { id_token } = await r.json();
+  return JSON.parse(Buffer.from(id_token.split(".")[1], "base64url").toString());
+}
+
+async function rejects(promise, name, message) {
+  await assert.rejects(promise, (e) => {
+    assert.equal(e.name, name, e.message);
+    if (message) assert.match(e.message, message);
+    return true;
+  });
+}
+
+describe("linking provider identities to users", () => {
+  test("an email never merges accounts; AdminLinkProviderForUser does, until disabled", async () => {
+    const p = await pool(server, { Mock: mock.issuer.url });
+    const nina = "nina";
+    await p.idp.send(
+      new AdminCreateUserCommand({
+        UserPoolId: p.poolId,
+        Username: nina,
+        MessageAction: "SUPPRESS",
+        UserAttributes: [{ Name: "email", Value: "nina@example.com" }, { Name: "email_verified", Value: "true" }],
+      }),
+    );
+    const ninaSub = (await p.idp.send(new AdminGetUserCommand({ UserPoolId: p.poolId, Username: nina })))
+      .UserAttributes.find((a) => a.Name === "sub").Value;
+
+    // "eve" at the provider claims nina's address: she gets a user of her own.
+    tamper = (t) => Object.assign(t, { sub: "eve", email: "nina@example.com" });
+    subject = "eve";
+    try {
+      const eve = await signIn(server, p, "Mock");
+      assert.equal(eve.status, 302, eve.body);
+      const claims = await idTokenClaims(server, p, eve.location);
+      assert.equal(claims["cognito:username"], "Mock_eve");
+      assert.notEqual(claims.sub, ninaSub);
+    } finally {
+      tamper = null;
+      subject = null;
+    }
+
+    const link = (destination, source) =>
+      p.idp.send(new AdminLinkProviderForUserCommand({ UserPoolId: p.poolId, DestinationUser: destination, SourceUser: source }));
+    const native = { ProviderName: "Cognito", ProviderAttributeValue: nina };
+    const johndoe = { ProviderName: "Mock", ProviderAttributeName: "Cognito_Subject", ProviderAttributeValue: "johndoe" };
+    await rejects(
+      link(native, { ...johndoe, ProviderAttributeValue: "eve" }),
+      "InvalidParameterException",
+      /Merging is not currently supported/,
+    );
+    await rejects(link({ ProviderName: "Cognito", ProviderAttributeValue: "Mock_eve" }, johndoe), "InvalidParameterException");
+    await rejects(link(native, { ...johndoe, ProviderName: "Cognito" }), "InvalidParameterException");
+    await rejects(link(native, { ...johndoe, ProviderAttributeName: "email" }), "InvalidParameterException", /Cognito_Subject/);
+    await rejects(link(native, { ...johndoe, ProviderName: "Nobody" }), "InvalidParameterException", /does not exist/);
+    await rejects(link({ ProviderName: "Cognito", ProviderAttributeValue: "ghost" }, johndoe), "UserNotFoundException");
+
+    await link(native, johndoe);
+    await rejects(link(native, johndoe), "AliasExistsException");
+    const linked = await p.idp.send(new AdminGetUserCommand({ UserPoolId: p.poolId, Username: nina }));
+    const identities = JSON.parse(linked.UserAttributes.find((a) => a.Name === "identities").Value);
+    assert.deepEqual(
+      identities.map((i) => [i.providerName, i.userId, i.primary]),
+      [["Mock", "johndoe", false]],
+    );
+    assert.equal(linked.UserStatus, "FORCE_CHANGE_PASSWORD");
+
+    // johndoe now signs in as nina.
+    const asNina = await signIn(server, p, "Mock");
+    assert.equal(asNina.status, 302, asNina.body);
+    let claims = await idTokenClaims(server, p, asNina.location);
+    assert.equal(claims.sub, ninaSub);
+    assert.equal(claims["cognito:username"], nina);
+
+    // Unlinked, johndoe's next sign-in makes a user of its own.
+    await p.idp.send(new AdminDisableProviderForUserCommand({ UserPoolId: p.poolId, User: johndoe }));
+    const own = await signIn(server, p, "Mock");
+    claims = await idTokenClaims(server, p, own.location);
+    assert.equal(claims["cognito:username"], "Mock_johndoe");
+    assert.notEqual(claims.sub, ninaSub);
+    const after = await p.idp.send(new AdminGetUserCommand({ UserPoolId: p.poolId, Username: nina }));
+    assert.equal(after.UserAttributes.find((a) => a.Name === "identities"), undefined);
+
+    // Disabling a provider identity that signed in on its own disables that user.
+    await p.idp.send(new AdminDisableProviderForUserCommand({ UserPoolId: p.poolId, User: johndoe }));
+    const refused = await signIn(server, p, "Mock");
+    assert.equal(refused.status, 400);
+    assert.match(refused.body, /User is disabled/);
   });
 });
