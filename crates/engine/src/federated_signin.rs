@@ -9,13 +9,16 @@
 //! the provider's JWKS, RS256/ES256 only; `iss`, `aud`, `exp`, and the `nonce` it was sent),
 //! reads the userinfo endpoint, and creates or refreshes the federated user: username
 //! `{ProviderName}_{subject}`, status EXTERNAL_PROVIDER, the `identities` attribute, mapped
-//! attributes rewritten on every sign-in, and the group `{poolId}_{ProviderName}`. A provider
+//! attributes rewritten on every sign-in, and the group `{poolId}_{ProviderName}`; the pool's
+//! PreSignUp (`PreSignUp_ExternalProvider`), PostConfirmation and PostAuthentication functions
+//! run, and PreTokenGeneration when the app redeems its code (`TokenGeneration_HostedAuth`). A provider
 //! identity linked to a native user (AdminLinkProviderForUser) signs in as that user; an email
 //! address never merges accounts. Every call to the provider goes through the
 //! [`OidcDocuments`](crate::federation::OidcDocuments) port, i.e. the outbound guard.
 
 use crate::Engine;
 use crate::error::EngineResult;
+use crate::triggers::attributes_of;
 use serde_json::{Map, Value, json};
 use tessera_domain::groups::Group;
 use tessera_domain::iam::OidcProvider;
@@ -23,6 +26,7 @@ use tessera_domain::identity_providers::{
     FEDERATION_STATE_TTL_MS, FederationState, IdentityProvider, ProviderType,
 };
 use tessera_domain::oauth::{AuthorizeRequest, urlencode, with_params};
+use tessera_domain::triggers::{Event, Trigger};
 use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, Sub, Timestamp, UserPoolId, Username};
 use tessera_store::UserLookup;
@@ -326,7 +330,13 @@ impl Engine {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| refused(&name, "no subject"))?;
         let (sub, auth_time) = self
-            .federated_user(&provider, &subject, issuer.as_deref(), &claims)
+            .federated_user(
+                &provider,
+                pending.request.client_id.as_str(),
+                &subject,
+                issuer.as_deref(),
+                &claims,
+            )
             .await?;
         tracing::info!(target: "audit", provider = %name, %sub, "federated sign-in");
         Ok(FederatedSignIn {
@@ -336,18 +346,19 @@ impl Engine {
         })
     }
 
-    /// Creates or refreshes the user a provider identity signs in as.
+    /// Creates or refreshes the user a provider identity signs in as. The pool's functions run
+    /// outside transactions: PreSignUp (`PreSignUp_ExternalProvider`, which may refuse) and
+    /// PostConfirmation for a new user, PostAuthentication for every sign-in.
     async fn federated_user(
         &self,
         provider: &IdentityProvider,
+        client_id: &str,
         subject: &str,
         issuer: Option<&str>,
         claims: &Map<String, Value>,
     ) -> EngineResult<(Sub, Timestamp)> {
         let now = self.now();
         let pool_id = &provider.pool_id;
-        let mut tx = self.inner.store.begin().await?;
-        let pool = self.load_pool(&mut *tx, pool_id).await?;
         let mapped: Vec<(String, String)> = provider
             .attribute_mapping
             .iter()
@@ -359,53 +370,52 @@ impl Engine {
                     .map(|v| (attr.clone(), v.chars().take(2048).collect()))
             })
             .collect();
-        // An explicitly linked identity signs in as the user it was linked to.
-        let linked = match tx.federated_link(pool_id, &provider.name, subject).await? {
-            Some(sub) => tx.get_user(pool_id, &UserLookup::Sub(sub)).await?,
-            None => None,
-        };
         let username = Username::parse(&format!("{}_{subject}", provider.name))
             .map_err(|_| refused(&provider.name, "the subject can't make a username"))?;
-        let mut user = match linked {
+        let (pool, existing) = {
+            let mut tx = self.inner.store.read().await?;
+            let pool = self.load_pool(&mut *tx, pool_id).await?;
+            // An explicitly linked identity signs in as the user it was linked to.
+            let linked = match tx.federated_link(pool_id, &provider.name, subject).await? {
+                Some(sub) => tx.get_user(pool_id, &UserLookup::Sub(sub)).await?,
+                None => None,
+            };
+            let existing = match linked {
+                Some(u) => Some(u),
+                None => {
+                    let key = username.key(pool.config.sign_in.case_sensitive);
+                    tx.get_user(pool_id, &UserLookup::UsernameKey(key)).await?
+                }
+            };
+            (pool, existing)
+        };
+        let created = existing.is_none();
+        let mut user = match existing {
             Some(u) => u,
             None => {
-                let key = username.key(pool.config.sign_in.case_sensitive);
-                match tx.get_user(pool_id, &UserLookup::UsernameKey(key)).await? {
-                    Some(u) => u,
-                    None => {
-                        let identities = json!([{
-                            "userId": subject,
-                            "providerName": provider.name,
-                            "providerType": provider.provider_type.as_str(),
-                            "issuer": issuer,
-                            "primary": true,
-                            "dateCreated": now.millis(),
-                        }]);
-                        let mut attributes = tessera_domain::attributes::Attributes::new();
-                        attributes.insert("identities".into(), identities.to_string());
-                        let user = User {
-                            pool_id: pool_id.clone(),
-                            sub: Sub::from_random(tessera_crypto::random::bytes::<16>()),
-                            username,
-                            status: UserStatus::ExternalProvider,
-                            enabled: true,
-                            attributes,
-                            password: None,
-                            srp: None,
-                            mfa: Default::default(),
-                            failures: Default::default(),
-                            created_at: now,
-                            modified_at: now,
-                        };
-                        // No aliases: a provider's email never claims a native account.
-                        tx.insert_user(
-                            &user,
-                            &user.username.key(pool.config.sign_in.case_sensitive),
-                            &[],
-                        )
-                        .await?;
-                        user
-                    }
+                let identities = json!([{
+                    "userId": subject,
+                    "providerName": provider.name,
+                    "providerType": provider.provider_type.as_str(),
+                    "issuer": issuer,
+                    "primary": true,
+                    "dateCreated": now.millis(),
+                }]);
+                let mut attributes = tessera_domain::attributes::Attributes::new();
+                attributes.insert("identities".into(), identities.to_string());
+                User {
+                    pool_id: pool_id.clone(),
+                    sub: Sub::from_random(tessera_crypto::random::bytes::<16>()),
+                    username,
+                    status: UserStatus::ExternalProvider,
+                    enabled: true,
+                    attributes,
+                    password: None,
+                    srp: None,
+                    mfa: Default::default(),
+                    failures: Default::default(),
+                    created_at: now,
+                    modified_at: now,
                 }
             }
         };
@@ -418,6 +428,26 @@ impl Engine {
                 user.attributes.insert(k, v);
             }
             user.modified_at = now;
+        }
+        if created {
+            let event = Event::new(
+                Trigger::PreSignUp,
+                "PreSignUp_ExternalProvider",
+                user.username.as_str(),
+            )
+            .with("userAttributes", attributes_of(&pool, &user));
+            self.pre_sign_up(&pool, Some(client_id), event).await?;
+        }
+        let mut tx = self.inner.store.begin().await?;
+        if created {
+            // No aliases: a provider's email never claims a native account.
+            tx.insert_user(
+                &user,
+                &user.username.key(pool.config.sign_in.case_sensitive),
+                &[],
+            )
+            .await?;
+        } else if user.status == UserStatus::ExternalProvider {
             tx.update_user(&user, &[]).await?;
         }
         let group = format!("{}_{}", pool_id, provider.name);
@@ -435,6 +465,24 @@ impl Engine {
         }
         tx.add_group_member(pool_id, &group, &user.sub).await?;
         tx.commit().await?;
+        if created {
+            self.post_confirmation(
+                &pool,
+                Some(client_id),
+                &user,
+                "PostConfirmation_ConfirmSignUp",
+                None,
+            )
+            .await?;
+        }
+        let event = Event::new(
+            Trigger::PostAuthentication,
+            "PostAuthentication_Authentication",
+            user.username.as_str(),
+        )
+        .with("userAttributes", attributes_of(&pool, &user))
+        .with("newDeviceUsed", json!(false));
+        self.run_trigger(&pool, Some(client_id), event).await?;
         Ok((user.sub, now))
     }
 }

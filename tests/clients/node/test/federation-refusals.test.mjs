@@ -23,6 +23,7 @@ import {
   ListUsersCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { startServer, unique } from "../lib/server.mjs";
+import { startLambdaHost, arn } from "../lib/lambda-host.mjs";
 
 const CALLBACK = "http://127.0.0.1:9/cb";
 const PROVIDER_CLIENT = "tessera-at-mock";
@@ -46,9 +47,9 @@ async function mockProvider(alg) {
 }
 
 /** A pool with a domain, the given providers (name → issuer) and a client offering them. */
-async function pool(srv, providers) {
+async function pool(srv, providers, LambdaConfig = undefined) {
   const idp = srv.client();
-  const poolId = (await idp.send(new CreateUserPoolCommand({ PoolName: unique("refuse") }))).UserPool.Id;
+  const poolId = (await idp.send(new CreateUserPoolCommand({ PoolName: unique("refuse"), LambdaConfig }))).UserPool.Id;
   const domain = unique("refuse").toLowerCase();
   await idp.send(new CreateUserPoolDomainCommand({ UserPoolId: poolId, Domain: domain }));
   for (const [name, issuer] of Object.entries(providers)) {
@@ -275,5 +276,57 @@ describe("linking provider identities to users", () => {
     const refused = await signIn(server, p, "Mock");
     assert.equal(refused.status, 400);
     assert.match(refused.body, /User is disabled/);
+  });
+});
+
+describe("the pool's functions on federated sign-in", () => {
+  test("PreSignUp_ExternalProvider may refuse; PostConfirmation, PostAuthentication and PreTokenGeneration run", async () => {
+    const functions = await startLambdaHost();
+    const srv = await startServer({ args: ["--dev", "--allow-private-oidc", ...functions.serverArgs()] });
+    try {
+      const p = await pool(
+        srv,
+        { Mock: mock.issuer.url },
+        {
+          PreSignUp: arn("pre-sign-up"),
+          PostAuthentication: arn("post-authentication"),
+          PreTokenGeneration: arn("pre-token-generation"),
+        },
+      );
+      // pre-sign-up.mjs refuses addresses at blocked.test.
+      tamper = (t) => Object.assign(t, { sub: "blocky", email: "blocky@blocked.test" });
+      subject = "blocky";
+      try {
+        const blocked = await signIn(srv, p, "Mock");
+        assert.equal(blocked.status, 400);
+        assert.match(blocked.body, /Registration from this domain is not allowed/);
+      } finally {
+        tamper = null;
+        subject = null;
+      }
+      assert.deepEqual((await p.idp.send(new ListUsersCommand({ UserPoolId: p.poolId }))).Users, []);
+
+      const first = await signIn(srv, p, "Mock");
+      assert.equal(first.status, 302, first.body);
+      const claims = await idTokenClaims(srv, p, first.location);
+      assert.equal(claims.signed_in_by, "TokenGeneration_HostedAuth");
+      assert.equal(claims.tenant, "acme");
+      await signIn(srv, p, "Mock");
+
+      const signUps = functions.events("pre-sign-up", p.poolId);
+      assert.deepEqual(signUps.map((e) => [e.triggerSource, e.userName]), [
+        ["PreSignUp_ExternalProvider", "Mock_blocky"],
+        ["PreSignUp_ExternalProvider", "Mock_johndoe"],
+      ]);
+      assert.ok(JSON.parse(signUps[1].request.userAttributes.identities)[0].providerName === "Mock");
+      const auths = functions.events("post-authentication", p.poolId);
+      assert.deepEqual(auths.map((e) => e.triggerSource), [
+        "PostAuthentication_Authentication",
+        "PostAuthentication_Authentication",
+      ]);
+    } finally {
+      await srv.stop();
+      await functions.stop();
+    }
   });
 });
