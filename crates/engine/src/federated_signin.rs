@@ -505,3 +505,29 @@ pub fn provider_query(raw_query: &str, provider: &str) -> String {
     q.push_str(&urlencode(provider));
     q
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_button_keeps_the_request_and_names_one_provider() {
+        assert_eq!(
+            provider_query("client_id=abc&identity_provider=Old&scope=openid", "Corp"),
+            "client_id=abc&scope=openid&identity_provider=Corp"
+        );
+        assert_eq!(
+            provider_query("idp_identifier=x.example", "My IdP"),
+            "identity_provider=My%20IdP"
+        );
+        assert_eq!(provider_query("", "Corp"), "identity_provider=Corp");
+    }
+
+    #[test]
+    fn claims_are_mapped_as_text() {
+        assert_eq!(text(&json!(true)), Some("true".into()));
+        assert_eq!(text(&json!(42)), Some("42".into()));
+        assert_eq!(text(&json!("x")), Some("x".into()));
+        assert_eq!(text(&json!({"a": 1})), None);
+    }
+}

@@ -8,7 +8,7 @@ use super::pages::{PageRequest, engine_failure, redirect, signed_in};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 use std::sync::Arc;
@@ -20,18 +20,18 @@ const FEDERATION_COOKIE: &str = "tessera-federation";
 /// Its lifetime: as long as a federated sign-in may take.
 const FEDERATION_COOKIE_SECS: u64 = 300;
 
-/// This domain's `/oauth2/idpresponse`, as registered at providers: where the browser reached
-/// it (a custom or `domain_base` host, or the path form under the public URL).
+/// This domain's `/oauth2/idpresponse`, as registered at providers, on the host the browser
+/// used (so the binding cookie comes back): the custom domain or `{prefix}.{domain_base}` when
+/// the request was routed by its Host header, else the path form under the public URL.
 pub(super) fn callback_url(state: &AppState, page: &PageRequest) -> String {
     let settings = state.engine.settings();
-    let base = if page.site.cookies.path == "/" {
-        super::domain_url(
-            &settings.issuer_base,
-            settings.domain_base.as_deref(),
-            &page.site.name,
-        )
+    let name = &page.site.name;
+    let base = if page.site.cookies.path != "/" {
+        super::domain_url(&settings.issuer_base, None, name)
+    } else if name.contains('.') {
+        format!("https://{name}")
     } else {
-        super::domain_url(&settings.issuer_base, None, &page.site.name)
+        super::domain_url(&settings.issuer_base, settings.domain_base.as_deref(), name)
     };
     format!("{base}/oauth2/idpresponse")
 }
@@ -86,7 +86,6 @@ pub(super) async fn idp_response(
     State(state): State<Arc<AppState>>,
     page: PageRequest,
     headers: HeaderMap,
-    _uri: Uri,
 ) -> Response {
     let given = page.params.get("state").cloned().unwrap_or_default();
     let cookie = super::render::cookie(&headers, FEDERATION_COOKIE).unwrap_or_default();

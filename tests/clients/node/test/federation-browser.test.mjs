@@ -149,7 +149,7 @@ describe("federated sign-in in Chromium through oidc-provider", () => {
       assert.equal(second.claims.sub, claims.sub);
       assert.equal(second.claims.name, "Alice Renamed");
     } finally {
-      await rp.close?.();
+      await rp.stop();
       await server.stop();
       provider.close();
     }
@@ -196,7 +196,7 @@ describe("federated sign-in in Chromium through oidc-provider", () => {
       assert.equal(claims.identities[0].providerType, "Google");
       assert.equal(claims.email, "gina@gmail.example");
     } finally {
-      await rp.close?.();
+      await rp.stop();
       await server.stop();
       provider.close();
     }
