@@ -16,6 +16,7 @@ pub mod flow;
 pub mod groups;
 pub mod iam;
 pub mod identity;
+pub mod identity_providers;
 pub mod ids;
 pub mod lockout;
 pub mod messages;

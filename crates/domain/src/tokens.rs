@@ -88,6 +88,30 @@ fn base(
     m
 }
 
+/// A federated user's `identities` attribute (a JSON string whose `primary` is a boolean and
+/// `dateCreated` a number) as the ID token carries it: an array with both as strings, as
+/// Cognito writes them.
+fn identities_claim(attribute: &str) -> Value {
+    let Ok(Value::Array(list)) = serde_json::from_str::<Value>(attribute) else {
+        return json!(attribute);
+    };
+    let list: Vec<Value> = list
+        .into_iter()
+        .map(|mut v| {
+            if let Value::Object(o) = &mut v {
+                for k in ["primary", "dateCreated"] {
+                    if let Some(x) = o.get(k).filter(|x| !x.is_string()) {
+                        let text = x.to_string();
+                        o.insert(k.into(), json!(text));
+                    }
+                }
+            }
+            v
+        })
+        .collect();
+    Value::Array(list)
+}
+
 impl TokenRequest<'_> {
     /// ID token claims: identity plus every attribute the client may read, typed as Cognito
     /// types them (booleans for `*_verified`, a number for `updated_at`, strings otherwise).
@@ -105,8 +129,11 @@ impl TokenRequest<'_> {
         if let Some(role) = &self.groups.preferred_role {
             m.insert("cognito:preferred_role".into(), json!(role));
         }
+        if let Some(identities) = self.user.attributes.get("identities") {
+            m.insert("identities".into(), identities_claim(identities));
+        }
         for (name, value) in &self.user.attributes {
-            if !self.client.config.may_read(name) {
+            if !self.client.config.may_read(name) || name == "identities" {
                 continue;
             }
             let v = match name.as_str() {
@@ -135,5 +162,21 @@ impl TokenRequest<'_> {
             m.insert("device_key".into(), json!(device));
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_become_an_array_of_strings_in_the_token() {
+        let attr = r#"[{"userId":"u1","providerName":"Corp","providerType":"OIDC","issuer":null,"primary":true,"dateCreated":1565669081099}]"#;
+        assert_eq!(
+            identities_claim(attr),
+            json!([{"userId":"u1","providerName":"Corp","providerType":"OIDC","issuer":null,
+                    "primary":"true","dateCreated":"1565669081099"}])
+        );
+        assert_eq!(identities_claim("not json"), json!("not json"));
     }
 }

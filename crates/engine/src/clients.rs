@@ -9,6 +9,7 @@
 
 use crate::Engine;
 use crate::error::EngineResult;
+use crate::identity_providers::check_client_providers;
 use crate::pools::{decode_token, paged};
 use crate::resource_servers::check_client_scopes;
 use tessera_domain::Timestamp;
@@ -137,6 +138,12 @@ impl Engine {
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         check_attributes(&pool, &new.config)?;
         check_client_scopes(&mut *tx, pool_id, &new.config.allowed_oauth_scopes()).await?;
+        check_client_providers(
+            &mut *tx,
+            pool_id,
+            &OAuthSettings::from_settings(&new.config.settings).identity_providers,
+        )
+        .await?;
         let plain_secret = match (new.secret, new.generate_secret) {
             (Some(s), _) => Some(s),
             (None, true) => Some(tessera_crypto::random::string_from(SECRET_ALPHABET, 51)),
@@ -198,6 +205,12 @@ impl Engine {
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         check_attributes(&pool, &update.config)?;
         check_client_scopes(&mut *tx, pool_id, &update.config.allowed_oauth_scopes()).await?;
+        check_client_providers(
+            &mut *tx,
+            pool_id,
+            &OAuthSettings::from_settings(&update.config.settings).identity_providers,
+        )
+        .await?;
         let mut client = self.load_pool_client(&mut *tx, pool_id, client_id).await?;
         OAuthSettings::from_settings(&update.config.settings).check(!client.secrets.is_empty())?;
         if let Some(name) = update.name {

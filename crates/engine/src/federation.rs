@@ -32,6 +32,18 @@ pub const SKEW: i64 = 300;
 pub trait OidcDocuments: Send + Sync + 'static {
     /// GETs `url` and parses the body as JSON; the error says why it couldn't.
     async fn get_json(&self, url: &str) -> Result<Value, String>;
+
+    /// POSTs a form (a provider's token endpoint) and parses the JSON answer; a non-2xx answer
+    /// is an error naming the status.
+    async fn post_form(&self, url: &str, _form: &[(String, String)]) -> Result<Value, String> {
+        Err(format!("{url}: this client can't post forms"))
+    }
+
+    /// GETs (or POSTs, for `attributes_request_method=POST`) a userinfo endpoint with a bearer
+    /// token and parses the JSON answer.
+    async fn get_bearer(&self, url: &str, _token: &str, _post: bool) -> Result<Value, String> {
+        Err(format!("{url}: this client can't send bearer requests"))
+    }
 }
 
 /// Why an external token was refused. Callers turn this into their service's message.
@@ -187,6 +199,17 @@ impl Engine {
         provider: &OidcProvider,
         token: &str,
     ) -> Result<OidcToken, OidcTokenError> {
+        self.verify_oidc_token_at(provider, token, None).await
+    }
+
+    /// As [`Self::verify_oidc_token`], with the key set at `jwks_uri` when the provider's
+    /// configuration names one instead of leaving it to discovery.
+    pub async fn verify_oidc_token_at(
+        &self,
+        provider: &OidcProvider,
+        token: &str,
+        jwks_uri: Option<&str>,
+    ) -> Result<OidcToken, OidcTokenError> {
         // The issuer is checked before anything is fetched: a token of someone else never
         // makes us call the provider.
         let unverified = crate::sts::unverified_claims(token).ok_or(OidcTokenError::Malformed)?;
@@ -201,7 +224,7 @@ impl Engine {
             .filter(|c| c.fetched.elapsed() < JWKS_TTL);
         let (jwks, fresh) = match cached {
             Some(c) => (c, false),
-            None => (self.fetch_jwks(provider).await?, true),
+            None => (self.fetch_jwks(provider, jwks_uri).await?, true),
         };
         let claims = match tessera_crypto::jwt::verify_foreign(token, &jwks.jwks) {
             Ok(c) => c,
@@ -212,7 +235,7 @@ impl Engine {
                         .jwks_cache
                         .claim_refetch(&provider.url, jwks.fetched) =>
             {
-                let again = self.fetch_jwks(provider).await?;
+                let again = self.fetch_jwks(provider, jwks_uri).await?;
                 tessera_crypto::jwt::verify_foreign(token, &again.jwks).map_err(foreign)?
             }
             Err(e) => return Err(foreign(e)),
@@ -221,7 +244,11 @@ impl Engine {
     }
 
     /// Discovery, then the key set; cached on success.
-    async fn fetch_jwks(&self, provider: &OidcProvider) -> Result<CachedKeys, OidcTokenError> {
+    async fn fetch_jwks(
+        &self,
+        provider: &OidcProvider,
+        configured: Option<&str>,
+    ) -> Result<CachedKeys, OidcTokenError> {
         let Some(documents) = self.inner.oidc_documents.get() else {
             return Err(OidcTokenError::Unreachable(
                 "this server has no outbound OIDC client".into(),
@@ -235,17 +262,23 @@ impl Engine {
             tracing::warn!(provider = %provider.url, %why, "OIDC {what} unavailable");
             OidcTokenError::Unreachable(format!("{what}: {why}"))
         };
-        let discovery = documents
-            .get_json(&discovery_url)
-            .await
-            .map_err(|e| unreachable("discovery document", e))?;
-        let jwks_uri = discovery
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            .ok_or_else(|| unreachable("discovery document", "no http(s) jwks_uri".into()))?;
+        let jwks_uri = match configured {
+            Some(u) => u.to_string(),
+            None => {
+                let discovery = documents
+                    .get_json(&discovery_url)
+                    .await
+                    .map_err(|e| unreachable("discovery document", e))?;
+                discovery
+                    .get("jwks_uri")
+                    .and_then(Value::as_str)
+                    .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                    .ok_or_else(|| unreachable("discovery document", "no http(s) jwks_uri".into()))?
+                    .to_string()
+            }
+        };
         let jwks = documents
-            .get_json(jwks_uri)
+            .get_json(&jwks_uri)
             .await
             .map_err(|e| unreachable("key set", e))?;
         if !jwks.get("keys").is_some_and(Value::is_array) {

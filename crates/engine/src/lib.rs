@@ -13,6 +13,7 @@ mod custom;
 mod devices;
 mod domains;
 mod error;
+pub mod federated_signin;
 pub mod federation;
 mod flow;
 pub mod forward_auth;
@@ -21,6 +22,7 @@ mod groups;
 mod hashing;
 pub mod iam;
 pub mod identity;
+pub mod identity_providers;
 mod keys;
 mod mfa;
 mod migration;
@@ -29,6 +31,7 @@ mod outbox;
 mod pool_settings;
 mod pools;
 mod ports;
+pub mod provider_links;
 mod resource_servers;
 mod signin;
 mod srp;
@@ -107,6 +110,13 @@ struct Inner {
     oidc_documents: std::sync::OnceLock<Arc<dyn federation::OidcDocuments>>,
     /// External providers' key sets, as last fetched.
     jwks_cache: federation::JwksCache,
+    /// The deployment's `[federation.<Type>]` endpoint overrides for social providers.
+    federation_endpoints: std::sync::OnceLock<
+        std::collections::BTreeMap<
+            tessera_domain::identity_providers::ProviderType,
+            tessera_domain::identity_providers::SocialEndpoints,
+        >,
+    >,
     /// Password proofs actually checked (argon2 verifications and SRP proofs of real users).
     password_checks: std::sync::atomic::AtomicU64,
     /// Signalled when a message is queued, so the delivery worker needn't poll fast.
@@ -136,6 +146,7 @@ impl Engine {
                 settings,
                 oidc_documents: Default::default(),
                 jwks_cache: Default::default(),
+                federation_endpoints: Default::default(),
                 password_checks: Default::default(),
                 outbox_ready: Default::default(),
                 forward_auth: Default::default(),

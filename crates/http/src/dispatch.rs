@@ -171,6 +171,14 @@ routes! {
     "cognito-identity" "LookupDeveloperIdentity" => crate::identity::openid::lookup_developer_identity;
     "cognito-identity" "MergeDeveloperIdentities" => crate::identity::openid::merge_developer_identities;
     "cognito-identity" "UnlinkDeveloperIdentity" => crate::identity::openid::unlink_developer_identity;
+    "cognito-idp" "CreateIdentityProvider" => crate::idp::identity_providers::create_identity_provider;
+    "cognito-idp" "DescribeIdentityProvider" => crate::idp::identity_providers::describe_identity_provider;
+    "cognito-idp" "UpdateIdentityProvider" => crate::idp::identity_providers::update_identity_provider;
+    "cognito-idp" "DeleteIdentityProvider" => crate::idp::identity_providers::delete_identity_provider;
+    "cognito-idp" "ListIdentityProviders" => crate::idp::identity_providers::list_identity_providers;
+    "cognito-idp" "GetIdentityProviderByIdentifier" => crate::idp::identity_providers::get_identity_provider_by_identifier;
+    "cognito-idp" "AdminLinkProviderForUser" => crate::idp::identity_providers::admin_link_provider_for_user;
+    "cognito-idp" "AdminDisableProviderForUser" => crate::idp::identity_providers::admin_disable_provider_for_user;
 }
 
 /// The model's names for a target's service and operation, if it names one.

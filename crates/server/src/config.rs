@@ -85,6 +85,20 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// Cognito Sync's outbound deliveries (the `[sync]` table).
     pub sync: SyncConfig,
+    /// `[federation.<ProviderType>]`: endpoints replacing a social provider type's built-in
+    /// ones (Google, Facebook, LoginWithAmazon, SignInWithApple).
+    pub federation: BTreeMap<String, FederationEndpoints>,
+}
+
+/// `[federation.Google]` etc.: each URL set replaces the provider type's built-in one.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FederationEndpoints {
+    pub issuer: Option<String>,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 /// The `[gateway]` table: the policy gateway's listener and its backends.
@@ -232,6 +246,7 @@ impl Default for Config {
             lambda: LambdaConfig::default(),
             gateway: GatewayConfig::default(),
             sync: SyncConfig::default(),
+            federation: BTreeMap::new(),
         }
     }
 }
@@ -385,6 +400,11 @@ pub struct Settings {
     /// The policy gateway, when `gateway.listen` is set.
     pub sync: SyncSettings,
     pub gateway: Option<GatewaySetup>,
+    /// Social provider endpoint overrides, by provider type.
+    pub federation: BTreeMap<
+        tessera_domain::identity_providers::ProviderType,
+        tessera_domain::identity_providers::SocialEndpoints,
+    >,
 }
 
 /// A validated `[gateway]` table.
@@ -541,6 +561,7 @@ impl Settings {
         let lambda = lambda_settings(c.lambda, &c.region)?;
         let gateway = gateway_settings(c.gateway)?;
         let sync = sync_settings(c.sync, &c.region)?;
+        let federation = federation_settings(c.federation)?;
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
         } else {
@@ -574,6 +595,7 @@ impl Settings {
             lambda,
             gateway,
             sync,
+            federation,
         })
     }
 }
@@ -609,6 +631,46 @@ fn sync_settings(c: SyncConfig, region: &str) -> Result<SyncSettings> {
         kinesis_region: non_empty(c.kinesis_region).unwrap_or_else(|| region.to_string()),
         kinesis_credentials,
     })
+}
+
+/// The `[federation.<Type>]` tables: social types only, absolute http(s) URLs.
+fn federation_settings(
+    c: BTreeMap<String, FederationEndpoints>,
+) -> Result<
+    BTreeMap<
+        tessera_domain::identity_providers::ProviderType,
+        tessera_domain::identity_providers::SocialEndpoints,
+    >,
+> {
+    use tessera_domain::identity_providers::{ProviderType, SocialEndpoints};
+    let mut out = BTreeMap::new();
+    for (name, e) in c {
+        let Some(t) = ProviderType::parse(&name).filter(|t| t.is_social()) else {
+            bail!(
+                "[federation.{name}]: only Google, Facebook, LoginWithAmazon and SignInWithApple have built-in endpoints to override"
+            );
+        };
+        let url = |key: &str, v: Option<String>| -> Result<Option<String>> {
+            let Some(v) = v.filter(|v| !v.is_empty()) else {
+                return Ok(None);
+            };
+            match reqwest::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Some(v)),
+                _ => bail!("federation.{name}.{key} must be an absolute http(s) URL, not {v:?}"),
+            }
+        };
+        out.insert(
+            t,
+            SocialEndpoints {
+                issuer: url("issuer", e.issuer)?,
+                authorize_url: url("authorize_url", e.authorize_url)?,
+                token_url: url("token_url", e.token_url)?,
+                userinfo_url: url("userinfo_url", e.userinfo_url)?,
+                jwks_uri: url("jwks_uri", e.jwks_uri)?,
+            },
+        );
+    }
+    Ok(out)
 }
 
 fn lambda_settings(c: LambdaConfig, region: &str) -> Result<tessera_lambda::InvokerSettings> {
@@ -715,6 +777,37 @@ mod tests {
                 serde_json::json!({"lambda": {"session_token": "alone"}})
             ));
             assert!(bad(serde_json::json!({"lambda": {"endpiont": "typo"}})));
+            assert!(bad(
+                serde_json::json!({"federation": {"OIDC": {"issuer": "https://x"}}})
+            ));
+            assert!(bad(
+                serde_json::json!({"federation": {"Google": {"token_url": "/relative"}}})
+            ));
+            assert!(bad(
+                serde_json::json!({"federation": {"Google": {"tokenurl": "https://x"}}})
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn federation_tables_override_social_endpoints() {
+        jailed(|jail| {
+            jail.create_file(
+                "f.toml",
+                "[federation.Google]\nissuer = \"http://127.0.0.1:3900\"\nauthorize_url = \"http://127.0.0.1:3900/auth\"\n",
+            )?;
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("f.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            let google = s
+                .federation
+                .get(&tessera_domain::identity_providers::ProviderType::Google)
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(google.issuer.as_deref(), Some("http://127.0.0.1:3900"));
+            assert_eq!(google.token_url, None);
             Ok(())
         });
     }

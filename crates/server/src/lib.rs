@@ -267,6 +267,7 @@ impl Application {
             .check_master_key()
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        engine.set_federation_endpoints(settings.federation.clone());
         let admin = if settings.dev {
             AdminAuth::AnyCredentials
         } else {

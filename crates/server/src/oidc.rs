@@ -35,9 +35,10 @@ impl OutboundDocuments {
     }
 }
 
-#[async_trait::async_trait]
-impl OidcDocuments for OutboundDocuments {
-    async fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
+impl OutboundDocuments {
+    /// The URL if it may be called: https, or http where private addresses are allowed; no
+    /// internal IP literals unless allowed (names are judged by the guarded resolver).
+    fn checked(&self, url: &str) -> Result<reqwest::Url, String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
         // Keys fetched over plain HTTP could be swapped by anyone on the path: only HTTPS,
         // except where the operator allowed private addresses (a provider on the same host or
@@ -49,9 +50,16 @@ impl OidcDocuments for OutboundDocuments {
         }
         tessera_outbound::check_ip_literal(&parsed, self.allow_private)
             .map_err(|e| format!("{url}: {e}"))?;
-        let mut response = self
-            .client
-            .get(parsed)
+        Ok(parsed)
+    }
+
+    /// Sends, then reads at most [`MAX_BODY`] bytes of a 2xx answer as JSON.
+    async fn json_of(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<serde_json::Value, String> {
+        let mut response = request
             .header("accept", "application/json")
             .send()
             .await
@@ -74,6 +82,46 @@ impl OidcDocuments for OutboundDocuments {
     }
 }
 
+#[async_trait::async_trait]
+impl OidcDocuments for OutboundDocuments {
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
+        let parsed = self.checked(url)?;
+        self.json_of(url, self.client.get(parsed)).await
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        form: &[(String, String)],
+    ) -> Result<serde_json::Value, String> {
+        let parsed = self.checked(url)?;
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = self
+            .client
+            .post(parsed)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.json_of(url, request).await
+    }
+
+    async fn get_bearer(
+        &self,
+        url: &str,
+        token: &str,
+        post: bool,
+    ) -> Result<serde_json::Value, String> {
+        let parsed = self.checked(url)?;
+        let request = if post {
+            self.client.post(parsed)
+        } else {
+            self.client.get(parsed)
+        };
+        self.json_of(url, request.bearer_auth(token)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +137,13 @@ mod tests {
         assert!(err.is_err_and(|e| e.contains("refusing internal address")));
         let err = guarded.get_json("file:///etc/passwd").await;
         assert!(err.is_err_and(|e| e.contains("not an https URL")));
+        // Token and userinfo calls to a provider go through the same checks.
+        let err = guarded.post_form("http://127.0.0.1:9/token", &[]).await;
+        assert!(err.is_err_and(|e| e.contains("not an https URL")));
+        let err = guarded.post_form("https://10.0.0.8/token", &[]).await;
+        assert!(err.is_err_and(|e| e.contains("refusing internal address")));
+        let err = guarded.get_bearer("https://[::1]/me", "t", false).await;
+        assert!(err.is_err_and(|e| e.contains("refusing internal address")));
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@
 //! sqlx the backend chose.
 
 pub mod codec;
+pub mod federation;
 pub mod iam;
 pub mod identity;
 pub mod sync;
@@ -1434,6 +1435,11 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
+                sqlx::query("DELETE FROM federation_states WHERE expires_at <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
                 let grants = sqlx::query("DELETE FROM oauth_grants WHERE expires_at <= $1")
                     .bind(now.millis())
                     .execute(&mut *self.tx)
@@ -1485,5 +1491,6 @@ macro_rules! sql_tx {
         $crate::iam_tx!($tx, $db);
         $crate::identity_tx!($tx, $db);
         $crate::sync_tx!($tx, $db);
+        $crate::federation_tx!($tx, $db);
     };
 }

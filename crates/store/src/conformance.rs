@@ -27,8 +27,10 @@ use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
+mod federation;
 mod iam;
 mod sync;
+pub use federation::*;
 pub use iam::*;
 pub use sync::*;
 
@@ -66,7 +68,10 @@ macro_rules! store_conformance {
             sync_datasets_are_compare_and_swap, sync_records_round_trip_by_count,
             concurrent_sync_writers_never_both_win, sync_usage_settings_and_sessions,
             sync_devices_and_subscriptions, sync_data_merges_and_goes_with_its_identity,
-            sync_deliveries_are_claimed_once_and_changes_feed_in_order);
+            sync_deliveries_are_claimed_once_and_changes_feed_in_order,
+            identity_providers_round_trip_with_unique_identifiers,
+            federation_states_are_taken_once_and_expire,
+            federated_links_are_unique_and_go_with_the_user);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

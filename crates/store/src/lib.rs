@@ -13,10 +13,12 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod federation;
 pub mod iam;
 pub mod identity;
 pub mod sync;
 
+pub use federation::FederationTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
 pub use sync::SyncTx;
@@ -84,6 +86,12 @@ pub enum Conflict {
     /// A Cognito Sync dataset row of that identity and name.
     Dataset,
     SyncDevice,
+    /// A user-pool identity provider of that name.
+    IdentityProvider,
+    /// An IdpIdentifier another provider of the pool has.
+    IdpIdentifier,
+    /// A provider identity linked to a user already.
+    FederatedLink,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -183,7 +191,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IamTx + IdentityTx + SyncTx {
+pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.

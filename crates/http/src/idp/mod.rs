@@ -6,6 +6,7 @@ pub mod clients;
 pub mod devices;
 pub mod domains;
 pub mod groups;
+pub mod identity_providers;
 pub mod mfa;
 pub mod pool_settings;
 pub mod pools;

@@ -12,6 +12,7 @@
 // large but these are cold paths.
 #![allow(clippy::result_large_err)]
 
+mod federation;
 mod oauth;
 mod pages;
 pub(crate) mod render;
@@ -49,6 +50,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             get(oauth::userinfo).post(oauth::userinfo),
         )
         .route(&at("/oauth2/revoke"), axum::routing::post(oauth::revoke))
+        .route(&at("/oauth2/idpresponse"), get(federation::idp_response))
         .route(&at("/logout"), get(oauth::logout))
         .route(&at("/error"), get(pages::error_page))
         .route(
@@ -150,6 +152,8 @@ async fn routed_domain(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Opti
 pub(crate) struct Site {
     pub pool: UserPool,
     pub cookies: CookieScope,
+    /// The domain's name (prefix or custom).
+    pub name: String,
 }
 
 impl Site {
@@ -185,6 +189,7 @@ impl Site {
         Ok(Self {
             pool,
             cookies: CookieScope { path, secure },
+            name,
         })
     }
 

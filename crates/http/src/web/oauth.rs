@@ -60,7 +60,30 @@ pub(super) async fn authorize(
         },
         None => None,
     };
-    let req = match check_authorize(&page.params, client.as_ref()) {
+    // `idp_identifier` names a provider by one of its IdpIdentifiers; it is then checked as
+    // `identity_provider` would be (the client must support it).
+    let mut params = page.params.clone();
+    if let Some(id) = page.params.get("idp_identifier").filter(|v| !v.is_empty())
+        && !params.contains_key("identity_provider")
+    {
+        match state
+            .engine
+            .provider_by_identifier(&page.site.pool.id, id)
+            .await
+        {
+            Ok(Some(name)) => {
+                params.insert("identity_provider".into(), name);
+            }
+            Ok(None) => {
+                params.insert(
+                    "identity_provider".into(),
+                    format!("unknown identifier {id}"),
+                );
+            }
+            Err(e) => return engine_failure(e),
+        }
+    }
+    let req = match check_authorize(&params, client.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             return match tessera_domain::oauth::error_redirect(&e) {
@@ -85,13 +108,8 @@ pub(super) async fn authorize(
         }
         redirect(&with_params(&req.redirect_uri, &pairs, false))
     };
-    if req
-        .identity_provider
-        .as_deref()
-        .is_some_and(|idp| idp != "COGNITO")
-    {
-        // Federation arrives with its own issue; until then only local users sign in here.
-        return back("invalid_request");
+    if let Some(idp) = req.identity_provider.as_deref().filter(|p| *p != "COGNITO") {
+        return super::federation::start(&state, &page, &req, idp).await;
     }
     let cookie = super::render::cookie(&headers, SESSION_COOKIE);
     let session = match (&cookie, req.prompt) {

@@ -25,6 +25,8 @@ pub(super) struct PageRequest {
     pub site: Site,
     pub frame: Frame,
     pub params: BTreeMap<String, String>,
+    /// The client's external identity providers: a button each on the sign-in page.
+    pub providers: Vec<String>,
 }
 
 impl PageRequest {
@@ -42,11 +44,12 @@ impl PageRequest {
             site,
             frame,
             params,
+            providers: Vec::new(),
         })
     }
 
     /// The authorize request the page serves, or where to send the browser instead.
-    async fn authorize_request(&self, state: &AppState) -> Result<AuthorizeRequest, Response> {
+    async fn authorize_request(&mut self, state: &AppState) -> Result<AuthorizeRequest, Response> {
         let client = match self.params.get("client_id") {
             Some(id) => state
                 .engine
@@ -55,6 +58,13 @@ impl PageRequest {
                 .map_err(engine_failure)?,
             None => None,
         };
+        if let Some(c) = &client {
+            self.providers = tessera_domain::oauth::OAuthSettings::of(c)
+                .identity_providers
+                .into_iter()
+                .filter(|p| p != "COGNITO")
+                .collect();
+        }
         check_authorize(&self.params, client.as_ref()).map_err(|e| self.refuse(&e))
     }
 
@@ -111,6 +121,10 @@ impl PageRequest {
                 "error": error,
                 "notice": notice,
                 "allow_signup": !self.site.pool.config.admin_create_only(),
+                "providers": self.providers.iter().map(|p| json!({
+                    "name": p,
+                    "query": tessera_engine::federated_signin::provider_query(&self.frame.query, p),
+                })).collect::<Vec<_>>(),
             }),
         )
     }
@@ -142,7 +156,7 @@ impl FromRequestParts<Arc<AppState>> for Authorized {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Response> {
-        let page = PageRequest::from_request_parts(parts, state).await?;
+        let mut page = PageRequest::from_request_parts(parts, state).await?;
         let req = page.authorize_request(state).await?;
         Ok(Self { page, req })
     }
@@ -204,7 +218,7 @@ pub(super) fn grant_redirect(req: &AuthorizeRequest, grant: &AuthorizeGrant) -> 
 }
 
 /// A finished sign-in: the hosted session (cookie) and the grant for the client.
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
     page: &PageRequest,
     req: &AuthorizeRequest,

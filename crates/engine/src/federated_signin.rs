@@ -1,0 +1,533 @@
+//! Signing in through a user pool's OpenID Connect or social provider: the hosted UI's
+//! `/oauth2/authorize?identity_provider=X` → provider → `/oauth2/idpresponse` round trip.
+//!
+//! [`Engine::start_federation`] stores the app's authorization request under the hash of a fresh
+//! `state` (the browser also gets it in a cookie, so the answer is bound to the browser that
+//! asked) with a fresh `nonce`, and returns the provider's authorization URL.
+//! [`Engine::finish_federation`] takes that state once, redeems the code at the provider's token
+//! endpoint with `client_secret_post` (as Cognito does), verifies the ID token (signature against
+//! the provider's JWKS, RS256/ES256 only; `iss`, `aud`, `exp`, and the `nonce` it was sent),
+//! reads the userinfo endpoint, and creates or refreshes the federated user: username
+//! `{ProviderName}_{subject}`, status EXTERNAL_PROVIDER, the `identities` attribute, mapped
+//! attributes rewritten on every sign-in, and the group `{poolId}_{ProviderName}`; the pool's
+//! PreSignUp (`PreSignUp_ExternalProvider`), PostConfirmation and PostAuthentication functions
+//! run, and PreTokenGeneration when the app redeems its code (`TokenGeneration_HostedAuth`). A provider
+//! identity linked to a native user (AdminLinkProviderForUser) signs in as that user; an email
+//! address never merges accounts. Every call to the provider goes through the
+//! [`OidcDocuments`](crate::federation::OidcDocuments) port, i.e. the outbound guard.
+
+use crate::Engine;
+use crate::error::EngineResult;
+use crate::triggers::attributes_of;
+use serde_json::{Map, Value, json};
+use tessera_domain::groups::Group;
+use tessera_domain::iam::OidcProvider;
+use tessera_domain::identity_providers::{
+    FEDERATION_STATE_TTL_MS, FederationState, IdentityProvider, ProviderType,
+};
+use tessera_domain::oauth::{AuthorizeRequest, urlencode, with_params};
+use tessera_domain::triggers::{Event, Trigger};
+use tessera_domain::user::{User, UserStatus};
+use tessera_domain::{DomainError, Sub, Timestamp, UserPoolId, Username};
+use tessera_store::UserLookup;
+
+/// Where to send the browser, and the state to bind to it (cookie).
+#[derive(Clone, Debug)]
+pub struct FederationStart {
+    pub location: String,
+    pub state: String,
+}
+
+/// A completed federated sign-in: the app's request to resume, and who signed in.
+#[derive(Clone, Debug)]
+pub struct FederatedSignIn {
+    pub request: AuthorizeRequest,
+    pub sub: Sub,
+    pub auth_time: Timestamp,
+}
+
+/// The provider's endpoints, as discovered or configured.
+#[derive(Clone, Debug, Default)]
+struct Endpoints {
+    issuer: Option<String>,
+    authorize: String,
+    token: String,
+    userinfo: Option<String>,
+    jwks_uri: Option<String>,
+}
+
+/// Why a federated sign-in failed: logged with the reason, shown as a page with the message.
+fn refused(provider: &str, why: &str) -> crate::EngineError {
+    tracing::warn!(target: "audit", provider, reason = why, "federated sign-in refused");
+    DomainError::invalid_parameter(format!("Sign-in with {provider} failed: {why}")).into()
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl Engine {
+    /// The provider an `idp_identifier` names.
+    pub async fn provider_by_identifier(
+        &self,
+        pool: &UserPoolId,
+        identifier: &str,
+    ) -> EngineResult<Option<String>> {
+        let mut tx = self.inner.store.read().await?;
+        Ok(tx
+            .identity_provider_by_identifier(pool, identifier)
+            .await?
+            .map(|p| p.name))
+    }
+
+    async fn endpoints(&self, p: &IdentityProvider) -> EngineResult<Endpoints> {
+        let detail = |k: &str| p.details.get(k).filter(|v| !v.is_empty()).cloned();
+        match p.provider_type {
+            ProviderType::Oidc => {
+                let issuer = detail("oidc_issuer").unwrap_or_default();
+                let explicit = (
+                    detail("authorize_url"),
+                    detail("token_url"),
+                    detail("attributes_url"),
+                    detail("jwks_uri"),
+                );
+                if let (Some(authorize), Some(token), userinfo, Some(jwks)) = explicit {
+                    return Ok(Endpoints {
+                        issuer: Some(issuer),
+                        authorize,
+                        token,
+                        userinfo,
+                        jwks_uri: Some(jwks),
+                    });
+                }
+                let documents = self
+                    .inner
+                    .oidc_documents
+                    .get()
+                    .ok_or_else(|| refused(&p.name, "no outbound client"))?;
+                let discovery = documents
+                    .get_json(&format!("{issuer}/.well-known/openid-configuration"))
+                    .await
+                    .map_err(|e| refused(&p.name, &format!("discovery failed: {e}")))?;
+                let found = |k: &str| discovery.get(k).and_then(Value::as_str).map(str::to_string);
+                Ok(Endpoints {
+                    authorize: explicit
+                        .0
+                        .or_else(|| found("authorization_endpoint"))
+                        .ok_or_else(|| refused(&p.name, "no authorization_endpoint"))?,
+                    token: explicit
+                        .1
+                        .or_else(|| found("token_endpoint"))
+                        .ok_or_else(|| refused(&p.name, "no token_endpoint"))?,
+                    userinfo: explicit.2.or_else(|| found("userinfo_endpoint")),
+                    jwks_uri: explicit.3.or_else(|| found("jwks_uri")),
+                    issuer: Some(issuer),
+                })
+            }
+            ProviderType::Saml => Err(refused(&p.name, "SAML sign-in is not available")),
+            ProviderType::SignInWithApple => Err(refused(
+                &p.name,
+                "Sign in with Apple is not available on this server yet",
+            )),
+            _ => {
+                let e = self.social_endpoints(p);
+                Ok(Endpoints {
+                    issuer: e.issuer,
+                    authorize: e.authorize_url.unwrap_or_default(),
+                    token: e.token_url.unwrap_or_default(),
+                    userinfo: e.userinfo_url,
+                    jwks_uri: e.jwks_uri,
+                })
+            }
+        }
+    }
+
+    /// Begins a federated sign-in for an authorization request (see the module documentation).
+    pub async fn start_federation(
+        &self,
+        req: &AuthorizeRequest,
+        pool: &UserPoolId,
+        provider_name: &str,
+        callback: &str,
+    ) -> EngineResult<FederationStart> {
+        let provider = {
+            let mut tx = self.inner.store.read().await?;
+            tx.get_identity_provider(pool, provider_name)
+                .await?
+                .ok_or_else(|| refused(provider_name, "no such provider"))?
+        };
+        let endpoints = self.endpoints(&provider).await?;
+        let state = tessera_crypto::random::token(32);
+        let nonce = tessera_crypto::random::token(32);
+        let pending = FederationState {
+            pool_id: pool.clone(),
+            provider_name: provider.name.clone(),
+            request: req.clone(),
+            nonce: nonce.clone(),
+            expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
+        };
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_federation_state(&tessera_crypto::token_hash(&state), &pending)
+            .await?;
+        tx.commit().await?;
+        let client_id = provider
+            .details
+            .get("client_id")
+            .cloned()
+            .unwrap_or_default();
+        let scopes = provider
+            .details
+            .get("authorize_scopes")
+            .cloned()
+            .unwrap_or_default();
+        // Facebook writes its scopes comma-separated; the query wants spaces either way.
+        let scopes = scopes
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let location = with_params(
+            &endpoints.authorize,
+            &[
+                ("response_type", "code"),
+                ("client_id", &client_id),
+                ("redirect_uri", callback),
+                ("scope", &scopes),
+                ("state", &state),
+                ("nonce", &nonce),
+            ],
+            false,
+        );
+        Ok(FederationStart { location, state })
+    }
+
+    /// Completes a federated sign-in from the provider's answer (see the module documentation).
+    /// `state` has been checked against the browser's cookie by the caller.
+    pub async fn finish_federation(
+        &self,
+        pool_id: &UserPoolId,
+        state: &str,
+        code: &str,
+        callback: &str,
+    ) -> EngineResult<FederatedSignIn> {
+        let now = self.now();
+        let pending = {
+            let mut tx = self.inner.store.begin().await?;
+            let taken = tx
+                .take_federation_state(&tessera_crypto::token_hash(state), now)
+                .await?;
+            tx.commit().await?;
+            taken
+                .filter(|s| &s.pool_id == pool_id)
+                .ok_or_else(|| refused("the provider", "unknown or expired state"))?
+        };
+        let name = pending.provider_name.clone();
+        let provider = {
+            let mut tx = self.inner.store.read().await?;
+            tx.get_identity_provider(pool_id, &name)
+                .await?
+                .ok_or_else(|| refused(&name, "provider deleted"))?
+        };
+        let endpoints = self.endpoints(&provider).await?;
+        let documents = self
+            .inner
+            .oidc_documents
+            .get()
+            .ok_or_else(|| refused(&name, "no outbound client"))?
+            .clone();
+        let client_id = provider
+            .details
+            .get("client_id")
+            .cloned()
+            .unwrap_or_default();
+        let secret = self
+            .provider_secret(&provider, "client_secret")?
+            .unwrap_or_default();
+        let form = vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            ("code".to_string(), code.to_string()),
+            ("redirect_uri".to_string(), callback.to_string()),
+            ("client_id".to_string(), client_id.clone()),
+            ("client_secret".to_string(), secret),
+        ];
+        let tokens = documents
+            .post_form(&endpoints.token, &form)
+            .await
+            .map_err(|e| refused(&name, &format!("token endpoint: {e}")))?;
+        let access_token = tokens
+            .get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut claims = Map::new();
+        let id_token = tokens.get("id_token").and_then(Value::as_str);
+        let issuer = endpoints.issuer.clone();
+        match (id_token, &issuer) {
+            (Some(token), Some(iss)) => {
+                let as_provider = OidcProvider {
+                    arn: String::new(),
+                    url: iss.clone(),
+                    client_ids: vec![client_id.clone()],
+                    thumbprints: vec![],
+                    created_at: now,
+                    tags: vec![],
+                };
+                let verified = self
+                    .verify_oidc_token_at(&as_provider, token, endpoints.jwks_uri.as_deref())
+                    .await
+                    .map_err(|e| refused(&name, &format!("ID token rejected ({e:?})")))?;
+                // The audience must be our client id itself, not just an authorized party.
+                let aud_ok = match verified.claims.get("aud") {
+                    Some(Value::String(a)) => *a == client_id,
+                    Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&client_id)),
+                    _ => false,
+                };
+                if !aud_ok {
+                    return Err(refused(&name, "ID token rejected (Audience)"));
+                }
+                let nonce = verified
+                    .claims
+                    .get("nonce")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if !tessera_crypto::constant_time_eq(nonce.as_bytes(), pending.nonce.as_bytes()) {
+                    return Err(refused(&name, "ID token rejected (nonce)"));
+                }
+                claims = verified.claims;
+            }
+            (None, _) if provider.provider_type == ProviderType::Oidc => {
+                return Err(refused(&name, "the token response has no id_token"));
+            }
+            (None, _) | (Some(_), None) => {}
+        }
+        if let (Some(url), Some(at)) = (&endpoints.userinfo, &access_token) {
+            let post = provider
+                .details
+                .get("attributes_request_method")
+                .is_some_and(|m| m == "POST");
+            let info = documents
+                .get_bearer(url, at, post)
+                .await
+                .map_err(|e| refused(&name, &format!("userinfo endpoint: {e}")))?;
+            if let Value::Object(info) = info {
+                if let (Some(a), Some(b)) = (claims.get("sub"), info.get("sub"))
+                    && a != b
+                {
+                    return Err(refused(&name, "userinfo is about someone else"));
+                }
+                for (k, v) in info {
+                    claims.entry(k).or_insert(v);
+                }
+            }
+        }
+        let subject = claims
+            .get(provider.provider_type.subject_claim())
+            .and_then(text)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| refused(&name, "no subject"))?;
+        let (sub, auth_time) = self
+            .federated_user(
+                &provider,
+                pending.request.client_id.as_str(),
+                &subject,
+                issuer.as_deref(),
+                &claims,
+            )
+            .await?;
+        tracing::info!(target: "audit", provider = %name, %sub, "federated sign-in");
+        Ok(FederatedSignIn {
+            request: pending.request,
+            sub,
+            auth_time,
+        })
+    }
+
+    /// Creates or refreshes the user a provider identity signs in as. The pool's functions run
+    /// outside transactions: PreSignUp (`PreSignUp_ExternalProvider`, which may refuse) and
+    /// PostConfirmation for a new user, PostAuthentication for every sign-in.
+    async fn federated_user(
+        &self,
+        provider: &IdentityProvider,
+        client_id: &str,
+        subject: &str,
+        issuer: Option<&str>,
+        claims: &Map<String, Value>,
+    ) -> EngineResult<(Sub, Timestamp)> {
+        let now = self.now();
+        let pool_id = &provider.pool_id;
+        let mapped: Vec<(String, String)> = provider
+            .attribute_mapping
+            .iter()
+            .filter(|(attr, _)| attr.as_str() != "username")
+            .filter_map(|(attr, claim)| {
+                claims
+                    .get(claim)
+                    .and_then(text)
+                    .map(|v| (attr.clone(), v.chars().take(2048).collect()))
+            })
+            .collect();
+        let username = Username::parse(&format!("{}_{subject}", provider.name))
+            .map_err(|_| refused(&provider.name, "the subject can't make a username"))?;
+        let (pool, existing) = {
+            let mut tx = self.inner.store.read().await?;
+            let pool = self.load_pool(&mut *tx, pool_id).await?;
+            // An explicitly linked identity signs in as the user it was linked to.
+            let linked = match tx.federated_link(pool_id, &provider.name, subject).await? {
+                Some(sub) => tx.get_user(pool_id, &UserLookup::Sub(sub)).await?,
+                None => None,
+            };
+            let existing = match linked {
+                Some(u) => Some(u),
+                None => {
+                    let key = username.key(pool.config.sign_in.case_sensitive);
+                    tx.get_user(pool_id, &UserLookup::UsernameKey(key)).await?
+                }
+            };
+            (pool, existing)
+        };
+        let created = existing.is_none();
+        let mut user = match existing {
+            Some(u) => u,
+            None => {
+                let identities = json!([{
+                    "userId": subject,
+                    "providerName": provider.name,
+                    "providerType": provider.provider_type.as_str(),
+                    "issuer": issuer,
+                    "primary": true,
+                    "dateCreated": now.millis(),
+                }]);
+                let mut attributes = tessera_domain::attributes::Attributes::new();
+                attributes.insert("identities".into(), identities.to_string());
+                User {
+                    pool_id: pool_id.clone(),
+                    sub: Sub::from_random(tessera_crypto::random::bytes::<16>()),
+                    username,
+                    status: UserStatus::ExternalProvider,
+                    enabled: true,
+                    attributes,
+                    password: None,
+                    srp: None,
+                    mfa: Default::default(),
+                    failures: Default::default(),
+                    created_at: now,
+                    modified_at: now,
+                }
+            }
+        };
+        if !user.enabled {
+            return Err(DomainError::not_authorized("User is disabled.").into());
+        }
+        if user.status == UserStatus::ExternalProvider {
+            // Mapped attributes are rewritten on every sign-in; ones missing this time stay.
+            for (k, v) in mapped {
+                user.attributes.insert(k, v);
+            }
+            user.modified_at = now;
+        }
+        if created {
+            let event = Event::new(
+                Trigger::PreSignUp,
+                "PreSignUp_ExternalProvider",
+                user.username.as_str(),
+            )
+            .with("userAttributes", attributes_of(&pool, &user));
+            self.pre_sign_up(&pool, Some(client_id), event).await?;
+        }
+        let mut tx = self.inner.store.begin().await?;
+        if created {
+            // No aliases: a provider's email never claims a native account.
+            tx.insert_user(
+                &user,
+                &user.username.key(pool.config.sign_in.case_sensitive),
+                &[],
+            )
+            .await?;
+        } else if user.status == UserStatus::ExternalProvider {
+            tx.update_user(&user, &[]).await?;
+        }
+        let group = format!("{}_{}", pool_id, provider.name);
+        if tx.get_group(pool_id, &group).await?.is_none() {
+            tx.insert_group(&Group {
+                pool_id: pool_id.clone(),
+                name: group.clone(),
+                description: None,
+                role_arn: None,
+                precedence: None,
+                created_at: now,
+                modified_at: now,
+            })
+            .await?;
+        }
+        tx.add_group_member(pool_id, &group, &user.sub).await?;
+        tx.commit().await?;
+        if created {
+            self.post_confirmation(
+                &pool,
+                Some(client_id),
+                &user,
+                "PostConfirmation_ConfirmSignUp",
+                None,
+            )
+            .await?;
+        }
+        let event = Event::new(
+            Trigger::PostAuthentication,
+            "PostAuthentication_Authentication",
+            user.username.as_str(),
+        )
+        .with("userAttributes", attributes_of(&pool, &user))
+        .with("newDeviceUsed", json!(false));
+        self.run_trigger(&pool, Some(client_id), event).await?;
+        Ok((user.sub, now))
+    }
+}
+
+/// The query a login-page button sends to `/oauth2/authorize` for one provider.
+pub fn provider_query(raw_query: &str, provider: &str) -> String {
+    let kept: Vec<&str> = raw_query
+        .split('&')
+        .filter(|p| {
+            !p.is_empty()
+                && !p.starts_with("identity_provider=")
+                && !p.starts_with("idp_identifier=")
+        })
+        .collect();
+    let mut q = kept.join("&");
+    if !q.is_empty() {
+        q.push('&');
+    }
+    q.push_str("identity_provider=");
+    q.push_str(&urlencode(provider));
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_button_keeps_the_request_and_names_one_provider() {
+        assert_eq!(
+            provider_query("client_id=abc&identity_provider=Old&scope=openid", "Corp"),
+            "client_id=abc&scope=openid&identity_provider=Corp"
+        );
+        assert_eq!(
+            provider_query("idp_identifier=x.example", "My IdP"),
+            "identity_provider=My%20IdP"
+        );
+        assert_eq!(provider_query("", "Corp"), "identity_provider=Corp");
+    }
+
+    #[test]
+    fn claims_are_mapped_as_text() {
+        assert_eq!(text(&json!(true)), Some("true".into()));
+        assert_eq!(text(&json!(42)), Some("42".into()));
+        assert_eq!(text(&json!("x")), Some("x".into()));
+        assert_eq!(text(&json!({"a": 1})), None);
+    }
+}

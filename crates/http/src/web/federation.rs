@@ -1,0 +1,123 @@
+//! The hosted UI's doors to external identity providers: `/oauth2/authorize` handing a request
+//! to an OIDC or social provider ([`start`]), and `/oauth2/idpresponse`, where the provider sends
+//! the browser back ([`idp_response`]). The engine does the protocol; this binds the round trip
+//! to the browser with a short-lived cookie holding the `state` sent to the provider, so an
+//! answer (or a stolen `state`) replayed in another browser is refused.
+
+use super::pages::{PageRequest, engine_failure, redirect, signed_in};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+use std::sync::Arc;
+use tessera_domain::oauth::AuthorizeRequest;
+use tessera_engine::EngineError;
+
+/// The cookie binding a federated sign-in to the browser that started it.
+const FEDERATION_COOKIE: &str = "tessera-federation";
+/// Its lifetime: as long as a federated sign-in may take.
+const FEDERATION_COOKIE_SECS: u64 = 300;
+
+/// This domain's `/oauth2/idpresponse`, as registered at providers, on the host the browser
+/// used (so the binding cookie comes back): the custom domain or `{prefix}.{domain_base}` when
+/// the request was routed by its Host header, else the path form under the public URL.
+pub(super) fn callback_url(state: &AppState, page: &PageRequest) -> String {
+    let settings = state.engine.settings();
+    let name = &page.site.name;
+    let base = if page.site.cookies.path != "/" {
+        super::domain_url(&settings.issuer_base, None, name)
+    } else if name.contains('.') {
+        format!("https://{name}")
+    } else {
+        super::domain_url(&settings.issuer_base, settings.domain_base.as_deref(), name)
+    };
+    format!("{base}/oauth2/idpresponse")
+}
+
+/// A failed federated sign-in: a page saying so, with the reason; never a user.
+fn failed(page: &PageRequest, e: EngineError) -> Response {
+    match e {
+        EngineError::Client(d) => page.frame.render(
+            StatusCode::BAD_REQUEST,
+            "message.html",
+            "error_title",
+            json!({
+                "body": format!("{} {}", page.frame.text("federation_failed"), d.message),
+                "error_code": "invalid_request",
+            }),
+        ),
+        other => engine_failure(other),
+    }
+}
+
+/// Sends an authorize request to `provider`.
+pub(super) async fn start(
+    state: &AppState,
+    page: &PageRequest,
+    req: &AuthorizeRequest,
+    provider: &str,
+) -> Response {
+    let callback = callback_url(state, page);
+    match state
+        .engine
+        .start_federation(req, &page.site.pool.id, provider, &callback)
+        .await
+    {
+        Ok(start) => {
+            let mut r = redirect(&start.location);
+            r.headers_mut().append(
+                SET_COOKIE,
+                page.site.cookies.set(
+                    FEDERATION_COOKIE,
+                    &start.state,
+                    Some(FEDERATION_COOKIE_SECS),
+                ),
+            );
+            r
+        }
+        Err(e) => failed(page, e),
+    }
+}
+
+/// `GET /oauth2/idpresponse?code=…&state=…` (or `?error=…`).
+pub(super) async fn idp_response(
+    State(state): State<Arc<AppState>>,
+    page: PageRequest,
+    headers: HeaderMap,
+) -> Response {
+    let given = page.params.get("state").cloned().unwrap_or_default();
+    let cookie = super::render::cookie(&headers, FEDERATION_COOKIE).unwrap_or_default();
+    let bound =
+        !given.is_empty() && tessera_crypto::constant_time_eq(given.as_bytes(), cookie.as_bytes());
+    let refuse = |why: &str| {
+        tracing::warn!(target: "audit", pool = %page.site.pool.id, reason = why, "federated sign-in refused");
+        failed(
+            &page,
+            EngineError::Client(tessera_domain::DomainError::invalid_parameter(why)),
+        )
+    };
+    if !bound {
+        return refuse("The response does not belong to a sign-in started in this browser.");
+    }
+    if let Some(error) = page.params.get("error") {
+        return refuse(&format!("The identity provider answered {error}."));
+    }
+    let Some(code) = page.params.get("code").filter(|c| !c.is_empty()) else {
+        return refuse("The identity provider sent no code.");
+    };
+    let callback = callback_url(&state, &page);
+    let done = match state
+        .engine
+        .finish_federation(&page.site.pool.id, &given, code, &callback)
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return failed(&page, e),
+    };
+    let mut r = signed_in(&state, &page, &done.request, done.sub, done.auth_time).await;
+    r.headers_mut()
+        .append(SET_COOKIE, page.site.cookies.clear(FEDERATION_COOKIE));
+    r
+}
