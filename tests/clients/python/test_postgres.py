@@ -69,8 +69,15 @@ def database_url():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_core_scenario_on_postgres(spawn, database_url):
-    s = spawn(database_url=database_url, master_key=new_master_key())
+@pytest.fixture(scope="module")
+def master_key():
+    """One deployment, one master key: every node on the module's database uses it (a node
+    with another key refuses to start, as test_key_rotation shows)."""
+    return new_master_key()
+
+
+def test_core_scenario_on_postgres(spawn, database_url, master_key):
+    s = spawn(database_url=database_url, master_key=master_key)
     idp = s.client()
     created = run_core_scenario(idp)
     pool = created["pool_id"]
@@ -88,8 +95,8 @@ def test_core_scenario_on_postgres(spawn, database_url):
 
 
 @pytest.fixture
-def two_nodes(spawn, database_url):
-    key = new_master_key()
+def two_nodes(spawn, database_url, master_key):
+    key = master_key
     a = spawn(database_url=database_url, master_key=key)
     # One service, one issuer: both nodes present A's URL (as behind a load balancer).
     b = spawn(database_url=database_url, master_key=key, public_url=a.endpoint)
