@@ -58,7 +58,7 @@ struct Endpoints {
 
 /// Why a federated sign-in failed: logged with the reason, shown as a page with the message.
 fn refused(provider: &str, why: &str) -> crate::EngineError {
-    tracing::warn!(target: "audit", provider, reason = why, "federated sign-in refused");
+    tracing::warn!(target: crate::audit::TARGET, event = "federated_sign_in_refused", provider, reason = why, "audit");
     DomainError::invalid_parameter(format!("Sign-in with {provider} failed: {why}")).into()
 }
 
@@ -279,7 +279,11 @@ impl Engine {
                 let verified = self
                     .verify_oidc_token_at(&as_provider, token, endpoints.jwks_uri.as_deref())
                     .await
-                    .map_err(|e| refused(&name, &format!("ID token rejected ({e:?})")))?;
+                    .map_err(|e| {
+                        // The detail is for the operator's log, not the browser's page.
+                        tracing::warn!(target: crate::audit::TARGET, provider = %name, detail = ?e, "federated ID token rejected");
+                        refused(&name, &format!("ID token rejected ({})", e.reason()))
+                    })?;
                 // The audience must be our client id itself, not just an authorized party.
                 let aud_ok = match verified.claims.get("aud") {
                     Some(Value::String(a)) => *a == client_id,
@@ -287,7 +291,7 @@ impl Engine {
                     _ => false,
                 };
                 if !aud_ok {
-                    return Err(refused(&name, "ID token rejected (Audience)"));
+                    return Err(refused(&name, "ID token rejected (wrong audience)"));
                 }
                 let nonce = verified
                     .claims

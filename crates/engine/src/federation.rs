@@ -67,6 +67,22 @@ pub enum OidcTokenError {
     MissingSubject,
 }
 
+impl OidcTokenError {
+    /// A short reason fit for an end user's page (the log gets the detail).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            OidcTokenError::Malformed => "not an acceptable token",
+            OidcTokenError::Issuer => "wrong issuer",
+            OidcTokenError::Signature => "bad signature",
+            OidcTokenError::Unreachable(_) => "the provider's keys couldn't be fetched",
+            OidcTokenError::Expired { .. } => "expired",
+            OidcTokenError::NotYetValid => "not yet valid",
+            OidcTokenError::Audience => "wrong audience",
+            OidcTokenError::MissingSubject => "no subject",
+        }
+    }
+}
+
 /// A verified external ID token.
 #[derive(Debug, Clone)]
 pub struct OidcToken {

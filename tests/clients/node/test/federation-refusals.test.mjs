@@ -123,9 +123,9 @@ describe("federated sign-ins that are refused", () => {
     const p = await pool(server, { Mock: mock.issuer.url, Edwards: edwards.issuer.url });
     const refusals = [
       ["a wrong nonce", (t) => (t.nonce = "forged-nonce"), /nonce/],
-      ["another audience", (t) => t.aud && (t.aud = "someone-else"), /Audience/],
-      ["another issuer", (t) => (t.iss = "https://evil.example"), /Issuer/],
-      ["an expired token", (t) => (t.exp = Math.floor(Date.now() / 1000) - 3600), /Expired/],
+      ["another audience", (t) => t.aud && (t.aud = "someone-else"), /wrong audience/],
+      ["another issuer", (t) => (t.iss = "https://evil.example"), /wrong issuer/],
+      ["an expired token", (t) => (t.exp = Math.floor(Date.now() / 1000) - 3600), /expired/],
     ];
     for (const [what, change, reason] of refusals) {
       tamper = change;
@@ -140,7 +140,9 @@ describe("federated sign-ins that are refused", () => {
     }
     const eddsa = await signIn(server, p, "Edwards");
     assert.equal(eddsa.status, 400);
-    assert.match(eddsa.body, /ID token rejected \(Malformed\)/);
+    assert.match(eddsa.body, /ID token rejected \(not an acceptable token\)/);
+    // The detail is for the operator's log; the page names no verifier internals.
+    assert.doesNotMatch(eddsa.body, /Malformed|EdDSA|\{ now/);
 
     // The provider's answer in a browser that didn't start the sign-in.
     const unbound = await signIn(server, p, "Mock", { sendCookie: false });
