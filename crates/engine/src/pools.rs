@@ -33,7 +33,7 @@ pub struct PoolPage {
 }
 
 /// Pagination tokens are opaque to clients: the last key of the page, base64url-encoded.
-fn encode_token(key: &str) -> String {
+pub(crate) fn encode_token(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 

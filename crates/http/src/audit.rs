@@ -13,24 +13,24 @@ use tessera_engine::audit;
 /// The access key id a request claims to be signed with (header or presigned form). Whether the
 /// signature held shows in the outcome.
 fn signed_by(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    let from_header = headers
+    let key = match headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once("Credential="))
-        .map(|(_, rest)| rest);
-    let from_query = || {
-        form_urlencoded::parse(query?.as_bytes())
-            .find(|(k, _)| k == "X-Amz-Credential")
-            .map(|(_, v)| v.into_owned())
+    {
+        Some(value) => tessera_sigv4::parse_authorization(value)
+            .ok()?
+            .access_key
+            .to_string(),
+        None => {
+            let credential = form_urlencoded::parse(query?.as_bytes())
+                .find(|(k, _)| k == "X-Amz-Credential")?
+                .1;
+            credential.split('/').next()?.to_string()
+        }
     };
-    let credential = match from_header {
-        Some(c) => c.to_string(),
-        None => from_query()?,
-    };
-    let key = credential.split('/').next()?;
     // Access key ids are short and alphanumeric; anything else is not worth repeating.
     (!key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then(|| key.to_string())
+        .then_some(key)
 }
 
 pub async fn audit_requests(req: Request, next: Next) -> Response {

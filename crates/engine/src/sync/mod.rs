@@ -230,24 +230,14 @@ impl Engine {
             )
             .into());
         }
-        let after = after
-            .map(|a| {
-                IdentityPoolId::parse(a)
-                    .map_err(|_| DomainError::invalid_parameter("Invalid pagination token."))
-            })
-            .transpose()?;
+        // The same pages as ListIdentityPools.
+        let page = self.list_identity_pools(limit, after).await?;
         let mut tx = self.inner.store.read().await?;
-        let mut pools = tx.list_identity_pools(after.as_ref(), limit + 1).await?;
-        let next = if pools.len() > limit {
-            pools.truncate(limit);
-            pools.last().map(|p| p.id.clone())
-        } else {
-            None
-        };
-        let mut usages = Vec::with_capacity(pools.len());
-        for p in pools {
+        let mut usages = Vec::with_capacity(page.pools.len());
+        for p in page.pools {
             usages.push(self.pool_usage(&mut *tx, p.id).await?);
         }
+        let next = page.next;
         Ok(PoolUsagePage { usages, next })
     }
 

@@ -10,6 +10,7 @@
 use super::SyncCaller;
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
+use crate::pools::{decode_token, encode_token, paged};
 use std::collections::BTreeMap;
 use tessera_domain::identity::Identity;
 use tessera_domain::sync::{
@@ -79,19 +80,6 @@ fn bad_token() -> DomainError {
     DomainError::invalid_parameter("Invalid pagination token.")
 }
 
-fn encode_cursor(text: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
-}
-
-fn decode_cursor(token: &str) -> Result<String, DomainError> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad_token())?;
-    String::from_utf8(bytes).map_err(|_| bad_token())
-}
-
 fn page_size(max: Option<i64>, cap: usize) -> usize {
     match max {
         Some(n) if n > 0 => (n as usize).min(cap),
@@ -114,10 +102,8 @@ impl Engine {
             ..
         } = req;
         let last = req.last_sync_count.unwrap_or(0);
-        let after = req
-            .next_token
-            .map(|t| {
-                let text = decode_cursor(t)?;
+        let after = decode_token(req.next_token)?
+            .map(|text| {
                 let (count, key) = text.split_once(':').ok_or_else(bad_token)?;
                 let count: i64 = count.parse().map_err(|_| bad_token())?;
                 Ok::<_, DomainError>((count, key.to_string()))
@@ -147,7 +133,7 @@ impl Engine {
             records.truncate(limit);
             records
                 .last()
-                .map(|r| encode_cursor(&format!("{}:{}", r.sync_count, r.key)))
+                .map(|r| encode_token(&format!("{}:{}", r.sync_count, r.key)))
         } else {
             None
         };
@@ -320,22 +306,16 @@ impl Engine {
         next_token: Option<&str>,
         max_results: Option<i64>,
     ) -> EngineResult<(Vec<Dataset>, Option<String>)> {
-        let after = next_token.map(decode_cursor).transpose()?;
+        let after = decode_token(next_token)?;
         let limit = page_size(max_results, MAX_DATASETS_PAGE);
         let mut tx = self.inner.store.read().await?;
         let identity = self
             .identity_data(&mut *tx, caller, pool_id, identity_id)
             .await?;
-        let mut datasets = tx
+        let datasets = tx
             .list_datasets(&identity.id, after.as_deref(), limit + 1)
             .await?;
-        let next = if datasets.len() > limit {
-            datasets.truncate(limit);
-            datasets.last().map(|d| encode_cursor(&d.name))
-        } else {
-            None
-        };
-        Ok((datasets, next))
+        Ok(paged(datasets, limit, |d| d.name.as_str()))
     }
 
     /// DeleteDataset: removes the records and leaves a tombstone; answers what was deleted.

@@ -230,13 +230,6 @@ async fn authenticate(state: &AppState, req: &sigv4::Request<'_>) -> Result<Prin
     }
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Handles one Query request.
 pub async fn handle(
     state: Arc<AppState>,
@@ -311,7 +304,7 @@ async fn route(
         headers,
         body,
         service: service.signing_name,
-        now: now_secs(),
+        now: crate::dispatch::now_secs(),
     };
     let principal = authenticate(state, &req).await?;
     let result = if service.signing_name == iam::SERVICE.signing_name {

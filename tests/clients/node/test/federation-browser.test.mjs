@@ -112,6 +112,11 @@ describe("federated sign-in in Chromium through oidc-provider", () => {
       await page.goto(`${rp.base}/login`);
       assert.match(page.url(), new RegExp(`/domain/${domain}/login\\?`));
       await screenshot(page, "federation-login-buttons");
+      // And on a phone-sized screen: the button and the form fit without sideways scrolling.
+      await page.setViewportSize({ width: 360, height: 740 });
+      await screenshot(page, "federation-login-narrow");
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360));
+      await page.setViewportSize({ width: 1280, height: 720 });
       await page.click("#idp-Corp");
       assert.ok(page.url().startsWith(provider.issuer), page.url());
       await providerLogin(page, "alice", "federation-provider-login");
