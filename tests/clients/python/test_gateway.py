@@ -260,10 +260,10 @@ def test_signed_in_identity_owns_its_prefix_only(server, identities, backend):
         # Multi-object delete checks every key (and DeleteObject isn't granted at all).
         lambda: s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": f"{ident}/notes.txt"}]}),
     ]
-    for call in denied:
+    for i, call in enumerate(denied):
         with pytest.raises(ClientError) as e:
             call()
-        assert code_of(e)[:2] == ("AccessDenied", 403), code_of(e)
+        assert code_of(e)[:2] == ("AccessDenied", 403), (i, ident, other, code_of(e))
     assert objects(backend) == before
 
 
