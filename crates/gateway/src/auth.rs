@@ -51,9 +51,40 @@ pub enum AuthError {
     UnknownKey,
     BadToken,
     ExpiredToken,
-    SignatureMismatch,
+    /// The signature is not the one the key gives; what we signed, for S3's error body.
+    SignatureMismatch(Option<Box<Mismatch>>),
     /// The body doesn't hash to the signed `x-amz-content-sha256`.
     ContentShaMismatch,
+}
+
+/// What S3 reports with `SignatureDoesNotMatch`: the key, the signature given, and the string to
+/// sign and canonical request as the server computed them, so a client can see where they differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub access_key: String,
+    pub signature_provided: String,
+    pub string_to_sign: String,
+    pub canonical_request: String,
+}
+
+impl Mismatch {
+    /// S3's elements, in its order (the `…Bytes` forms are the hex bytes, space-separated).
+    pub fn s3_details(&self) -> Vec<(&'static str, String)> {
+        let bytes = |s: &str| {
+            s.bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        vec![
+            ("AWSAccessKeyId", self.access_key.clone()),
+            ("StringToSign", self.string_to_sign.clone()),
+            ("SignatureProvided", self.signature_provided.clone()),
+            ("StringToSignBytes", bytes(&self.string_to_sign)),
+            ("CanonicalRequest", self.canonical_request.clone()),
+            ("CanonicalRequestBytes", bytes(&self.canonical_request)),
+        ]
+    }
 }
 
 /// How the payload is bound to the signature.
@@ -359,15 +390,17 @@ impl Signed {
             service: req.service.signing_name(),
             ..self.scope()
         };
-        let expected = signature(
-            secret,
-            &scope,
-            &string_to_sign(&self.amz_date, &scope, &canonical),
-        );
+        let to_sign = string_to_sign(&self.amz_date, &scope, &canonical);
+        let expected = signature(secret, &scope, &to_sign);
         if tessera_crypto::constant_time_eq(expected.as_bytes(), self.signature.as_bytes()) {
             Ok(())
         } else {
-            Err(AuthError::SignatureMismatch)
+            Err(AuthError::SignatureMismatch(Some(Box::new(Mismatch {
+                access_key: self.access_key.clone(),
+                signature_provided: self.signature.clone(),
+                string_to_sign: to_sign,
+                canonical_request: String::from_utf8_lossy(&canonical).into_owned(),
+            }))))
         }
     }
 

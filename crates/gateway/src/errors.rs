@@ -12,6 +12,8 @@ pub struct Refusal {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Further elements of S3's `<Error>` (e.g. `StringToSign` with `SignatureDoesNotMatch`).
+    pub details: Vec<(&'static str, String)>,
 }
 
 impl Refusal {
@@ -20,6 +22,7 @@ impl Refusal {
             status,
             code,
             message: message.into(),
+            details: Vec::new(),
         }
     }
 
@@ -131,11 +134,14 @@ impl Refusal {
                 E::ExpiredToken => {
                     Refusal::new(bad, "ExpiredToken", "The provided token has expired.")
                 }
-                E::SignatureMismatch => Refusal::new(
-                    forbidden,
-                    "SignatureDoesNotMatch",
-                    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-                ),
+                E::SignatureMismatch(detail) => Refusal {
+                    details: detail.map(|m| m.s3_details()).unwrap_or_default(),
+                    ..Refusal::new(
+                        forbidden,
+                        "SignatureDoesNotMatch",
+                        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+                    )
+                },
                 E::ContentShaMismatch => Refusal::new(
                     bad,
                     "XAmzContentSHA256Mismatch",
@@ -172,7 +178,7 @@ impl Refusal {
                     "ExpiredTokenException",
                     "The security token included in the request is expired",
                 ),
-                E::SignatureMismatch => Refusal::new(
+                E::SignatureMismatch(_) => Refusal::new(
                     bad,
                     "InvalidSignatureException",
                     "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
@@ -184,8 +190,13 @@ impl Refusal {
     pub fn render(&self, service: Service, request_id: &str) -> Response {
         let mut r = match service {
             Service::S3 => {
+                let details: String = self
+                    .details
+                    .iter()
+                    .map(|(name, value)| format!("<{name}>{}</{name}>", xml_escape(value)))
+                    .collect();
                 let body = format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>{details}<RequestId>{request_id}</RequestId></Error>",
                     self.code,
                     xml_escape(&self.message)
                 );
@@ -257,7 +268,7 @@ mod tests {
                 ("ExpiredTokenException", 400),
             ),
             (
-                E::SignatureMismatch,
+                E::SignatureMismatch(None),
                 ("SignatureDoesNotMatch", 403),
                 ("InvalidSignatureException", 400),
             ),
