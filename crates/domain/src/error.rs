@@ -30,6 +30,7 @@ error_kinds! {
     DuplicateProvider => "DuplicateProviderException",
     EnableSoftwareTokenMfa => "EnableSoftwareTokenMFAException",
     ExpiredCode => "ExpiredCodeException",
+    ExternalService => "ExternalServiceException",
     GroupExists => "GroupExistsException",
     InternalError => "InternalErrorException",
     InvalidIdentityPoolConfiguration => "InvalidIdentityPoolConfigurationException",

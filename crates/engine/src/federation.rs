@@ -44,6 +44,13 @@ pub trait OidcDocuments: Send + Sync + 'static {
     async fn get_bearer(&self, url: &str, _token: &str, _post: bool) -> Result<Value, String> {
         Err(format!("{url}: this client can't send bearer requests"))
     }
+
+    /// GETs a provider API whose refusals mean something (Facebook's Graph API, Amazon's token
+    /// info), with an optional bearer token: the status and the body as JSON (`Null` when it
+    /// isn't JSON). Only getting no answer at all is an error.
+    async fn get_answer(&self, url: &str, _bearer: Option<&str>) -> Result<(u16, Value), String> {
+        Err(format!("{url}: this client can't call provider APIs"))
+    }
 }
 
 /// Why an external token was refused. Callers turn this into their service's message.

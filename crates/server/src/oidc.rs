@@ -59,7 +59,7 @@ impl OutboundDocuments {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<serde_json::Value, String> {
-        let mut response = request
+        let response = request
             .header("accept", "application/json")
             .send()
             .await
@@ -67,6 +67,12 @@ impl OutboundDocuments {
         if !response.status().is_success() {
             return Err(format!("{url}: HTTP {}", response.status()));
         }
+        serde_json::from_slice(&Self::body_of(url, response).await?)
+            .map_err(|e| format!("{url}: not JSON: {e}"))
+    }
+
+    /// At most [`MAX_BODY`] bytes of an answer's body.
+    async fn body_of(url: &str, mut response: reqwest::Response) -> Result<Vec<u8>, String> {
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -78,7 +84,7 @@ impl OutboundDocuments {
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+        Ok(body)
     }
 }
 
@@ -119,6 +125,28 @@ impl OidcDocuments for OutboundDocuments {
             self.client.get(parsed)
         };
         self.json_of(url, request.bearer_auth(token)).await
+    }
+
+    async fn get_answer(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+    ) -> Result<(u16, serde_json::Value), String> {
+        let parsed = self.checked(url)?;
+        let mut request = self.client.get(parsed).header("accept", "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
+        let status = response.status().as_u16();
+        let body = Self::body_of(url, response).await?;
+        Ok((
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        ))
     }
 }
 

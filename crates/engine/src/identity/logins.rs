@@ -6,8 +6,9 @@
 //! of the client ids the identity pool lists for that provider, not expired, `token_use` `id`.
 //! An external OpenID Connect provider's Logins key is its issuer without the scheme
 //! (`login.provider.com`, `127.0.0.1:8080/realm`), its IAM OIDC provider ARN listed in the
-//! pool's `OpenIdConnectProviderARNs`; the token is checked by [`crate::federation`]. Other
-//! providers (Google, Facebook, SAML) are refused until federation exists.
+//! pool's `OpenIdConnectProviderARNs`; the token is checked by [`crate::federation`]. The public
+//! providers (Google, Facebook, Login with Amazon, Sign in with Apple) are checked in
+//! [`super::public_logins`].
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -36,7 +37,7 @@ impl LoginProof {
     }
 }
 
-fn invalid(detail: &str) -> EngineError {
+pub(crate) fn invalid(detail: &str) -> EngineError {
     DomainError::not_authorized(format!("Invalid login token. {detail}")).into()
 }
 
@@ -47,7 +48,7 @@ pub(crate) fn logins_dont_match() -> EngineError {
     .into()
 }
 
-fn unsupported_provider() -> EngineError {
+pub(crate) fn unsupported_provider() -> EngineError {
     DomainError::not_authorized("Token is not from a supported provider of this identity pool.")
         .into()
 }
@@ -122,6 +123,12 @@ impl Engine {
             .and_then(|id| UserPoolId::parse(id).ok());
         let clients = pool.clients_of(key);
         let Some(user_pool) = user_pool else {
+            if let Some(public) = super::public_logins::PublicProvider::of_key(key) {
+                let Some(app_ids) = pool.config.supported_login_providers.get(key) else {
+                    return Err(logins_dont_match());
+                };
+                return self.verify_public_login(public, app_ids, token).await;
+            }
             if pool.config.supported_login_providers.contains_key(key)
                 || key == crate::identity::credentials::IDENTITY_POOL_PROVIDER
             {

@@ -5,6 +5,7 @@ mod credentials;
 mod identities;
 mod logins;
 pub(crate) mod openid;
+mod public_logins;
 
 pub use credentials::{IssuedCredentials, StsCaller, StsRefusal};
 pub use identities::IdentityPage;
