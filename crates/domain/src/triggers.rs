@@ -26,10 +26,11 @@ pub enum Trigger {
     UserMigration,
     CustomSmsSender,
     CustomEmailSender,
+    InboundFederation,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 12] = [
+    pub const ALL: [Trigger; 13] = [
         Trigger::PreSignUp,
         Trigger::CustomMessage,
         Trigger::PostConfirmation,
@@ -42,6 +43,7 @@ impl Trigger {
         Trigger::UserMigration,
         Trigger::CustomSmsSender,
         Trigger::CustomEmailSender,
+        Trigger::InboundFederation,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -58,6 +60,7 @@ impl Trigger {
             Trigger::UserMigration => "UserMigration",
             Trigger::CustomSmsSender => "CustomSMSSender",
             Trigger::CustomEmailSender => "CustomEmailSender",
+            Trigger::InboundFederation => "InboundFederation",
         }
     }
 
@@ -79,6 +82,8 @@ impl Trigger {
                 "challengeMetadata": null
             }),
             Trigger::VerifyAuthChallengeResponse => json!({"answerCorrect": null}),
+            // `{}` keeps the mapped attributes as they are.
+            Trigger::InboundFederation => json!({"userAttributesToMap": {}}),
             Trigger::PreTokenGeneration if token_version == 1 => {
                 json!({"claimsOverrideDetails": null})
             }
@@ -120,7 +125,9 @@ impl LambdaConfig {
         };
         for t in Trigger::ALL {
             let f = match t {
-                Trigger::CustomSmsSender | Trigger::CustomEmailSender => {
+                Trigger::CustomSmsSender
+                | Trigger::CustomEmailSender
+                | Trigger::InboundFederation => {
                     arn(config.get(t.name()).and_then(|c| c.get("LambdaArn")))
                 }
                 _ => arn(config.get(t.name())),

@@ -191,18 +191,23 @@ impl Engine {
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        let location = with_params(
-            &endpoints.authorize,
-            &[
-                ("response_type", "code"),
-                ("client_id", &client_id),
-                ("redirect_uri", callback),
-                ("scope", &scopes),
-                ("state", &state),
-                ("nonce", &nonce),
-            ],
-            false,
-        );
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", callback),
+            ("scope", scopes.as_str()),
+            ("state", state.as_str()),
+            ("nonce", nonce.as_str()),
+        ];
+        // The app's login_hint goes on to the provider, and so does prompt=login (sign in
+        // again there too); `none` is answered from our own session, never forwarded.
+        if let Some(hint) = req.login_hint.as_deref().filter(|h| !h.is_empty()) {
+            params.push(("login_hint", hint));
+        }
+        if req.prompt == Some(tessera_domain::oauth::Prompt::Login) {
+            params.push(("prompt", "login"));
+        }
+        let location = with_params(&endpoints.authorize, &params, false);
         Ok(FederationStart { location, state })
     }
 
@@ -255,15 +260,27 @@ impl Engine {
             ("client_id".to_string(), client_id.clone()),
             ("client_secret".to_string(), secret),
         ];
-        let tokens = documents
-            .post_form(&endpoints.token, &form)
-            .await
-            .map_err(|e| refused(&name, &format!("token endpoint: {e}")))?;
+        // Facebook's token endpoint is called with GET (its token_request_method); the others
+        // with a POSTed form.
+        let tokens = if provider.provider_type == ProviderType::Facebook {
+            let pairs: Vec<(&str, &str)> = form
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            documents
+                .get_json(&with_params(&endpoints.token, &pairs, false))
+                .await
+        } else {
+            documents.post_form(&endpoints.token, &form).await
+        }
+        .map_err(|e| refused(&name, &format!("token endpoint: {e}")))?;
         let access_token = tokens
             .get("access_token")
             .and_then(Value::as_str)
             .map(str::to_string);
         let mut claims = Map::new();
+        let mut user_info = Value::Null;
+        let mut id_claims: Option<Map<String, Value>> = None;
         let id_token = tokens.get("id_token").and_then(Value::as_str);
         let issuer = endpoints.issuer.clone();
         match (id_token, &issuer) {
@@ -301,6 +318,7 @@ impl Engine {
                 if !tessera_crypto::constant_time_eq(nonce.as_bytes(), pending.nonce.as_bytes()) {
                     return Err(refused(&name, "ID token rejected (nonce)"));
                 }
+                id_claims = Some(verified.claims.clone());
                 claims = verified.claims;
             }
             (None, _) if provider.provider_type == ProviderType::Oidc => {
@@ -317,6 +335,7 @@ impl Engine {
                 .get_bearer(url, at, post)
                 .await
                 .map_err(|e| refused(&name, &format!("userinfo endpoint: {e}")))?;
+            user_info = info.clone();
             if let Value::Object(info) = info {
                 if let (Some(a), Some(b)) = (claims.get("sub"), info.get("sub"))
                     && a != b
@@ -328,6 +347,21 @@ impl Engine {
                 }
             }
         }
+        // What the pool's InboundFederation function is shown: the token response (without
+        // the tokens themselves), the ID token's verified claims and the userinfo answer.
+        let mut token_response = tokens.as_object().cloned().unwrap_or_default();
+        for secret in ["access_token", "refresh_token", "id_token"] {
+            token_response.remove(secret);
+        }
+        let mut inbound = Map::new();
+        inbound.insert("tokenResponse".into(), Value::Object(token_response));
+        if let Some(id_claims) = id_claims {
+            inbound.insert("idToken".into(), Value::Object(id_claims));
+        }
+        if user_info.is_object() {
+            inbound.insert("userInfo".into(), user_info);
+        }
+        let inbound = Value::Object(inbound);
         let subject = claims
             .get(provider.provider_type.subject_claim())
             .and_then(text)
@@ -340,6 +374,7 @@ impl Engine {
                 &subject,
                 issuer.as_deref(),
                 &claims,
+                inbound,
             )
             .await?;
         tracing::info!(target: "audit", provider = %name, %sub, "federated sign-in");
@@ -360,6 +395,7 @@ impl Engine {
         subject: &str,
         issuer: Option<&str>,
         claims: &Map<String, Value>,
+        inbound: Value,
     ) -> EngineResult<(Sub, Timestamp)> {
         let now = self.now();
         let pool_id = &provider.pool_id;
@@ -393,6 +429,9 @@ impl Engine {
             };
             (pool, existing)
         };
+        let mapped = self
+            .inbound_federation(&pool, provider, client_id, &username, inbound, mapped)
+            .await?;
         let created = existing.is_none();
         let mut user = match existing {
             Some(u) => u,
@@ -488,6 +527,54 @@ impl Engine {
         .with("newDeviceUsed", json!(false));
         self.run_trigger(&pool, Some(client_id), event).await?;
         Ok((user.sub, now))
+    }
+}
+
+impl Engine {
+    /// The pool's InboundFederation function (if any) sees what the provider said and may
+    /// rewrite the mapped attributes: its `userAttributesToMap` replaces them (attributes it
+    /// leaves out are not written this time), `{}` keeps them as mapped. Only attributes of the
+    /// pool's schema are taken, never `sub`, `identities` or `username`.
+    async fn inbound_federation(
+        &self,
+        pool: &tessera_domain::pool::UserPool,
+        provider: &IdentityProvider,
+        client_id: &str,
+        username: &Username,
+        attributes: Value,
+        mapped: Vec<(String, String)>,
+    ) -> EngineResult<Vec<(String, String)>> {
+        let event = Event::new(
+            Trigger::InboundFederation,
+            "InboundFederation_ExternalProvider",
+            username.as_str(),
+        )
+        .with("providerName", json!(provider.name))
+        .with("providerType", json!(provider.provider_type.as_str()))
+        .with("attributes", attributes);
+        let Some(answer) = self.run_trigger(pool, Some(client_id), event).await? else {
+            return Ok(mapped);
+        };
+        let unusable = || refused(&provider.name, "the InboundFederation function's answer is unusable");
+        let map = match answer.pointer("/response/userAttributesToMap") {
+            None | Some(Value::Null) => return Ok(mapped),
+            Some(Value::Object(m)) if m.is_empty() => return Ok(mapped),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(unusable()),
+        };
+        let mut out = Vec::with_capacity(map.len());
+        for (name, value) in map {
+            let Value::String(value) = value else {
+                return Err(unusable());
+            };
+            let fixed = matches!(name.as_str(), "sub" | "identities" | "username");
+            if fixed || !pool.config.schema.iter().any(|a| &a.name == name) {
+                tracing::warn!(target: crate::audit::TARGET, provider = %provider.name, attribute = %name, "InboundFederation answer names an attribute that can't be set; ignored");
+                continue;
+            }
+            out.push((name.clone(), value.chars().take(2048).collect()));
+        }
+        Ok(out)
     }
 }
 

@@ -20,6 +20,7 @@ import {
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
   CreateUserPoolDomainCommand,
+  DescribeUserPoolCommand,
   ListUsersCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { startServer, unique } from "../lib/server.mjs";
@@ -84,7 +85,7 @@ async function pool(srv, providers, LambdaConfig = undefined) {
 }
 
 /** Authorize → provider → back at /oauth2/idpresponse; returns what the last hop answered. */
-async function signIn(srv, p, provider, { sendCookie = true } = {}) {
+async function signIn(srv, p, provider, { sendCookie = true, extra = {} } = {}) {
   const q = new URLSearchParams({
     client_id: p.clientId,
     response_type: "code",
@@ -92,18 +93,20 @@ async function signIn(srv, p, provider, { sendCookie = true } = {}) {
     scope: "openid",
     identity_provider: provider,
     state: "app-state",
+    ...extra,
   });
   const start = await fetch(`${srv.endpoint}/domain/${p.domain}/oauth2/authorize?${q}`, { redirect: "manual" });
   if (start.status !== 302) return { status: start.status, body: await start.text() };
   const cookie = start.headers.get("set-cookie").split(";")[0];
   assert.match(cookie, /^tessera-federation=/);
-  const atProvider = await fetch(start.headers.get("location"), { redirect: "manual" });
+  const authorizeUrl = new URL(start.headers.get("location"));
+  const atProvider = await fetch(authorizeUrl, { redirect: "manual" });
   assert.equal(atProvider.status, 302);
   const back = atProvider.headers.get("location");
   assert.ok(back.startsWith(`${srv.endpoint}/domain/${p.domain}/oauth2/idpresponse?`), back);
   const headers = sendCookie ? { cookie } : {};
   const r = await fetch(back, { redirect: "manual", headers });
-  return { status: r.status, location: r.headers.get("location"), body: await r.text(), back, cookie };
+  return { status: r.status, location: r.headers.get("location"), body: await r.text(), back, cookie, authorizeUrl };
 }
 
 before(async () => {
@@ -326,6 +329,48 @@ describe("the pool's functions on federated sign-in", () => {
         "PostAuthentication_Authentication",
         "PostAuthentication_Authentication",
       ]);
+    } finally {
+      await srv.stop();
+      await functions.stop();
+    }
+  });
+
+  test("InboundFederation rewrites the mapped attributes; login_hint and prompt=login reach the provider", async () => {
+    const functions = await startLambdaHost();
+    const srv = await startServer({ args: ["--dev", "--allow-private-oidc", ...functions.serverArgs()] });
+    try {
+      const p = await pool(srv, { Mock: mock.issuer.url }, { InboundFederation: { LambdaVersion: "V1_0", LambdaArn: arn("inbound-federation") } });
+      const described = await p.idp.send(new DescribeUserPoolCommand({ UserPoolId: p.poolId }));
+      assert.equal(described.UserPool.LambdaConfig.InboundFederation.LambdaArn, arn("inbound-federation"));
+      tamper = (t) => Object.assign(t, { sub: "inbound1", email: "Mixed.Case@Example.TEST" });
+      subject = "inbound1";
+      let first;
+      try {
+        first = await signIn(srv, p, "Mock", { extra: { login_hint: "mixed.case@example.test", prompt: "login" } });
+      } finally {
+        tamper = null;
+        subject = null;
+      }
+      assert.equal(first.status, 302, first.body);
+      assert.equal(first.authorizeUrl.searchParams.get("login_hint"), "mixed.case@example.test");
+      assert.equal(first.authorizeUrl.searchParams.get("prompt"), "login");
+      const [event] = functions.events("inbound-federation", p.poolId);
+      assert.equal(event.triggerSource, "InboundFederation_ExternalProvider");
+      assert.equal(event.userName, "Mock_inbound1");
+      assert.equal(event.request.providerName, "Mock");
+      assert.equal(event.request.providerType, "OIDC");
+      assert.equal(event.request.attributes.idToken.sub, "inbound1");
+      assert.equal(event.request.attributes.idToken.iss, mock.issuer.url);
+      assert.equal(event.request.attributes.userInfo.sub, "inbound1");
+      // The token response is shown without the tokens themselves.
+      assert.equal(event.request.attributes.tokenResponse.token_type, "Bearer");
+      assert.equal(event.request.attributes.tokenResponse.access_token, undefined);
+      assert.equal(event.request.attributes.tokenResponse.id_token, undefined);
+      const user = await p.idp.send(new AdminGetUserCommand({ UserPoolId: p.poolId, Username: "Mock_inbound1" }));
+      const attrs = Object.fromEntries(user.UserAttributes.map((a) => [a.Name, a.Value]));
+      assert.equal(attrs.email, "mixed.case@example.test");
+      assert.equal(attrs.nickname, "via-Mock-OIDC");
+      assert.equal(attrs["custom:not_in_schema"], undefined);
     } finally {
       await srv.stop();
       await functions.stop();
