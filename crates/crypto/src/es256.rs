@@ -51,6 +51,27 @@ impl Es256Key {
         Ok(Self { pair, kid })
     }
 
+    /// A key given as a PEM `PRIVATE KEY` (PKCS#8), as Apple hands out Sign in with Apple keys
+    /// (`.p8` files), published under `kid`.
+    pub fn from_pkcs8_pem(pem: &str, kid: &str) -> Result<Self, CryptoError> {
+        let body: String = pem
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with("-----") && !l.is_empty())
+            .collect();
+        let der = zeroize::Zeroizing::new(
+            STANDARD
+                .decode(body.as_bytes())
+                .map_err(|_| CryptoError::Key("the private key is not PEM".into()))?,
+        );
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+            .map_err(|e| CryptoError::Key(format!("P-256 PKCS#8 key: {e}")))?;
+        Ok(Self {
+            pair,
+            kid: kid.to_string(),
+        })
+    }
+
     pub fn kid(&self) -> &str {
         &self.kid
     }
@@ -156,5 +177,39 @@ mod tests {
     fn a_seed_outside_the_curve_order_is_refused() {
         assert!(Es256Key::from_seed(&[0xff; 32]).is_err());
         assert!(Es256Key::from_seed(&[0u8; 32]).is_err());
+    }
+
+    #[test]
+    fn a_pkcs8_pem_key_signs_under_the_given_kid() {
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .unwrap();
+        let b64 = STANDARD.encode(pkcs8.as_ref());
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n");
+        let key = Es256Key::from_pkcs8_pem(&pem, "ABC123DEFG").unwrap();
+        assert_eq!(key.kid(), "ABC123DEFG");
+        let jwt = key.sign(Map::new(), &Map::new()).unwrap();
+        let parts: Vec<&str> = jwt.split('.').collect();
+        let der = STANDARD
+            .decode(
+                key.public_pem()
+                    .lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .collect::<String>(),
+            )
+            .unwrap();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &der[26..])
+            .verify(
+                format!("{}.{}", parts[0], parts[1]).as_bytes(),
+                &URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
+            )
+            .unwrap();
+        assert!(
+            Es256Key::from_pkcs8_pem(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+                "k"
+            )
+            .is_err()
+        );
     }
 }

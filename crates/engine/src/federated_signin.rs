@@ -130,10 +130,6 @@ impl Engine {
                 })
             }
             ProviderType::Saml => Err(refused(&p.name, "SAML sign-in is not available")),
-            ProviderType::SignInWithApple => Err(refused(
-                &p.name,
-                "Sign in with Apple is not available on this server yet",
-            )),
             _ => {
                 let e = self.social_endpoints(p);
                 Ok(Endpoints {
@@ -207,6 +203,10 @@ impl Engine {
         if req.prompt == Some(tessera_domain::oauth::Prompt::Login) {
             params.push(("prompt", "login"));
         }
+        // Apple answers by POSTing a form when scopes are asked for (its rule).
+        if provider.provider_type == ProviderType::SignInWithApple && !scopes.is_empty() {
+            params.push(("response_mode", "form_post"));
+        }
         let location = with_params(&endpoints.authorize, &params, false);
         Ok(FederationStart { location, state })
     }
@@ -219,6 +219,7 @@ impl Engine {
         state: &str,
         code: &str,
         callback: &str,
+        posted_user: Option<&str>,
     ) -> EngineResult<FederatedSignIn> {
         let now = self.now();
         let pending = {
@@ -250,9 +251,12 @@ impl Engine {
             .get("client_id")
             .cloned()
             .unwrap_or_default();
-        let secret = self
-            .provider_secret(&provider, "client_secret")?
-            .unwrap_or_default();
+        let secret = if provider.provider_type == ProviderType::SignInWithApple {
+            self.apple_client_secret(&provider, &client_id)?
+        } else {
+            self.provider_secret(&provider, "client_secret")?
+                .unwrap_or_default()
+        };
         let form = vec![
             ("grant_type".to_string(), "authorization_code".to_string()),
             ("code".to_string(), code.to_string()),
@@ -263,10 +267,8 @@ impl Engine {
         // Facebook's token endpoint is called with GET (its token_request_method); the others
         // with a POSTed form.
         let tokens = if provider.provider_type == ProviderType::Facebook {
-            let pairs: Vec<(&str, &str)> = form
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             documents
                 .get_json(&with_params(&endpoints.token, &pairs, false))
                 .await
@@ -345,6 +347,30 @@ impl Engine {
                 for (k, v) in info {
                     claims.entry(k).or_insert(v);
                 }
+            }
+        }
+        // Apple sends the user's name only once, beside the code in its form post (unsigned,
+        // so it only fills in what the ID token doesn't say).
+        if provider.provider_type == ProviderType::SignInWithApple
+            && let Some(Value::Object(user)) =
+                posted_user.and_then(|u| serde_json::from_str(u).ok())
+            && let Some(Value::Object(n)) = user.get("name")
+        {
+            for key in ["firstName", "lastName"] {
+                if let Some(v) = n.get(key).and_then(Value::as_str) {
+                    claims.entry(key.to_string()).or_insert_with(|| json!(v));
+                }
+            }
+            let full = [n.get("firstName"), n.get("lastName")]
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !full.is_empty() {
+                claims
+                    .entry("name".to_string())
+                    .or_insert_with(|| json!(full));
             }
         }
         // What the pool's InboundFederation function is shown: the token response (without
@@ -531,6 +557,35 @@ impl Engine {
 }
 
 impl Engine {
+    /// Sign in with Apple's client secret: an ES256 JWT signed with the provider's private key
+    /// (`key_id` as `kid`), `iss` the team id, `sub` the services id, `aud` Apple's issuer,
+    /// valid for five minutes — made afresh for each code it redeems.
+    fn apple_client_secret(
+        &self,
+        provider: &IdentityProvider,
+        client_id: &str,
+    ) -> EngineResult<String> {
+        let detail = |k: &str| provider.details.get(k).cloned().unwrap_or_default();
+        let pem = self
+            .provider_secret(provider, "private_key")?
+            .ok_or_else(|| refused(&provider.name, "no private key"))?;
+        let key = tessera_crypto::es256::Es256Key::from_pkcs8_pem(&pem, &detail("key_id"))
+            .map_err(|_| refused(&provider.name, "the private key can't sign"))?;
+        let audience = self
+            .social_endpoints(provider)
+            .issuer
+            .unwrap_or_else(|| "https://appleid.apple.com".into());
+        let now = self.now().secs();
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(detail("team_id")));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + 300));
+        claims.insert("aud".into(), json!(audience));
+        claims.insert("sub".into(), json!(client_id));
+        key.sign(Map::new(), &claims)
+            .map_err(|_| refused(&provider.name, "the client secret couldn't be signed"))
+    }
+
     /// The pool's InboundFederation function (if any) sees what the provider said and may
     /// rewrite the mapped attributes: its `userAttributesToMap` replaces them (attributes it
     /// leaves out are not written this time), `{}` keeps them as mapped. Only attributes of the
@@ -555,7 +610,12 @@ impl Engine {
         let Some(answer) = self.run_trigger(pool, Some(client_id), event).await? else {
             return Ok(mapped);
         };
-        let unusable = || refused(&provider.name, "the InboundFederation function's answer is unusable");
+        let unusable = || {
+            refused(
+                &provider.name,
+                "the InboundFederation function's answer is unusable",
+            )
+        };
         let map = match answer.pointer("/response/userAttributesToMap") {
             None | Some(Value::Null) => return Ok(mapped),
             Some(Value::Object(m)) if m.is_empty() => return Ok(mapped),

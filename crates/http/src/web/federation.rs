@@ -9,7 +9,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::Arc;
 use tessera_domain::oauth::AuthorizeRequest;
@@ -81,6 +81,39 @@ pub(super) async fn start(
     }
 }
 
+/// `POST /oauth2/idpresponse`: a provider answering with `response_mode=form_post` (Sign in
+/// with Apple). That post is cross-site, so the browser leaves the binding cookie out; the page
+/// sends the browser on to the GET form here, a top-level navigation that carries it, and the
+/// usual checks run there.
+pub(super) async fn idp_response_post(
+    State(state): State<Arc<AppState>>,
+    page: PageRequest,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: std::collections::BTreeMap<String, String> =
+        super::form_pairs(&body).into_iter().collect();
+    let kept: Vec<(&str, &str)> = ["code", "state", "error", "user"]
+        .into_iter()
+        .filter_map(|k| form.get(k).map(|v| (k, v.as_str())))
+        .collect();
+    let target = tessera_domain::oauth::with_params(&callback_url(&state, &page), &kept, false);
+    let escaped = crate::query::xml_escape(&target);
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\"><meta http-equiv=\"refresh\" content=\"0;url={escaped}\"><title>Signing in</title></head><body><p><a href=\"{escaped}\">Continue</a></p></body></html>"
+    );
+    let mut r = (StatusCode::OK, html).into_response();
+    let headers = r.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
 /// `GET /oauth2/idpresponse?code=…&state=…` (or `?error=…`).
 pub(super) async fn idp_response(
     State(state): State<Arc<AppState>>,
@@ -110,7 +143,13 @@ pub(super) async fn idp_response(
     let callback = callback_url(&state, &page);
     let done = match state
         .engine
-        .finish_federation(&page.site.pool.id, &given, code, &callback)
+        .finish_federation(
+            &page.site.pool.id,
+            &given,
+            code,
+            &callback,
+            page.params.get("user").map(String::as_str),
+        )
         .await
     {
         Ok(d) => d,

@@ -50,7 +50,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             get(oauth::userinfo).post(oauth::userinfo),
         )
         .route(&at("/oauth2/revoke"), axum::routing::post(oauth::revoke))
-        .route(&at("/oauth2/idpresponse"), get(federation::idp_response))
+        .route(
+            &at("/oauth2/idpresponse"),
+            get(federation::idp_response).post(federation::idp_response_post),
+        )
         .route(&at("/logout"), get(oauth::logout))
         .route(&at("/error"), get(pages::error_page))
         .route(
