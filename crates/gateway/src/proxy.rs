@@ -107,14 +107,34 @@ async fn handle(
     } else {
         Service::S3
     };
+    let body_unread = carries_body(req.headers());
     let result = match service {
         Service::DynamoDb => gw.dynamodb(peer, req).await,
         Service::S3 => gw.s3(peer, req).await,
     };
     result.unwrap_or_else(|refusal| {
         tracing::debug!(code = refusal.code, message = %refusal.message, "gateway refused");
-        refusal.render(service, &request_id)
+        let mut response = refusal.render(service, &request_id);
+        // A refusal answers before the body is read. A client that sent `Expect: 100-continue`
+        // may still send the body (botocore does after waiting a second), and on a kept-alive
+        // connection those bytes would be read as the start of its next request. Closing the
+        // connection keeps requests apart (RFC 9110 §10.1.1).
+        if body_unread {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+        }
+        response
     })
+}
+
+/// Whether a request says it has a body (a non-zero length, or a transfer coding).
+fn carries_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(axum::http::header::TRANSFER_ENCODING)
+        || header_str(headers, "content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
 }
 
 impl Gateway {
