@@ -23,6 +23,51 @@ pub struct GatewaySession {
     pub issued_at: Timestamp,
 }
 
+impl GatewaySession {
+    /// The context of a call made with this session: the principal and the global keys IAM
+    /// sets for an assumed role (`aws:userid`, `aws:PrincipalArn`, `aws:PrincipalType`,
+    /// `aws:PrincipalAccount`, `aws:TokenIssueTime`, `aws:PrincipalTag/*`), and for identity
+    /// pool credentials the `cognito-identity.amazonaws.com` keys. Callers add what only they
+    /// know (region, source address, the service's own keys).
+    pub fn request_context(
+        &self,
+        account_id: &str,
+        action: &str,
+        resource: &str,
+        now_ms: i64,
+    ) -> RequestContext {
+        let grant = &self.grant;
+        let mut request = RequestContext::new(action, resource)
+            .with_principal(tessera_policy::Principal::Aws(grant.principal_arn.clone()))
+            .with_request_time(now_ms)
+            .with_key("aws:userid", grant.user_id.as_str())
+            .with_key("aws:PrincipalArn", grant.role_arn.as_str())
+            .with_key("aws:PrincipalType", "AssumedRole")
+            .with_key("aws:PrincipalAccount", account_id)
+            .with_date("aws:TokenIssueTime", self.issued_at.millis());
+        for (k, v) in &grant.principal_tags {
+            request = request.with_key(&format!("aws:PrincipalTag/{k}"), v.as_str());
+        }
+        if let Some((pool, id)) = &self.identity {
+            request = request
+                .with_key("cognito-identity.amazonaws.com:aud", pool.as_str())
+                .with_key("cognito-identity.amazonaws.com:sub", id.as_str())
+                .with_multi_key(
+                    "cognito-identity.amazonaws.com:amr",
+                    grant.amr.iter().cloned(),
+                );
+        }
+        request
+    }
+}
+
+/// IAM's refusal message for an identity-based implicit or explicit deny.
+pub fn not_authorized_message(principal_arn: &str, action: &str, resource: &str) -> String {
+    format!(
+        "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
+    )
+}
+
 /// A role's policies and a session's scope-down, parsed once and evaluated per request.
 pub struct GrantPolicies {
     identity: Vec<(String, Policy)>,
@@ -52,6 +97,27 @@ impl GrantPolicies {
 }
 
 impl Engine {
+    /// Whether a session may make an API call: `action` (`cognito-idp:AdminCreateUser`,
+    /// `iam:CreateRole`, …) on `resource`, by the role's and the session's policies, as IAM
+    /// decides for a call signed with assumed-role credentials.
+    pub async fn session_may_call(
+        &self,
+        session: &GatewaySession,
+        action: &str,
+        resource: &str,
+        source_ip: Option<std::net::IpAddr>,
+    ) -> EngineResult<bool> {
+        let policies = self.grant_policies(&session.grant).await?;
+        let settings = &self.inner.settings;
+        let mut request = session
+            .request_context(&settings.account_id, action, resource, self.now().millis())
+            .with_key("aws:RequestedRegion", settings.region.as_str());
+        if let Some(ip) = source_ip {
+            request = request.with_ip("aws:SourceIp", ip);
+        }
+        Ok(policies.evaluate(&request).is_allowed())
+    }
+
     /// The session an access key names, checked against the session token the request carried.
     /// `Ok(Err(UnknownKey))` when the key is no session's.
     pub async fn gateway_session(

@@ -19,9 +19,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tessera_engine::Engine;
-use tessera_engine::gateway::GrantPolicies;
+use tessera_engine::gateway::{GatewaySession, GrantPolicies};
 use tessera_engine::identity::StsRefusal;
-use tessera_policy::{Principal, RequestContext};
 
 /// DynamoDB's request limit is 16 MiB; the whole body is needed to authorize it.
 const DYNAMODB_BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -69,9 +68,7 @@ enum Caller {
 
 /// A Tessera-issued session and what it may do.
 struct Session {
-    grant: tessera_domain::identity::SessionGrant,
-    identity: Option<(String, String)>,
-    issued_at_ms: i64,
+    authenticated: GatewaySession,
     policies: GrantPolicies,
 }
 
@@ -175,14 +172,13 @@ impl Gateway {
             .grant_policies(&session.grant)
             .await
             .map_err(|e| Refusal::internal(e.to_string()))?;
+        let secret = session.secret.clone();
         Ok((
             Caller::Session(Box::new(Session {
-                grant: session.grant,
-                identity: session.identity,
-                issued_at_ms: session.issued_at.millis(),
+                authenticated: session,
                 policies,
             })),
-            session.secret,
+            secret,
         ))
     }
 
@@ -192,7 +188,7 @@ impl Gateway {
             if !self.allows(ctx, check) {
                 let principal = match ctx.caller {
                     Caller::Root => format!("arn:aws:iam::{}:root", self.settings.account_id),
-                    Caller::Session(s) => s.grant.principal_arn.clone(),
+                    Caller::Session(s) => s.authenticated.grant.principal_arn.clone(),
                 };
                 return Err(Refusal::denied(
                     ctx.service,
@@ -210,34 +206,19 @@ impl Gateway {
             return true;
         };
         let Session {
-            grant,
-            identity,
-            issued_at_ms,
+            authenticated,
             policies,
         } = session.as_ref();
-        let mut request = RequestContext::new(check.action.as_str(), check.resource.as_str())
-            .with_principal(Principal::Aws(grant.principal_arn.clone()))
-            .with_request_time(ctx.now_ms)
-            .with_key("aws:userid", grant.user_id.as_str())
-            .with_key("aws:PrincipalArn", grant.role_arn.as_str())
-            .with_key("aws:PrincipalType", "AssumedRole")
-            .with_key("aws:PrincipalAccount", self.settings.account_id.as_str())
+        let mut request = authenticated
+            .request_context(
+                &self.settings.account_id,
+                check.action.as_str(),
+                check.resource.as_str(),
+                ctx.now_ms,
+            )
             .with_key("aws:RequestedRegion", ctx.region)
             .with_ip("aws:SourceIp", ctx.source_ip)
-            .with_bool("aws:SecureTransport", self.settings.tls)
-            .with_date("aws:TokenIssueTime", *issued_at_ms);
-        for (k, v) in &grant.principal_tags {
-            request = request.with_key(&format!("aws:PrincipalTag/{k}"), v.as_str());
-        }
-        if let Some((pool, id)) = identity {
-            request = request
-                .with_key("cognito-identity.amazonaws.com:aud", pool.as_str())
-                .with_key("cognito-identity.amazonaws.com:sub", id.as_str())
-                .with_multi_key(
-                    "cognito-identity.amazonaws.com:amr",
-                    grant.amr.iter().cloned(),
-                );
-        }
+            .with_bool("aws:SecureTransport", self.settings.tls);
         for (k, v) in &check.keys {
             request = request.with_key(k, v.as_str());
         }
@@ -319,7 +300,7 @@ impl Gateway {
                         .find(|t| !schemas.contains_key(t))
                         .unwrap_or_default();
                     let principal = match &caller {
-                        Caller::Session(s) => s.grant.principal_arn.clone(),
+                        Caller::Session(s) => s.authenticated.grant.principal_arn.clone(),
                         Caller::Root => String::new(),
                     };
                     return Err(Refusal::denied(

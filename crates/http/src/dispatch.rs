@@ -249,6 +249,77 @@ pub async fn aws_json(
     }
 }
 
+/// A call signed with credentials Tessera issued (an STS role session, or an identity's
+/// from GetCredentialsForIdentity): the signature is checked with the session's secret, then
+/// the role's and session's policies must allow `{service}:{Operation}` on the pool the call
+/// names (its ARN), as IAM decides for AWS's own APIs.
+async fn authorize_session(
+    state: &AppState,
+    req: &sigv4::Request<'_>,
+    service: &str,
+    operation: &str,
+    input: &Value,
+) -> Result<(), ApiError> {
+    let pending = sigv4::prepare(req, &["x-amz-target", "content-type"])?;
+    let key = pending.access_key().to_string();
+    let token = req
+        .headers
+        .get("x-amz-security-token")
+        .and_then(|v| v.to_str().ok());
+    let unrecognized = || {
+        ApiError::new(
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+            StatusCode::FORBIDDEN,
+        )
+    };
+    let session = match state.engine.gateway_session(&key, token).await? {
+        Ok(s) => s,
+        Err(tessera_engine::identity::StsRefusal::Expired) => {
+            return Err(ApiError::bad_request(
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            ));
+        }
+        Err(_) => return Err(unrecognized()),
+    };
+    pending.check(&session.secret)?;
+    let settings = state.engine.settings();
+    let field = |k: &str| {
+        input
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let resource = match (service, field("UserPoolId"), field("IdentityPoolId")) {
+        ("cognito-idp", Some(pool), _) => format!(
+            "arn:aws:cognito-idp:{}:{}:userpool/{pool}",
+            settings.region, settings.account_id
+        ),
+        ("cognito-identity", _, Some(pool)) => format!(
+            "arn:aws:cognito-identity:{}:{}:identitypool/{pool}",
+            settings.region, settings.account_id
+        ),
+        _ => "*".to_string(),
+    };
+    let action = format!("{service}:{operation}");
+    if state
+        .engine
+        .session_may_call(&session, &action, &resource, None)
+        .await?
+    {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        "AccessDeniedException",
+        tessera_engine::gateway::not_authorized_message(
+            &session.grant.principal_arn,
+            &action,
+            &resource,
+        ),
+    ))
+}
+
 async fn handle(
     state: Arc<AppState>,
     method: &Method,
@@ -286,20 +357,24 @@ async fn handle(
     }
 
     if op.auth == Auth::SigV4 {
+        let req = sigv4::Request {
+            method,
+            uri,
+            headers,
+            body,
+            service: service.signing_name,
+            now: now_secs(),
+        };
+        // A session token means credentials Tessera issued; without one, the deployment's
+        // own (root) credentials.
+        let session = headers.contains_key("x-amz-security-token");
         match &state.admin {
+            _ if session => {
+                authorize_session(&state, &req, service.name, op.name, &value).await?;
+            }
             AdminAuth::AnyCredentials => {}
             AdminAuth::SigV4(credentials) => {
-                sigv4::verify(
-                    &sigv4::Request {
-                        method,
-                        uri,
-                        headers,
-                        body,
-                        service: service.signing_name,
-                        now: now_secs(),
-                    },
-                    credentials,
-                )?;
+                sigv4::verify(&req, credentials)?;
             }
         }
     }

@@ -633,3 +633,60 @@ def test_enhanced_flow_needs_a_role_that_trusts_the_pool(iam, server, account):
     role_id = iam.get_role(RoleName=role)["Role"]["RoleId"]
     assert who["Arn"] == f"arn:aws:sts::{account}:assumed-role/{role}/CognitoIdentityCredentials"
     assert who["UserId"] == f"{role_id}:CognitoIdentityCredentials"
+
+
+# -- API calls signed with session credentials ---------------------------------------------------
+
+
+def session_client(server, service: str, creds: dict):
+    return boto3.session.Session().client(
+        service, endpoint_url=server.endpoint, region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+
+def test_session_credentials_call_apis_as_far_as_their_role_allows(iam, server, account):
+    """An assumed role's credentials may call cognito-idp and IAM where the role's policies
+    allow that action on that resource (the pool's ARN, the role's ARN), and nowhere else."""
+    idp = server.client()
+    mine = create_pool(idp)
+    other = create_pool(idp)
+    mine_arn = f"arn:aws:cognito-idp:{REGION}:{account}:userpool/{mine}"
+    role = unique("operator")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust_root(account))
+    iam.put_role_policy(RoleName=role, PolicyName="ops", PolicyDocument=doc(
+        allow(["cognito-idp:ListUsers", "cognito-idp:AdminGetUser"], mine_arn),
+        allow("iam:GetRole", f"arn:aws:iam::{account}:role/{role}"),
+        {"Effect": "Deny", "Action": "cognito-idp:AdminGetUser", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blocked"}}},
+    ))
+    creds = server.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}",
+                                             RoleSessionName="ops")["Credentials"]
+    session_arn = f"arn:aws:sts::{account}:assumed-role/{role}/ops"
+    s_idp = session_client(server, "cognito-idp", creds)
+    s_iam = session_client(server, "iam", creds)
+
+    assert s_idp.list_users(UserPoolId=mine)["Users"] == []
+    with aws_error("AccessDeniedException",
+                   f"User: {session_arn} is not authorized to perform: cognito-idp:ListUsers on resource: "
+                   f"arn:aws:cognito-idp:{REGION}:{account}:userpool/{other} because no identity-based policy "
+                   "allows the cognito-idp:ListUsers action"):
+        s_idp.list_users(UserPoolId=other)
+    with aws_error("AccessDeniedException", contains="cognito-idp:AdminCreateUser"):
+        s_idp.admin_create_user(UserPoolId=mine, Username=unique("u"))
+    assert idp.list_users(UserPoolId=mine)["Users"] == []
+
+    assert s_iam.get_role(RoleName=role)["Role"]["RoleName"] == role
+    with aws_error("AccessDenied",
+                   f"User: {session_arn} is not authorized to perform: iam:CreateRole on resource: "
+                   f"arn:aws:iam::{account}:role/escalate because no identity-based policy allows the "
+                   "iam:CreateRole action"):
+        s_iam.create_role(RoleName="escalate", AssumeRolePolicyDocument=trust_root(account))
+    with aws_error("AccessDenied", contains="iam:PutRolePolicy"):
+        s_iam.put_role_policy(RoleName=role, PolicyName="more", PolicyDocument=doc(allow("*")))
+
+    # A forged session token is refused before any policy is read.
+    forged = dict(creds, SessionToken=creds["SessionToken"][:-4] + "AAAA")
+    with aws_error("UnrecognizedClientException"):
+        session_client(server, "cognito-idp", forged).list_users(UserPoolId=mine)

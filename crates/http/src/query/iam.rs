@@ -313,6 +313,35 @@ fn simulation(form: &Form) -> Result<Simulation, QueryError> {
 }
 
 /// Runs an IAM action; returns the `<…Result>` contents.
+/// The resource an IAM action acts on, as IAM names it for authorization: the role or the
+/// policy (by its ARN, or the ARN CreatePolicy would give), the OIDC or SAML provider; `*` for
+/// actions on no one resource (listings, simulations of custom policies).
+pub fn resource_of(state: &AppState, action: &str, form: &Form) -> String {
+    let account = &state.engine.settings().account_id;
+    let given = |k: &str| form.get(k).filter(|v| !v.is_empty());
+    if let Some(arn) = [
+        "PolicyArn",
+        "OpenIDConnectProviderArn",
+        "SAMLProviderArn",
+        "PolicySourceArn",
+    ]
+    .into_iter()
+    .find_map(given)
+    {
+        return arn.to_string();
+    }
+    if let Some(role) = given("RoleName") {
+        return format!("arn:aws:iam::{account}:role/{role}");
+    }
+    if action == "CreatePolicy"
+        && let Some(name) = given("PolicyName")
+    {
+        let path = given("Path").unwrap_or("/");
+        return format!("arn:aws:iam::{account}:policy{path}{name}");
+    }
+    "*".to_string()
+}
+
 pub async fn call(state: &AppState, action: &str, form: &Form) -> Result<String, QueryError> {
     let engine = &state.engine;
     Ok(match action {

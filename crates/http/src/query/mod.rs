@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tessera_domain::identity::SessionGrant;
+use tessera_engine::gateway::GatewaySession;
 use tessera_engine::identity::StsRefusal;
 
 /// Whether a request speaks the Query protocol: a form body and no `X-Amz-Target`.
@@ -171,8 +171,8 @@ fn error_response(e: QueryError, request_id: &str) -> Response {
 pub enum Principal {
     /// The deployment's root credentials.
     Root,
-    /// Credentials Tessera issued (GetCredentialsForIdentity).
-    Session(SessionGrant),
+    /// Credentials Tessera issued (an STS role session, or GetCredentialsForIdentity's).
+    Session(Box<GatewaySession>),
 }
 
 /// SigV4 against the root credentials or an STS session (whose `X-Amz-Security-Token` must
@@ -190,31 +190,10 @@ async fn authenticate(state: &AppState, req: &sigv4::Request<'_>) -> Result<Prin
         .headers
         .get("x-amz-security-token")
         .and_then(|v| v.to_str().ok());
-    let invalid = || {
-        QueryError::forbidden(
-            "InvalidClientTokenId",
-            "The security token included in the request is invalid.",
-        )
-    };
-    // Role sessions (AssumeRole, AssumeRoleWithWebIdentity) are IAM's; identity sessions
-    // (GetCredentialsForIdentity) are found below.
-    if let Some(found) = state.engine.role_session_caller(&key, token).await? {
-        return match found {
-            Ok((secret, grant)) => {
-                pending.check(&secret)?;
-                Ok(Principal::Session(grant))
-            }
-            Err(tessera_engine::sts::RoleSessionRefusal::Expired) => Err(QueryError::sender(
-                "ExpiredToken",
-                "The security token included in the request is expired",
-            )),
-            Err(tessera_engine::sts::RoleSessionRefusal::BadToken) => Err(invalid()),
-        };
-    }
-    match state.engine.sts_caller(&key, token).await? {
-        Ok(caller) => {
-            pending.check(&caller.secret)?;
-            Ok(Principal::Session(caller.grant))
+    match state.engine.gateway_session(&key, token).await? {
+        Ok(session) => {
+            pending.check(&session.secret)?;
+            Ok(Principal::Session(Box::new(session)))
         }
         Err(StsRefusal::Expired) => Err(QueryError::sender(
             "ExpiredToken",
@@ -225,7 +204,10 @@ async fn authenticate(state: &AppState, req: &sigv4::Request<'_>) -> Result<Prin
             if matches!(state.admin, AdminAuth::AnyCredentials) && token.is_none() {
                 return Ok(Principal::Root);
             }
-            Err(invalid())
+            Err(QueryError::forbidden(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            ))
         }
     }
 }
@@ -308,14 +290,24 @@ async fn route(
     };
     let principal = authenticate(state, &req).await?;
     let result = if service.signing_name == iam::SERVICE.signing_name {
-        if let Principal::Session(grant) = &principal {
-            return Err(QueryError::forbidden(
-                "AccessDenied",
-                format!(
-                    "User: {} is not authorized to perform: iam:{action}",
-                    grant.principal_arn
-                ),
-            ));
+        // A session may call IAM as far as its role's (and session's) policies allow.
+        if let Principal::Session(session) = &principal {
+            let resource = iam::resource_of(state, action, form);
+            let iam_action = format!("iam:{action}");
+            if !state
+                .engine
+                .session_may_call(session, &iam_action, &resource, None)
+                .await?
+            {
+                return Err(QueryError::forbidden(
+                    "AccessDenied",
+                    tessera_engine::gateway::not_authorized_message(
+                        &session.grant.principal_arn,
+                        &iam_action,
+                        &resource,
+                    ),
+                ));
+            }
         }
         iam::call(state, action, form).await?
     } else if sts_roles::ACTIONS.contains(&action) {

@@ -38,10 +38,10 @@ fn get_caller_identity(state: &AppState, principal: &Principal) -> String {
             ("Account", account),
             ("Arn", &format!("arn:aws:iam::{account}:root")),
         ]),
-        Principal::Session(grant) => elements(&[
-            ("UserId", &grant.user_id),
+        Principal::Session(session) => elements(&[
+            ("UserId", &session.grant.user_id),
             ("Account", account),
-            ("Arn", &grant.principal_arn),
+            ("Arn", &session.grant.principal_arn),
         ]),
     }
 }

@@ -109,7 +109,7 @@ pub async fn call(
         ("AssumeRole", Some(principal)) => {
             let caller = match principal {
                 Principal::Root => StsCallerIdentity::Root,
-                Principal::Session(grant) => StsCallerIdentity::Session(grant.clone()),
+                Principal::Session(session) => StsCallerIdentity::Session(session.grant.clone()),
             };
             engine.assume_role(&caller, input(form)?).await?
         }
