@@ -586,3 +586,42 @@ def test_role_sessions_with_session_policies_and_request_context(server, backend
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=BUCKET, Key="assets/other.jpg")
     assert code_of(e)[:2] == ("AccessDenied", 403)
+
+
+def test_expired_credentials_get_expired_token_errors(tmp_path_factory, moto, backend, monkeypatch):
+    """Credentials an hour past their expiry: S3 answers ExpiredToken, DynamoDB
+    ExpiredTokenException, STS ExpiredToken. The server's clock is moved two hours on
+    (libfaketime) and botocore signs at that same time, so the signature isn't skewed: only the
+    credentials have run out, as for a client that kept them too long."""
+    pytest.importorskip("libfaketime", reason="libfaketime moves the server's clock")
+    import botocore.auth
+
+    from mailroom import FakeClock
+
+    clock = FakeClock(tmp_path_factory.mktemp("clock"))
+    s = start_server(tmp_path_factory, moto, **clock.env)
+    try:
+        if not clock.works_on(s.endpoint):
+            pytest.skip("libfaketime could not move the server's clock on this platform")
+        ident, creds = make_identities(s)["user"]
+        s3 = gw(s, "s3", creds)
+        s3.put_object(Bucket=BUCKET, Key=f"{ident}/fresh.txt", Body=b"while valid")
+
+        later = 2 * 3600
+        clock.advance(later)
+        now = botocore.auth.get_current_datetime
+        monkeypatch.setattr(botocore.auth, "get_current_datetime",
+                            lambda *a, **k: now(*a, **k) + __import__("datetime").timedelta(seconds=later))
+        with pytest.raises(ClientError) as e:
+            s3.get_object(Bucket=BUCKET, Key=f"{ident}/fresh.txt")
+        assert code_of(e) == ("ExpiredToken", 400, "The provided token has expired.")
+        ddb = gw(s, "dynamodb", creds)
+        with pytest.raises(ClientError) as e:
+            ddb.get_item(TableName=TABLE, Key={"pk": {"S": ident}, "sk": {"S": "x"}})
+        assert code_of(e)[:2] == ("ExpiredTokenException", 400)
+        sts = client("sts", s.endpoint, creds["AccessKeyId"], creds["SecretKey"], creds["SessionToken"])
+        with pytest.raises(ClientError) as e:
+            sts.get_caller_identity()
+        assert code_of(e)[:2] == ("ExpiredToken", 400)
+    finally:
+        s.stop()
