@@ -24,12 +24,17 @@
 //!
 //!     cargo run --release -p tessera-bench -- --concurrency 16 --seconds 10
 //!
+//! `--threat` instead measures threat protection: breach-filter size, build time, lookups/s and
+//! false positives at `--threat-entries` (10^7) entries, and sign-in throughput with threat
+//! protection OFF and ENFORCED on the same server (see `threat.rs`).
+//!
 //! `--enumeration` instead measures, sequentially, the median response time of sign-ins for
 //! users that don't exist against wrong passwords of users that do (PreventUserExistenceErrors
 //! ENABLED), for USER_PASSWORD_AUTH and USER_SRP_AUTH, and reports their ratio.
 
 mod identity;
 mod sync;
+mod threat;
 
 use anyhow::{Context, Result};
 use aws_sdk_cognitoidentityprovider as idp;
@@ -58,6 +63,12 @@ struct Args {
     /// Sign-ins per kind in --enumeration mode.
     #[arg(long, default_value_t = 200)]
     samples: usize,
+    /// Measure threat protection (breach filter and sign-in with/without) instead.
+    #[arg(long)]
+    threat: bool,
+    /// Breach-filter entries built in --threat mode.
+    #[arg(long, default_value_t = 10_000_000)]
+    threat_entries: usize,
 }
 
 const KEY: &str = "AKIABENCHBENCHBENCH0";
@@ -826,6 +837,14 @@ fn main() -> Result<()> {
     let load = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.threat {
+        threat::filter_bench(args.threat_entries)?;
+        return load.block_on(threat::sign_in_bench(
+            &client(&endpoint),
+            args.concurrency,
+            args.seconds,
+        ));
+    }
     load.block_on(async {
         let c = client(&endpoint);
         let setup = Arc::new(setup(&c, &endpoint, args.concurrency.max(1)).await?);

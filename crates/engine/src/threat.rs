@@ -607,7 +607,7 @@ impl Engine {
                 "{}/{}/auth-event-feedback?username={}&event_id={}&feedback_value={value}&feedback_token={token}",
                 self.inner.settings.issuer_base,
                 pool.id,
-                form_escape(user.username.as_str()),
+                crate::verification::percent_encode(user.username.as_str()),
                 event.event_id,
             )
         };
@@ -842,37 +842,9 @@ fn bad_token() -> EngineError {
     DomainError::invalid_parameter("Invalid pagination token provided.").into()
 }
 
-fn form_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn iso(t: Timestamp) -> String {
-    let secs = t.secs();
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let (y, m, d, h, min, sec) = t.civil();
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}Z")
 }
 
 #[derive(Clone, Copy)]
@@ -908,12 +880,7 @@ mod tests {
         assert_eq!(iso(Timestamp::from_secs(0)), "1970-01-01T00:00:00Z");
         assert_eq!(
             iso(Timestamp::from_secs(1_796_601_600 + 3661)),
-            "2026-12-06T01:01:01Z"
+            "2026-12-07T01:01:01Z"
         );
-    }
-
-    #[test]
-    fn usernames_are_escaped_in_links() {
-        assert_eq!(form_escape("a b&c"), "a%20b%26c");
     }
 }

@@ -87,7 +87,7 @@ fn verify_before_update(pool: &UserPool) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
