@@ -938,6 +938,70 @@ mod tests {
     }
 
     #[test]
+    fn threat_settings_and_trusted_proxies_from_file_and_environment() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert!(s.trusted_proxies.is_empty());
+            assert_eq!(s.threat.hibp_range_url, None);
+            assert_eq!(s.threat.breach_filter, None);
+            assert_eq!(s.threat.event_retention, Duration::from_secs(90 * 86_400));
+            jail.create_file(
+                "t.toml",
+                "trusted_proxies = [\"10.0.0.0/8\"]\n[threat]\nevent_retention_days = 7\n",
+            )?;
+            jail.set_env("TESSERA_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1");
+            jail.set_env(
+                "TESSERA_THREAT_HIBP_RANGE_URL",
+                "https://api.pwnedpasswords.com/range/",
+            );
+            jail.set_env("TESSERA_THREAT_HIBP_TIMEOUT_MS", "300");
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("t.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            assert_eq!(
+                s.trusted_proxies,
+                vec![
+                    "10.0.0.0/8".parse::<ipnet::IpNet>()?,
+                    "192.0.2.1/32".parse()?
+                ]
+            );
+            assert_eq!(
+                s.threat.hibp_range_url.as_deref(),
+                Some("https://api.pwnedpasswords.com/range/")
+            );
+            assert_eq!(s.threat.hibp_timeout, Duration::from_millis(300));
+            assert_eq!(s.threat.event_retention, Duration::from_secs(7 * 86_400));
+            // A filter in the data directory is found; a named one must exist.
+            std::fs::create_dir_all("data")?;
+            jail.create_file("data/breach-filter.bin", "x")?;
+            let s = Settings::from_config(Config::load(
+                None,
+                &serde_json::json!({"data_dir": "data"}),
+            )?)?;
+            assert_eq!(
+                s.threat.breach_filter,
+                Some(std::path::PathBuf::from("data/breach-filter.bin"))
+            );
+            assert!(!s.threat.breach_filter_required);
+            jail.set_env("TESSERA_TRUSTED_PROXIES", "not-an-address");
+            assert!(
+                Config::load(None, &serde_json::json!({}))
+                    .and_then(Settings::from_config)
+                    .is_err()
+            );
+            jail.set_env("TESSERA_TRUSTED_PROXIES", "");
+            jail.set_env("TESSERA_THREAT_HIBP_RANGE_URL", "ftp://x");
+            assert!(
+                Config::load(None, &serde_json::json!({}))
+                    .and_then(Settings::from_config)
+                    .is_err()
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn tls_needs_both_files_from_any_source() {
         jailed(|jail| {
             let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
