@@ -451,3 +451,16 @@ def test_a_new_network_owes_mfa_and_an_email_and_feedback_lowers_the_next_risk(s
     assert listed == sorted(listed, key=lambda e: e["CreationDate"], reverse=True)
     with aws_error("UserNotFoundException"):
         idp.admin_list_user_auth_events(UserPoolId=pool, Username="nobody-here")
+
+    # The other link's token through the API itself (public, unsigned): the user changes their
+    # answer about the risky sign-in.
+    invalid = next(link for link in links if "feedback_value=Invalid" in link)
+    token = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(invalid).query))["feedback_token"]
+    with aws_error("NotAuthorizedException"):
+        public_idp.update_auth_event_feedback(UserPoolId=pool, Username=name, EventId=risky["EventId"],
+                                              FeedbackToken=token[:-4] + "AAAA", FeedbackValue="Invalid")
+    public_idp.update_auth_event_feedback(UserPoolId=pool, Username=name, EventId=risky["EventId"],
+                                          FeedbackToken=token, FeedbackValue="Invalid")
+    (changed,) = [e for e in events_of(idp, pool, name) if e["EventId"] == risky["EventId"]]
+    assert changed["EventFeedback"]["FeedbackValue"] == "Invalid"
+    assert changed["EventFeedback"]["Provider"] == "User"
