@@ -178,19 +178,7 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..n {
         let name = format!("user{i:04}");
-        c.admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&name)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await?;
-        c.admin_set_user_password()
-            .user_pool_id(&pool_id)
-            .username(&name)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await?;
+        add_user(c, &pool_id, &name).await?;
         let tokens = c
             .initiate_auth()
             .client_id(&client_id)
@@ -221,6 +209,24 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
         access,
         refresh,
     })
+}
+
+/// A confirmed user with the password [`PASSWORD`], created by the administrator.
+pub(crate) async fn add_user(c: &idp::Client, pool_id: &str, name: &str) -> Result<()> {
+    c.admin_create_user()
+        .user_pool_id(pool_id)
+        .username(name)
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await?;
+    c.admin_set_user_password()
+        .user_pool_id(pool_id)
+        .username(name)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await?;
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

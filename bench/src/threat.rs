@@ -10,11 +10,11 @@ use idp::types::{
     AccountTakeoverRiskConfigurationType, AdvancedSecurityModeType, AuthFlowType,
     CompromisedCredentialsActionsType, CompromisedCredentialsEventActionType,
     CompromisedCredentialsRiskConfigurationType, EventFilterType, ExplicitAuthFlowsType,
-    MessageActionType, UserPoolAddOnsType,
+    UserPoolAddOnsType,
 };
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "Bench-Passw0rd!";
+use crate::PASSWORD;
 
 async fn pool_with_users(
     c: &idp::Client,
@@ -82,19 +82,7 @@ async fn pool_with_users(
     let mut names = Vec::new();
     for i in 0..users {
         let user = format!("{name}-{i:04}");
-        c.admin_create_user()
-            .user_pool_id(&pool)
-            .username(&user)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await?;
-        c.admin_set_user_password()
-            .user_pool_id(&pool)
-            .username(&user)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await?;
+        crate::add_user(c, &pool, &user).await?;
         names.push(user);
     }
     Ok((pool, client, names))
