@@ -24,12 +24,16 @@
 //!
 //!     cargo run --release -p tessera-bench -- --concurrency 16 --seconds 10
 //!
+//! `--threat` instead measures sign-in throughput with threat protection OFF and ENFORCED on the
+//! same server (see `threat.rs`; the breach filter: `cargo bench -p tessera-breach`).
+//!
 //! `--enumeration` instead measures, sequentially, the median response time of sign-ins for
 //! users that don't exist against wrong passwords of users that do (PreventUserExistenceErrors
 //! ENABLED), for USER_PASSWORD_AUTH and USER_SRP_AUTH, and reports their ratio.
 
 mod identity;
 mod sync;
+mod threat;
 
 use anyhow::{Context, Result};
 use aws_sdk_cognitoidentityprovider as idp;
@@ -58,6 +62,9 @@ struct Args {
     /// Sign-ins per kind in --enumeration mode.
     #[arg(long, default_value_t = 200)]
     samples: usize,
+    /// Measure sign-in throughput with and without threat protection instead.
+    #[arg(long)]
+    threat: bool,
 }
 
 const KEY: &str = "AKIABENCHBENCHBENCH0";
@@ -171,19 +178,7 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..n {
         let name = format!("user{i:04}");
-        c.admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(&name)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await?;
-        c.admin_set_user_password()
-            .user_pool_id(&pool_id)
-            .username(&name)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await?;
+        add_user(c, &pool_id, &name).await?;
         let tokens = c
             .initiate_auth()
             .client_id(&client_id)
@@ -214,6 +209,24 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
         access,
         refresh,
     })
+}
+
+/// A confirmed user with the password [`PASSWORD`], created by the administrator.
+pub(crate) async fn add_user(c: &idp::Client, pool_id: &str, name: &str) -> Result<()> {
+    c.admin_create_user()
+        .user_pool_id(pool_id)
+        .username(name)
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await?;
+    c.admin_set_user_password()
+        .user_pool_id(pool_id)
+        .username(name)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await?;
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -826,6 +839,13 @@ fn main() -> Result<()> {
     let load = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.threat {
+        return load.block_on(threat::sign_in_bench(
+            &client(&endpoint),
+            args.concurrency,
+            args.seconds,
+        ));
+    }
     load.block_on(async {
         let c = client(&endpoint);
         let setup = Arc::new(setup(&c, &endpoint, args.concurrency.max(1)).await?);

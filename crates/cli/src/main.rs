@@ -56,6 +56,34 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// The breached-password corpus of threat protection.
+    Breach {
+        #[command(subcommand)]
+        action: BreachAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BreachAction {
+    /// Build the breach filter from a Have I Been Pwned "Pwned Passwords" SHA-1 file
+    /// (`HASH:COUNT` lines, LF or CRLF; `-` reads standard input) into the data directory,
+    /// where `serve` loads it at start.
+    Import {
+        file: PathBuf,
+        /// The data directory the servers use [default: ./tessera-data, or TESSERA_DATA_DIR].
+        #[arg(long, env = "TESSERA_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Write the filter here instead of {data_dir}/breach-filter.bin.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Keep only hashes seen at least this many times (fewer entries, less memory).
+        #[arg(long, default_value_t = 1)]
+        min_count: u64,
+        /// Fingerprint bits: 16 (≈2.25 bytes per entry, 0.0015 % false positives) or 8
+        /// (≈1.13 bytes, 0.4 %).
+        #[arg(long, default_value = "16")]
+        bits: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -442,6 +470,39 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Keys { action } => keys(action).await,
+        Command::Breach {
+            action:
+                BreachAction::Import {
+                    file,
+                    data_dir,
+                    output,
+                    min_count,
+                    bits,
+                },
+        } => {
+            let bits = tessera_breach::Bits::parse(&bits)
+                .ok_or_else(|| anyhow::anyhow!("--bits must be 8 or 16, not {bits:?}"))?;
+            let output = output.unwrap_or_else(|| {
+                data_dir
+                    .unwrap_or_else(|| PathBuf::from("tessera-data"))
+                    .join(tessera_server::config::BREACH_FILTER_FILE)
+            });
+            let started = std::time::Instant::now();
+            let done = tessera_server::breach::import_file(&file, &output, min_count.max(1), bits)?;
+            eprintln!(
+                "{} lines, {} hashes kept ({} below --min-count), {} distinct entries: {} bytes ({:.2} bytes per entry, false-positive rate ≈ {:.4} %), written to {} in {:.1} s; restart the servers to load it",
+                done.stats.lines,
+                done.stats.kept,
+                done.stats.below_min_count,
+                done.entries,
+                done.bytes,
+                done.bytes as f64 / done.entries.max(1) as f64,
+                done.bits.false_positive_rate() * 100.0,
+                output.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Backup { server, file } => {
             tessera_server::backup(&server.settings()?, &file).await?;
             eprintln!("backed up to {}", file.display());

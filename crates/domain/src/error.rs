@@ -60,6 +60,7 @@ error_kinds! {
     UserLambdaValidation => "UserLambdaValidationException",
     UserNotConfirmed => "UserNotConfirmedException",
     UserNotFound => "UserNotFoundException",
+    UserPoolAddOnNotEnabled => "UserPoolAddOnNotEnabledException",
     UsernameExists => "UsernameExistsException",
     // IAM and STS (AWS Query protocol): their codes carry no `Exception` suffix, except STS's
     // ExpiredTokenException.

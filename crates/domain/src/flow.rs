@@ -133,6 +133,13 @@ pub struct SignInContext {
     /// code, not in tokens, and only the pages may answer its challenges.
     #[serde(default)]
     pub hosted: bool,
+    /// Threat protection: the auth event this sign-in records into.
+    #[serde(default)]
+    pub event_id: Option<String>,
+    /// Threat protection judged the sign-in risky enough to owe a second factor, whatever the
+    /// pool's MFA setting.
+    #[serde(default)]
+    pub risk_mfa: bool,
 }
 
 /// What the server knows of the device a sign-in presented.

@@ -27,6 +27,7 @@ pub mod pool;
 pub mod pool_settings;
 pub mod resource_servers;
 pub mod sync;
+pub mod threat;
 pub mod time;
 pub mod tokens;
 pub mod triggers;

@@ -41,6 +41,10 @@ pub(crate) struct ProvenPassword {
     sub: tessera_domain::Sub,
     rehash: Option<String>,
     srp: Option<tessera_domain::user::SrpCredential>,
+    /// Threat protection: the event the attempt was charged with, and whether the password is
+    /// compromised (None: not looked for, as with SRP, which never reveals the password).
+    event: Option<String>,
+    compromised: Option<bool>,
 }
 
 impl ProvenPassword {
@@ -49,7 +53,18 @@ impl ProvenPassword {
         rehash: Option<String>,
         srp: Option<tessera_domain::user::SrpCredential>,
     ) -> Self {
-        Self { sub, rehash, srp }
+        Self {
+            sub,
+            rehash,
+            srp,
+            event: None,
+            compromised: None,
+        }
+    }
+
+    pub(crate) fn with_event(mut self, event: Option<String>) -> Self {
+        self.event = event;
+        self
     }
 }
 
@@ -148,9 +163,36 @@ impl Engine {
         name: &str,
         password: &str,
     ) -> EngineResult<ProvenPassword> {
+        self.refuse_blocked_address(pool, client.client_id.as_str())?;
+        self.check_password_as(pool, client, name, password, true)
+            .await
+    }
+
+    /// [`Engine::check_password`] for a user proving their current password to change it:
+    /// lockout applies, but it is no sign-in (no auth event, no compromised-password check of
+    /// a password being replaced).
+    pub(crate) async fn check_current_password(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        name: &str,
+        password: &str,
+    ) -> EngineResult<ProvenPassword> {
+        self.check_password_as(pool, client, name, password, false)
+            .await
+    }
+
+    async fn check_password_as(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        name: &str,
+        password: &str,
+        sign_in: bool,
+    ) -> EngineResult<ProvenPassword> {
         let now = self.now();
-        let user = self
-            .charge_attempt(pool, client, name, password, now)
+        let (user, event) = self
+            .charge_attempt(pool, client, name, password, now, sign_in)
             .await?;
         let verified = match &user.password {
             Some(p) => {
@@ -178,7 +220,15 @@ impl Engine {
             }
             Some(_) => None,
         };
-        Ok(ProvenPassword::new(user.sub, rehash, srp))
+        let compromised = if sign_in {
+            self.sign_in_password_compromised(pool, client.client_id.as_str(), password)
+                .await
+        } else {
+            None
+        };
+        let mut proven = ProvenPassword::new(user.sub, rehash, srp).with_event(event);
+        proven.compromised = compromised;
+        Ok(proven)
     }
 
     /// Records a proven password in `tx`: resets the failure counter, upgrades a weak hash, and
@@ -213,7 +263,8 @@ impl Engine {
     }
 
     /// Finds the user and charges one sign-in attempt against their lockout counter, or refuses
-    /// the attempt while they are locked out. Unknown users cost a decoy hash.
+    /// the attempt while they are locked out. Unknown users cost a decoy hash. With threat
+    /// protection on, the attempt's auth event is written (as failed) in the same transaction.
     async fn charge_attempt(
         &self,
         pool: &UserPool,
@@ -221,7 +272,8 @@ impl Engine {
         name: &str,
         password: &str,
         now: Timestamp,
-    ) -> EngineResult<User> {
+        sign_in: bool,
+    ) -> EngineResult<(User, Option<String>)> {
         for _ in 0..16 {
             let mut tx = self.inner.store.begin().await?;
             let Some(user) = self.find_user(&mut *tx, pool, name).await? else {
@@ -249,8 +301,20 @@ impl Engine {
                 .charge_sign_in(&pool.id, &user.sub, &user.failures, &charged)
                 .await?
             {
+                let event = if sign_in {
+                    self.open_sign_in_event(
+                        &mut *tx,
+                        pool,
+                        client.client_id.as_str(),
+                        user.sub,
+                        now,
+                    )
+                    .await?
+                } else {
+                    None
+                };
                 tx.commit().await?;
-                return Ok(user);
+                return Ok((user, event));
             }
         }
         Err(EngineError::Contended)
@@ -284,6 +348,7 @@ impl Engine {
         proven: ProvenPassword,
     ) -> EngineResult<AuthOutcome> {
         let now = self.now();
+        let threat = (proven.event.clone(), proven.compromised);
         let mut tx = self.inner.store.begin().await?;
         let user = self.settle(&mut *tx, at.pool, proven).await?;
         if let Err(e) = may_sign_in(&user, now) {
@@ -296,8 +361,34 @@ impl Engine {
             tx.commit().await?;
             return self.custom_after_password(at, &user, history).await;
         }
-        self.proceed(tx, at, &user, Stage::PasswordProven, now)
-            .await
+        let judged = self
+            .judge_sign_in(&mut *tx, at, &user, (threat.0.as_deref(), threat.1), now)
+            .await?;
+        match judged {
+            Err(blocked) => {
+                // The refusal and its event are the outcome: both are kept.
+                tx.commit().await?;
+                Err(blocked.into())
+            }
+            Ok(crate::threat::Judgement::Untracked) => {
+                self.proceed(tx, at, &user, Stage::PasswordProven, now)
+                    .await
+            }
+            Ok(crate::threat::Judgement::Proceed { event_id, risk_mfa }) => {
+                let at = SignIn {
+                    pool: at.pool,
+                    client: at.client,
+                    context: SignInContext {
+                        event_id: Some(event_id),
+                        risk_mfa,
+                        ..at.context.clone()
+                    },
+                    metadata: at.metadata.clone(),
+                };
+                self.proceed(tx, &at, &user, Stage::PasswordProven, now)
+                    .await
+            }
+        }
     }
 
     /// PreAuthentication: the pool's function may refuse a sign-in before any proof is checked.
@@ -411,6 +502,7 @@ impl Engine {
                         srp: false,
                         custom: None,
                         hosted: false,
+                        ..Default::default()
                     },
                     metadata: None,
                 };
@@ -433,6 +525,7 @@ impl Engine {
                 if !client.config.allows(AuthFlow::UserSrp) {
                     return Err(flow_not_enabled(&req.flow));
                 }
+                self.refuse_blocked_address(&pool, client.client_id.as_str())?;
                 self.pre_authentication(
                     &pool,
                     &client,
@@ -594,6 +687,21 @@ impl Engine {
             // A wrong answer uses up one of the session's attempts; the session stays usable.
             Err(e) => return self.wrong_answer(hash, session, e.into()).await,
         };
+        let screening = match self
+            .screen_password(
+                pool,
+                (Some(user.sub), Some(at.client.client_id.as_str())),
+                (
+                    tessera_domain::threat::CredentialEvent::PasswordChange,
+                    tessera_domain::threat::AuthEventType::PasswordChange,
+                ),
+                password,
+            )
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return self.wrong_answer(hash, session, e).await,
+        };
         let credentials = self
             .credentials(pool, &user.sub, &user.username, password, None)
             .await?;
@@ -609,6 +717,15 @@ impl Engine {
         tx.update_user(&user, &aliases)
             .await
             .map_err(|e| crate::error::on_conflict(e, |c| alias_conflict(pool, c, false)))?;
+        self.record_screening(
+            &mut *tx,
+            pool,
+            (user.sub, Some(at.client.client_id.as_str())),
+            tessera_domain::threat::AuthEventType::PasswordChange,
+            &screening,
+            now,
+        )
+        .await?;
         self.proceed(tx, at, &user, Stage::PasswordChosen, now)
             .await
     }

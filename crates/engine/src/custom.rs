@@ -125,6 +125,7 @@ impl Engine {
                 srp: false,
                 custom: None,
                 hosted: false,
+                ..Default::default()
             },
             metadata: None,
         };

@@ -133,6 +133,14 @@ impl Engine {
         stage: Stage,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
+        self.record_sign_in_step(
+            &mut *tx,
+            &at.pool.id,
+            at.context.event_id.as_deref(),
+            (stage == Stage::SecondFactorProven).then_some(true),
+            true,
+        )
+        .await?;
         let mut new_device = None;
         let device_key = match device {
             Some(mut d) => {

@@ -39,6 +39,7 @@ pub mod sts;
 pub mod sync;
 mod tags;
 pub mod telemetry;
+pub mod threat;
 mod tokens;
 mod triggers;
 mod users;
@@ -123,6 +124,8 @@ struct Inner {
     outbox_ready: Arc<tokio::sync::Notify>,
     /// The ALB signing key and revocation answers of the forward-auth endpoint.
     forward_auth: forward_auth::ForwardAuthState,
+    /// The breach corpus and threat-protection settings, once the server installs them.
+    threat: std::sync::OnceLock<threat::ThreatConfig>,
 }
 
 impl Engine {
@@ -150,6 +153,7 @@ impl Engine {
                 password_checks: Default::default(),
                 outbox_ready: Default::default(),
                 forward_auth: Default::default(),
+                threat: Default::default(),
             }),
         })
     }

@@ -16,7 +16,11 @@ pub(crate) const LOG_DELIVERY: &str = "LogDeliveryConfiguration";
 pub(crate) const UI_CUSTOMIZATION: &str = "UICustomization";
 
 /// Settings these operations own: kept when UpdateUserPool replaces the others.
-pub(crate) const OWNED_SETTINGS: &[&str] = &[LOG_DELIVERY, UI_CUSTOMIZATION];
+pub(crate) const OWNED_SETTINGS: &[&str] = &[
+    LOG_DELIVERY,
+    UI_CUSTOMIZATION,
+    crate::threat::RISK_CONFIGURATIONS,
+];
 
 /// A UI customization with the client it was found under ([`ALL_CLIENTS`] for the pool default).
 pub struct FoundUiCustomization {

@@ -73,7 +73,23 @@ impl Engine {
             },
             None => DeviceState::Unknown,
         };
-        let challenge = match next_step(user, at.pool, stage, state) {
+        let mut step = next_step(user, at.pool, stage, state);
+        if at.context.risk_mfa && step == Step::Tokens && stage != Stage::SecondFactorProven {
+            // Threat protection owes a second factor the pool's MFA setting wouldn't ask for:
+            // one the user can answer (judge_sign_in checked there is one).
+            let has = |a: &str| user.attribute(a).is_some_and(|v| !v.is_empty());
+            let forced = tessera_domain::mfa::mfa_step(
+                tessera_domain::pool::MfaMode::On,
+                &at.pool.config.mfa_factors,
+                &user.mfa,
+                has(attributes::PHONE_NUMBER),
+                has(attributes::EMAIL),
+            );
+            if matches!(forced, MfaStep::Challenge(_) | MfaStep::Select(_)) {
+                step = Step::Mfa(forced);
+            }
+        }
+        let challenge = match step {
             Step::Tokens => {
                 return self.finish_sign_in(tx, at, user, device, stage, now).await;
             }
@@ -308,6 +324,20 @@ impl Engine {
         let mut s = session.clone();
         s.attempts += 1;
         tx.update_auth_session(hash, &s).await?;
+        let second_factor = matches!(
+            session.challenge,
+            Challenge::MfaCode { .. } | Challenge::SoftwareTokenMfa
+        );
+        if second_factor {
+            self.record_sign_in_step(
+                &mut *tx,
+                &session.pool_id,
+                session.context.event_id.as_deref(),
+                Some(false),
+                false,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Err(error)
     }

@@ -214,6 +214,7 @@ impl Engine {
                 srp: true,
                 custom,
                 hosted: false,
+                ..Default::default()
             },
             challenge: Challenge::PasswordVerifier(SrpState {
                 a_pub,
@@ -298,6 +299,7 @@ impl Engine {
         };
         let locked =
             || EngineError::from(DomainError::not_authorized("Password attempts exceeded"));
+        let mut event = None;
         match &user {
             Some(user) => {
                 let Ok(charged) = user.failures.charge(now) else {
@@ -311,6 +313,9 @@ impl Engine {
                 {
                     return Err(EngineError::Contended);
                 }
+                event = self
+                    .open_sign_in_event(&mut *tx, pool, client.client_id.as_str(), user.sub, now)
+                    .await?;
             }
             // A simulated challenge is charged like a real one (same lockout, same writes).
             None => match self
@@ -369,7 +374,7 @@ impl Engine {
         if username != state.user_id && username != user.username.as_str() {
             return Err(incorrect());
         }
-        let proven = ProvenPassword::new(user.sub, None, None);
+        let proven = ProvenPassword::new(user.sub, None, None).with_event(event);
         let at = SignIn {
             pool,
             client,
@@ -381,6 +386,7 @@ impl Engine {
                 srp: true,
                 custom: session.context.custom.clone(),
                 hosted: false,
+                ..Default::default()
             },
             metadata: metadata.clone(),
         };

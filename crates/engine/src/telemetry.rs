@@ -18,6 +18,7 @@ pub const DELIVERIES: &str = "tessera_outbox_deliveries_total";
 pub const TRIGGER_INVOCATIONS: &str = "tessera_trigger_invocations_total";
 pub const TRIGGER_DURATION: &str = "tessera_trigger_duration_seconds";
 pub const TOKEN_VERIFICATIONS: &str = "tessera_token_verifications_total";
+pub const COMPROMISED_PASSWORDS: &str = "tessera_compromised_passwords_total";
 
 /// Registers the help text of the engine's metrics with the installed recorder.
 pub fn describe() {
@@ -33,6 +34,10 @@ pub fn describe() {
     describe_counter!(
         LOCKOUTS,
         "Sign-in attempts refused because the user (or unknown name) is locked out"
+    );
+    describe_counter!(
+        COMPROMISED_PASSWORDS,
+        "Passwords found in the breach corpus where threat protection looked, by action (blocked or recorded)"
     );
     describe_gauge!(HASHES_IN_FLIGHT, "Password hashes being computed now");
     describe_gauge!(
@@ -122,6 +127,12 @@ pub(crate) fn challenge_answered(challenge: &'static str, outcome: &EngineResult
     let result = result_label(outcome);
     crate::audit::note_outcome(result);
     counter!(AUTH_CHALLENGES, "challenge" => challenge, "result" => result).increment(1);
+}
+
+/// A password found in the breach corpus where one was being set or used; `blocked`: refused.
+pub(crate) fn compromised_password(blocked: bool) {
+    let action = if blocked { "blocked" } else { "recorded" };
+    counter!(COMPROMISED_PASSWORDS, "action" => action).increment(1);
 }
 
 pub(crate) fn lockout() {

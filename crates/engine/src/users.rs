@@ -14,6 +14,7 @@ use tessera_domain::filter::UserFilter;
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::messages::{Channel, DeliveryDetails};
 use tessera_domain::pool::UserPool;
+use tessera_domain::threat::{AuthEventType, CredentialEvent};
 use tessera_domain::triggers::{Event, PreSignUpResponse, Trigger, response};
 use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
@@ -338,6 +339,14 @@ impl Engine {
             now,
         )?;
         pool.config.password_policy.check(&req.password)?;
+        let screening = self
+            .screen_password(
+                &pool,
+                (None, Some(client.client_id.as_str())),
+                (CredentialEvent::SignUp, AuthEventType::SignUp),
+                &req.password,
+            )
+            .await?;
         // The PreSignUp function may reject the sign-up, confirm the user, verify attributes.
         let event = Event::new(
             Trigger::PreSignUp,
@@ -378,6 +387,15 @@ impl Engine {
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User already exists")
             .await?;
+        self.record_screening(
+            &mut *tx,
+            &pool,
+            (user.sub, Some(client.client_id.as_str())),
+            AuthEventType::SignUp,
+            &screening,
+            now,
+        )
+        .await?;
         let delivery = if confirmed {
             None
         } else {
@@ -789,6 +807,17 @@ impl Engine {
             (pool, user)
         };
         pool.config.password_policy.check(password)?;
+        let screening = self
+            .screen_password(
+                &pool,
+                (Some(existing.sub), None),
+                (
+                    CredentialEvent::PasswordChange,
+                    AuthEventType::PasswordChange,
+                ),
+                password,
+            )
+            .await?;
         let validity = u64::from(
             pool.config
                 .password_policy
@@ -821,6 +850,15 @@ impl Engine {
         }
         user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;
+        self.record_screening(
+            &mut *tx,
+            &pool,
+            (user.sub, None),
+            AuthEventType::PasswordChange,
+            &screening,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -955,7 +993,7 @@ impl Engine {
         pool.config.password_policy.check(proposed)?;
         // Same lockout and same errors as sign-in: ChangePassword is a password oracle too.
         let proven = self
-            .check_password(&pool, &client, user.username.as_str(), previous)
+            .check_current_password(&pool, &client, user.username.as_str(), previous)
             .await
             .map_err(|e| match e {
                 EngineError::Client(d) if d.kind == ErrorKind::UserNotFound => {
@@ -964,6 +1002,27 @@ impl Engine {
                 other => other,
             })?;
         let now = self.now();
+        let screening = self
+            .screen_password(
+                &pool,
+                (Some(user.sub), Some(client.client_id.as_str())),
+                (
+                    CredentialEvent::PasswordChange,
+                    AuthEventType::PasswordChange,
+                ),
+                proposed,
+            )
+            .await;
+        let screening = match screening {
+            Ok(s) => s,
+            Err(e) => {
+                // The current password was right: settle that before refusing the new one.
+                let mut tx = self.inner.store.begin().await?;
+                self.settle(&mut *tx, &pool, proven).await?;
+                tx.commit().await?;
+                return Err(e);
+            }
+        };
         let credentials = self
             .credentials(&pool, &user.sub, &user.username, proposed, None)
             .await?;
@@ -972,6 +1031,15 @@ impl Engine {
         credentials.apply(&mut user);
         user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;
+        self.record_screening(
+            &mut *tx,
+            &pool,
+            (user.sub, Some(client.client_id.as_str())),
+            AuthEventType::PasswordChange,
+            &screening,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -531,6 +531,18 @@ impl Engine {
             ClientProof::SecretHash(req.secret_hash.as_deref()),
         )?;
         pool.config.password_policy.check(&req.password)?;
+        // Screened before the user is looked up, so the answer is the same whoever is named.
+        let screening = self
+            .screen_password(
+                &pool,
+                (None, Some(client.client_id.as_str())),
+                (
+                    tessera_domain::threat::CredentialEvent::PasswordChange,
+                    tessera_domain::threat::AuthEventType::ForgotPassword,
+                ),
+                &req.password,
+            )
+            .await?;
         let Some(existing) = ({
             let mut tx = self.inner.store.read().await?;
             self.named_user(&mut *tx, &pool, &client, &req.username)
@@ -575,6 +587,15 @@ impl Engine {
         }
         user.modified_at = now;
         self.save_user(&mut *tx, &pool, &user).await?;
+        self.record_screening(
+            &mut *tx,
+            &pool,
+            (user.sub, Some(client.client_id.as_str())),
+            tessera_domain::threat::AuthEventType::ForgotPassword,
+            &screening,
+            now,
+        )
+        .await?;
         tx.reset_sign_in_failures(&pool.id, &user.sub).await?;
         if reset_revokes_tokens(&pool) {
             tx.revoke_user_token_families(&pool.id, &user.sub, now)

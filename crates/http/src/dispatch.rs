@@ -140,6 +140,11 @@ routes! {
     "cognito-idp" "ListResourceServers" => crate::idp::resource_servers::list_resource_servers;
     "cognito-idp" "GetCSVHeader" => crate::idp::pool_settings::get_csv_header;
     "cognito-idp" "SetLogDeliveryConfiguration" => crate::idp::pool_settings::set_log_delivery_configuration;
+    "cognito-idp" "SetRiskConfiguration" => crate::idp::threat::set_risk_configuration;
+    "cognito-idp" "DescribeRiskConfiguration" => crate::idp::threat::describe_risk_configuration;
+    "cognito-idp" "AdminListUserAuthEvents" => crate::idp::threat::admin_list_user_auth_events;
+    "cognito-idp" "AdminUpdateAuthEventFeedback" => crate::idp::threat::admin_update_auth_event_feedback;
+    "cognito-idp" "UpdateAuthEventFeedback" => crate::idp::threat::update_auth_event_feedback;
     "cognito-idp" "GetLogDeliveryConfiguration" => crate::idp::pool_settings::get_log_delivery_configuration;
     "cognito-idp" "SetUICustomization" => crate::idp::pool_settings::set_ui_customization;
     "cognito-idp" "GetUICustomization" => crate::idp::pool_settings::get_ui_customization;

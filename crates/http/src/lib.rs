@@ -20,6 +20,7 @@ mod health;
 mod identity;
 mod idp;
 pub mod metrics;
+pub mod origin;
 mod query;
 pub mod sigv4;
 mod sync;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub dev_outbox: bool,
     /// Serve `/metrics` on this router (false when a separate metrics listener serves it).
     pub metrics_here: bool,
+    /// Proxies whose X-Forwarded-For is believed (threat protection's source address).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Requests larger than this are refused before they are read (Cognito's own limit is far lower
@@ -110,9 +113,17 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             "/forward-auth/{pool}/{*rest}",
             any(forward_auth::check_with_path),
         )
+        .route(
+            "/{pool}/auth-event-feedback",
+            get(idp::threat::feedback_page).post(idp::threat::feedback_submit),
+        )
         .merge(web::routes())
         .merge(sync::routes())
         .fallback(dispatch::aws_json)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::request_origin,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .with_state(state.clone());

@@ -88,6 +88,70 @@ pub struct Config {
     /// `[federation.<ProviderType>]`: endpoints replacing a social provider type's built-in
     /// ones (Google, Facebook, LoginWithAmazon, SignInWithApple).
     pub federation: BTreeMap<String, FederationEndpoints>,
+    /// Proxies (CIDR blocks) whose X-Forwarded-For names the client address that threat
+    /// protection sees: a list, or comma-separated text (the environment's form).
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Threat protection (the `[threat]` table).
+    pub threat: ThreatConfig,
+}
+
+/// The `[threat]` table: the breach corpus and auth-event retention.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreatConfig {
+    /// The k-anonymity range API (`https://api.pwnedpasswords.com/range/`): the 5-hex prefix
+    /// is appended. Off without one.
+    pub hibp_range_url: Option<String>,
+    /// The longest a range lookup may take (ms); past it the password counts as not found.
+    pub hibp_timeout_ms: u64,
+    /// The filter `tessera breach import` built; defaults to `{data_dir}/breach-filter.bin`
+    /// when that file exists.
+    pub breach_filter: Option<PathBuf>,
+    /// Auth events older than this many days are pruned.
+    pub event_retention_days: u32,
+}
+
+impl Default for ThreatConfig {
+    fn default() -> Self {
+        Self {
+            hibp_range_url: None,
+            hibp_timeout_ms: 1500,
+            breach_filter: None,
+            event_retention_days: tessera_domain::threat::DEFAULT_EVENT_RETENTION_DAYS,
+        }
+    }
+}
+
+/// The keys of the `[threat]` table that may come from the environment, as
+/// `TESSERA_THREAT_{KEY}`.
+pub const THREAT_FIELDS: &[&str] = &[
+    "hibp_range_url",
+    "hibp_timeout_ms",
+    "breach_filter",
+    "event_retention_days",
+];
+
+/// The name of the breach filter in the data directory.
+pub const BREACH_FILTER_FILE: &str = "breach-filter.bin";
+
+/// A list of strings, or one string of comma-separated items.
+fn comma_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        List(Vec<String>),
+    }
+    let items = match Either::deserialize(d)? {
+        Either::Text(s) => s.split(',').map(str::to_string).collect(),
+        Either::List(l) => l,
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 /// `[federation.Google]` etc.: each URL set replaces the provider type's built-in one.
@@ -247,6 +311,8 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             sync: SyncConfig::default(),
             federation: BTreeMap::new(),
+            trusted_proxies: Vec::new(),
+            threat: ThreatConfig::default(),
         }
     }
 }
@@ -281,6 +347,7 @@ pub const FIELDS: &[&str] = &[
     "outbox_http",
     "outbox_poll_ms",
     "key_rotation_days",
+    "trusted_proxies",
 ];
 
 /// A string, or a number written out (a TOML `account_id = 123456789012`).
@@ -341,6 +408,11 @@ impl Config {
                     .find(|(env, _)| k == *env)
                     .map(|(_, path)| format!("gateway.{path}").into())
             }))
+            .merge(
+                Env::prefixed("TESSERA_THREAT_")
+                    .filter(|k| THREAT_FIELDS.iter().any(|f| k == *f))
+                    .map(|k| format!("threat.{k}").into()),
+            )
             .merge(
                 Env::prefixed("TESSERA_SYNC_")
                     .filter(|k| SYNC_FIELDS.iter().any(|f| k == *f))
@@ -405,6 +477,55 @@ pub struct Settings {
         tessera_domain::identity_providers::ProviderType,
         tessera_domain::identity_providers::SocialEndpoints,
     >,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub threat: ThreatSettings,
+}
+
+/// Threat protection, validated.
+#[derive(Clone, Debug)]
+pub struct ThreatSettings {
+    pub hibp_range_url: Option<String>,
+    pub hibp_timeout: Duration,
+    /// The breach filter to load, if one is configured or present in the data directory.
+    pub breach_filter: Option<PathBuf>,
+    /// Whether `breach_filter` was named explicitly (then a missing file is an error).
+    pub breach_filter_required: bool,
+    pub event_retention: Duration,
+}
+
+fn threat_settings(c: ThreatConfig, data_dir: &Path) -> Result<ThreatSettings> {
+    let hibp_range_url = c.hibp_range_url.filter(|u| !u.is_empty());
+    if let Some(u) = &hibp_range_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        bail!("threat.hibp_range_url must be an http:// or https:// URL, not {u:?}");
+    }
+    if c.event_retention_days == 0 {
+        bail!("threat.event_retention_days must be at least 1");
+    }
+    let named = c.breach_filter.filter(|p| !p.as_os_str().is_empty());
+    let breach_filter_required = named.is_some();
+    let breach_filter = named.or_else(|| {
+        let p = data_dir.join(BREACH_FILTER_FILE);
+        p.exists().then_some(p)
+    });
+    Ok(ThreatSettings {
+        hibp_range_url,
+        hibp_timeout: Duration::from_millis(c.hibp_timeout_ms.clamp(50, 30_000)),
+        breach_filter,
+        breach_filter_required,
+        event_retention: Duration::from_secs(86_400 * u64::from(c.event_retention_days)),
+    })
+}
+
+fn trusted_proxies(list: &[String]) -> Result<Vec<ipnet::IpNet>> {
+    list.iter()
+        .map(|s| {
+            tessera_domain::threat::parse_cidr(s)
+                .with_context(|| format!("trusted_proxies: {s:?} is not an address or CIDR block"))
+        })
+        .collect()
 }
 
 /// A validated `[gateway]` table.
@@ -562,6 +683,8 @@ impl Settings {
         let gateway = gateway_settings(c.gateway)?;
         let sync = sync_settings(c.sync, &c.region)?;
         let federation = federation_settings(c.federation)?;
+        let threat = threat_settings(c.threat, &c.data_dir)?;
+        let trusted_proxies = trusted_proxies(&c.trusted_proxies)?;
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
         } else {
@@ -596,6 +719,8 @@ impl Settings {
             gateway,
             sync,
             federation,
+            trusted_proxies,
+            threat,
         })
     }
 }
@@ -808,6 +933,70 @@ mod tests {
                 .unwrap_or_default();
             assert_eq!(google.issuer.as_deref(), Some("http://127.0.0.1:3900"));
             assert_eq!(google.token_url, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn threat_settings_and_trusted_proxies_from_file_and_environment() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert!(s.trusted_proxies.is_empty());
+            assert_eq!(s.threat.hibp_range_url, None);
+            assert_eq!(s.threat.breach_filter, None);
+            assert_eq!(s.threat.event_retention, Duration::from_secs(90 * 86_400));
+            jail.create_file(
+                "t.toml",
+                "trusted_proxies = [\"10.0.0.0/8\"]\n[threat]\nevent_retention_days = 7\n",
+            )?;
+            jail.set_env("TESSERA_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1");
+            jail.set_env(
+                "TESSERA_THREAT_HIBP_RANGE_URL",
+                "https://api.pwnedpasswords.com/range/",
+            );
+            jail.set_env("TESSERA_THREAT_HIBP_TIMEOUT_MS", "300");
+            let s = Settings::from_config(Config::load(
+                Some(std::path::Path::new("t.toml")),
+                &serde_json::json!({}),
+            )?)?;
+            assert_eq!(
+                s.trusted_proxies,
+                vec![
+                    "10.0.0.0/8".parse::<ipnet::IpNet>()?,
+                    "192.0.2.1/32".parse()?
+                ]
+            );
+            assert_eq!(
+                s.threat.hibp_range_url.as_deref(),
+                Some("https://api.pwnedpasswords.com/range/")
+            );
+            assert_eq!(s.threat.hibp_timeout, Duration::from_millis(300));
+            assert_eq!(s.threat.event_retention, Duration::from_secs(7 * 86_400));
+            // A filter in the data directory is found; a named one must exist.
+            std::fs::create_dir_all("data")?;
+            jail.create_file("data/breach-filter.bin", "x")?;
+            let s = Settings::from_config(Config::load(
+                None,
+                &serde_json::json!({"data_dir": "data"}),
+            )?)?;
+            assert_eq!(
+                s.threat.breach_filter,
+                Some(std::path::PathBuf::from("data/breach-filter.bin"))
+            );
+            assert!(!s.threat.breach_filter_required);
+            jail.set_env("TESSERA_TRUSTED_PROXIES", "not-an-address");
+            assert!(
+                Config::load(None, &serde_json::json!({}))
+                    .and_then(Settings::from_config)
+                    .is_err()
+            );
+            jail.set_env("TESSERA_TRUSTED_PROXIES", "");
+            jail.set_env("TESSERA_THREAT_HIBP_RANGE_URL", "ftp://x");
+            assert!(
+                Config::load(None, &serde_json::json!({}))
+                    .and_then(Settings::from_config)
+                    .is_err()
+            );
             Ok(())
         });
     }

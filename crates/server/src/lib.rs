@@ -4,6 +4,7 @@
 //! needs before anything else works — the master key and the root credentials — generating them
 //! into the data directory on first start when they aren't configured.
 
+pub mod breach;
 pub mod config;
 mod oidc;
 mod secrets;
@@ -268,6 +269,10 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         engine.set_federation_endpoints(settings.federation.clone());
+        engine.configure_threat(breach::threat_config(
+            &settings.threat,
+            settings.allow_private_webhooks,
+        )?);
         let admin = if settings.dev {
             AdminAuth::AnyCredentials
         } else {
@@ -281,6 +286,7 @@ impl Application {
             admin,
             dev_outbox: settings.outbox_http,
             metrics_here: settings.metrics_listen.is_none(),
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
         let router = tessera_http::router(state.clone(), settings.body_limit);
         let metrics = match settings.metrics_listen {
@@ -407,6 +413,11 @@ impl Application {
                         Ok(n) if n > 0 => tracing::debug!(removed = n, "expired state swept"),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                    }
+                    match engine.prune_auth_events().await {
+                        Ok(n) if n > 0 => tracing::debug!(removed = n, "old auth events pruned"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "auth event pruning failed"),
                     }
                 }
             })

@@ -14,6 +14,7 @@ pub mod federation;
 pub mod iam;
 pub mod identity;
 pub mod sync;
+pub mod threat;
 
 /// Readiness from the highest migration version the database has applied and the highest this
 /// build knows: a database behind the build (or with no migrations table) is not ready.
@@ -1492,5 +1493,6 @@ macro_rules! sql_tx {
         $crate::identity_tx!($tx, $db);
         $crate::sync_tx!($tx, $db);
         $crate::federation_tx!($tx, $db);
+        $crate::threat_tx!($tx, $db);
     };
 }

@@ -30,9 +30,11 @@ use uuid::Uuid;
 mod federation;
 mod iam;
 mod sync;
+mod threat;
 pub use federation::*;
 pub use iam::*;
 pub use sync::*;
+pub use threat::*;
 
 /// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
 /// (an async fn returning `Option<Arc<dyn Store>>`; `None` skips, e.g. when a database server
@@ -71,7 +73,8 @@ macro_rules! store_conformance {
             sync_deliveries_are_claimed_once_and_changes_feed_in_order,
             identity_providers_round_trip_with_unique_identifiers,
             federation_states_are_taken_once_and_expire,
-            federated_links_are_unique_and_go_with_the_user);
+            federated_links_are_unique_and_go_with_the_user,
+            auth_events_round_trip_page_newest_first_and_prune);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -820,6 +823,7 @@ pub async fn device_challenges_are_found_and_used_once(store: Arc<dyn Store>) {
             srp: true,
             custom: None,
             hosted: false,
+            ..Default::default()
         },
         attempts: 0,
         created_at: t(0),

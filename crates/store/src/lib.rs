@@ -17,11 +17,13 @@ pub mod federation;
 pub mod iam;
 pub mod identity;
 pub mod sync;
+pub mod threat;
 
 pub use federation::FederationTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
 pub use sync::SyncTx;
+pub use threat::ThreatTx;
 
 use async_trait::async_trait;
 use tessera_domain::branding::ManagedLoginBranding;
@@ -191,7 +193,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx {
+pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.

@@ -82,18 +82,22 @@ pub async fn admin_initiate_auth(
     state: Arc<AppState>,
     req: wire::AdminInitiateAuthRequest,
 ) -> ApiResult<wire::AdminInitiateAuthResponse> {
-    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(
-        state
-            .engine
-            .initiate_auth(AuthRequest {
-                client_id: req.client_id,
-                flow: req.auth_flow.as_str().to_string(),
-                parameters: req.auth_parameters.unwrap_or_default(),
-                admin_pool: Some(pool_id(&req.user_pool_id)?),
-                client_metadata: req.client_metadata,
-            })
-            .await?,
-    )?;
+    let context = req
+        .context_data
+        .as_ref()
+        .and_then(crate::origin::from_context_data);
+    let call = state.engine.initiate_auth(AuthRequest {
+        client_id: req.client_id,
+        flow: req.auth_flow.as_str().to_string(),
+        parameters: req.auth_parameters.unwrap_or_default(),
+        admin_pool: Some(pool_id(&req.user_pool_id)?),
+        client_metadata: req.client_metadata,
+    });
+    let result = match context {
+        Some(origin) => tessera_engine::threat::with_origin(origin, call).await,
+        None => call.await,
+    };
+    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(result?)?;
     Ok(wire::AdminInitiateAuthResponse {
         authentication_result,
         challenge_name,

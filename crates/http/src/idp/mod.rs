@@ -12,6 +12,7 @@ pub mod pool_settings;
 pub mod pools;
 pub mod resource_servers;
 pub mod tags;
+pub mod threat;
 pub mod users;
 
 use crate::error::ApiError;

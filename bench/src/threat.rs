@@ -1,0 +1,180 @@
+//! `--threat`: sign-in throughput (USER_PASSWORD_AUTH) on two pools of the same server, one with
+//! threat protection OFF, one ENFORCED (compromised-password check at sign-in, account-takeover
+//! assessment with NO_ACTION at every level, so every sign-in writes and updates its event),
+//! alternated twice. The breach filter itself is measured by `cargo bench -p tessera-breach`.
+
+use anyhow::{Context, Result};
+use aws_sdk_cognitoidentityprovider as idp;
+use idp::types::{
+    AccountTakeoverActionType, AccountTakeoverActionsType, AccountTakeoverEventActionType,
+    AccountTakeoverRiskConfigurationType, AdvancedSecurityModeType, AuthFlowType,
+    CompromisedCredentialsActionsType, CompromisedCredentialsEventActionType,
+    CompromisedCredentialsRiskConfigurationType, EventFilterType, ExplicitAuthFlowsType,
+    UserPoolAddOnsType,
+};
+use std::time::{Duration, Instant};
+
+use crate::PASSWORD;
+
+async fn pool_with_users(
+    c: &idp::Client,
+    name: &str,
+    mode: AdvancedSecurityModeType,
+    users: usize,
+) -> Result<(String, String, Vec<String>)> {
+    let pool = c
+        .create_user_pool()
+        .pool_name(name)
+        .user_pool_add_ons(
+            UserPoolAddOnsType::builder()
+                .advanced_security_mode(mode.clone())
+                .build()?,
+        )
+        .send()
+        .await?
+        .user_pool
+        .and_then(|p| p.id)
+        .context("pool id")?;
+    let client = c
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name(name)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await?
+        .user_pool_client
+        .and_then(|c| c.client_id)
+        .context("client id")?;
+    if mode == AdvancedSecurityModeType::Enforced {
+        let no_action = || {
+            AccountTakeoverActionType::builder()
+                .event_action(AccountTakeoverEventActionType::NoAction)
+                .notify(false)
+                .build()
+        };
+        c.set_risk_configuration()
+            .user_pool_id(&pool)
+            .compromised_credentials_risk_configuration(
+                CompromisedCredentialsRiskConfigurationType::builder()
+                    .event_filter(EventFilterType::SignIn)
+                    .actions(
+                        CompromisedCredentialsActionsType::builder()
+                            .event_action(CompromisedCredentialsEventActionType::Block)
+                            .build()?,
+                    )
+                    .build(),
+            )
+            .account_takeover_risk_configuration(
+                AccountTakeoverRiskConfigurationType::builder()
+                    .actions(
+                        AccountTakeoverActionsType::builder()
+                            .low_action(no_action()?)
+                            .medium_action(no_action()?)
+                            .high_action(no_action()?)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await?;
+    }
+    let mut names = Vec::new();
+    for i in 0..users {
+        let user = format!("{name}-{i:04}");
+        crate::add_user(c, &pool, &user).await?;
+        names.push(user);
+    }
+    Ok((pool, client, names))
+}
+
+async fn sign_ins(
+    c: &idp::Client,
+    client: &str,
+    users: &[String],
+    concurrency: usize,
+    seconds: u64,
+) -> (usize, usize, f64, Vec<Duration>) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (c, client, users) = (c.clone(), client.to_string(), users.to_vec());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut failed, mut i) = (Vec::new(), 0usize, w);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let ok = c
+                    .initiate_auth()
+                    .client_id(&client)
+                    .auth_flow(AuthFlowType::UserPasswordAuth)
+                    .auth_parameters("USERNAME", &users[i % users.len()])
+                    .auth_parameters("PASSWORD", PASSWORD)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.authentication_result.is_some());
+                if ok {
+                    lat.push(t.elapsed());
+                } else {
+                    failed += 1;
+                }
+                i += concurrency;
+            }
+            (lat, failed)
+        }));
+    }
+    let (mut lat, mut failed) = (Vec::new(), 0);
+    for t in tasks {
+        if let Ok((l, f)) = t.await {
+            lat.extend(l);
+            failed += f;
+        }
+    }
+    lat.sort();
+    (lat.len(), failed, start.elapsed().as_secs_f64(), lat)
+}
+
+pub async fn sign_in_bench(c: &idp::Client, concurrency: usize, seconds: u64) -> Result<()> {
+    let users = concurrency.max(1);
+    let (_, off_client, off_users) =
+        pool_with_users(c, "threat-off", AdvancedSecurityModeType::Off, users).await?;
+    let (_, on_client, on_users) = pool_with_users(
+        c,
+        "threat-enforced",
+        AdvancedSecurityModeType::Enforced,
+        users,
+    )
+    .await?;
+    println!();
+    println!(
+        "{:<44} {:>9} {:>10} {:>9} {:>9}",
+        "sign-in (USER_PASSWORD_AUTH)", "requests", "req/s", "p50 ms", "p99 ms"
+    );
+    // Alternate twice so drift (cache, WAL growth) doesn't favour one side.
+    for round in 0..2 {
+        for (label, client, users) in [
+            ("threat protection OFF", &off_client, &off_users),
+            (
+                "ENFORCED (breach check + risk + event)",
+                &on_client,
+                &on_users,
+            ),
+        ] {
+            let (ok, failed, secs, lat) = sign_ins(c, client, users, concurrency, seconds).await;
+            println!(
+                "{:<44} {:>9} {:>10.0} {:>9.2} {:>9.2}{}",
+                format!("{label} #{}", round + 1),
+                ok,
+                ok as f64 / secs,
+                crate::percentile(&lat, 0.50).as_secs_f64() * 1e3,
+                crate::percentile(&lat, 0.99).as_secs_f64() * 1e3,
+                if failed > 0 {
+                    format!("  ({failed} failed)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    Ok(())
+}
