@@ -129,7 +129,7 @@ impl Engine {
                     issuer: Some(issuer),
                 })
             }
-            ProviderType::Saml => Err(refused(&p.name, "SAML sign-in is not available")),
+            ProviderType::Saml => Err(refused(&p.name, "not an OAuth provider")),
             ProviderType::SignInWithApple => Err(refused(
                 &p.name,
                 "Sign in with Apple is not available on this server yet",
@@ -161,6 +161,9 @@ impl Engine {
                 .await?
                 .ok_or_else(|| refused(provider_name, "no such provider"))?
         };
+        if provider.provider_type == ProviderType::Saml {
+            return self.start_saml(req, &provider, callback).await;
+        }
         let endpoints = self.endpoints(&provider).await?;
         let state = tessera_crypto::random::token(32);
         let nonce = tessera_crypto::random::token(32);
@@ -169,6 +172,7 @@ impl Engine {
             provider_name: provider.name.clone(),
             request: req.clone(),
             nonce: nonce.clone(),
+            saml_request_id: None,
             expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
         };
         let mut tx = self.inner.store.begin().await?;
@@ -353,7 +357,7 @@ impl Engine {
     /// Creates or refreshes the user a provider identity signs in as. The pool's functions run
     /// outside transactions: PreSignUp (`PreSignUp_ExternalProvider`, which may refuse) and
     /// PostConfirmation for a new user, PostAuthentication for every sign-in.
-    async fn federated_user(
+    pub(crate) async fn federated_user(
         &self,
         provider: &IdentityProvider,
         client_id: &str,

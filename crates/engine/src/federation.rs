@@ -44,6 +44,11 @@ pub trait OidcDocuments: Send + Sync + 'static {
     async fn get_bearer(&self, url: &str, _token: &str, _post: bool) -> Result<Value, String> {
         Err(format!("{url}: this client can't send bearer requests"))
     }
+
+    /// GETs a text document: a SAML provider's `MetadataURL`.
+    async fn get_text(&self, url: &str) -> Result<String, String> {
+        Err(format!("{url}: this client can't fetch documents"))
+    }
 }
 
 /// Why an external token was refused. Callers turn this into their service's message.

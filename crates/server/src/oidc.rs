@@ -59,8 +59,19 @@ impl OutboundDocuments {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<serde_json::Value, String> {
+        let body = self
+            .body_of(url, request.header("accept", "application/json"))
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+    }
+
+    /// Sends, then reads at most [`MAX_BODY`] bytes of a 2xx answer.
+    async fn body_of(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Vec<u8>, String> {
         let mut response = request
-            .header("accept", "application/json")
             .send()
             .await
             .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
@@ -78,12 +89,18 @@ impl OutboundDocuments {
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+        Ok(body)
     }
 }
 
 #[async_trait::async_trait]
 impl OidcDocuments for OutboundDocuments {
+    async fn get_text(&self, url: &str) -> Result<String, String> {
+        let parsed = self.checked(url)?;
+        let body = self.body_of(url, self.client.get(parsed)).await?;
+        String::from_utf8(body).map_err(|_| format!("{url}: not UTF-8 text"))
+    }
+
     async fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
         let parsed = self.checked(url)?;
         self.json_of(url, self.client.get(parsed)).await

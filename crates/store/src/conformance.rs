@@ -71,7 +71,9 @@ macro_rules! store_conformance {
             sync_deliveries_are_claimed_once_and_changes_feed_in_order,
             identity_providers_round_trip_with_unique_identifiers,
             federation_states_are_taken_once_and_expire,
-            federated_links_are_unique_and_go_with_the_user);
+            federated_links_are_unique_and_go_with_the_user,
+            saml_sp_keys_are_written_once_and_go_with_the_pool,
+            saml_assertions_are_accepted_once_until_they_expire);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

@@ -3,13 +3,18 @@
 //! the browser back ([`idp_response`]). The engine does the protocol; this binds the round trip
 //! to the browser with a short-lived cookie holding the `state` sent to the provider, so an
 //! answer (or a stolen `state`) replayed in another browser is refused.
+//!
+//! SAML providers answer at `/saml2/idpresponse` by a cross-site POST ([`saml_response`]),
+//! which SameSite cookies don't accompany: that round trip is bound server-side instead, by
+//! the RelayState and the AuthnRequest's ID (see `tessera_engine::saml`).
+//! `/saml2/metadata` ([`saml_metadata`]) is the pool's SP metadata for the provider's admin.
 
 use super::pages::{PageRequest, engine_failure, redirect, signed_in};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::Arc;
 use tessera_domain::oauth::AuthorizeRequest;
@@ -120,4 +125,60 @@ pub(super) async fn idp_response(
     r.headers_mut()
         .append(SET_COOKIE, page.site.cookies.clear(FEDERATION_COOKIE));
     r
+}
+
+/// `POST /saml2/idpresponse` (`SAMLResponse`, `RelayState`): the SAML assertion consumer.
+pub(super) async fn saml_response(
+    State(state): State<Arc<AppState>>,
+    page: PageRequest,
+    body: axum::body::Bytes,
+) -> Response {
+    let pairs = super::form_pairs(&body);
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let callback = callback_url(&state, &page);
+    let done = match state
+        .engine
+        .finish_saml(
+            &page.site.pool.id,
+            field("SAMLResponse").unwrap_or_default(),
+            field("RelayState"),
+            &callback,
+        )
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return failed(&page, e),
+    };
+    let mut r = signed_in(&state, &page, &done.request, done.sub, done.auth_time).await;
+    r.headers_mut()
+        .append(SET_COOKIE, page.site.cookies.clear(FEDERATION_COOKIE));
+    r
+}
+
+/// `GET /saml2/metadata`: the pool's SP metadata (entity id, ACS, SLO, certificates).
+pub(super) async fn saml_metadata(
+    State(state): State<Arc<AppState>>,
+    page: PageRequest,
+) -> Response {
+    let callback = callback_url(&state, &page);
+    match state
+        .engine
+        .saml_sp_metadata(&page.site.pool.id, &callback)
+        .await
+    {
+        Ok(xml) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/samlmetadata+xml",
+            )],
+            xml,
+        )
+            .into_response(),
+        Err(e) => engine_failure(e),
+    }
 }

@@ -51,6 +51,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         )
         .route(&at("/oauth2/revoke"), axum::routing::post(oauth::revoke))
         .route(&at("/oauth2/idpresponse"), get(federation::idp_response))
+        .route(
+            &at("/saml2/idpresponse"),
+            axum::routing::post(federation::saml_response),
+        )
+        .route(&at("/saml2/metadata"), get(federation::saml_metadata))
         .route(&at("/logout"), get(oauth::logout))
         .route(&at("/error"), get(pages::error_page))
         .route(
