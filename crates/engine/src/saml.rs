@@ -182,6 +182,7 @@ impl Engine {
             slo_url: format!("{}/saml2/logout", domain_base(callback)),
             keys: self.saml_sp_keys(&provider.pool_id).await?,
             sign_requests: provider.details.contains_key("RequestSigningAlgorithm"),
+            encrypted_assertions: provider.flag("EncryptedResponses"),
         })
     }
 
@@ -197,6 +198,7 @@ impl Engine {
             slo_url: format!("{}/saml2/logout", domain_base(callback)),
             keys: self.saml_sp_keys(pool).await?,
             sign_requests: true,
+            encrypted_assertions: false,
         };
         sp.metadata_xml()
             .map_err(|e| EngineError::Internal(e.to_string()))

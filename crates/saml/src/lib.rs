@@ -24,7 +24,7 @@ use saml_rs::{
     LogoutSigning, LogoutSubject, MetadataTrustPolicy, NameId, NameIdFormat, PendingAuthnRequest,
     PendingSnapshot, PrivateKeyPem, RelayStateParam, ReplayPolicy, ResponseSignaturePolicy, Saml,
     SamlError, SamlValidationContext, SessionIndex, SloEndpoint, SpConfig, SpValidationPolicy,
-    SsoResponse, StartSlo, StartSso, XmlSignatureProfile,
+    SsoResponse, StartSlo, StartSso, XmlEncryptionPolicy, XmlPolicy, XmlSignatureProfile,
 };
 use std::time::{Duration, SystemTime};
 
@@ -249,6 +249,9 @@ pub struct ServiceProvider {
     pub keys: SpKeys,
     /// The provider wants signed AuthnRequests (`RequestSigningAlgorithm` set).
     pub sign_requests: bool,
+    /// Assertions arrive encrypted to the pool's encryption certificate
+    /// (`EncryptedResponses`); a plaintext one is then refused.
+    pub encrypted_assertions: bool,
 }
 
 impl ServiceProvider {
@@ -282,6 +285,14 @@ impl ServiceProvider {
                 ..Credentials::default()
             })
             .validation(policy)
+            .xml(XmlPolicy {
+                encryption: if self.encrypted_assertions {
+                    XmlEncryptionPolicy::encrypt_assertions()
+                } else {
+                    XmlEncryptionPolicy::default()
+                },
+                ..XmlPolicy::default()
+            })
             .build()
             .map_err(classify)?;
         Saml::sp(config).map_err(classify)
@@ -326,7 +337,10 @@ impl ServiceProvider {
         }
         let idp = descriptor(idp_metadata)?;
         let mut fields = vec![FormField::new("SAMLResponse", saml_response)];
-        if let Some(r) = relay_state {
+        // An IdP-initiated RelayState is the app's authorization request, longer than the
+        // 80 bytes SAML bindings set for an opaque reference (Cognito accepts it): it is the
+        // caller's to read and is not correlated with anything here.
+        if let (Some(r), Some(_)) = (relay_state, request) {
             fields.push(FormField::new("RelayState", r));
         }
         let input = BrowserInput::<SsoResponse>::post(fields);

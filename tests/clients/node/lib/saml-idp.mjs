@@ -48,7 +48,7 @@ const escapeXml = (s) =>
 const TEMPLATE =
   '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{ID}" Version="2.0" IssueInstant="{IssueInstant}" Destination="{Destination}"{InResponseToAttr}>' +
   "<saml:Issuer>{Issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"{StatusCode}\"/></samlp:Status>" +
-  '<saml:Assertion xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" ID="{AssertionID}" Version="2.0" IssueInstant="{IssueInstant}">' +
+  '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" ID="{AssertionID}" Version="2.0" IssueInstant="{IssueInstant}">' +
   "<saml:Issuer>{Issuer}</saml:Issuer>" +
   '<saml:Subject><saml:NameID Format="{NameIDFormat}">{NameID}</saml:NameID>' +
   '<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{SubjectNotOnOrAfter}" Recipient="{Recipient}"{InResponseToAttr}/></saml:SubjectConfirmation></saml:Subject>' +
@@ -153,6 +153,9 @@ export async function startSamlIdp({ users = new Map(), wantSignedRequests = fal
       .replace(/\{(\w+)\}/g, (_, k) => escapeXml(values[k] ?? ""));
     const made = await idp.createLoginResponse(sp, {}, "post", {}, {
       customTagReplacement: () => ({ id: values.ID, context: xml }),
+      // Encrypt first, then sign the Response over the EncryptedAssertion (samlify's other order
+      // signs the Response and then changes it by encrypting).
+      encryptThenSign: encrypt,
     });
     return { samlResponse: made.context, assertionId: values.AssertionID, values };
   }

@@ -72,6 +72,12 @@ async function samlPool(server, idp, details, callbacks) {
   return { client, poolId, domain, site, metadata, clientId: app.UserPoolClient.ClientId };
 }
 
+/** A failure with the server's last log lines (the audit line says why a sign-in was refused). */
+function withLog(e, server) {
+  e.message += `\n--- tessera log ---\n${server.stderrTail()}`;
+  return e;
+}
+
 async function idpLogin(page, username, password, shot) {
   await page.waitForSelector("input[name=username]");
   if (shot) await screenshot(page, shot);
@@ -150,8 +156,7 @@ describe("SAML federation in Chromium through a samlify IdP", () => {
       assert.equal(second.claims.sub, claims.sub);
       assert.equal(second.claims.name, "Alice Renamed");
     } catch (e) {
-      console.log(server.stderrTail());
-      throw e;
+      throw withLog(e, server);
     } finally {
       await rp.stop();
       await server.stop();
@@ -180,6 +185,8 @@ describe("SAML federation in Chromium through a samlify IdP", () => {
       const { claims } = await signedInClaims(page);
       assert.equal(claims["cognito:username"], "Corp_bob");
       assert.equal(claims.email, "bob@corp.example");
+    } catch (e) {
+      throw withLog(e, server);
     } finally {
       await rp.stop();
       await server.stop();
@@ -222,6 +229,8 @@ describe("SAML federation in Chromium through a samlify IdP", () => {
       const claims = JSON.parse(Buffer.from(tokens.id_token.split(".")[1], "base64url"));
       assert.equal(claims["cognito:username"], "Corp_carol");
       assert.equal(claims.email, "carol@corp.example");
+    } catch (e) {
+      throw withLog(e, server);
     } finally {
       await server.stop();
       await idp.close();
