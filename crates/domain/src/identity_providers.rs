@@ -255,10 +255,26 @@ pub struct FederationState {
     pub request: crate::oauth::AuthorizeRequest,
     /// The nonce sent to the provider, which its ID token must carry.
     pub nonce: String,
-    /// SAML: the ID of the AuthnRequest sent, which the response must name in InResponseTo.
+    /// SAML: the ID of the AuthnRequest (or LogoutRequest) sent, which the answer must name
+    /// in InResponseTo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saml_request_id: Option<String>,
+    /// SAML single logout: where `/logout` sends the browser once the provider has answered
+    /// (set only for a logout waiting for the provider; `request` then names the client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_logout: Option<String>,
     pub expires_at: Timestamp,
+}
+
+/// Who a SAML provider said signed in, as its LogoutRequest must name them again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlSignIn {
+    pub provider_name: String,
+    pub name_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_id_format: Option<String>,
+    #[serde(default)]
+    pub session_indexes: Vec<String>,
 }
 
 /// How long a federated sign-in may take.

@@ -44,6 +44,8 @@ pub struct FederatedSignIn {
     pub request: AuthorizeRequest,
     pub sub: Sub,
     pub auth_time: Timestamp,
+    /// A SAML sign-in's session at the provider (kept with the hosted session for logout).
+    pub saml: Option<tessera_domain::identity_providers::SamlSignIn>,
 }
 
 /// The provider's endpoints, as discovered or configured.
@@ -173,6 +175,7 @@ impl Engine {
             request: req.clone(),
             nonce: nonce.clone(),
             saml_request_id: None,
+            after_logout: None,
             expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
         };
         let mut tx = self.inner.store.begin().await?;
@@ -351,6 +354,7 @@ impl Engine {
             request: pending.request,
             sub,
             auth_time,
+            saml: None,
         })
     }
 

@@ -17,9 +17,10 @@ use crate::federated_signin::{FederatedSignIn, FederationStart};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use tessera_domain::identity_providers::{
-    FEDERATION_STATE_TTL_MS, FederationState, IdentityProvider, ProviderType, SamlSpKeys,
+    FEDERATION_STATE_TTL_MS, FederationState, IdentityProvider, ProviderType, SamlSignIn,
+    SamlSpKeys,
 };
-use tessera_domain::oauth::{AuthorizeRequest, check_authorize};
+use tessera_domain::oauth::{AuthorizeRequest, HostedSession, ResponseType, check_authorize};
 use tessera_domain::{DomainError, Timestamp, UserPoolId};
 use tessera_saml::{Refusal, ServiceProvider, SpKeys};
 
@@ -226,6 +227,7 @@ impl Engine {
             request: req.clone(),
             nonce: String::new(),
             saml_request_id: Some(started.request_id),
+            after_logout: None,
             expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
         };
         let mut tx = self.inner.store.begin().await?;
@@ -333,7 +335,116 @@ impl Engine {
             request,
             sub,
             auth_time,
+            saml: Some(SamlSignIn {
+                provider_name: provider.name.clone(),
+                name_id: verified.name_id,
+                name_id_format: verified.name_id_format,
+                session_indexes: verified.session_indexes,
+            }),
         })
+    }
+
+    /// `/logout` of a hosted session that came through a SAML provider with `IDPSignout`: a
+    /// signed LogoutRequest by the Redirect binding to the provider's SLO endpoint, whose answer
+    /// comes back to `/saml2/logout` and then goes on to `after`. `None` when the session has
+    /// nothing to sign out of at a provider.
+    pub async fn start_saml_logout(
+        &self,
+        session: &HostedSession,
+        client_id: &tessera_domain::ClientId,
+        after: &str,
+        callback: &str,
+    ) -> EngineResult<Option<String>> {
+        let Some(saml) = &session.saml else {
+            return Ok(None);
+        };
+        let provider = {
+            let mut tx = self.inner.store.read().await?;
+            tx.get_identity_provider(&session.pool_id, &saml.provider_name)
+                .await?
+        };
+        let Some(provider) = provider.filter(|p| p.flag("IDPSignout")) else {
+            return Ok(None);
+        };
+        if !provider.details.contains_key("SLORedirectBindingURI") {
+            return Ok(None);
+        }
+        let sp = self.service_provider(&provider, callback).await?;
+        let relay_state = tessera_crypto::random::token(32);
+        let started = sp
+            .logout_url(
+                provider.saml_metadata.as_deref().unwrap_or_default(),
+                &saml.name_id,
+                saml.name_id_format.as_deref(),
+                &saml.session_indexes,
+                &relay_state,
+            )
+            .map_err(|e| refusal(&provider.name, &e))?;
+        let pending = FederationState {
+            pool_id: session.pool_id.clone(),
+            provider_name: provider.name.clone(),
+            request: AuthorizeRequest {
+                client_id: client_id.clone(),
+                response_type: ResponseType::Code,
+                redirect_uri: after.to_string(),
+                state: None,
+                scopes: vec![],
+                nonce: None,
+                code_challenge: None,
+                identity_provider: Some(provider.name.clone()),
+                prompt: None,
+                login_hint: None,
+            },
+            nonce: String::new(),
+            saml_request_id: Some(started.request_id),
+            after_logout: Some(after.to_string()),
+            expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
+        };
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_federation_state(&tessera_crypto::token_hash(&relay_state), &pending)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(target: "audit", provider = %provider.name, sub = %session.sub, "SAML single logout sent");
+        Ok(Some(started.redirect_url))
+    }
+
+    /// The provider's LogoutResponse at `/saml2/logout`: verified against the LogoutRequest
+    /// sent; returns where `/logout` was to send the browser.
+    pub async fn finish_saml_logout(
+        &self,
+        pool_id: &UserPoolId,
+        raw_query: &str,
+        relay_state: &str,
+        callback: &str,
+    ) -> EngineResult<String> {
+        let now = self.now();
+        let pending = {
+            let mut tx = self.inner.store.begin().await?;
+            let taken = tx
+                .take_federation_state(&tessera_crypto::token_hash(relay_state), now)
+                .await?;
+            tx.commit().await?;
+            taken
+                .filter(|s| &s.pool_id == pool_id && s.after_logout.is_some())
+                .ok_or_else(|| {
+                    refused(
+                        "the provider",
+                        "the answer does not belong to a sign-out in progress",
+                        "unknown, used or expired logout RelayState",
+                    )
+                })?
+        };
+        let provider = self.saml_provider(pool_id, &pending.provider_name).await?;
+        let sp = self.service_provider(&provider, callback).await?;
+        sp.finish_logout(
+            provider.saml_metadata.as_deref().unwrap_or_default(),
+            pending.saml_request_id.as_deref().unwrap_or_default(),
+            relay_state,
+            raw_query,
+            now.millis(),
+        )
+        .map_err(|e| refusal(&provider.name, &e))?;
+        Ok(pending.after_logout.unwrap_or_default())
     }
 
     async fn saml_provider(&self, pool: &UserPoolId, name: &str) -> EngineResult<IdentityProvider> {

@@ -447,6 +447,44 @@ impl ServiceProvider {
     }
 }
 
+impl ServiceProvider {
+    /// Verifies the provider's LogoutResponse (Redirect binding, `raw_query` as received) to
+    /// the LogoutRequest `request_id` sent with `relay_state`: signed by the provider's
+    /// metadata key, from its issuer, answering that request, with a success status.
+    pub fn finish_logout(
+        &self,
+        idp_metadata: &str,
+        request_id: &str,
+        relay_state: &str,
+        raw_query: &str,
+        now_ms: i64,
+    ) -> Result<(), Refusal> {
+        let idp = descriptor(idp_metadata)?;
+        let relay =
+            RelayStateParam::try_from_option(Some(relay_state.to_string())).map_err(classify)?;
+        let snapshot = PendingSnapshot::<saml_rs::LogoutRequest>::logout_request(
+            request_id,
+            relay,
+            idp.entity_id().as_str(),
+            saml_rs::LogoutBinding::Redirect,
+        );
+        let pending = saml_rs::PendingLogoutRequest::from_snapshot(snapshot).map_err(classify)?;
+        let now =
+            SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
+        let validation = SamlValidationContext::new(now, ReplayPolicy::DisabledForCompatibility)
+            .with_clock_skew(ClockSkew::from_millis(-SKEW_MS, SKEW_MS));
+        self.saml()?
+            .finish_slo(
+                &idp,
+                &pending,
+                BrowserInput::<saml_rs::LogoutResponse>::redirect(raw_query),
+                validation,
+            )
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
 /// An AuthnRequest (or LogoutRequest) on its way: where to send the browser, and the id the
 /// answer must name in `InResponseTo`.
 #[derive(Clone, Debug)]

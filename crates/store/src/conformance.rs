@@ -770,6 +770,7 @@ pub async fn hosted_sessions_round_trip_and_expire(store: Arc<dyn Store>) {
     let p = pool("us-east-1_HOSTED");
     seed_pool(&*store, &p).await;
     let session = HostedSession {
+        saml: None,
         pool_id: p.id.clone(),
         sub: Sub::from_random([3; 16]),
         auth_time: t(0),

@@ -152,6 +152,7 @@ fn state(p: &tessera_domain::pool::UserPool, expires_ms: i64) -> FederationState
         },
         nonce: "n-0S6_WzA2Mj".into(),
         saml_request_id: Some("_req-1".into()),
+        after_logout: None,
         expires_at: t(expires_ms),
     }
 }

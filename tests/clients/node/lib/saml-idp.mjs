@@ -117,6 +117,7 @@ export async function startSamlIdp({ users = new Map(), wantSignedRequests = fal
       metadata: metadataXml,
       wantMessageSigned: !signAssertion,
       wantLogoutRequestSigned: true,
+      wantLogoutResponseSigned: true,
     });
   }
 

@@ -11,6 +11,7 @@
 
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import {
   AdminGetUserCommand,
   CreateIdentityProviderCommand,
@@ -41,7 +42,7 @@ const ALICE = {
 };
 
 /** A pool with a domain whose SP metadata the IdP has been given, and a SAML provider `Corp`. */
-async function samlPool(server, idp, details, callbacks) {
+async function samlPool(server, idp, details, callbacks, logoutUrls = []) {
   const client = server.client();
   const poolId = (await client.send(new CreateUserPoolCommand({ PoolName: unique("saml") }))).UserPool.Id;
   const domain = unique("saml").toLowerCase();
@@ -66,6 +67,7 @@ async function samlPool(server, idp, details, callbacks) {
       AllowedOAuthFlows: ["code"],
       AllowedOAuthScopes: ["openid", "email", "profile"],
       CallbackURLs: callbacks,
+      LogoutURLs: logoutUrls.length ? logoutUrls : undefined,
       SupportedIdentityProviders: ["COGNITO", "Corp"],
     }),
   );
@@ -103,8 +105,9 @@ describe("SAML federation in Chromium through a samlify IdP", () => {
       const { client, poolId, domain, metadata, clientId } = await samlPool(
         server,
         idp,
-        { MetadataURL: `${idp.base}/metadata`, RequestSigningAlgorithm: "rsa-sha256" },
+        { MetadataURL: `${idp.base}/metadata`, RequestSigningAlgorithm: "rsa-sha256", IDPSignout: "true" },
         [rp.callback],
+        [rp.signedOut],
       );
       // The SP metadata names Cognito's entity id and carries GetSigningCertificate's certificate.
       assert.match(metadata, new RegExp(`entityID="urn:amazon:cognito:sp:${poolId}"`));
@@ -155,6 +158,18 @@ describe("SAML federation in Chromium through a samlify IdP", () => {
       const second = await signedInClaims(again);
       assert.equal(second.claims.sub, claims.sub);
       assert.equal(second.claims.name, "Alice Renamed");
+
+      // Single logout (IDPSignout): /logout sends a signed LogoutRequest naming alice's NameID
+      // and session to the IdP, whose signed LogoutResponse comes back to /saml2/logout, and on
+      // to the app's logout URL. The hosted session is gone: the next sign-in asks again.
+      await again.goto(`${rp.base}/logout`);
+      await again.waitForURL(`${rp.signedOut}**`);
+      assert.equal(await again.title(), "Signed out");
+      assert.equal(idp.state.logouts.length, 1);
+      assert.deepEqual(idp.state.logouts[0], { nameId: "alice", sessionIndex: "_session-2", signed: true });
+      await again.goto(`${rp.base}/login?identity_provider=Corp`);
+      await again.waitForSelector("input[name=username]");
+      assert.ok(again.url().startsWith(`${idp.base}/sso?`));
     } catch (e) {
       throw withLog(e, server);
     } finally {
@@ -197,15 +212,18 @@ describe("SAML federation in Chromium through a samlify IdP", () => {
   test("IdP-initiated sign-in (IDPInit) lands at the app with a code", async () => {
     const idp = await startSamlIdp({ users: new Map([["carol", { ...ALICE, attributes: { email: "carol@corp.example" } }]]) });
     const server = await startServer({ args: ["--dev"] });
-    const callback = "http://127.0.0.1:9/idp-init-callback";
+    // The app's callback: a bare server that records where the browser landed.
+    let landed = null;
+    const app = createServer((req, res) => {
+      const url = new URL(req.url, "http://127.0.0.1");
+      if (url.pathname === "/idp-init-callback") landed = url; // not the browser's favicon fetch
+      res.end("landed");
+    });
+    await new Promise((r) => app.listen(0, "127.0.0.1", r));
+    const callback = `http://127.0.0.1:${app.address().port}/idp-init-callback`;
     try {
       const { site, clientId } = await samlPool(server, idp, { MetadataFile: idp.metadata(), IDPInit: "true" }, [callback]);
       const page = await browser.newPage();
-      let landed = null;
-      await page.route(`${callback}**`, (route) => {
-        landed = new URL(route.request().url());
-        return route.fulfill({ body: "landed" });
-      });
       const relay = new URLSearchParams({
         client_id: clientId,
         redirect_uri: callback,
@@ -232,6 +250,7 @@ describe("SAML federation in Chromium through a samlify IdP", () => {
     } catch (e) {
       throw withLog(e, server);
     } finally {
+      app.close();
       await server.stop();
       await idp.close();
     }
