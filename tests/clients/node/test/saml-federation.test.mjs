@@ -19,6 +19,7 @@ import {
   CreateUserPoolCommand,
   CreateUserPoolDomainCommand,
   DescribeIdentityProviderCommand,
+  DescribeUserPoolCommand,
   GetSigningCertificateCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { startServer, unique } from "../lib/server.mjs";
@@ -200,6 +201,18 @@ describe("SAML federation in Chromium through a samlify IdP", () => {
       const { claims } = await signedInClaims(page);
       assert.equal(claims["cognito:username"], "Corp_bob");
       assert.equal(claims.email, "bob@corp.example");
+
+      // A response that doesn't verify (here: the same assertion, unencrypted and unsigned)
+      // gets Tessera's error page in the browser, never a user.
+      const { site } = { site: `${server.endpoint}/domain/${(await client.send(new DescribeUserPoolCommand({ UserPoolId: poolId }))).UserPool.Domain}` };
+      const forged = Buffer.from("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_x\" Version=\"2.0\"/>").toString("base64");
+      const refused = await browser.newPage();
+      await refused.setContent(
+        `<form method="post" action="${site}/saml2/idpresponse"><input name="SAMLResponse" value="${forged}"><input name="RelayState" value="made-up"></form>`,
+      );
+      await Promise.all([refused.waitForNavigation(), refused.evaluate(() => document.forms[0].submit())]);
+      assert.match(await refused.textContent("body"), /Sign-in with .* failed: the response does not answer a sign-in in progress/);
+      await screenshot(refused, "saml-refused");
     } catch (e) {
       throw withLog(e, server);
     } finally {
