@@ -74,6 +74,34 @@ fn text(v: &Value) -> Option<String> {
 }
 
 impl Engine {
+    /// Stores a round trip to a provider under the hash of the token sent along (`state`, or
+    /// SAML's RelayState).
+    pub(crate) async fn put_federation_state(
+        &self,
+        token: &str,
+        pending: &FederationState,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_federation_state(&tessera_crypto::token_hash(token), pending)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes the round trip a token names, once, if it is still live.
+    pub(crate) async fn take_federation_state(
+        &self,
+        token: &str,
+    ) -> EngineResult<Option<FederationState>> {
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let taken = tx
+            .take_federation_state(&tessera_crypto::token_hash(token), now)
+            .await?;
+        tx.commit().await?;
+        Ok(taken)
+    }
+
     /// The provider an `idp_identifier` names.
     pub async fn provider_by_identifier(
         &self,
@@ -178,10 +206,7 @@ impl Engine {
             after_logout: None,
             expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
         };
-        let mut tx = self.inner.store.begin().await?;
-        tx.insert_federation_state(&tessera_crypto::token_hash(&state), &pending)
-            .await?;
-        tx.commit().await?;
+        self.put_federation_state(&state, &pending).await?;
         let client_id = provider
             .details
             .get("client_id")
@@ -223,16 +248,11 @@ impl Engine {
         callback: &str,
     ) -> EngineResult<FederatedSignIn> {
         let now = self.now();
-        let pending = {
-            let mut tx = self.inner.store.begin().await?;
-            let taken = tx
-                .take_federation_state(&tessera_crypto::token_hash(state), now)
-                .await?;
-            tx.commit().await?;
-            taken
-                .filter(|s| &s.pool_id == pool_id)
-                .ok_or_else(|| refused("the provider", "unknown or expired state"))?
-        };
+        let pending = self
+            .take_federation_state(state)
+            .await?
+            .filter(|s| &s.pool_id == pool_id)
+            .ok_or_else(|| refused("the provider", "unknown or expired state"))?;
         let name = pending.provider_name.clone();
         let provider = {
             let mut tx = self.inner.store.read().await?;

@@ -230,10 +230,7 @@ impl Engine {
             after_logout: None,
             expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
         };
-        let mut tx = self.inner.store.begin().await?;
-        tx.insert_federation_state(&tessera_crypto::token_hash(&relay_state), &pending)
-            .await?;
-        tx.commit().await?;
+        self.put_federation_state(&relay_state, &pending).await?;
         Ok(FederationStart {
             location: started.redirect_url,
             state: relay_state,
@@ -258,11 +255,7 @@ impl Engine {
         }
         let pending = match relay_state.filter(|r| !r.is_empty() && !r.contains('=')) {
             Some(r) => {
-                let mut tx = self.inner.store.begin().await?;
-                let taken = tx
-                    .take_federation_state(&tessera_crypto::token_hash(r), now)
-                    .await?;
-                tx.commit().await?;
+                let taken = self.take_federation_state(r).await?;
                 Some(
                     taken
                         .filter(|s| &s.pool_id == pool_id && s.saml_request_id.is_some())
@@ -400,10 +393,7 @@ impl Engine {
             after_logout: Some(after.to_string()),
             expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
         };
-        let mut tx = self.inner.store.begin().await?;
-        tx.insert_federation_state(&tessera_crypto::token_hash(&relay_state), &pending)
-            .await?;
-        tx.commit().await?;
+        self.put_federation_state(&relay_state, &pending).await?;
         tracing::info!(target: "audit", provider = %provider.name, sub = %session.sub, "SAML single logout sent");
         Ok(Some(started.redirect_url))
     }
@@ -418,22 +408,17 @@ impl Engine {
         callback: &str,
     ) -> EngineResult<String> {
         let now = self.now();
-        let pending = {
-            let mut tx = self.inner.store.begin().await?;
-            let taken = tx
-                .take_federation_state(&tessera_crypto::token_hash(relay_state), now)
-                .await?;
-            tx.commit().await?;
-            taken
-                .filter(|s| &s.pool_id == pool_id && s.after_logout.is_some())
-                .ok_or_else(|| {
-                    refused(
-                        "the provider",
-                        "the answer does not belong to a sign-out in progress",
-                        "unknown, used or expired logout RelayState",
-                    )
-                })?
-        };
+        let pending = self
+            .take_federation_state(relay_state)
+            .await?
+            .filter(|s| &s.pool_id == pool_id && s.after_logout.is_some())
+            .ok_or_else(|| {
+                refused(
+                    "the provider",
+                    "the answer does not belong to a sign-out in progress",
+                    "unknown, used or expired logout RelayState",
+                )
+            })?;
         let provider = self.saml_provider(pool_id, &pending.provider_name).await?;
         let sp = self.service_provider(&provider, callback).await?;
         sp.finish_logout(

@@ -312,14 +312,7 @@ impl ServiceProvider {
             .saml()?
             .start_sso(&idp, StartSso::redirect().relay_state(relay))
             .map_err(classify)?;
-        Ok(Started {
-            redirect_url: started
-                .outbound
-                .redirect_url()
-                .map_err(classify)?
-                .to_string(),
-            request_id: started.pending.request_id().as_str().to_string(),
-        })
+        started_by_redirect(&started.outbound)
     }
 
     /// Verifies a posted `SAMLResponse` (see the crate documentation). `request` is the
@@ -344,11 +337,7 @@ impl ServiceProvider {
             fields.push(FormField::new("RelayState", r));
         }
         let input = BrowserInput::<SsoResponse>::post(fields);
-        let now =
-            SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
-        // Replay is checked by the caller against the store, across nodes.
-        let validation = SamlValidationContext::new(now, ReplayPolicy::DisabledForCompatibility)
-            .with_clock_skew(ClockSkew::from_millis(-SKEW_MS, SKEW_MS));
+        let validation = validation_at(now_ms);
         let sp = self.saml()?;
         let session = match request {
             Some(req) => {
@@ -436,14 +425,7 @@ impl ServiceProvider {
                     .allow_http_single_logout(),
             )
             .map_err(classify)?;
-        Ok(Started {
-            redirect_url: started
-                .outbound
-                .redirect_url()
-                .map_err(classify)?
-                .to_string(),
-            request_id: started.outbound.id().as_str().to_string(),
-        })
+        started_by_redirect(&started.outbound)
     }
 }
 
@@ -469,10 +451,7 @@ impl ServiceProvider {
             saml_rs::LogoutBinding::Redirect,
         );
         let pending = saml_rs::PendingLogoutRequest::from_snapshot(snapshot).map_err(classify)?;
-        let now =
-            SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
-        let validation = SamlValidationContext::new(now, ReplayPolicy::DisabledForCompatibility)
-            .with_clock_skew(ClockSkew::from_millis(-SKEW_MS, SKEW_MS));
+        let validation = validation_at(now_ms);
         self.saml()?
             .finish_slo(
                 &idp,
@@ -483,6 +462,22 @@ impl ServiceProvider {
             .map_err(classify)?;
         Ok(())
     }
+}
+
+/// The checks' clock: `now_ms` with [`SKEW_MS`] of grace either way. Replay is the caller's,
+/// against the store, so that it holds across nodes.
+fn validation_at(now_ms: i64) -> SamlValidationContext<'static> {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
+    SamlValidationContext::new(now, ReplayPolicy::DisabledForCompatibility)
+        .with_clock_skew(ClockSkew::from_millis(-SKEW_MS, SKEW_MS))
+}
+
+/// A request sent by the Redirect binding: its URL, and its ID for `InResponseTo`.
+fn started_by_redirect<M>(outbound: &saml_rs::Outbound<M>) -> Result<Started, Refusal> {
+    Ok(Started {
+        redirect_url: outbound.redirect_url().map_err(classify)?.to_string(),
+        request_id: outbound.id().as_str().to_string(),
+    })
 }
 
 /// An AuthnRequest (or LogoutRequest) on its way: where to send the browser, and the id the
