@@ -274,11 +274,15 @@ impl Engine {
             Some(p) => {
                 let provider = self.saml_provider(pool_id, &p.provider_name).await?;
                 let sp = self.service_provider(&provider, callback).await?;
-                let request_id = p.saml_request_id.clone().unwrap_or_default();
+                let pending_request = tessera_saml::PendingRequest {
+                    request_id: p.saml_request_id.clone().unwrap_or_default(),
+                    // The state was found by this RelayState's hash.
+                    relay_state: relay_state.unwrap_or_default().to_string(),
+                };
                 let verified = sp
                     .finish(
                         provider.saml_metadata.as_deref().unwrap_or_default(),
-                        Some(&tessera_saml::PendingRequest { request_id }),
+                        Some(&pending_request),
                         saml_response,
                         relay_state,
                         now.millis(),

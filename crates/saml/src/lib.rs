@@ -256,6 +256,10 @@ pub struct ServiceProvider {
 
 impl ServiceProvider {
     fn saml(&self) -> Result<Saml<saml_rs::Sp>, Refusal> {
+        self.saml_signing(self.sign_requests)
+    }
+
+    fn saml_signing(&self, sign_requests: bool) -> Result<Saml<saml_rs::Sp>, Refusal> {
         let entity = EntityId::try_new(sp_entity_id(&self.pool_id)).map_err(classify)?;
         let policy = SpValidationPolicy {
             // Either the Response or the Assertion consumed must be signed (the POST binding
@@ -263,7 +267,7 @@ impl ServiceProvider {
             assertions: AssertionSignaturePolicy::AllowUnsignedForCompatibility,
             responses: ResponseSignaturePolicy::RequireForEncryptedCbc,
             xml_signatures: XmlSignatureProfile::StrictRsaSha2,
-            authn_requests: if self.sign_requests {
+            authn_requests: if sign_requests {
                 AuthnRequestSigningPolicy::Sign
             } else {
                 AuthnRequestSigningPolicy::DoNotSignForCompatibility
@@ -304,12 +308,24 @@ impl ServiceProvider {
     }
 
     /// An AuthnRequest by the Redirect binding to the provider, carrying `relay_state`.
+    /// Signed when the provider asks for it (`RequestSigningAlgorithm`) or its metadata says
+    /// `WantAuthnRequestsSigned`.
     pub fn start(&self, idp_metadata: &str, relay_state: &str) -> Result<Started, Refusal> {
-        let idp = descriptor(idp_metadata)?;
+        let wanted = descriptor(idp_metadata)?
+            .metadata()
+            .is_want_authn_requests_signed();
+        let sign = self.sign_requests || wanted;
+        // saml-rs signs exactly when the IdP's metadata wants it; Cognito signs whenever the
+        // provider is configured to, so our working copy of the metadata says it wants it.
+        let idp = if sign && !wanted {
+            descriptor(&wanting_signed_requests(idp_metadata))?
+        } else {
+            descriptor(idp_metadata)?
+        };
         let relay =
             RelayStateParam::try_from_option(Some(relay_state.to_string())).map_err(classify)?;
         let started = self
-            .saml()?
+            .saml_signing(sign)?
             .start_sso(&idp, StartSso::redirect().relay_state(relay))
             .map_err(classify)?;
         started_by_redirect(&started.outbound)
@@ -341,7 +357,7 @@ impl ServiceProvider {
         let sp = self.saml()?;
         let session = match request {
             Some(req) => {
-                let relay = RelayStateParam::try_from_option(relay_state.map(str::to_string))
+                let relay = RelayStateParam::try_from_option(Some(req.relay_state.clone()))
                     .map_err(classify)?;
                 let snapshot = PendingSnapshot::authn_request(
                     req.request_id.clone(),
@@ -464,6 +480,28 @@ impl ServiceProvider {
     }
 }
 
+/// IdP metadata whose IDPSSODescriptor says `WantAuthnRequestsSigned="true"`.
+fn wanting_signed_requests(xml: &str) -> String {
+    let Some(at) = xml.find("IDPSSODescriptor") else {
+        return xml.to_string();
+    };
+    let tag_end = xml[at..].find('>').map_or(xml.len(), |e| at + e);
+    let tag = &xml[at..tag_end];
+    if let Some(flag) = tag.find("WantAuthnRequestsSigned=") {
+        let value_start = at + flag + "WantAuthnRequestsSigned=".len() + 1;
+        let value_end = xml[value_start..]
+            .find(['"', '\''])
+            .map_or(value_start, |e| value_start + e);
+        return format!("{}true{}", &xml[..value_start], &xml[value_end..]);
+    }
+    let name_end = at + "IDPSSODescriptor".len();
+    format!(
+        "{} WantAuthnRequestsSigned=\"true\"{}",
+        &xml[..name_end],
+        &xml[name_end..]
+    )
+}
+
 /// The checks' clock: `now_ms` with [`SKEW_MS`] of grace either way. Replay is the caller's,
 /// against the store, so that it holds across nodes.
 fn validation_at(now_ms: i64) -> SamlValidationContext<'static> {
@@ -488,10 +526,11 @@ pub struct Started {
     pub request_id: String,
 }
 
-/// The request a response must answer.
+/// The request a response must answer, and the RelayState it was sent with.
 #[derive(Clone, Debug)]
 pub struct PendingRequest {
     pub request_id: String,
+    pub relay_state: String,
 }
 
 /// A verified assertion.
@@ -523,4 +562,211 @@ pub fn decode_response(b64: &str) -> Option<String> {
         .decode(b64.trim().as_bytes())
         .ok()?;
     String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Round trips against saml-rs's own IdP role (the independent IdP is samlify, in the Node
+    //! suites): the AuthnRequest Tessera sends is the one answered, and what must be refused is.
+    use super::*;
+    use saml_rs::{
+        AuthnRequest, IdpConfig, IdpValidationPolicy, RespondSso, SpDescriptor, SsoEndpoint,
+        Subject,
+    };
+
+    const POOL: &str = "us-east-1_TestPool1";
+    const ACS: &str = "https://auth.example.com/saml2/idpresponse";
+
+    fn now_ms() -> i64 {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
+    fn sp(keys: &SpKeys) -> ServiceProvider {
+        ServiceProvider {
+            pool_id: POOL.into(),
+            acs_url: ACS.into(),
+            slo_url: "https://auth.example.com/saml2/logout".into(),
+            keys: keys.clone(),
+            sign_requests: true,
+            encrypted_assertions: false,
+        }
+    }
+
+    /// An IdP whose metadata Tessera registers, with a key of its own.
+    fn idp(idp_keys: &SpKeys) -> Saml<saml_rs::Idp> {
+        let config = IdpConfig::builder(EntityId::new("https://idp.example.com/metadata"))
+            .sso_endpoint(SsoEndpoint::redirect("https://idp.example.com/sso").unwrap())
+            .credentials(Credentials {
+                signing_key: Some(PrivateKeyPem::new(&idp_keys.signing_key)),
+                signing_certificate: Some(CertificatePem::new(&idp_keys.signing_certificate)),
+                ..Credentials::default()
+            })
+            .validation(IdpValidationPolicy::recommended())
+            .build()
+            .unwrap();
+        Saml::idp(config).unwrap()
+    }
+
+    /// The IdP receives Tessera's AuthnRequest (checking its signature against the SP
+    /// metadata) and answers it; returns the request id and the SAMLResponse.
+    fn answered(
+        tessera: &ServiceProvider,
+        idp: &Saml<saml_rs::Idp>,
+        name_id: &str,
+    ) -> (String, String) {
+        let started = tessera.start(idp.metadata_xml(), "relay-1").unwrap();
+        let query = started.redirect_url.split_once('?').unwrap().1.to_string();
+        let sp_descriptor = SpDescriptor::from_metadata_xml(
+            &tessera.metadata_xml().unwrap(),
+            MetadataTrustPolicy::UnsignedForCompatibility,
+        )
+        .unwrap();
+        let received = idp
+            .receive_sso(
+                &sp_descriptor,
+                BrowserInput::<AuthnRequest>::redirect(query),
+                validation_at(now_ms()),
+            )
+            .unwrap();
+        assert_eq!(received.message().issuer().as_str(), sp_entity_id(POOL));
+        let out = idp
+            .respond_sso(
+                &sp_descriptor,
+                &received,
+                Subject::new(NameId::new(name_id, None), Vec::new()),
+                RespondSso::post(),
+            )
+            .unwrap();
+        let form = out.post_form().unwrap();
+        (
+            started.request_id,
+            form.value("SAMLResponse").unwrap().to_string(),
+        )
+    }
+
+    #[test]
+    fn sp_keys_metadata_and_idp_metadata() {
+        let keys = generate_sp_keys(POOL, now_ms() / 1000).unwrap();
+        assert!(
+            keys.signing_certificate
+                .starts_with("-----BEGIN CERTIFICATE-----")
+        );
+        assert_ne!(
+            pem_body(&keys.signing_certificate),
+            pem_body(&keys.encryption_certificate)
+        );
+        let md = sp(&keys).metadata_xml().unwrap();
+        assert!(md.contains(&format!("entityID=\"{}\"", sp_entity_id(POOL))));
+        assert!(md.contains(&pem_body(&keys.signing_certificate)));
+        assert!(md.contains(ACS));
+
+        let idp_keys = generate_sp_keys("idp", now_ms() / 1000).unwrap();
+        let summary = parse_idp_metadata(idp(&idp_keys).metadata_xml()).unwrap();
+        assert_eq!(summary.entity_id, "https://idp.example.com/metadata");
+        assert_eq!(
+            summary.sso_redirect.as_deref(),
+            Some("https://idp.example.com/sso")
+        );
+        assert_eq!(
+            summary.signing_certificates,
+            [pem_body(&idp_keys.signing_certificate)]
+        );
+        assert!(matches!(
+            parse_idp_metadata("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x/>"),
+            Err(Refusal::Metadata(_))
+        ));
+    }
+
+    #[test]
+    fn a_signed_answer_to_our_request_is_accepted_and_changes_to_it_are_not() {
+        let keys = generate_sp_keys(POOL, now_ms() / 1000).unwrap();
+        let tessera = sp(&keys);
+        let idp_keys = generate_sp_keys("idp", now_ms() / 1000).unwrap();
+        let idp = idp(&idp_keys);
+        let md = idp.metadata_xml().to_string();
+        let (request_id, response) = answered(&tessera, &idp, "alice");
+        let pending = PendingRequest {
+            request_id,
+            relay_state: "relay-1".into(),
+        };
+
+        let ok = tessera
+            .finish(&md, Some(&pending), &response, Some("relay-1"), now_ms())
+            .unwrap();
+        assert_eq!(ok.name_id, "alice");
+        assert_eq!(ok.issuer, "https://idp.example.com/metadata");
+        assert!(ok.keep_until_ms > now_ms());
+
+        // Another RelayState, another request, or a changed NameID: refused.
+        assert!(
+            tessera
+                .finish(&md, Some(&pending), &response, Some("relay-2"), now_ms())
+                .is_err()
+        );
+        let other = PendingRequest {
+            request_id: "_someone-else".into(),
+            relay_state: "relay-1".into(),
+        };
+        assert!(matches!(
+            tessera.finish(&md, Some(&other), &response, Some("relay-1"), now_ms()),
+            Err(Refusal::Correlation(_))
+        ));
+        let xml = decode_response(&response).unwrap();
+        let tampered = xml.replacen(">alice<", ">mallory<", 1);
+        assert_ne!(tampered, xml);
+        let tampered = base64::engine::general_purpose::STANDARD.encode(tampered);
+        assert!(matches!(
+            tessera.finish(&md, Some(&pending), &tampered, Some("relay-1"), now_ms()),
+            Err(Refusal::Signature(_))
+        ));
+        // An hour later it has expired.
+        assert!(matches!(
+            tessera.finish(
+                &md,
+                Some(&pending),
+                &response,
+                Some("relay-1"),
+                now_ms() + 3_600_000
+            ),
+            Err(Refusal::Expired(_))
+        ));
+        // Verified against another IdP's metadata (same entity id, another key): refused.
+        let impostor_keys = generate_sp_keys("impostor", now_ms() / 1000).unwrap();
+        let impostor_md = super::tests::idp(&impostor_keys).metadata_xml().to_string();
+        assert!(matches!(
+            tessera.finish(
+                &impostor_md,
+                Some(&pending),
+                &response,
+                Some("relay-1"),
+                now_ms()
+            ),
+            Err(Refusal::Signature(_))
+        ));
+    }
+
+    #[test]
+    fn metadata_copies_can_want_signed_requests() {
+        let plain =
+            r#"<md:IDPSSODescriptor protocolSupportEnumeration="p"><x/></md:IDPSSODescriptor>"#;
+        assert_eq!(
+            wanting_signed_requests(plain),
+            r#"<md:IDPSSODescriptor WantAuthnRequestsSigned="true" protocolSupportEnumeration="p"><x/></md:IDPSSODescriptor>"#
+        );
+        let no = r#"<IDPSSODescriptor WantAuthnRequestsSigned="false" a="b">"#;
+        assert_eq!(
+            wanting_signed_requests(no),
+            r#"<IDPSSODescriptor WantAuthnRequestsSigned="true" a="b">"#
+        );
+    }
+
+    #[test]
+    fn instants_parse_as_utc_milliseconds() {
+        assert_eq!(instant_ms("1970-01-01T00:00:01Z"), Some(1_000));
+        assert_eq!(instant_ms("1970-01-01T00:00:01.5Z"), Some(1_500));
+        assert_eq!(instant_ms("yesterday"), None);
+    }
 }
