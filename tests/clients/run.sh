@@ -71,7 +71,7 @@ if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
 fi
 
 # The Node gateway suite uses moto_server from the Python venv above.
-echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/client-s3, @aws-sdk/client-dynamodb, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, amazon-cognito-js + aws-sdk v2, playwright-core + chromium, openid-client)"
+echo "== Node suite (@aws-sdk/client-cognito-identity-provider, @aws-sdk/client-s3, @aws-sdk/client-dynamodb, @aws-sdk/credential-providers, @aws-sdk/client-sts, aws-jwt-verify, amazon-cognito-identity-js, amazon-cognito-js + aws-sdk v2, playwright-core + chromium, openid-client, a samlify SAML IdP)"
 cd "$here/node"
 AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node --test || status=$?
 

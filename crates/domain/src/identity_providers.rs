@@ -100,8 +100,34 @@ pub struct IdentityProvider {
     pub idp_identifiers: Vec<String>,
     #[serde(default)]
     pub acr_mapping: Option<BTreeMap<String, String>>,
+    /// SAML: the metadata document sign-ins are verified with (the MetadataFile, or what
+    /// MetadataURL answered when the provider was created or updated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_metadata: Option<String>,
     pub created_at: Timestamp,
     pub modified_at: Timestamp,
+}
+
+impl IdentityProvider {
+    /// A `"true"`/`"false"` detail (SAML's IDPSignout, IDPInit, EncryptedResponses).
+    pub fn flag(&self, key: &str) -> bool {
+        self.details.get(key).is_some_and(|v| v == "true")
+    }
+}
+
+/// A user pool's SAML service-provider key pairs (GetSigningCertificate's certificate and the
+/// ActiveEncryptionCertificate), generated on first use. The private keys are sealed with the
+/// master key by the engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlSpKeys {
+    pub pool_id: UserPoolId,
+    /// PEM.
+    pub signing_certificate: String,
+    pub sealed_signing_key: Vec<u8>,
+    /// PEM.
+    pub encryption_certificate: String,
+    pub sealed_encryption_key: Vec<u8>,
+    pub created_at: Timestamp,
 }
 
 /// The endpoints of one social provider type: Cognito's built-in ones, or the deployment's
@@ -229,7 +255,26 @@ pub struct FederationState {
     pub request: crate::oauth::AuthorizeRequest,
     /// The nonce sent to the provider, which its ID token must carry.
     pub nonce: String,
+    /// SAML: the ID of the AuthnRequest (or LogoutRequest) sent, which the answer must name
+    /// in InResponseTo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_request_id: Option<String>,
+    /// SAML single logout: where `/logout` sends the browser once the provider has answered
+    /// (set only for a logout waiting for the provider; `request` then names the client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_logout: Option<String>,
     pub expires_at: Timestamp,
+}
+
+/// Who a SAML provider said signed in, as its LogoutRequest must name them again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlSignIn {
+    pub provider_name: String,
+    pub name_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_id_format: Option<String>,
+    #[serde(default)]
+    pub session_indexes: Vec<String>,
 }
 
 /// How long a federated sign-in may take.

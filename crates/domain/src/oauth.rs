@@ -489,6 +489,9 @@ pub struct HostedSession {
     pub sub: Sub,
     pub auth_time: Timestamp,
     pub expires_at: Timestamp,
+    /// The SAML session the user signed in with, for single logout from `/logout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml: Option<crate::identity_providers::SamlSignIn>,
 }
 
 impl HostedSession {

@@ -44,6 +44,8 @@ pub struct FederatedSignIn {
     pub request: AuthorizeRequest,
     pub sub: Sub,
     pub auth_time: Timestamp,
+    /// A SAML sign-in's session at the provider (kept with the hosted session for logout).
+    pub saml: Option<tessera_domain::identity_providers::SamlSignIn>,
 }
 
 /// The provider's endpoints, as discovered or configured.
@@ -72,6 +74,34 @@ fn text(v: &Value) -> Option<String> {
 }
 
 impl Engine {
+    /// Stores a round trip to a provider under the hash of the token sent along (`state`, or
+    /// SAML's RelayState).
+    pub(crate) async fn put_federation_state(
+        &self,
+        token: &str,
+        pending: &FederationState,
+    ) -> EngineResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_federation_state(&tessera_crypto::token_hash(token), pending)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes the round trip a token names, once, if it is still live.
+    pub(crate) async fn take_federation_state(
+        &self,
+        token: &str,
+    ) -> EngineResult<Option<FederationState>> {
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let taken = tx
+            .take_federation_state(&tessera_crypto::token_hash(token), now)
+            .await?;
+        tx.commit().await?;
+        Ok(taken)
+    }
+
     /// The provider an `idp_identifier` names.
     pub async fn provider_by_identifier(
         &self,
@@ -129,7 +159,7 @@ impl Engine {
                     issuer: Some(issuer),
                 })
             }
-            ProviderType::Saml => Err(refused(&p.name, "SAML sign-in is not available")),
+            ProviderType::Saml => Err(refused(&p.name, "not an OAuth provider")),
             _ => {
                 let e = self.social_endpoints(p);
                 Ok(Endpoints {
@@ -157,6 +187,9 @@ impl Engine {
                 .await?
                 .ok_or_else(|| refused(provider_name, "no such provider"))?
         };
+        if provider.provider_type == ProviderType::Saml {
+            return self.start_saml(req, &provider, callback).await;
+        }
         let endpoints = self.endpoints(&provider).await?;
         let state = tessera_crypto::random::token(32);
         let nonce = tessera_crypto::random::token(32);
@@ -165,12 +198,11 @@ impl Engine {
             provider_name: provider.name.clone(),
             request: req.clone(),
             nonce: nonce.clone(),
+            saml_request_id: None,
+            after_logout: None,
             expires_at: Timestamp::from_millis(self.now().millis() + FEDERATION_STATE_TTL_MS),
         };
-        let mut tx = self.inner.store.begin().await?;
-        tx.insert_federation_state(&tessera_crypto::token_hash(&state), &pending)
-            .await?;
-        tx.commit().await?;
+        self.put_federation_state(&state, &pending).await?;
         let client_id = provider
             .details
             .get("client_id")
@@ -222,16 +254,11 @@ impl Engine {
         posted_user: Option<&str>,
     ) -> EngineResult<FederatedSignIn> {
         let now = self.now();
-        let pending = {
-            let mut tx = self.inner.store.begin().await?;
-            let taken = tx
-                .take_federation_state(&tessera_crypto::token_hash(state), now)
-                .await?;
-            tx.commit().await?;
-            taken
-                .filter(|s| &s.pool_id == pool_id)
-                .ok_or_else(|| refused("the provider", "unknown or expired state"))?
-        };
+        let pending = self
+            .take_federation_state(state)
+            .await?
+            .filter(|s| &s.pool_id == pool_id)
+            .ok_or_else(|| refused("the provider", "unknown or expired state"))?;
         let name = pending.provider_name.clone();
         let provider = {
             let mut tx = self.inner.store.read().await?;
@@ -408,13 +435,14 @@ impl Engine {
             request: pending.request,
             sub,
             auth_time,
+            saml: None,
         })
     }
 
     /// Creates or refreshes the user a provider identity signs in as. The pool's functions run
     /// outside transactions: PreSignUp (`PreSignUp_ExternalProvider`, which may refuse) and
     /// PostConfirmation for a new user, PostAuthentication for every sign-in.
-    async fn federated_user(
+    pub(crate) async fn federated_user(
         &self,
         provider: &IdentityProvider,
         client_id: &str,

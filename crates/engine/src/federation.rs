@@ -51,6 +51,11 @@ pub trait OidcDocuments: Send + Sync + 'static {
     async fn get_answer(&self, url: &str, _bearer: Option<&str>) -> Result<(u16, Value), String> {
         Err(format!("{url}: this client can't call provider APIs"))
     }
+
+    /// GETs a text document: a SAML provider's `MetadataURL`.
+    async fn get_text(&self, url: &str) -> Result<String, String> {
+        Err(format!("{url}: this client can't fetch documents"))
+    }
 }
 
 /// Why an external token was refused. Callers turn this into their service's message.

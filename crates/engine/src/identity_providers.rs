@@ -155,7 +155,12 @@ impl Engine {
             DomainError::invalid_parameter(format!("Invalid provider type {provider_type}."))
         })?;
         check_name(name, provider_type)?;
-        let details = check_details(provider_type, &spec.details.unwrap_or_default())?;
+        let mut details = check_details(provider_type, &spec.details.unwrap_or_default())?;
+        let saml_metadata = if provider_type == ProviderType::Saml {
+            Some(self.saml_metadata_for(pool_id, &mut details).await?)
+        } else {
+            None
+        };
         let mapping = default_mapping(provider_type, spec.attribute_mapping.unwrap_or_default());
         let identifiers = spec.idp_identifiers.unwrap_or_default();
         check_identifiers(&identifiers)?;
@@ -185,6 +190,7 @@ impl Engine {
             attribute_mapping: mapping,
             idp_identifiers: identifiers,
             acr_mapping: spec.acr_mapping,
+            saml_metadata,
             created_at: now,
             modified_at: now,
         };
@@ -255,26 +261,48 @@ impl Engine {
         name: &str,
         spec: ProviderSpec,
     ) -> EngineResult<ProviderView> {
+        // New details are checked (and a SAML provider's metadata fetched, its pool's keys
+        // made) before the write transaction, which must wait on neither the network nor
+        // another write.
+        let prepared = match spec.details {
+            Some(given) => {
+                let current = {
+                    let mut tx = self.inner.store.read().await?;
+                    self.load_pool(&mut *tx, pool_id).await?;
+                    self.load_provider(&mut *tx, pool_id, name).await?
+                };
+                let mut merged = current.details.clone();
+                for key in SECRET_KEYS {
+                    if let Some(v) = self.provider_secret(&current, key)? {
+                        merged.insert(key.to_string(), v);
+                    }
+                }
+                // A SAML provider changes its metadata source as a whole.
+                if given.contains_key("MetadataFile") || given.contains_key("MetadataURL") {
+                    merged.remove("MetadataFile");
+                    merged.remove("MetadataURL");
+                }
+                merged.extend(given);
+                let mut checked = check_details(current.provider_type, &merged)?;
+                let metadata = if current.provider_type == ProviderType::Saml {
+                    Some(self.saml_metadata_for(pool_id, &mut checked).await?)
+                } else {
+                    None
+                };
+                Some((checked, metadata))
+            }
+            None => None,
+        };
         let mut tx = self.inner.store.begin().await?;
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         let mut provider = self.load_provider(&mut *tx, pool_id, name).await?;
-        if let Some(given) = spec.details {
-            let mut merged = provider.details.clone();
-            for key in SECRET_KEYS {
-                if let Some(v) = self.provider_secret(&provider, key)? {
-                    merged.insert(key.to_string(), v);
-                }
-            }
-            // A SAML provider changes its metadata source as a whole.
-            if given.contains_key("MetadataFile") || given.contains_key("MetadataURL") {
-                merged.remove("MetadataFile");
-                merged.remove("MetadataURL");
-            }
-            merged.extend(given);
-            let checked = check_details(provider.provider_type, &merged)?;
+        if let Some((checked, metadata)) = prepared {
             let (details, sealed) = self.seal_details(pool_id, name, checked);
             provider.details = details;
             provider.sealed = sealed;
+            if metadata.is_some() {
+                provider.saml_metadata = metadata;
+            }
         }
         if let Some(mapping) = spec.attribute_mapping {
             let mapping = default_mapping(provider.provider_type, mapping);

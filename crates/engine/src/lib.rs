@@ -33,6 +33,7 @@ mod pools;
 mod ports;
 pub mod provider_links;
 mod resource_servers;
+pub mod saml;
 mod signin;
 mod srp;
 pub mod sts;

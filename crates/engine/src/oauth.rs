@@ -288,6 +288,18 @@ impl Engine {
         sub: Sub,
         auth_time: Timestamp,
     ) -> EngineResult<String> {
+        self.open_federated_session(pool, sub, auth_time, None)
+            .await
+    }
+
+    /// As [`Self::open_hosted_session`], remembering the SAML session the user came with.
+    pub async fn open_federated_session(
+        &self,
+        pool: &UserPoolId,
+        sub: Sub,
+        auth_time: Timestamp,
+        saml: Option<tessera_domain::identity_providers::SamlSignIn>,
+    ) -> EngineResult<String> {
         crate::audit::note_user(pool, &sub);
         let token = tessera_crypto::random::token(32);
         let session = HostedSession {
@@ -295,6 +307,7 @@ impl Engine {
             sub,
             auth_time,
             expires_at: auth_time.plus(SESSION_LIFETIME),
+            saml,
         };
         let mut tx = self.inner.store.begin().await?;
         tx.insert_hosted_session(&tessera_crypto::token_hash(&token), &session)

@@ -184,6 +184,7 @@ routes! {
     "cognito-idp" "GetIdentityProviderByIdentifier" => crate::idp::identity_providers::get_identity_provider_by_identifier;
     "cognito-idp" "AdminLinkProviderForUser" => crate::idp::identity_providers::admin_link_provider_for_user;
     "cognito-idp" "AdminDisableProviderForUser" => crate::idp::identity_providers::admin_disable_provider_for_user;
+    "cognito-idp" "GetSigningCertificate" => crate::idp::identity_providers::get_signing_certificate;
 }
 
 /// The model's names for a target's service and operation, if it names one.

@@ -59,20 +59,30 @@ impl OutboundDocuments {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<serde_json::Value, String> {
+        let body = self
+            .body_of(url, request.header("accept", "application/json"))
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+    }
+
+    /// Sends, then reads at most [`MAX_BODY`] bytes of a 2xx answer.
+    async fn body_of(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Vec<u8>, String> {
         let response = request
-            .header("accept", "application/json")
             .send()
             .await
             .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
         if !response.status().is_success() {
             return Err(format!("{url}: HTTP {}", response.status()));
         }
-        serde_json::from_slice(&Self::body_of(url, response).await?)
-            .map_err(|e| format!("{url}: not JSON: {e}"))
+        Self::capped(url, response).await
     }
 
     /// At most [`MAX_BODY`] bytes of an answer's body.
-    async fn body_of(url: &str, mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    async fn capped(url: &str, mut response: reqwest::Response) -> Result<Vec<u8>, String> {
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -90,6 +100,12 @@ impl OutboundDocuments {
 
 #[async_trait::async_trait]
 impl OidcDocuments for OutboundDocuments {
+    async fn get_text(&self, url: &str) -> Result<String, String> {
+        let parsed = self.checked(url)?;
+        let body = self.body_of(url, self.client.get(parsed)).await?;
+        String::from_utf8(body).map_err(|_| format!("{url}: not UTF-8 text"))
+    }
+
     async fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
         let parsed = self.checked(url)?;
         self.json_of(url, self.client.get(parsed)).await
@@ -142,7 +158,7 @@ impl OidcDocuments for OutboundDocuments {
             .await
             .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
         let status = response.status().as_u16();
-        let body = Self::body_of(url, response).await?;
+        let body = Self::capped(url, response).await?;
         Ok((
             status,
             serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),

@@ -165,6 +165,48 @@ macro_rules! federation_tx {
                     .map(|r| Ok((r.try_get("provider").map_err(be)?, r.try_get("subject").map_err(be)?)))
                     .collect()
             }
+
+            async fn insert_saml_sp_keys(&mut self, keys: &tessera_domain::identity_providers::SamlSpKeys) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("INSERT INTO saml_sp_keys (pool_id, created_at, data) VALUES ($1, $2, $3) ON CONFLICT (pool_id) DO NOTHING")
+                    .bind(keys.pool_id.as_str())
+                    .bind(keys.created_at.millis())
+                    .bind($crate::codec::to_json(keys)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn saml_sp_keys(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<Option<tessera_domain::identity_providers::SamlSpKeys>> {
+                let data = sqlx::query_scalar::<_, String>("SELECT data FROM saml_sp_keys WHERE pool_id = $1")
+                    .bind(pool.as_str())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                data.map(|d| $crate::codec::from_json(&d, "SAML SP keys")).transpose()
+            }
+
+            async fn record_saml_assertion(&mut self, pool: &tessera_domain::UserPoolId, issuer: &str, assertion_id: &str, keep_until: tessera_domain::Timestamp, now: tessera_domain::Timestamp) -> tessera_store::StoreResult<bool> {
+                // A record past its time no longer protects anything (the assertion itself has
+                // expired): it gives way. Then the primary key lets one insert win.
+                sqlx::query("DELETE FROM saml_assertions WHERE pool_id = $1 AND issuer = $2 AND assertion_id = $3 AND keep_until <= $4")
+                    .bind(pool.as_str())
+                    .bind(issuer)
+                    .bind(assertion_id)
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let done = sqlx::query("INSERT INTO saml_assertions (pool_id, issuer, assertion_id, keep_until) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                    .bind(pool.as_str())
+                    .bind(issuer)
+                    .bind(assertion_id)
+                    .bind(keep_until.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() == 1)
+            }
         }
     };
 }

@@ -1441,6 +1441,11 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
+                sqlx::query("DELETE FROM saml_assertions WHERE keep_until <= $1")
+                    .bind(now.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
                 let grants = sqlx::query("DELETE FROM oauth_grants WHERE expires_at <= $1")
                     .bind(now.millis())
                     .execute(&mut *self.tx)

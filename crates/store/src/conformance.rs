@@ -74,7 +74,9 @@ macro_rules! store_conformance {
             identity_providers_round_trip_with_unique_identifiers,
             federation_states_are_taken_once_and_expire,
             federated_links_are_unique_and_go_with_the_user,
-            auth_events_round_trip_page_newest_first_and_prune);
+            auth_events_round_trip_page_newest_first_and_prune,
+            saml_sp_keys_are_written_once_and_go_with_the_pool,
+            saml_assertions_are_accepted_once_until_they_expire);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -771,6 +773,7 @@ pub async fn hosted_sessions_round_trip_and_expire(store: Arc<dyn Store>) {
     let p = pool("us-east-1_HOSTED");
     seed_pool(&*store, &p).await;
     let session = HostedSession {
+        saml: None,
         pool_id: p.id.clone(),
         sub: Sub::from_random([3; 16]),
         auth_time: t(0),

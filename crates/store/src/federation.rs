@@ -1,11 +1,12 @@
 //! Storage for federation: a user pool's external identity providers (unique by name, and by
 //! each of their IdpIdentifiers, within the pool), the state of sign-ins waiting for a
 //! provider's answer, and the links AdminLinkProviderForUser makes from a provider identity to
-//! a user. A supertrait of [`crate::Tx`], so one transaction covers them and the users.
+//! a user; for SAML, the pool's SP key pairs and the assertion ids already accepted. A
+//! supertrait of [`crate::Tx`], so one transaction covers them and the users.
 
 use crate::StoreResult;
 use async_trait::async_trait;
-use tessera_domain::identity_providers::{FederationState, IdentityProvider};
+use tessera_domain::identity_providers::{FederationState, IdentityProvider, SamlSpKeys};
 use tessera_domain::{Sub, Timestamp, UserPoolId};
 
 #[async_trait]
@@ -83,4 +84,20 @@ pub trait FederationTx: Send {
         pool: &UserPoolId,
         sub: &Sub,
     ) -> StoreResult<Vec<(String, String)>>;
+
+    /// Stores a pool's SAML SP keys unless it has some already; returns whether these were
+    /// stored (two nodes generating at once: one wins, both then read the winner's).
+    async fn insert_saml_sp_keys(&mut self, keys: &SamlSpKeys) -> StoreResult<bool>;
+    async fn saml_sp_keys(&mut self, pool: &UserPoolId) -> StoreResult<Option<SamlSpKeys>>;
+    /// Records that the assertion `assertion_id` of `issuer` was accepted, to be remembered
+    /// until `keep_until`. Returns false when it was already recorded and is still remembered at
+    /// `now` (a replay), even for two requests at the same time.
+    async fn record_saml_assertion(
+        &mut self,
+        pool: &UserPoolId,
+        issuer: &str,
+        assertion_id: &str,
+        keep_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 }

@@ -6,6 +6,9 @@ pagination, and app clients refused providers that don't exist."""
 
 from __future__ import annotations
 
+import base64
+import ssl
+
 import pytest
 from support import aws_error, create_client, create_pool, unique
 
@@ -21,9 +24,39 @@ OIDC = {
     "attributes_request_method": "GET",
     "oidc_issuer": "https://login.example.com",
 }
+# An IdP's metadata as Okta or Keycloak publish it: a signing certificate (self-signed, made
+# for this file) and the SSO and SLO endpoints, which Describe shows as derived keys.
+IDP_CERT = (
+    "MIIDFTCCAf2gAwIBAgIUY9o5g7mxPfkHqVxCByW32+toKFUwDQYJKoZIhvcNAQEL"
+    "BQAwGjEYMBYGA1UEAwwPaWRwLmV4YW1wbGUuY29tMB4XDTI2MTIwNjIwMDIwMFoX"
+    "DTM2MTIwMzIwMDIwMFowGjEYMBYGA1UEAwwPaWRwLmV4YW1wbGUuY29tMIIBIjAN"
+    "BgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtBIfDuGc4YSrogO6wd/Nkq8AnUIW"
+    "wZ2I0CcJNH0T8e65hcESB1VJcZKYPpGtoG1n/ae5m4ILMNLKhAJiF3HxXNSlOHkx"
+    "eHiYX/IGmFLMx2pHgy6W+PZQrBp1eJvxvt0+N8bjrwIazbluRGTP8togv9WXIbJr"
+    "pL/Ta25CVLnKr6xhJNKDgxrEsOqcVu7b2soOVb36B/8Tom9KFXrpJePvLyeFjS92"
+    "TWMjh9o7BPUqXa8067FexZVeaSexP4cUAGlQeYKGMQl+T1CQFP8OhqgNtPW002WR"
+    "ERkv3qKKkpm5Wl3AB+Piv86KHqIG/sJHLQ3DJU9HDStF90xc1LdSWUgIXQIDAQAB"
+    "o1MwUTAdBgNVHQ4EFgQUmDJsyn9WIwyF32DkmEMrsOs3F7gwHwYDVR0jBBgwFoAU"
+    "mDJsyn9WIwyF32DkmEMrsOs3F7gwDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0B"
+    "AQsFAAOCAQEAk61OxcrXO5H+65CJQV/FQBCUAWumX2xu4TneCXCCX4GZs0KJBDgO"
+    "ss4HbkFXM4Zfl9JCi+qv48EbgAQTJs5/6Zenl/h9a8EBVV1EX3shV57V7cFsI8EM"
+    "AKJbxznrbcSIbjvA0aJD3dThItraoVnjNEKcLwXQzmyGSeY9zma+0sGoKoFjjvMY"
+    "7I6+DoKzJAH3j0kEW8uNGk+/3/14jU4QeK9QbJdNAC+Ru9Gr9qRLghbD3eiJBRCm"
+    "Yu04JpVe58uvlO9wE8Sb+ob5mydyZidkvglPaVQ5cJejqOYmMh59n991TyhKIa5g"
+    "ec+q/0pM4lVyZl0lwLFQhfHmCpoFpoM1Ow=="
+)
 METADATA = (
     '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
-    'entityID="https://idp.example.com/saml"/>'
+    'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example.com/saml">'
+    '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+    '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
+    + IDP_CERT
+    + '</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>'
+    '<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+    'Location="https://idp.example.com/saml/slo"/>'
+    '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+    'Location="https://idp.example.com/saml/sso"/>'
+    '</md:IDPSSODescriptor></md:EntityDescriptor>'
 )
 APPLE_KEY = "-----BEGIN PRIVATE KEY-----\nMIGTAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBHkwdwIBAQQg\n-----END PRIVATE KEY-----"
 
@@ -185,3 +218,68 @@ def test_aws_cli_creates_an_oidc_provider(aws, pool_id):
     assert out["IdentityProvider"]["ProviderDetails"]["oidc_issuer"] == OIDC["oidc_issuer"]
     listed = aws("list-identity-providers", "--user-pool-id", pool_id, "--max-results", "10")
     assert [p["ProviderName"] for p in listed["Providers"]] == ["CliCorp"]
+
+
+def test_saml_provider_derives_endpoints_and_the_pool_has_a_signing_certificate(idp, aws, pool_id):
+    created = idp.create_identity_provider(
+        UserPoolId=pool_id, ProviderName="Okta", ProviderType="SAML",
+        ProviderDetails={
+            "MetadataFile": METADATA, "IDPSignout": "true", "EncryptedResponses": "true",
+            "RequestSigningAlgorithm": "rsa-sha256",
+        },
+        AttributeMapping={"email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"},
+    )["IdentityProvider"]
+    details = created["ProviderDetails"]
+    # Read from the metadata, as Cognito derives them.
+    assert details["SSORedirectBindingURI"] == "https://idp.example.com/saml/sso"
+    assert details["SLORedirectBindingURI"] == "https://idp.example.com/saml/slo"
+    assert details["MetadataFile"] == METADATA
+    assert details["IDPSignout"] == "true" and details["RequestSigningAlgorithm"] == "rsa-sha256"
+    # The pool's encryption certificate, which the IdP encrypts assertions to.
+    encryption = base64.b64decode(details["ActiveEncryptionCertificate"])
+    assert encryption[0] == 0x30  # DER: a SEQUENCE
+
+    # GetSigningCertificate: the pool's own X.509 certificate (base64 DER), the same every time
+    # and not the encryption one; aws-cli gets the same.
+    cert = idp.get_signing_certificate(UserPoolId=pool_id)["Certificate"]
+    der = base64.b64decode(cert)
+    pem = ssl.DER_cert_to_PEM_cert(der)
+    assert pem.startswith("-----BEGIN CERTIFICATE-----")
+    assert idp.get_signing_certificate(UserPoolId=pool_id)["Certificate"] == cert
+    assert aws("get-signing-certificate", "--user-pool-id", pool_id)["Certificate"] == cert
+    assert der != encryption
+    other = create_pool(idp)
+    assert idp.get_signing_certificate(UserPoolId=other)["Certificate"] != cert
+    with aws_error("ResourceNotFoundException"):
+        idp.get_signing_certificate(UserPoolId="us-east-1_NoSuchPool")
+
+    # Terraform sends Describe's details back: the derived keys are accepted and recomputed.
+    updated = idp.update_identity_provider(
+        UserPoolId=pool_id, ProviderName="Okta",
+        ProviderDetails={**details, "IDPSignout": "false"},
+    )["IdentityProvider"]["ProviderDetails"]
+    assert updated["IDPSignout"] == "false"
+    assert updated["SSORedirectBindingURI"] == "https://idp.example.com/saml/sso"
+    assert updated["ActiveEncryptionCertificate"] == details["ActiveEncryptionCertificate"]
+
+
+def test_saml_metadata_must_be_usable(idp, pool_id):
+    def create(details):
+        return idp.create_identity_provider(
+            UserPoolId=pool_id, ProviderName="Broken", ProviderType="SAML", ProviderDetails=details,
+        )
+
+    without_cert = METADATA.split("<md:KeyDescriptor")[0] + METADATA.split("</md:KeyDescriptor>")[1]
+    with aws_error("InvalidParameterException", contains="no signing certificate"):
+        create({"MetadataFile": without_cert})
+    without_sso = METADATA.split("<md:SingleSignOnService")[0] + "</md:IDPSSODescriptor></md:EntityDescriptor>"
+    with aws_error("InvalidParameterException", contains="no SingleSignOnService"):
+        create({"MetadataFile": without_sso})
+    doctype = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + METADATA
+    with aws_error("InvalidParameterException", contains="Invalid SAML metadata"):
+        create({"MetadataFile": doctype})
+    # A MetadataURL on a private address is refused unless the operator allowed it.
+    with aws_error("InvalidParameterException", contains="Unable to retrieve metadata"):
+        create({"MetadataURL": "https://127.0.0.1:9/metadata"})
+    with aws_error("ResourceNotFoundException"):
+        idp.describe_identity_provider(UserPoolId=pool_id, ProviderName="Broken")

@@ -1,5 +1,6 @@
 //! CreateIdentityProvider, DescribeIdentityProvider, UpdateIdentityProvider,
-//! DeleteIdentityProvider, ListIdentityProviders, GetIdentityProviderByIdentifier.
+//! DeleteIdentityProvider, ListIdentityProviders, GetIdentityProviderByIdentifier,
+//! GetSigningCertificate.
 
 use super::{ApiResult, pool_id, ts};
 use crate::AppState;
@@ -66,6 +67,20 @@ pub async fn describe_identity_provider(
         .await?;
     Ok(wire::DescribeIdentityProviderResponse {
         identity_provider: provider_out(view),
+    })
+}
+
+/// The certificate of the key the pool signs SAML requests with (generated on first use).
+pub async fn get_signing_certificate(
+    state: Arc<AppState>,
+    req: wire::GetSigningCertificateRequest,
+) -> ApiResult<wire::GetSigningCertificateResponse> {
+    let certificate = state
+        .engine
+        .get_signing_certificate(&pool_id(&req.user_pool_id)?)
+        .await?;
+    Ok(wire::GetSigningCertificateResponse {
+        certificate: Some(certificate),
     })
 }
 

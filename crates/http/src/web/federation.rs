@@ -3,8 +3,13 @@
 //! the browser back ([`idp_response`]). The engine does the protocol; this binds the round trip
 //! to the browser with a short-lived cookie holding the `state` sent to the provider, so an
 //! answer (or a stolen `state`) replayed in another browser is refused.
+//!
+//! SAML providers answer at `/saml2/idpresponse` by a cross-site POST ([`saml_response`]),
+//! which SameSite cookies don't accompany: that round trip is bound server-side instead, by
+//! the RelayState and the AuthnRequest's ID (see `tessera_engine::saml`).
+//! `/saml2/metadata` ([`saml_metadata`]) is the pool's SP metadata for the provider's admin.
 
-use super::pages::{PageRequest, engine_failure, redirect, signed_in};
+use super::pages::{PageRequest, engine_failure, redirect, signed_in, signed_in_with};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -159,4 +164,123 @@ pub(super) async fn idp_response(
     r.headers_mut()
         .append(SET_COOKIE, page.site.cookies.clear(FEDERATION_COOKIE));
     r
+}
+
+/// `POST /saml2/idpresponse` (`SAMLResponse`, `RelayState`): the SAML assertion consumer.
+pub(super) async fn saml_response(
+    State(state): State<Arc<AppState>>,
+    page: PageRequest,
+    body: axum::body::Bytes,
+) -> Response {
+    let pairs = super::form_pairs(&body);
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let callback = callback_url(&state, &page);
+    let done = match state
+        .engine
+        .finish_saml(
+            &page.site.pool.id,
+            field("SAMLResponse").unwrap_or_default(),
+            field("RelayState"),
+            &callback,
+        )
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return failed(&page, e),
+    };
+    let mut r = signed_in_with(
+        &state,
+        &page,
+        &done.request,
+        done.sub,
+        done.auth_time,
+        done.saml,
+    )
+    .await;
+    r.headers_mut()
+        .append(SET_COOKIE, page.site.cookies.clear(FEDERATION_COOKIE));
+    r
+}
+
+/// Where `/logout` goes on after a SAML provider's single logout: `after` as `/logout` would
+/// have redirected, made absolute (a relative one is relative to the domain).
+pub(super) async fn saml_logout(
+    state: &AppState,
+    page: &PageRequest,
+    session: &tessera_domain::oauth::HostedSession,
+    client_id: &tessera_domain::ClientId,
+    after: &str,
+) -> Option<Response> {
+    let callback = callback_url(state, page);
+    let absolute = if after.contains("://") {
+        after.to_string()
+    } else {
+        let base = callback.trim_end_matches("/oauth2/idpresponse");
+        format!("{base}/{after}")
+    };
+    match state
+        .engine
+        .start_saml_logout(session, client_id, &absolute, &callback)
+        .await
+    {
+        Ok(Some(to)) => Some(redirect(&to)),
+        Ok(None) => None,
+        // The local session ends either way; the provider's refusal is logged.
+        Err(e) => {
+            tracing::warn!(pool = %page.site.pool.id, error = %e, "SAML single logout not sent");
+            None
+        }
+    }
+}
+
+/// `GET /saml2/logout?SAMLResponse=…&RelayState=…`: the provider's answer to our
+/// LogoutRequest; on to where `/logout` was going.
+pub(super) async fn saml_logout_response(
+    State(state): State<Arc<AppState>>,
+    page: PageRequest,
+    uri: axum::http::Uri,
+) -> Response {
+    let relay = page.params.get("RelayState").cloned().unwrap_or_default();
+    let callback = callback_url(&state, &page);
+    match state
+        .engine
+        .finish_saml_logout(
+            &page.site.pool.id,
+            uri.query().unwrap_or_default(),
+            &relay,
+            &callback,
+        )
+        .await
+    {
+        Ok(after) => redirect(&after),
+        Err(e) => failed(&page, e),
+    }
+}
+
+/// `GET /saml2/metadata`: the pool's SP metadata (entity id, ACS, SLO, certificates).
+pub(super) async fn saml_metadata(
+    State(state): State<Arc<AppState>>,
+    page: PageRequest,
+) -> Response {
+    let callback = callback_url(&state, &page);
+    match state
+        .engine
+        .saml_sp_metadata(&page.site.pool.id, &callback)
+        .await
+    {
+        Ok(xml) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/samlmetadata+xml",
+            )],
+            xml,
+        )
+            .into_response(),
+        Err(e) => engine_failure(e),
+    }
 }

@@ -54,6 +54,12 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             &at("/oauth2/idpresponse"),
             get(federation::idp_response).post(federation::idp_response_post),
         )
+        .route(
+            &at("/saml2/idpresponse"),
+            axum::routing::post(federation::saml_response),
+        )
+        .route(&at("/saml2/metadata"), get(federation::saml_metadata))
+        .route(&at("/saml2/logout"), get(federation::saml_logout_response))
         .route(&at("/logout"), get(oauth::logout))
         .route(&at("/error"), get(pages::error_page))
         .route(

@@ -323,21 +323,33 @@ pub(super) async fn logout(
             return page.error_page(StatusCode::BAD_REQUEST, "redirect_mismatch", "logout_body");
         }
     };
-    if let Some(cookie) = super::render::cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = state.engine.end_hosted_session(&cookie).await
-    {
-        return engine_failure(e);
-    }
-    let mut r = match target {
-        LogoutTarget::LogoutUri(to) => redirect(&to),
+    let after = match target {
+        LogoutTarget::LogoutUri(to) => to,
         LogoutTarget::SignInAgain(params) => {
             let query: Vec<String> = params
                 .iter()
                 .map(|(k, v)| format!("{k}={}", tessera_domain::oauth::urlencode(v)))
                 .collect();
-            redirect(&format!("login?{}", query.join("&")))
+            format!("login?{}", query.join("&"))
         }
     };
+    let mut r = None;
+    if let Some(cookie) = super::render::cookie(&headers, SESSION_COOKIE) {
+        // A session that came through a SAML provider with IDPSignout is signed out there too:
+        // the provider answers at /saml2/logout, which then goes on to `after`.
+        if let Ok(Some(session)) = state
+            .engine
+            .hosted_session(&page.site.pool.id, &cookie)
+            .await
+        {
+            r = super::federation::saml_logout(&state, &page, &session, &client.client_id, &after)
+                .await;
+        }
+        if let Err(e) = state.engine.end_hosted_session(&cookie).await {
+            return engine_failure(e);
+        }
+    }
+    let mut r = r.unwrap_or_else(|| redirect(&after));
     r.headers_mut()
         .append(SET_COOKIE, page.site.cookies.clear(SESSION_COOKIE));
     r

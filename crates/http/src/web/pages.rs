@@ -225,8 +225,24 @@ pub(super) async fn signed_in(
     sub: tessera_domain::Sub,
     auth_time: tessera_domain::Timestamp,
 ) -> Response {
+    signed_in_with(state, page, req, sub, auth_time, None).await
+}
+
+/// As [`signed_in`], keeping the SAML session the user came with (for single logout).
+pub(super) async fn signed_in_with(
+    state: &AppState,
+    page: &PageRequest,
+    req: &AuthorizeRequest,
+    sub: tessera_domain::Sub,
+    auth_time: tessera_domain::Timestamp,
+    saml: Option<tessera_domain::identity_providers::SamlSignIn>,
+) -> Response {
     let pool = &page.site.pool.id;
-    let cookie = match state.engine.open_hosted_session(pool, sub, auth_time).await {
+    let cookie = match state
+        .engine
+        .open_federated_session(pool, sub, auth_time, saml)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return engine_failure(e),
     };

@@ -5,7 +5,9 @@ use crate::{Conflict, Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tessera_domain::ClientId;
-use tessera_domain::identity_providers::{FederationState, IdentityProvider, ProviderType};
+use tessera_domain::identity_providers::{
+    FederationState, IdentityProvider, ProviderType, SamlSpKeys,
+};
 use tessera_domain::oauth::{AuthorizeRequest, ResponseType};
 
 fn provider(p: &tessera_domain::pool::UserPool, name: &str, ids: &[&str]) -> IdentityProvider {
@@ -18,6 +20,7 @@ fn provider(p: &tessera_domain::pool::UserPool, name: &str, ids: &[&str]) -> Ide
         attribute_mapping: BTreeMap::from([("username".into(), "sub".into())]),
         idp_identifiers: ids.iter().map(|s| s.to_string()).collect(),
         acr_mapping: None,
+        saml_metadata: None,
         created_at: t(1),
         modified_at: t(1),
     }
@@ -148,6 +151,8 @@ fn state(p: &tessera_domain::pool::UserPool, expires_ms: i64) -> FederationState
             login_hint: None,
         },
         nonce: "n-0S6_WzA2Mj".into(),
+        saml_request_id: Some("_req-1".into()),
+        after_logout: None,
         expires_at: t(expires_ms),
     }
 }
@@ -258,4 +263,139 @@ pub async fn federated_links_are_unique_and_go_with_the_user(store: Arc<dyn Stor
         None
     );
     tx.commit().await.unwrap();
+}
+
+fn sp_keys(p: &tessera_domain::pool::UserPool, tag: &str) -> SamlSpKeys {
+    SamlSpKeys {
+        pool_id: p.id.clone(),
+        signing_certificate: format!(
+            "-----BEGIN CERTIFICATE-----\n{tag}-s\n-----END CERTIFICATE-----"
+        ),
+        sealed_signing_key: tag.as_bytes().to_vec(),
+        encryption_certificate: format!(
+            "-----BEGIN CERTIFICATE-----\n{tag}-e\n-----END CERTIFICATE-----"
+        ),
+        sealed_encryption_key: vec![9, 9],
+        created_at: t(5),
+    }
+}
+
+pub async fn saml_sp_keys_are_written_once_and_go_with_the_pool(store: Arc<dyn Store>) {
+    let (p, q) = (pool("us-east-1_SAMLK"), pool("us-east-1_SAMLQ"));
+    seed_pool(&*store, &p).await;
+    seed_pool(&*store, &q).await;
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.saml_sp_keys(&p.id).await.unwrap(), None);
+    assert!(tx.insert_saml_sp_keys(&sp_keys(&p, "first")).await.unwrap());
+    // A second generation (another node's, at the same time) loses: the first stays.
+    assert!(
+        !tx.insert_saml_sp_keys(&sp_keys(&p, "second"))
+            .await
+            .unwrap()
+    );
+    assert!(tx.insert_saml_sp_keys(&sp_keys(&q, "other")).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.saml_sp_keys(&p.id).await.unwrap(),
+        Some(sp_keys(&p, "first"))
+    );
+    assert_eq!(
+        tx.saml_sp_keys(&q.id).await.unwrap(),
+        Some(sp_keys(&q, "other"))
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_pool(&p.id).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.saml_sp_keys(&p.id).await.unwrap(), None);
+}
+
+pub async fn saml_assertions_are_accepted_once_until_they_expire(store: Arc<dyn Store>) {
+    let (p, q) = (pool("us-east-1_SAMLA"), pool("us-east-1_SAMLB"));
+    seed_pool(&*store, &p).await;
+    seed_pool(&*store, &q).await;
+    let idp = "https://idp.example/metadata";
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.record_saml_assertion(&p.id, idp, "_a1", t(1_000), t(0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.record_saml_assertion(&p.id, idp, "_a1", t(1_000), t(10))
+            .await
+            .unwrap()
+    );
+    // Another issuer's, or another pool's, assertion with the same id is another assertion.
+    assert!(
+        tx.record_saml_assertion(&p.id, "https://other.example", "_a1", t(1_000), t(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.record_saml_assertion(&q.id, idp, "_a1", t(1_000), t(10))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+
+    // Committed, the record holds for every later transaction (every node) until its time.
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        !tx.record_saml_assertion(&p.id, idp, "_a1", t(2_000), t(999))
+            .await
+            .unwrap()
+    );
+    // Past its time the record gives way (the assertion itself is no longer valid by then).
+    assert!(
+        tx.record_saml_assertion(&p.id, idp, "_a1", t(3_000), t(1_000))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+
+    // Two transactions at once: only one records it.
+    let (s1, s2) = (store.clone(), store.clone());
+    let (pa, pb) = (p.id.clone(), p.id.clone());
+    let one = tokio::spawn(async move {
+        let mut tx = s1.begin().await.ok()?;
+        let first = tx
+            .record_saml_assertion(&pa, idp, "_race", t(5_000), t(0))
+            .await
+            .ok()?;
+        tx.commit().await.ok()?;
+        Some(first)
+    });
+    let two = tokio::spawn(async move {
+        let mut tx = s2.begin().await.ok()?;
+        let first = tx
+            .record_saml_assertion(&pb, idp, "_race", t(5_000), t(0))
+            .await
+            .ok()?;
+        tx.commit().await.ok()?;
+        Some(first)
+    });
+    let wins = [one.await.unwrap(), two.await.unwrap()]
+        .iter()
+        .filter(|r| **r == Some(true))
+        .count();
+    assert_eq!(wins, 1, "exactly one of two concurrent records wins");
+
+    // The sweep forgets records past their time.
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.record_saml_assertion(&q.id, idp, "_swept", t(50), t(0))
+            .await
+            .unwrap()
+    );
+    tx.sweep_expired(t(60)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.record_saml_assertion(&q.id, idp, "_swept", t(5_000), t(0))
+            .await
+            .unwrap()
+    );
 }
