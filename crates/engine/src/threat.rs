@@ -57,6 +57,44 @@ pub fn origin() -> Origin {
     ORIGIN.try_with(Clone::clone).unwrap_or_default()
 }
 
+impl crate::Engine {
+    /// The origin a public call's `UserContextData.IpAddress` describes: the end user's address
+    /// as the app's own server saw it, believed only when the app client propagates additional
+    /// user context data (`EnablePropagateAdditionalUserContextData`, which Cognito allows only
+    /// on clients with a secret). `None`: keep the request's own origin.
+    pub async fn user_context_origin(
+        &self,
+        client_id: &str,
+        ip_address: Option<&str>,
+    ) -> crate::error::EngineResult<Option<Origin>> {
+        let Some(ip) = ip_address.and_then(|a| a.trim().parse::<IpAddr>().ok()) else {
+            return Ok(None);
+        };
+        let client = {
+            let mut tx = self.inner.store.read().await?;
+            match self.load_client(&mut *tx, client_id).await {
+                Ok(c) => c,
+                // The call itself will say what is wrong with its client.
+                Err(crate::EngineError::Client(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        };
+        let propagates = client
+            .config
+            .settings
+            .get("EnablePropagateAdditionalUserContextData")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        if !propagates || client.secrets.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Origin {
+            ip: Some(ip),
+            user_agent: origin().user_agent,
+        }))
+    }
+}
+
 /// The k-anonymity range API (Have I Been Pwned's `range/{prefix}`): the answer for a 5-hex
 /// prefix, or why there is none. Implemented by the server behind the outbound guard.
 #[async_trait]

@@ -347,6 +347,37 @@ def test_blocked_ranges_apply_to_the_address_a_trusted_proxy_forwards(spawn):
     assert events_of(idp2, pool2, name)[0]["EventContextData"]["IpAddress"] == "127.0.0.1"
 
 
+def test_user_context_data_gives_the_address_only_for_clients_that_propagate_it(spawn):
+    """A public call's UserContextData.IpAddress (an app server signing users in on their
+    behalf) is believed only from an app client with a secret and
+    EnablePropagateAdditionalUserContextData, as Cognito does; from any other client it is
+    ignored and the request's own address counts."""
+    from support import secret_hash
+
+    server = spawn()
+    idp = server.client()
+    pool = threat_pool(idp, "ENFORCED")
+    idp.set_risk_configuration(UserPoolId=pool,
+                               RiskExceptionConfiguration={"BlockedIPRangeList": ["203.0.113.0/24"]})
+    name, pw = unique("u"), strong()
+    idp.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=pw, Permanent=True)
+    propagating = create_client(idp, pool, GenerateSecret=True, EnablePropagateAdditionalUserContextData=True)
+    plain = create_client(idp, pool, GenerateSecret=True)
+
+    def sign_in(client):
+        return server.client(unsigned=True).initiate_auth(
+            ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": name, "PASSWORD": pw,
+                            "SECRET_HASH": secret_hash(name, client["ClientId"], client["ClientSecret"])},
+            UserContextData={"IpAddress": "203.0.113.44", "EncodedData": "opaque"})
+
+    with aws_error("NotAuthorizedException", BLOCKED):
+        sign_in(propagating)
+    assert "AuthenticationResult" in sign_in(plain)
+    assert events_of(idp, pool, name)[0]["EventContextData"]["IpAddress"] == "127.0.0.1"
+
+
 # -- adaptive authentication -------------------------------------------------------------------
 
 

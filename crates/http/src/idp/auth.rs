@@ -53,22 +53,44 @@ fn outcome(o: AuthOutcome) -> ApiResult<Outcome> {
     })
 }
 
+/// The origin a public call's UserContextData gives, when its client propagates it.
+async fn user_context(
+    state: &AppState,
+    client_id: &str,
+    data: Option<&wire::UserContextDataType>,
+) -> ApiResult<Option<tessera_engine::threat::Origin>> {
+    let ip = data.and_then(|d| d.ip_address.as_deref());
+    if ip.is_none() {
+        return Ok(None);
+    }
+    Ok(state.engine.user_context_origin(client_id, ip).await?)
+}
+
+/// Runs a call under `origin` when there is one.
+async fn from<T>(
+    origin: Option<tessera_engine::threat::Origin>,
+    call: impl std::future::Future<Output = T>,
+) -> T {
+    match origin {
+        Some(o) => tessera_engine::threat::with_origin(o, call).await,
+        None => call.await,
+    }
+}
+
 pub async fn initiate_auth(
     state: Arc<AppState>,
     req: wire::InitiateAuthRequest,
 ) -> ApiResult<wire::InitiateAuthResponse> {
-    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(
-        state
-            .engine
-            .initiate_auth(AuthRequest {
-                client_id: req.client_id,
-                flow: req.auth_flow.as_str().to_string(),
-                parameters: req.auth_parameters.unwrap_or_default(),
-                admin_pool: None,
-                client_metadata: req.client_metadata,
-            })
-            .await?,
-    )?;
+    let origin = user_context(&state, &req.client_id, req.user_context_data.as_ref()).await?;
+    let call = state.engine.initiate_auth(AuthRequest {
+        client_id: req.client_id,
+        flow: req.auth_flow.as_str().to_string(),
+        parameters: req.auth_parameters.unwrap_or_default(),
+        admin_pool: None,
+        client_metadata: req.client_metadata,
+    });
+    let (authentication_result, challenge_name, challenge_parameters, session) =
+        outcome(from(origin, call).await?)?;
     Ok(wire::InitiateAuthResponse {
         authentication_result,
         challenge_name,
@@ -93,11 +115,8 @@ pub async fn admin_initiate_auth(
         admin_pool: Some(pool_id(&req.user_pool_id)?),
         client_metadata: req.client_metadata,
     });
-    let result = match context {
-        Some(origin) => tessera_engine::threat::with_origin(origin, call).await,
-        None => call.await,
-    };
-    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(result?)?;
+    let (authentication_result, challenge_name, challenge_parameters, session) =
+        outcome(from(context, call).await?)?;
     Ok(wire::AdminInitiateAuthResponse {
         authentication_result,
         challenge_name,
@@ -111,19 +130,17 @@ pub async fn respond_to_auth_challenge(
     state: Arc<AppState>,
     req: wire::RespondToAuthChallengeRequest,
 ) -> ApiResult<wire::RespondToAuthChallengeResponse> {
-    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(
-        state
-            .engine
-            .respond_to_auth_challenge(ChallengeResponse {
-                client_id: req.client_id,
-                challenge_name: req.challenge_name.as_str().to_string(),
-                session: req.session,
-                responses: req.challenge_responses.unwrap_or_default(),
-                admin_pool: None,
-                client_metadata: req.client_metadata,
-            })
-            .await?,
-    )?;
+    let origin = user_context(&state, &req.client_id, req.user_context_data.as_ref()).await?;
+    let call = state.engine.respond_to_auth_challenge(ChallengeResponse {
+        client_id: req.client_id,
+        challenge_name: req.challenge_name.as_str().to_string(),
+        session: req.session,
+        responses: req.challenge_responses.unwrap_or_default(),
+        admin_pool: None,
+        client_metadata: req.client_metadata,
+    });
+    let (authentication_result, challenge_name, challenge_parameters, session) =
+        outcome(from(origin, call).await?)?;
     Ok(wire::RespondToAuthChallengeResponse {
         authentication_result,
         challenge_name,
@@ -137,19 +154,20 @@ pub async fn admin_respond_to_auth_challenge(
     state: Arc<AppState>,
     req: wire::AdminRespondToAuthChallengeRequest,
 ) -> ApiResult<wire::AdminRespondToAuthChallengeResponse> {
-    let (authentication_result, challenge_name, challenge_parameters, session) = outcome(
-        state
-            .engine
-            .respond_to_auth_challenge(ChallengeResponse {
-                client_id: req.client_id,
-                challenge_name: req.challenge_name.as_str().to_string(),
-                session: req.session,
-                responses: req.challenge_responses.unwrap_or_default(),
-                admin_pool: Some(pool_id(&req.user_pool_id)?),
-                client_metadata: req.client_metadata,
-            })
-            .await?,
-    )?;
+    let context = req
+        .context_data
+        .as_ref()
+        .and_then(crate::origin::from_context_data);
+    let call = state.engine.respond_to_auth_challenge(ChallengeResponse {
+        client_id: req.client_id,
+        challenge_name: req.challenge_name.as_str().to_string(),
+        session: req.session,
+        responses: req.challenge_responses.unwrap_or_default(),
+        admin_pool: Some(pool_id(&req.user_pool_id)?),
+        client_metadata: req.client_metadata,
+    });
+    let (authentication_result, challenge_name, challenge_parameters, session) =
+        outcome(from(context, call).await?)?;
     Ok(wire::AdminRespondToAuthChallengeResponse {
         authentication_result,
         challenge_name,
