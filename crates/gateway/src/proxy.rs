@@ -113,9 +113,10 @@ async fn handle(
         tracing::debug!(code = refusal.code, message = %refusal.message, "gateway refused");
         let mut response = refusal.render(service, &request_id);
         // A refusal answers before the body is read. A client that sent `Expect: 100-continue`
-        // may still send the body (botocore does after waiting a second), and on a kept-alive
-        // connection those bytes would be read as the start of its next request. Closing the
-        // connection keeps requests apart (RFC 9110 §10.1.1).
+        // and got the refusal first never sends the body (RFC 9110 §10.1.1 lets it); were the
+        // connection kept alive, the Content-Length bytes still awaited would be taken from the
+        // start of its next request (`GET` read as `ET`: seen as intermittent signature
+        // mismatches with boto3). Closing the connection keeps requests apart.
         if body_unread {
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,

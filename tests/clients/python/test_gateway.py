@@ -7,7 +7,6 @@ shown not to have reached the backend by reading the backend directly with its o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import socket
@@ -275,11 +274,13 @@ def test_signed_in_identity_owns_its_prefix_only(server, identities, backend, ca
     assert objects(backend) == before
 
 
-def test_a_refused_upload_closes_the_connection_so_a_late_body_is_never_a_request(server, identities):
-    """botocore sends PutObject with `Expect: 100-continue` and, when no answer comes within a
-    second, sends the body anyway. A refusal answers before the body is read, so the connection
-    must close: on a kept-alive one the late body would be read as the start of the next request
-    (`xGET …`, a signature mismatch). Here the late body is sent on purpose after the refusal."""
+def test_a_refused_upload_closes_the_connection_so_the_next_request_stays_whole(server, identities):
+    """botocore sends PutObject with `Expect: 100-continue`; when the refusal comes first it
+    never sends the body (RFC 9110 lets it). A server that kept the connection alive and then
+    drained the Content-Length bytes it still expected took the first byte of the client's next
+    request as that body and read `GET` as `ET`: the intermittent SignatureDoesNotMatch seen in
+    CI (5 in 66 runs of a loop under load, each with `ET`/`UT` as the server's method). So a
+    refusal sent before the body was read says `Connection: close`, and the connection ends."""
     from botocore.auth import S3SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -288,16 +289,16 @@ def test_a_refused_upload_closes_the_connection_so_a_late_body_is_never_a_reques
     host, port = server.gateway.split("://", 1)[1].rsplit(":", 1)
     signer = S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretKey"], creds["SessionToken"]), "s3", REGION)
 
-    def signed(method: str, path: str, body: bytes, extra: dict) -> bytes:
-        req = AWSRequest(method=method, url=f"{server.gateway}{path}", data=body, headers=extra)
-        req.headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
+    def signed(method: str, path: str, length: int, extra: dict) -> bytes:
+        req = AWSRequest(method=method, url=f"{server.gateway}{path}", headers=extra)
+        req.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
         signer.add_auth(req)
-        head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}"]
+        head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {length}"]
         head += [f"{k}: {v}" for k, v in req.headers.items() if k.lower() != "host"]
         return ("\r\n".join(head) + "\r\n\r\n").encode()
 
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(signed("PUT", f"/{BUCKET}/assets/planted.jpg", b"x", {"Expect": "100-continue"}))
+        sock.sendall(signed("PUT", f"/{BUCKET}/assets/planted.jpg", 1, {"Expect": "100-continue"}))
         answer = b""
         while b"</Error>" not in answer:
             chunk = sock.recv(65536)
@@ -306,13 +307,13 @@ def test_a_refused_upload_closes_the_connection_so_a_late_body_is_never_a_reques
         head = answer.split(b"\r\n\r\n", 1)[0].decode().lower()
         assert head.startswith("http/1.1 403"), head
         assert "\r\nconnection: close" in head, head
-        # The body the client sends late, then its next request on the same connection.
+        # The body is never sent; the client's next request follows on the same connection.
         try:
-            sock.sendall(b"x" + signed("GET", f"/{BUCKET}/{ident}/notes.txt", b"", {}))
+            sock.sendall(signed("GET", f"/{BUCKET}/{ident}/notes.txt", 0, {}))
             rest = sock.recv(65536)
         except (ConnectionResetError, BrokenPipeError):
             rest = b""
-        assert b"SignatureDoesNotMatch" not in rest and rest == b"", rest[:300]
+        assert rest == b"", rest[:400]
 
 
 def test_a_missing_key_is_403_without_list_permission(server, identities):
