@@ -83,11 +83,17 @@ impl Engine {
             .get("api_version")
             .map(String::as_str)
             .unwrap_or("v17.0");
-        SocialEndpoints::builtin(p.provider_type, version).overridden_by(
+        self.endpoints_of_type(p.provider_type, version)
+    }
+
+    /// A provider type's endpoints (Facebook's at Graph API `version`), with the deployment's
+    /// `[federation.<Type>]` overrides: for user-pool federation and identity-pool logins alike.
+    pub(crate) fn endpoints_of_type(&self, t: ProviderType, version: &str) -> SocialEndpoints {
+        SocialEndpoints::builtin(t, version).overridden_by(
             self.inner
                 .federation_endpoints
                 .get()
-                .and_then(|m| m.get(&p.provider_type)),
+                .and_then(|m| m.get(&t)),
         )
     }
 

@@ -33,9 +33,7 @@ impl Refusal {
             Service::DynamoDb => Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "AccessDeniedException",
-                format!(
-                    "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
-                ),
+                tessera_engine::gateway::not_authorized_message(principal_arn, action, resource),
             ),
         }
     }

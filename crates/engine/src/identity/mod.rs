@@ -31,9 +31,24 @@ pub struct IdentityPoolPage {
 impl Engine {
     /// `arn:aws:cognito-identity:{region}:{account}:identitypool/{id}`.
     pub fn identity_pool_arn(&self, id: &IdentityPoolId) -> String {
+        self.identity_pool_arn_of(id.as_str())
+    }
+
+    /// The same ARN for an id as a caller gave it (authorization names the resource before
+    /// anything checks that it exists).
+    pub fn identity_pool_arn_of(&self, id: &str) -> String {
         let s = &self.inner.settings;
         format!(
             "arn:aws:cognito-identity:{}:{}:identitypool/{id}",
+            s.region, s.account_id
+        )
+    }
+
+    /// `arn:aws:cognito-idp:{region}:{account}:userpool/{id}`.
+    pub fn user_pool_arn(&self, id: &str) -> String {
+        let s = &self.inner.settings;
+        format!(
+            "arn:aws:cognito-idp:{}:{}:userpool/{id}",
             s.region, s.account_id
         )
     }

@@ -103,17 +103,6 @@ fn text_of(v: &Value, name: &str) -> Option<String> {
 }
 
 impl Engine {
-    /// The endpoints of a public provider here (Cognito's, with the deployment's overrides).
-    fn public_endpoints(&self, provider: PublicProvider) -> SocialEndpoints {
-        let t = provider.provider_type();
-        SocialEndpoints::builtin(t, "v17.0").overridden_by(
-            self.inner
-                .federation_endpoints
-                .get()
-                .and_then(|m| m.get(&t)),
-        )
-    }
-
     /// Verifies a public provider's token for a pool that lists it with `configured` app ids.
     pub(crate) async fn verify_public_login(
         &self,
@@ -122,7 +111,7 @@ impl Engine {
         token: &str,
     ) -> EngineResult<LoginProof> {
         let ids = app_ids(configured);
-        let endpoints = self.public_endpoints(provider);
+        let endpoints = self.endpoints_of_type(provider.provider_type(), "v17.0");
         match provider {
             PublicProvider::Google | PublicProvider::Apple => {
                 self.verify_public_id_token(provider, &endpoints, ids, token)
@@ -198,13 +187,19 @@ impl Engine {
         let provider = PublicProvider::Facebook;
         let root = graph_root(endpoints)
             .ok_or_else(|| unreachable(provider, "no Graph API endpoint configured"))?;
-        let app = self.ask(provider, &format!("{root}/app"), token).await?;
+        let app = self
+            .answer_of(provider, &format!("{root}/app"), Some(token))
+            .await?;
         let app_id = text_of(&app, "id").ok_or_else(|| invalid("Invalid Facebook token."))?;
         if !app_ids.contains(&app_id) {
             return Err(unsupported_provider());
         }
         let me = self
-            .ask(provider, &format!("{root}/me?fields=id,name,email"), token)
+            .answer_of(
+                provider,
+                &format!("{root}/me?fields=id,name,email"),
+                Some(token),
+            )
             .await?;
         let user = text_of(&me, "id").ok_or_else(|| invalid("Invalid Facebook token."))?;
         let mut claims = Map::new();
@@ -238,7 +233,11 @@ impl Engine {
             .ok_or_else(|| unreachable(provider, "no token endpoint configured"))?;
         let encoded = crate::verification::percent_encode(token);
         let info = self
-            .ask_unauthenticated(provider, &format!("{info_url}?access_token={encoded}"))
+            .answer_of(
+                provider,
+                &format!("{info_url}?access_token={encoded}"),
+                None,
+            )
             .await?;
         let app = text_of(&info, "app_id");
         let aud = text_of(&info, "aud");
@@ -268,20 +267,8 @@ impl Engine {
         })
     }
 
-    /// A provider API call with the user's token as bearer: 2xx gives the answer, a 4xx means
-    /// the provider refused the token, anything else is the provider failing.
-    async fn ask(&self, provider: PublicProvider, url: &str, token: &str) -> EngineResult<Value> {
-        self.answer_of(provider, url, Some(token)).await
-    }
-
-    async fn ask_unauthenticated(
-        &self,
-        provider: PublicProvider,
-        url: &str,
-    ) -> EngineResult<Value> {
-        self.answer_of(provider, url, None).await
-    }
-
+    /// A provider API call (with the user's token as bearer, if given): 2xx gives the answer,
+    /// a 4xx means the provider refused the token, anything else is the provider failing.
     async fn answer_of(
         &self,
         provider: PublicProvider,

@@ -102,17 +102,13 @@ pub(super) async fn idp_response_post(
         .filter_map(|k| form.get(k).map(|v| (k, v.as_str())))
         .collect();
     let target = tessera_domain::oauth::with_params(&callback_url(&state, &page), &kept, false);
-    let escaped = crate::query::xml_escape(&target);
-    let html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\"><meta http-equiv=\"refresh\" content=\"0;url={escaped}\"><title>Signing in</title></head><body><p><a href=\"{escaped}\">Continue</a></p></body></html>"
+    let mut r = page.frame.render(
+        StatusCode::OK,
+        "continue.html",
+        "federation_continue_title",
+        json!({ "target": target }),
     );
-    let mut r = (StatusCode::OK, html).into_response();
-    let headers = r.headers_mut();
-    headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(
+    r.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
     );

@@ -17,6 +17,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("code.html", include_str!("templates/code.html")),
     ("forgot.html", include_str!("templates/forgot.html")),
     ("message.html", include_str!("templates/message.html")),
+    ("continue.html", include_str!("templates/continue.html")),
 ];
 
 const BASE_CSS: &str = include_str!("style.css");
