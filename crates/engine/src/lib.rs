@@ -7,6 +7,7 @@
 
 pub mod audit;
 mod auth;
+pub mod aws_saml;
 mod branding;
 mod clients;
 mod custom;

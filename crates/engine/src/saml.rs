@@ -597,6 +597,7 @@ mod tests {
                 ("groups".into(), vec!["x".into(), "y".into()]),
             ],
             keep_until_ms: 0,
+            recipient: String::new(),
         };
         let c = saml_claims(&v).unwrap_or_default();
         assert_eq!(c.get("email"), Some(&Value::String("a@example.com".into())));

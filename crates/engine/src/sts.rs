@@ -21,6 +21,7 @@ use crate::Engine;
 use crate::error::{EngineError, EngineResult, on_conflict};
 use crate::iam::{load_role, parse_policy};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use tessera_domain::iam::{self, Role, RoleSession};
 use tessera_domain::identity::SessionGrant;
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
@@ -75,6 +76,29 @@ pub struct AssumedRole {
     pub provider: Option<String>,
     /// Percentage of the session policy limit used, when a session policy was passed.
     pub packed_policy_size: Option<u32>,
+    /// AssumeRoleWithSAML only: what the assertion said.
+    pub saml: Option<SamlSubject>,
+}
+
+/// What AssumeRoleWithSAML answers about the assertion (`subject` and `audience` are in
+/// [`AssumedRole`]).
+#[derive(Clone, Debug)]
+pub struct SamlSubject {
+    pub subject_type: String,
+    pub issuer: String,
+    pub name_qualifier: String,
+    pub source_identity: Option<String>,
+}
+
+/// AssumeRoleWithSAML's input.
+#[derive(Clone, Debug, Default)]
+pub struct AssumeRoleWithSamlInput {
+    pub role_arn: String,
+    pub principal_arn: String,
+    pub saml_assertion: String,
+    pub duration_seconds: Option<i64>,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
 }
 
 /// A verified web identity token, as the trust policy sees it.
@@ -264,11 +288,138 @@ impl Engine {
                 duration,
                 session_policy,
                 web.amr.clone().unwrap_or_default(),
+                BTreeMap::new(),
             )
             .await?;
         assumed.subject = Some(web.subject);
         assumed.audience = Some(web.audience);
         assumed.provider = Some(web.provider);
+        Ok(assumed)
+    }
+
+    /// AssumeRoleWithSAML (unsigned: the IdP's signed assertion is the credential). The
+    /// assertion is checked by [`crate::aws_saml`]; the role must be one its Role attribute
+    /// pairs with `PrincipalArn`, and the role's trust policy must let that SAML provider
+    /// assume it with the assertion's `SAML:*` keys (and tag the session when it carries
+    /// `PrincipalTag` attributes). The session name is the assertion's RoleSessionName.
+    pub async fn assume_role_with_saml(
+        &self,
+        input: AssumeRoleWithSamlInput,
+    ) -> EngineResult<AssumedRole> {
+        use crate::aws_saml::AwsSamlRefusal as R;
+        use tessera_saml::Refusal;
+        const DENIED: &str = "Not authorized to perform sts:AssumeRoleWithSAML";
+        let shared = AssumeRoleInput {
+            role_arn: input.role_arn.clone(),
+            policy: input.policy.clone(),
+            policy_arns: input.policy_arns.clone(),
+            ..AssumeRoleInput::default()
+        };
+        let session_policy = self.session_policy(&shared).await?;
+        let assertion = match self
+            .verify_aws_saml(&input.principal_arn, &input.saml_assertion)
+            .await?
+        {
+            Ok(a) => a,
+            Err(R::NoProvider) => return Err(invalid_token("Specified provider doesn't exist")),
+            Err(R::ProviderExpired) => {
+                return Err(invalid_token("Specified provider's metadata has expired"));
+            }
+            Err(R::Refused(r)) => {
+                return Err(match r {
+                    Refusal::Expired(_) => DomainError::new(
+                        ErrorKind::IamExpiredToken,
+                        "Token must be redeemed within 5 minutes of issuance",
+                    )
+                    .into(),
+                    Refusal::Signature(_) => invalid_token("Response signature invalid"),
+                    Refusal::Issuer(_) => invalid_token("Issuer not present in specified provider"),
+                    Refusal::Audience(_) => invalid_token("Invalid audience in SAML response"),
+                    Refusal::Destination(_) => {
+                        invalid_token("Invalid destination or recipient in SAML response")
+                    }
+                    Refusal::Status(_) => invalid_token("SAML response status is not Success"),
+                    Refusal::Encryption(_) => {
+                        invalid_token("Encrypted assertions are not supported by this provider")
+                    }
+                    _ => invalid_token("Invalid SAML response"),
+                });
+            }
+        };
+        let session_name = assertion
+            .session_name
+            .clone()
+            .filter(|n| check_session_name(n).is_ok())
+            .ok_or_else(|| {
+                invalid_token(
+                    "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}",
+                )
+            })?;
+        if !assertion
+            .roles_for(&input.principal_arn)
+            .contains(&input.role_arn)
+        {
+            return Err(access_denied(DENIED));
+        }
+        let role = self
+            .role_of_arn(&input.role_arn)
+            .await?
+            .ok_or_else(|| access_denied(DENIED))?;
+        let requested = match input.duration_seconds {
+            Some(d) => Some(d),
+            None => assertion
+                .session_duration
+                .as_deref()
+                .and_then(|d| d.trim().parse::<i64>().ok())
+                .map(|d| d.clamp(MIN_DURATION, i64::from(role.max_session_duration))),
+        };
+        let duration = check_duration(requested, &role, None)?;
+        let trust = parse_policy(&role.trust_policy, PolicyKind::Trust)?;
+        let account = self.inner.settings.account_id.clone();
+        let mut actions = vec!["sts:AssumeRoleWithSAML"];
+        if !assertion.principal_tags.is_empty() {
+            actions.push("sts:TagSession");
+        }
+        if assertion.source_identity.is_some() {
+            actions.push("sts:SetSourceIdentity");
+        }
+        for action in actions {
+            let mut request = RequestContext::new(action, role.arn.as_str())
+                .with_principal(Principal::Federated(input.principal_arn.clone()))
+                .with_request_time(self.now().millis());
+            for (key, values) in assertion.condition_keys(&account) {
+                // An attribute with one value is a single-valued key; several, multivalued.
+                request = match <[String; 1]>::try_from(values) {
+                    Ok([one]) => request.with_key(&key, one),
+                    Err(values) => request.with_multi_key(&key, values),
+                };
+            }
+            for (k, v) in &assertion.principal_tags {
+                request = request.with_key(&format!("aws:RequestTag/{k}"), v.as_str());
+            }
+            if !evaluate_trust(&request, SourcedPolicy::new("trust", &trust)).is_allowed() {
+                return Err(access_denied(DENIED));
+            }
+        }
+        let mut assumed = self
+            .issue_role_session(
+                &role,
+                &session_name,
+                duration,
+                session_policy,
+                Vec::new(),
+                assertion.principal_tags.clone(),
+            )
+            .await?;
+        tracing::info!(target: "audit", provider = %input.principal_arn, role = %role.arn, subject = %assertion.verified.name_id, "AssumeRoleWithSAML");
+        assumed.subject = Some(assertion.verified.name_id.clone());
+        assumed.audience = Some(assertion.verified.recipient.clone());
+        assumed.saml = Some(SamlSubject {
+            subject_type: assertion.subject_type(),
+            issuer: assertion.verified.issuer.clone(),
+            name_qualifier: assertion.name_qualifier(&account),
+            source_identity: assertion.source_identity.clone(),
+        });
         Ok(assumed)
     }
 
@@ -322,6 +473,7 @@ impl Engine {
             duration,
             session_policy,
             Vec::new(),
+            BTreeMap::new(),
         )
         .await
     }
@@ -542,6 +694,7 @@ impl Engine {
         duration_secs: i64,
         session_policy: Option<String>,
         amr: Vec<String>,
+        principal_tags: BTreeMap<String, String>,
     ) -> EngineResult<AssumedRole> {
         let now = self.now();
         let account = &self.inner.settings.account_id;
@@ -575,7 +728,7 @@ impl Engine {
                 user_id: assumed_role_id.clone(),
                 amr,
                 session_policy,
-                principal_tags: Default::default(),
+                principal_tags,
             },
         };
         let mut tx = self.inner.store.begin().await?;
@@ -597,6 +750,7 @@ impl Engine {
             audience: None,
             provider: None,
             packed_policy_size,
+            saml: None,
         })
     }
 

@@ -261,20 +261,7 @@ impl ServiceProvider {
 
     fn saml_signing(&self, sign_requests: bool) -> Result<Saml<saml_rs::Sp>, Refusal> {
         let entity = EntityId::try_new(sp_entity_id(&self.pool_id)).map_err(classify)?;
-        let policy = SpValidationPolicy {
-            // Either the Response or the Assertion consumed must be signed (the POST binding
-            // refuses a message with neither); only RSA-SHA2 with exclusive c14n.
-            assertions: AssertionSignaturePolicy::AllowUnsignedForCompatibility,
-            responses: ResponseSignaturePolicy::RequireForEncryptedCbc,
-            xml_signatures: XmlSignatureProfile::StrictRsaSha2,
-            authn_requests: if sign_requests {
-                AuthnRequestSigningPolicy::Sign
-            } else {
-                AuthnRequestSigningPolicy::DoNotSignForCompatibility
-            },
-            audience: AudienceValidationPolicy::Validate,
-            ..SpValidationPolicy::recommended()
-        };
+        let policy = validation_policy(sign_requests);
         let config = SpConfig::builder(entity)
             .name_id_format(NameIdFormat::Unspecified)
             .acs_endpoint(AcsEndpoint::post(&self.acs_url).map_err(classify)?)
@@ -373,40 +360,7 @@ impl ServiceProvider {
             None => sp.accept_unsolicited_sso(&idp, input, validation),
         }
         .map_err(classify)?;
-        if session.verified_xml_signatures().is_empty() {
-            // Defence in depth: the policy above already refuses unsigned messages.
-            return Err(Refusal::Signature("no verified signature".into()));
-        }
-        let attributes = session
-            .attributes()
-            .as_slice()
-            .iter()
-            .map(|a| {
-                (
-                    a.name().to_string(),
-                    a.values().iter().map(|v| v.as_str().to_string()).collect(),
-                )
-            })
-            .collect();
-        let keep_until_ms = session
-            .not_on_or_after()
-            .and_then(|t| instant_ms(t.as_str()))
-            .map_or(now_ms + 10 * 60_000, |t| t + SKEW_MS)
-            .max(now_ms + SKEW_MS);
-        Ok(Verified {
-            assertion_id: session.assertion_id().as_str().to_string(),
-            issuer: session.issuer().as_str().to_string(),
-            name_id: session.name_id().value().to_string(),
-            name_id_format: session.name_id().format().map(|f| f.as_uri().to_string()),
-            session_indexes: session
-                .authn_sessions()
-                .iter()
-                .filter_map(|s| s.session_index())
-                .map(|s| s.as_str().to_string())
-                .collect(),
-            attributes,
-            keep_until_ms,
-        })
+        verified(&session, &self.acs_url, now_ms)
     }
 
     /// A LogoutRequest by the Redirect binding (always signed, as Cognito's), for the user
@@ -510,6 +464,67 @@ fn validation_at(now_ms: i64) -> SamlValidationContext<'static> {
         .with_clock_skew(ClockSkew::from_millis(-SKEW_MS, SKEW_MS))
 }
 
+/// What Tessera's SP (a pool, or AWS for STS and identity pools) checks of a message and its
+/// assertion: either the Response or the Assertion consumed must be signed (the POST binding
+/// refuses a message with neither); only RSA-SHA2 with exclusive c14n; the audience checked.
+fn validation_policy(sign_requests: bool) -> SpValidationPolicy {
+    SpValidationPolicy {
+        assertions: AssertionSignaturePolicy::AllowUnsignedForCompatibility,
+        responses: ResponseSignaturePolicy::RequireForEncryptedCbc,
+        xml_signatures: XmlSignatureProfile::StrictRsaSha2,
+        authn_requests: if sign_requests {
+            AuthnRequestSigningPolicy::Sign
+        } else {
+            AuthnRequestSigningPolicy::DoNotSignForCompatibility
+        },
+        audience: AudienceValidationPolicy::Validate,
+        ..SpValidationPolicy::recommended()
+    }
+}
+
+/// The facts of an accepted SSO session, received at `recipient`.
+fn verified(
+    session: &saml_rs::SsoSession,
+    recipient: &str,
+    now_ms: i64,
+) -> Result<Verified, Refusal> {
+    if session.verified_xml_signatures().is_empty() {
+        // Defence in depth: the policy already refuses unsigned messages.
+        return Err(Refusal::Signature("no verified signature".into()));
+    }
+    let attributes = session
+        .attributes()
+        .as_slice()
+        .iter()
+        .map(|a| {
+            (
+                a.name().to_string(),
+                a.values().iter().map(|v| v.as_str().to_string()).collect(),
+            )
+        })
+        .collect();
+    let keep_until_ms = session
+        .not_on_or_after()
+        .and_then(|t| instant_ms(t.as_str()))
+        .map_or(now_ms + 10 * 60_000, |t| t + SKEW_MS)
+        .max(now_ms + SKEW_MS);
+    Ok(Verified {
+        assertion_id: session.assertion_id().as_str().to_string(),
+        issuer: session.issuer().as_str().to_string(),
+        name_id: session.name_id().value().to_string(),
+        name_id_format: session.name_id().format().map(|f| f.as_uri().to_string()),
+        session_indexes: session
+            .authn_sessions()
+            .iter()
+            .filter_map(|s| s.session_index())
+            .map(|s| s.as_str().to_string())
+            .collect(),
+        attributes,
+        keep_until_ms,
+        recipient: recipient.to_string(),
+    })
+}
+
 /// A request sent by the Redirect binding: its URL, and its ID for `InResponseTo`.
 fn started_by_redirect<M>(outbound: &saml_rs::Outbound<M>) -> Result<Started, Refusal> {
     Ok(Started {
@@ -546,6 +561,56 @@ pub struct Verified {
     /// Until when the assertion id must be remembered to refuse a replay (its validity end
     /// plus the skew).
     pub keep_until_ms: i64,
+    /// The ACS the assertion was addressed to (its `Recipient`).
+    pub recipient: String,
+}
+
+/// AWS's SAML audience (IAM's SP entity id): what an IdP is set up with for AWS federation
+/// (STS AssumeRoleWithSAML and identity-pool SAML logins).
+pub const AWS_AUDIENCE: &str = "urn:amazon:webservices";
+/// AWS's sign-in ACS, the `Recipient` an assertion for AWS names (regional ones are
+/// `https://{region}.signin.aws.amazon.com/saml`).
+pub const AWS_SIGNIN_ACS: &str = "https://signin.aws.amazon.com/saml";
+
+/// Verifies an IdP-initiated `SAMLResponse` (base64) addressed to AWS, as STS and identity
+/// pools receive it: signed with a key in `idp_metadata` (IAM's SAML provider document),
+/// audience [`AWS_AUDIENCE`], recipient and destination [`AWS_SIGNIN_ACS`] or the `region`'s
+/// sign-in endpoint, no `InResponseTo`, within its validity window. Replay is not refused
+/// here: AWS accepts one assertion for several roles within its validity (saml2aws and
+/// aws-adfs rely on it), and an identity pool's GetId and GetCredentialsForIdentity both carry
+/// it.
+pub fn verify_for_aws(
+    idp_metadata: &str,
+    saml_response: &str,
+    region: &str,
+    now_ms: i64,
+) -> Result<Verified, Refusal> {
+    if saml_response.len() > MAX_RESPONSE_CHARS {
+        return Err(Refusal::Malformed("SAMLResponse too large".into()));
+    }
+    let idp = descriptor(idp_metadata)?;
+    let regional = format!("https://{region}.signin.aws.amazon.com/saml");
+    let mut refusal = None;
+    for acs in [AWS_SIGNIN_ACS, regional.as_str()] {
+        let config = SpConfig::builder(EntityId::try_new(AWS_AUDIENCE).map_err(classify)?)
+            .name_id_format(NameIdFormat::Unspecified)
+            .acs_endpoint(AcsEndpoint::post(acs).map_err(classify)?)
+            .validation(validation_policy(false))
+            .build()
+            .map_err(classify)?;
+        let sp = Saml::sp(config).map_err(classify)?;
+        let input =
+            BrowserInput::<SsoResponse>::post(vec![FormField::new("SAMLResponse", saml_response)]);
+        match sp.accept_unsolicited_sso(&idp, input, validation_at(now_ms)) {
+            Ok(session) => return verified(&session, acs, now_ms),
+            Err(e) => match classify(e) {
+                // Addressed to the other sign-in endpoint: try it.
+                r @ Refusal::Destination(_) => refusal = Some(r),
+                r => return Err(r),
+            },
+        }
+    }
+    Err(refusal.unwrap_or_else(|| Refusal::Other("no sign-in endpoint".into())))
 }
 
 /// Milliseconds since the epoch of an `xs:dateTime` in UTC (`2026-12-06T19:16:20Z`, optional

@@ -290,8 +290,30 @@ impl Engine {
     }
 }
 
-/// The role of an authenticated identity: its provider's role mapping, else the pool's
-/// authenticated role.
+/// A SAML login's role without a role mapping, as Cognito's SAML guide says: the assertion's
+/// Role attribute offers the roles; `CustomRoleArn` picks one of them (and must), unless there
+/// is only one. `None` when the assertion offers none (the pool's authenticated role then).
+fn saml_role(proof: &LoginProof, custom_role_arn: Option<&str>) -> Option<EngineResult<String>> {
+    let offered: Vec<&str> = proof
+        .claims
+        .get("cognito:roles")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    let refused = |message: &str| Some(Err(DomainError::not_authorized(message).into()));
+    match (offered.as_slice(), custom_role_arn) {
+        ([], None) => None,
+        (_, Some(custom)) if offered.contains(&custom) => Some(Ok(custom.to_string())),
+        (_, Some(_)) => refused("CustomRoleArn is not one of the roles in the SAML assertion."),
+        ([only], None) => Some(Ok((*only).to_string())),
+        (_, None) => refused(
+            "The SAML assertion offers several roles: choose one of them with CustomRoleArn.",
+        ),
+    }
+}
+
+/// The role of an authenticated identity: its provider's role mapping, else (SAML) the role
+/// its assertion offers, else the pool's authenticated role.
 fn choose_role(
     pool: &IdentityPool,
     proof: &LoginProof,
@@ -305,6 +327,9 @@ fn choose_role(
             .ok_or_else(invalid_pool_configuration)
     };
     let Some(mapping) = pool.config.role_mappings.get(&proof.mapping_key()) else {
+        if proof.provider.contains(":saml-provider/") {
+            return saml_role(proof, custom_role_arn).unwrap_or_else(authenticated);
+        }
         return authenticated();
     };
     match mapping.resolve(&proof.claims, custom_role_arn) {

@@ -8,7 +8,8 @@
 //! (`login.provider.com`, `127.0.0.1:8080/realm`), its IAM OIDC provider ARN listed in the
 //! pool's `OpenIdConnectProviderARNs`; the token is checked by [`crate::federation`]. The public
 //! providers (Google, Facebook, Login with Amazon, Sign in with Apple) are checked in
-//! [`super::public_logins`].
+//! [`super::public_logins`]. A SAML provider's key is its IAM ARN (in `SamlProviderARNs`), its
+//! value a SAMLResponse for AWS, checked by [`crate::aws_saml`].
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -111,6 +112,36 @@ impl Engine {
         })
     }
 
+    /// A SAML login: the Logins key is the IAM SAML provider's ARN (listed in the pool's
+    /// `SamlProviderARNs`), the value the IdP's base64 SAMLResponse addressed to AWS
+    /// ([`crate::aws_saml`]). The assertion's NameID is the subject; its attributes are the
+    /// claims rules see; its Role attribute offers the roles ([`super::credentials`]).
+    async fn verify_saml_login(&self, arn: &str, response: &str) -> EngineResult<LoginProof> {
+        use crate::aws_saml::AwsSamlRefusal as R;
+        use tessera_saml::Refusal;
+        let assertion = match self.verify_aws_saml(arn, response).await? {
+            Ok(a) => a,
+            Err(R::NoProvider) => return Err(unsupported_provider()),
+            Err(R::ProviderExpired) => return Err(invalid("SAML provider metadata has expired.")),
+            Err(R::Refused(Refusal::Expired(_))) => {
+                return Err(invalid("SAML assertion expired or not yet valid."));
+            }
+            Err(R::Refused(Refusal::Signature(_))) => {
+                return Err(invalid("Couldn't verify signed SAML response."));
+            }
+            Err(R::Refused(Refusal::Issuer(_))) => {
+                return Err(invalid("Issuer doesn't match providerName"));
+            }
+            Err(R::Refused(_)) => return Err(invalid("Invalid SAML response.")),
+        };
+        Ok(LoginProof {
+            provider: arn.to_string(),
+            subject: assertion.verified.name_id.clone(),
+            client_id: None,
+            claims: assertion.claims(arn),
+        })
+    }
+
     async fn verify_login(
         &self,
         pool: &IdentityPool,
@@ -136,6 +167,9 @@ impl Engine {
             }
             if let Some(arn) = oidc_provider_arn_for(pool, key) {
                 return self.verify_oidc_login(arn, key, token).await;
+            }
+            if pool.config.saml_provider_arns.iter().any(|a| a == key) {
+                return self.verify_saml_login(key, token).await;
             }
             return Err(logins_dont_match());
         };

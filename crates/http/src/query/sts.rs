@@ -1,5 +1,5 @@
-//! STS over the Query protocol: GetCallerIdentity today (AssumeRole and
-//! AssumeRoleWithWebIdentity come with IAM roles).
+//! STS over the Query protocol: GetCallerIdentity here; the AssumeRole* actions in
+//! [`super::sts_roles`].
 
 use super::{Principal, QueryError, QueryService, elements};
 use crate::AppState;
@@ -12,6 +12,7 @@ pub const SERVICE: Option<&QueryService> = Some(&QueryService {
         "GetCallerIdentity",
         "AssumeRole",
         "AssumeRoleWithWebIdentity",
+        "AssumeRoleWithSAML",
     ],
 });
 

@@ -1,17 +1,24 @@
-//! STS role assumption over the Query protocol: AssumeRoleWithWebIdentity (unsigned: the web
-//! identity token is the credential) and AssumeRole (signed by the root credentials or by a
+//! STS role assumption over the Query protocol: AssumeRoleWithWebIdentity and
+//! AssumeRoleWithSAML (unsigned: the web identity token or the SAML assertion is the
+//! credential) and AssumeRole (signed by the root credentials or by a
 //! role session). GetCallerIdentity lives in [`super::sts`].
 
 use super::iam::iso8601;
 use super::{Form, Principal, QueryError, elements};
 use crate::AppState;
 use axum::http::StatusCode;
-use tessera_engine::sts::{AssumeRoleInput, AssumedRole, StsCallerIdentity};
+use tessera_engine::sts::{
+    AssumeRoleInput, AssumeRoleWithSamlInput, AssumedRole, StsCallerIdentity,
+};
 
 /// The STS actions served here.
-pub const ACTIONS: &[&str] = &["AssumeRole", "AssumeRoleWithWebIdentity"];
+pub const ACTIONS: &[&str] = &[
+    "AssumeRole",
+    "AssumeRoleWithWebIdentity",
+    "AssumeRoleWithSAML",
+];
 /// Those that are not signed.
-pub const UNSIGNED: &[&str] = &["AssumeRoleWithWebIdentity"];
+pub const UNSIGNED: &[&str] = &["AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"];
 
 fn required<'a>(form: &'a Form, name: &str) -> Result<&'a str, QueryError> {
     form.get(name).ok_or_else(|| {
@@ -30,8 +37,8 @@ fn required<'a>(form: &'a Form, name: &str) -> Result<&'a str, QueryError> {
     })
 }
 
-fn input(form: &Form) -> Result<AssumeRoleInput, QueryError> {
-    let duration_seconds = form
+fn duration_seconds(form: &Form) -> Result<Option<i64>, QueryError> {
+    form
         .get("DurationSeconds")
         .map(|v| {
             v.trim().parse::<i64>().map_err(|_| {
@@ -45,26 +52,53 @@ fn input(form: &Form) -> Result<AssumeRoleInput, QueryError> {
                 )
             })
         })
-        .transpose()?;
-    let policy_arns = (1..)
+        .transpose()
+}
+
+fn policy_arns(form: &Form) -> Vec<String> {
+    (1..)
         .map_while(|i| {
             form.get(&format!("PolicyArns.member.{i}.arn"))
                 .map(str::to_string)
         })
-        .collect();
+        .collect()
+}
+
+fn input(form: &Form) -> Result<AssumeRoleInput, QueryError> {
     Ok(AssumeRoleInput {
         role_arn: required(form, "RoleArn")?.to_string(),
         session_name: required(form, "RoleSessionName")?.to_string(),
-        duration_seconds,
+        duration_seconds: duration_seconds(form)?,
         policy: form.get("Policy").map(str::to_string),
-        policy_arns,
+        policy_arns: policy_arns(form),
         external_id: form.get("ExternalId").map(str::to_string),
+    })
+}
+
+fn saml_input(form: &Form) -> Result<AssumeRoleWithSamlInput, QueryError> {
+    Ok(AssumeRoleWithSamlInput {
+        role_arn: required(form, "RoleArn")?.to_string(),
+        principal_arn: required(form, "PrincipalArn")?.to_string(),
+        saml_assertion: required(form, "SAMLAssertion")?.to_string(),
+        duration_seconds: duration_seconds(form)?,
+        policy: form.get("Policy").map(str::to_string),
+        policy_arns: policy_arns(form),
     })
 }
 
 fn assumed_xml(a: &AssumedRole) -> String {
     let mut out = String::new();
-    if let Some(s) = &a.subject {
+    if let Some(saml) = &a.saml {
+        out.push_str(&elements(&[
+            ("Subject", a.subject.as_deref().unwrap_or_default()),
+            ("SubjectType", &saml.subject_type),
+            ("Issuer", &saml.issuer),
+            ("NameQualifier", &saml.name_qualifier),
+        ]));
+        if let Some(s) = &saml.source_identity {
+            out.push_str(&elements(&[("SourceIdentity", s)]));
+        }
+    } else if let Some(s) = &a.subject {
         out.push_str(&elements(&[("SubjectFromWebIdentityToken", s)]));
     }
     if let Some(aud) = &a.audience {
@@ -92,7 +126,8 @@ fn assumed_xml(a: &AssumedRole) -> String {
     out
 }
 
-/// Runs AssumeRole (`principal` is the signer) or AssumeRoleWithWebIdentity (`None`).
+/// Runs AssumeRole (`principal` is the signer), AssumeRoleWithWebIdentity or
+/// AssumeRoleWithSAML (`None`).
 pub async fn call(
     state: &AppState,
     action: &str,
@@ -106,6 +141,7 @@ pub async fn call(
             let token = required(form, "WebIdentityToken")?;
             engine.assume_role_with_web_identity(input, token).await?
         }
+        ("AssumeRoleWithSAML", _) => engine.assume_role_with_saml(saml_input(form)?).await?,
         ("AssumeRole", Some(principal)) => {
             let caller = match principal {
                 Principal::Root => StsCallerIdentity::Root,

@@ -27,6 +27,18 @@ const NS = {
   unspecified: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
 };
 
+/**
+ * AWS as the service provider, as an IdP is set up for AWS federation (IAM SAML providers,
+ * STS AssumeRoleWithSAML, identity-pool SAML logins): audience `urn:amazon:webservices`,
+ * recipient AWS's sign-in endpoint (`acs` to name a regional one).
+ */
+export function awsServiceProvider(acs = "https://signin.aws.amazon.com/saml") {
+  return samlify.ServiceProvider({
+    entityID: "urn:amazon:webservices",
+    assertionConsumerService: [{ Binding: NS.post, Location: acs }],
+  });
+}
+
 /** A fresh RSA-2048 key and a self-signed certificate (PEM) for `cn`. */
 export function keyPair(cn) {
   const keys = forge.pki.rsa.generateKeyPair(2048);
