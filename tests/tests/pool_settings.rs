@@ -91,7 +91,7 @@ async fn csv_header_lists_the_schema_then_mfa_and_username() {
         "name,given_name,family_name,middle_name,nickname,preferred_username,profile,picture,\
          website,email,email_verified,gender,birthdate,zoneinfo,locale,phone_number,\
          phone_number_verified,address,updated_at,custom:joinedOn,cognito:mfa_enabled,\
-         cognito:username"
+         cognito:username,cognito:password_hash"
     );
 
     let err = app

@@ -56,6 +56,12 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// A user pool's users: export them (with their password hashes), read an import job's
+    /// error log.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// The breached-password corpus of threat protection.
     Breach {
         #[command(subcommand)]
@@ -83,6 +89,31 @@ enum BreachAction {
         /// (≈1.13 bytes, 0.4 %).
         #[arg(long, default_value = "16")]
         bits: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Write every user of a pool as JSON lines (stdout, or --output): attributes, status,
+    /// and the password hash as a PHC string (argon2id, or as imported until the user's next
+    /// sign-in), ready for another system or another Tessera's import job.
+    Export {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        pool: String,
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Print a user import job's error log: one JSON line per refused row (row 0 is the
+    /// file itself).
+    ImportLog {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        pool: String,
+        #[arg(long)]
+        job: String,
     },
 }
 
@@ -448,6 +479,56 @@ async fn keys(action: KeysAction) -> Result<()> {
     }
 }
 
+async fn users(action: UsersAction) -> Result<()> {
+    use std::io::Write as _;
+    match action {
+        UsersAction::Export {
+            server,
+            pool,
+            output,
+        } => {
+            let app = offline_app(&server).await?;
+            let pool = pool_id(&pool)?;
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let (mut after, mut written) = (None::<String>, 0u64);
+            loop {
+                let (page, next) = app
+                    .engine()
+                    .export_user_page(&pool, after.as_deref(), 1000)
+                    .await?;
+                for user in &page {
+                    serde_json::to_writer(&mut out, user)?;
+                    out.write_all(b"\n")?;
+                    written += 1;
+                }
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            out.flush()?;
+            eprintln!("exported {written} user(s)");
+            Ok(())
+        }
+        UsersAction::ImportLog { server, pool, job } => {
+            let app = offline_app(&server).await?;
+            let errors = app
+                .engine()
+                .user_import_errors(&pool_id(&pool)?, &job)
+                .await?;
+            for e in &errors {
+                let line =
+                    serde_json::json!({"row": e.row, "username": e.username, "message": e.message});
+                println!("{line}");
+            }
+            Ok(())
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -470,6 +551,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Keys { action } => keys(action).await,
+        Command::Users { action } => users(action).await,
         Command::Breach {
             action:
                 BreachAction::Import {

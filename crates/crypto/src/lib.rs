@@ -4,6 +4,7 @@
 //! runs them on a bounded blocking pool, never on the async executor.
 
 pub mod es256;
+pub mod imported;
 pub mod jwt;
 pub mod password;
 pub mod random;

@@ -76,7 +76,16 @@ impl PasswordHasher {
             .map_err(|e| CryptoError::Hash(e.to_string()))
     }
 
+    /// Checks a password against a stored hash: ours (argon2id), or one imported from another
+    /// system ([`crate::imported`]), which always needs rehashing when it matches.
     pub fn verify(&self, password: &str, phc: &str) -> Verified {
+        if !phc.starts_with("$argon2id$v=19$") {
+            return if crate::imported::verify(password, phc) {
+                Verified::Yes { needs_rehash: true }
+            } else {
+                Verified::No
+            };
+        }
         match self.argon2.verify_password(password.as_bytes(), phc) {
             Ok(()) => Verified::Yes {
                 needs_rehash: !phc.starts_with(&self.current_prefix()),

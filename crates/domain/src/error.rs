@@ -45,6 +45,7 @@ error_kinds! {
     NotAuthorized => "NotAuthorizedException",
     PasswordHistoryPolicyViolation => "PasswordHistoryPolicyViolationException",
     PasswordResetRequired => "PasswordResetRequiredException",
+    PreconditionNotMet => "PreconditionNotMetException",
     RefreshTokenReuse => "RefreshTokenReuseException",
     ResourceConflict => "ResourceConflictException",
     ResourceNotFound => "ResourceNotFoundException",

@@ -33,6 +33,7 @@ pub mod tokens;
 pub mod triggers;
 pub mod ui_css;
 pub mod user;
+pub mod user_import;
 
 pub use error::{DomainError, DomainResult, ErrorKind};
 pub use ids::{ClientId, Sub, UserPoolId, Username};

@@ -14,7 +14,11 @@ pub fn csv_header(schema: &[SchemaAttribute]) -> Vec<String> {
         .iter()
         .map(|a| a.name.as_str())
         .filter(|n| *n != crate::attributes::SUB)
-        .chain(["cognito:mfa_enabled", "cognito:username"])
+        .chain([
+            "cognito:mfa_enabled",
+            "cognito:username",
+            crate::user_import::PASSWORD_HASH_COLUMN,
+        ])
         .map(str::to_string)
         .collect()
 }
@@ -173,7 +177,7 @@ mod tests {
             "name,given_name,family_name,middle_name,nickname,preferred_username,profile,\
              picture,website,email,email_verified,gender,birthdate,zoneinfo,locale,\
              phone_number,phone_number_verified,address,updated_at,custom:joinedOn,\
-             cognito:mfa_enabled,cognito:username"
+             cognito:mfa_enabled,cognito:username,cognito:password_hash"
         );
     }
 

@@ -201,6 +201,15 @@ impl Engine {
             }
             None => {
                 self.inner.hasher.verify_decoy(password).await?;
+                // An imported user without a password hash has nothing to prove: Cognito sends
+                // them to ForgotPassword.
+                if user.status == tessera_domain::user::UserStatus::ResetRequired {
+                    return Err(DomainError::new(
+                        tessera_domain::ErrorKind::PasswordResetRequired,
+                        "Password reset required for the user",
+                    )
+                    .into());
+                }
                 Verified::No
             }
         };

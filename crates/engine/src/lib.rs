@@ -44,6 +44,7 @@ pub mod telemetry;
 pub mod threat;
 mod tokens;
 mod triggers;
+mod user_import;
 mod users;
 mod verification;
 
@@ -67,6 +68,7 @@ pub use ports::{
 };
 pub use resource_servers::{ResourceServerPage, ScopeSpec};
 pub use tokens::ClientProof;
+pub use user_import::{ImportJobView, UploadRefusal};
 pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage, UserRef};
 pub use verification::{ConfirmForgotPassword, ConfirmSignUp};
 

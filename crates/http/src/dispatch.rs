@@ -139,6 +139,11 @@ routes! {
     "cognito-idp" "DeleteResourceServer" => crate::idp::resource_servers::delete_resource_server;
     "cognito-idp" "ListResourceServers" => crate::idp::resource_servers::list_resource_servers;
     "cognito-idp" "GetCSVHeader" => crate::idp::pool_settings::get_csv_header;
+    "cognito-idp" "CreateUserImportJob" => crate::idp::user_import::create_user_import_job;
+    "cognito-idp" "DescribeUserImportJob" => crate::idp::user_import::describe_user_import_job;
+    "cognito-idp" "StartUserImportJob" => crate::idp::user_import::start_user_import_job;
+    "cognito-idp" "StopUserImportJob" => crate::idp::user_import::stop_user_import_job;
+    "cognito-idp" "ListUserImportJobs" => crate::idp::user_import::list_user_import_jobs;
     "cognito-idp" "SetLogDeliveryConfiguration" => crate::idp::pool_settings::set_log_delivery_configuration;
     "cognito-idp" "SetRiskConfiguration" => crate::idp::threat::set_risk_configuration;
     "cognito-idp" "DescribeRiskConfiguration" => crate::idp::threat::describe_risk_configuration;

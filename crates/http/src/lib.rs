@@ -117,6 +117,12 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             "/{pool}/auth-event-feedback",
             get(idp::threat::feedback_page).post(idp::threat::feedback_submit),
         )
+        .route(
+            "/user-import/{pool}/{job}",
+            axum::routing::put(idp::user_import::upload).layer(DefaultBodyLimit::max(
+                tessera_domain::user_import::MAX_CSV_BYTES,
+            )),
+        )
         .merge(web::routes())
         .merge(sync::routes())
         .fallback(dispatch::aws_json)

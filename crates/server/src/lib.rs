@@ -389,6 +389,13 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
+        // User import jobs another node (or this one, before a restart) left unfinished go on
+        // from their last committed batch.
+        match self.engine.resume_import_jobs().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "user import jobs resumed"),
+            Err(e) => tracing::warn!(error = %e, "user import jobs could not be resumed"),
+        }
         let key_upkeep = {
             let (engine, rotate_after) = (self.engine.clone(), self.key_rotation);
             tokio::spawn(async move {

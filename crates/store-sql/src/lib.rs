@@ -15,6 +15,7 @@ pub mod iam;
 pub mod identity;
 pub mod sync;
 pub mod threat;
+pub mod user_import;
 
 /// Readiness from the highest migration version the database has applied and the highest this
 /// build knows: a database behind the build (or with no migrations table) is not ready.
@@ -1499,5 +1500,6 @@ macro_rules! sql_tx {
         $crate::sync_tx!($tx, $db);
         $crate::federation_tx!($tx, $db);
         $crate::threat_tx!($tx, $db);
+        $crate::user_import_tx!($tx, $db);
     };
 }

@@ -31,10 +31,12 @@ mod federation;
 mod iam;
 mod sync;
 mod threat;
+mod user_import;
 pub use federation::*;
 pub use iam::*;
 pub use sync::*;
 pub use threat::*;
+pub use user_import::*;
 
 /// Runs every conformance check as its own `#[tokio::test]`, each on a store from `$make`
 /// (an async fn returning `Option<Arc<dyn Store>>`; `None` skips, e.g. when a database server
@@ -76,7 +78,8 @@ macro_rules! store_conformance {
             federated_links_are_unique_and_go_with_the_user,
             auth_events_round_trip_page_newest_first_and_prune,
             saml_sp_keys_are_written_once_and_go_with_the_pool,
-            saml_assertions_are_accepted_once_until_they_expire);
+            saml_assertions_are_accepted_once_until_they_expire,
+            import_jobs_advance_by_compare_and_set_and_go_with_the_pool);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

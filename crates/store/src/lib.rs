@@ -18,12 +18,14 @@ pub mod iam;
 pub mod identity;
 pub mod sync;
 pub mod threat;
+pub mod user_import;
 
 pub use federation::FederationTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
 pub use sync::SyncTx;
 pub use threat::ThreatTx;
+pub use user_import::UserImportTx;
 
 use async_trait::async_trait;
 use tessera_domain::branding::ManagedLoginBranding;
@@ -193,7 +195,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx {
+pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx + UserImportTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.

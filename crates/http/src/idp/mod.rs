@@ -13,6 +13,7 @@ pub mod pools;
 pub mod resource_servers;
 pub mod tags;
 pub mod threat;
+pub mod user_import;
 pub mod users;
 
 use crate::error::ApiError;
