@@ -22,6 +22,7 @@ macro_rules! error_kinds {
 
 error_kinds! {
     AliasExists => "AliasExistsException",
+    CachedCimdUrlDoesNotExist => "CachedCIMDURLDoesNotExistException",
     CodeDeliveryFailure => "CodeDeliveryFailureException",
     CodeMismatch => "CodeMismatchException",
     ConcurrentModification => "ConcurrentModificationException",
@@ -43,12 +44,14 @@ error_kinds! {
     ManagedLoginBrandingExists => "ManagedLoginBrandingExistsException",
     MfaMethodNotFound => "MFAMethodNotFoundException",
     NotAuthorized => "NotAuthorizedException",
+    OperationNotEnabled => "OperationNotEnabledException",
     PasswordHistoryPolicyViolation => "PasswordHistoryPolicyViolationException",
     PasswordResetRequired => "PasswordResetRequiredException",
     RefreshTokenReuse => "RefreshTokenReuseException",
     ResourceConflict => "ResourceConflictException",
     ResourceNotFound => "ResourceNotFoundException",
     ScopeDoesNotExist => "ScopeDoesNotExistException",
+    TermsExists => "TermsExistsException",
     SoftwareTokenMfaNotFound => "SoftwareTokenMFANotFoundException",
     TooManyFailedAttempts => "TooManyFailedAttemptsException",
     TooManyRequests => "TooManyRequestsException",

@@ -9,11 +9,13 @@
 //! This crate doesn't depend on sqlx: the macro expands inside the backend crate, against the
 //! sqlx the backend chose.
 
+pub mod cimd;
 pub mod codec;
 pub mod federation;
 pub mod iam;
 pub mod identity;
 pub mod sync;
+pub mod terms;
 pub mod threat;
 
 /// Readiness from the highest migration version the database has applied and the highest this
@@ -1499,5 +1501,7 @@ macro_rules! sql_tx {
         $crate::sync_tx!($tx, $db);
         $crate::federation_tx!($tx, $db);
         $crate::threat_tx!($tx, $db);
+        $crate::terms_tx!($tx, $db);
+        $crate::cimd_tx!($tx, $db);
     };
 }

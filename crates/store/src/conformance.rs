@@ -27,10 +27,12 @@ use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
+mod documents;
 mod federation;
 mod iam;
 mod sync;
 mod threat;
+pub use documents::*;
 pub use federation::*;
 pub use iam::*;
 pub use sync::*;
@@ -76,7 +78,8 @@ macro_rules! store_conformance {
             federated_links_are_unique_and_go_with_the_user,
             auth_events_round_trip_page_newest_first_and_prune,
             saml_sp_keys_are_written_once_and_go_with_the_pool,
-            saml_assertions_are_accepted_once_until_they_expire);
+            saml_assertions_are_accepted_once_until_they_expire,
+            terms_one_of_each_kind_per_client, cimd_policies_and_cached_documents);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -144,7 +147,7 @@ pub fn user(pool: &UserPool, n: u8, username: &str) -> User {
     }
 }
 
-async fn seed_pool(store: &dyn Store, p: &UserPool) {
+pub(crate) async fn seed_pool(store: &dyn Store, p: &UserPool) {
     let mut tx = store.begin().await.unwrap();
     tx.insert_pool(p).await.unwrap();
     tx.commit().await.unwrap();
