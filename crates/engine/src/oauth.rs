@@ -592,6 +592,17 @@ impl Engine {
         }
         let scopes = client_credentials_scopes(req.scope.as_deref(), &settings.scopes)
             .map_err(|_| OAuthError::InvalidScope)?;
+        Ok(self.client_access_token(client, pool, &scopes).await?)
+    }
+
+    /// The client-credentials grant's token, shared by `/oauth2/token` and GetClientToken: an
+    /// access token for the client itself (`sub` is the client id) with `scopes`.
+    pub(crate) async fn client_access_token(
+        &self,
+        client: &AppClient,
+        pool: &UserPool,
+        scopes: &[String],
+    ) -> EngineResult<OAuthTokens> {
         let now = self.now();
         let lifetime = client.config.validity.access.duration().as_secs();
         let claims = json!({
@@ -607,20 +618,29 @@ impl Engine {
             "client_id": client.client_id.as_str(),
         });
         let Value::Object(claims) = claims else {
-            return Err(EngineError::Internal("claims are an object".into()).into());
+            return Err(EngineError::Internal("claims are an object".into()));
         };
-        let keys = self.pool_keys(&pool.id).await?;
-        let access_token =
-            tokio::task::spawn_blocking(move || keys.signer(KeyUse::Access).sign(&claims))
-                .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?
-                .map_err(EngineError::from)?;
+        let access_token = self.sign_claims(&pool.id, KeyUse::Access, claims).await?;
         Ok(OAuthTokens {
             access_token,
             id_token: None,
             refresh_token: None,
             expires_in: lifetime,
         })
+    }
+
+    /// Signs `claims` with the pool's current key for `key_use` (RSA on the blocking pool).
+    pub(crate) async fn sign_claims(
+        &self,
+        pool: &UserPoolId,
+        key_use: KeyUse,
+        claims: Map<String, Value>,
+    ) -> EngineResult<String> {
+        let keys = self.pool_keys(pool).await?;
+        tokio::task::spawn_blocking(move || keys.signer(key_use).sign(&claims))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+            .map_err(EngineError::from)
     }
 
     /// `POST /oauth2/revoke`: the refresh token's family ends, and every access and ID token

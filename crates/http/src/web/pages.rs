@@ -18,6 +18,7 @@ use std::sync::Arc;
 use tessera_domain::attributes::{EMAIL_VERIFIED, PHONE_NUMBER_VERIFIED, SUB};
 use tessera_domain::oauth::{AuthorizeError, AuthorizeRequest, check_authorize, error_redirect};
 use tessera_domain::pool::SignInAttribute;
+use tessera_domain::terms::TermsLinks;
 use tessera_engine::{AuthOutcome, AuthorizeGrant, EngineError, TokenSetup};
 
 /// One request to a page: its domain, frame and the authorize request it serves.
@@ -596,10 +597,23 @@ fn username_attribute(site: &Site) -> Option<&'static str> {
     }
 }
 
+/// The client's terms-of-use and privacy-policy links in the page's language, when it has both
+/// (a failed lookup shows the page without them rather than no page).
+async fn terms_links(state: &AppState, page: &PageRequest) -> Option<TermsLinks> {
+    let client = tessera_domain::ClientId::parse(page.client_id()).ok()?;
+    state
+        .engine
+        .terms_links(&page.site.pool.id, &client, &page.frame.lang)
+        .await
+        .ok()
+        .flatten()
+}
+
 fn signup_page(
     page: &PageRequest,
     form: &BTreeMap<String, String>,
     error: Option<String>,
+    terms: Option<TermsLinks>,
 ) -> Response {
     let (label, input) = match username_attribute(&page.site) {
         Some(a) => (attribute_label(&page.frame, a), input_type(a)),
@@ -620,6 +634,7 @@ fn signup_page(
             "username_input": input,
             "attributes": signup_attributes(&page.site, form, &page.frame),
             "error": error,
+            "terms": terms,
         }),
     )
 }
@@ -671,11 +686,15 @@ impl Posted {
     }
 }
 
-pub(super) async fn signup_form(Authorized { page, .. }: Authorized) -> Response {
+pub(super) async fn signup_form(
+    State(state): State<Arc<AppState>>,
+    Authorized { page, .. }: Authorized,
+) -> Response {
     if page.site.pool.config.admin_create_only() {
         return page.error_page(StatusCode::FORBIDDEN, "signup_disabled", "error_body");
     }
-    signup_page(&page, &BTreeMap::new(), None)
+    let terms = terms_links(&state, &page).await;
+    signup_page(&page, &BTreeMap::new(), None, terms)
 }
 
 pub(super) async fn signup_submit(State(state): State<Arc<AppState>>, posted: Posted) -> Response {
@@ -724,7 +743,7 @@ pub(super) async fn signup_submit(State(state): State<Arc<AppState>>, posted: Po
             )
         }
         Err(e) => match shown(e) {
-            Ok(msg) => signup_page(page, form, Some(msg)),
+            Ok(msg) => signup_page(page, form, Some(msg), terms_links(&state, page).await),
             Err(r) => r,
         },
     }
