@@ -106,6 +106,9 @@ pub struct TokenGrantRequest {
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    /// The pool of the domain the request came to: where a CIMD client (a `client_id` that is
+    /// an `https://` URL) is looked up.
+    pub pool: Option<UserPoolId>,
 }
 
 impl std::fmt::Debug for TokenGrantRequest {
@@ -180,6 +183,16 @@ impl Engine {
         pool: &UserPoolId,
         client_id: &str,
     ) -> EngineResult<Option<AppClient>> {
+        if client_id.starts_with("https://") {
+            return match self.cimd_client(pool, client_id).await {
+                Ok(c) => Ok(Some(c.client)),
+                Err(EngineError::Client(e)) => {
+                    tracing::info!(reason = %e.message, "CIMD client refused");
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            };
+        }
         let Ok(id) = ClientId::parse(client_id) else {
             return Ok(None);
         };
@@ -358,6 +371,7 @@ impl Engine {
                 let record = AuthorizationCode {
                     pool_id: pool.id.clone(),
                     client_id: client.client_id.clone(),
+                    client_url: req.client_url.clone(),
                     sub: session.sub,
                     redirect_uri: req.redirect_uri.clone(),
                     scopes: req.scopes.clone(),
@@ -415,6 +429,26 @@ impl Engine {
     /// client_secret_post for confidential clients, the bare client_id for public ones.
     async fn token_client(&self, req: &TokenGrantRequest) -> OAuthResult<(AppClient, UserPool)> {
         let client_id = req.client_id.as_deref().ok_or(OAuthError::InvalidClient)?;
+        if let Some(url) = cimd_url(req) {
+            // A CIMD client: public, admitted by a policy of this domain's pool.
+            let pool_id = req.pool.as_ref().ok_or(OAuthError::InvalidClient)?;
+            if req.client_secret.is_some() {
+                return Err(OAuthError::InvalidClient.into());
+            }
+            let admitted = self
+                .cimd_client(pool_id, url)
+                .await
+                .map_err(client_error_as(OAuthError::InvalidClient))?;
+            let grant = req.grant_type.as_deref().unwrap_or_default();
+            if !admitted.metadata.grant_types.iter().any(|g| g == grant) {
+                return Err(OAuthError::UnauthorizedClient.into());
+            }
+            let pool = {
+                let mut tx = self.inner.store.read().await?;
+                self.load_pool(&mut *tx, pool_id).await?
+            };
+            return Ok((admitted.client, pool));
+        }
         let (client, pool) = self
             .client_and_pool(client_id, None)
             .await
@@ -452,15 +486,12 @@ impl Engine {
                     .refresh_token
                     .as_deref()
                     .ok_or(OAuthError::InvalidRequest)?;
+                let proof = match cimd_url(&req) {
+                    Some(_) => ClientProof::AdmittedMetadataUrl,
+                    None => ClientProof::Secret(req.client_secret.as_deref()),
+                };
                 let tokens = self
-                    .refresh_family(
-                        client.client_id.as_str(),
-                        token,
-                        ClientProof::Secret(req.client_secret.as_deref()),
-                        None,
-                        true,
-                        true,
-                    )
+                    .refresh_family(client.client_id.as_str(), token, proof, None, true, true)
                     .await
                     .map_err(client_error_as(OAuthError::InvalidGrant))?;
                 let scopes = self.family_scopes(token).await?;
@@ -529,6 +560,7 @@ impl Engine {
             || grant
                 .redeem(
                     &client.client_id,
+                    cimd_url(req),
                     req.redirect_uri.as_deref(),
                     verifier.as_deref(),
                     now,
@@ -703,6 +735,13 @@ impl Engine {
             |name| client.config.may_read(name),
         )))
     }
+}
+
+/// The metadata URL a token request names its client by, if it is a CIMD client.
+fn cimd_url(req: &TokenGrantRequest) -> Option<&str> {
+    req.client_id
+        .as_deref()
+        .filter(|c| c.starts_with("https://"))
 }
 
 /// A token family for an OAuth grant: the granted scopes, the sign-in's auth_time, and a

@@ -64,6 +64,9 @@ pub enum ClientProof<'a> {
     SecretHash(Option<&'a str>),
     /// GetTokensFromRefreshToken and RevokeToken: the client secret itself.
     Secret(Option<&'a str>),
+    /// The token endpoint for a CIMD client: a public client, authenticated by its metadata
+    /// URL being admitted by a policy of the pool (the caller checked that).
+    AdmittedMetadataUrl,
 }
 
 fn invalid_access() -> EngineError {
@@ -357,7 +360,7 @@ impl Engine {
         proof: ClientProof<'_>,
     ) -> EngineResult<()> {
         let secrets = self.client_secrets(client)?;
-        if secrets.is_empty() {
+        if secrets.is_empty() || matches!(proof, ClientProof::AdmittedMetadataUrl) {
             return Ok(());
         }
         let id = client.client_id.as_str();
@@ -378,6 +381,7 @@ impl Engine {
             ClientProof::Secret(Some(given)) => secrets.iter().fold(false, |ok, secret| {
                 ok | tessera_crypto::constant_time_eq(secret.as_bytes(), given.as_bytes())
             }),
+            ClientProof::AdmittedMetadataUrl => true,
         };
         if ok {
             Ok(())

@@ -702,6 +702,7 @@ pub async fn authorization_codes_are_redeemed_once(store: Arc<dyn Store>) {
     let code = AuthorizationCode {
         pool_id: p.id.clone(),
         client_id: ClientId::parse("c1").unwrap(),
+        client_url: None,
         sub: Sub::from_random([2; 16]),
         redirect_uri: "https://app.example.com/cb".into(),
         scopes: vec!["openid".into(), "email".into()],

@@ -28,6 +28,9 @@ pub(super) struct PageRequest {
     pub params: BTreeMap<String, String>,
     /// The client's external identity providers: a button each on the sign-in page.
     pub providers: Vec<String>,
+    /// The app client the authorize request resolved to: the `client_id` itself, or for a
+    /// client named by its metadata URL (CIMD), the app client its policy maps it to.
+    pub app_client: Option<String>,
 }
 
 impl PageRequest {
@@ -46,6 +49,7 @@ impl PageRequest {
             frame,
             params,
             providers: Vec::new(),
+            app_client: None,
         })
     }
 
@@ -59,6 +63,7 @@ impl PageRequest {
                 .map_err(engine_failure)?,
             None => None,
         };
+        self.app_client = client.as_ref().map(|c| c.client_id.to_string());
         if let Some(c) = &client {
             self.providers = tessera_domain::oauth::OAuthSettings::of(c)
                 .identity_providers
@@ -95,10 +100,11 @@ impl PageRequest {
         Ok(form)
     }
 
+    /// The app client the page's flows run for (see [`PageRequest::app_client`]).
     fn client_id(&self) -> &str {
-        self.params
-            .get("client_id")
-            .map(String::as_str)
+        self.app_client
+            .as_deref()
+            .or(self.params.get("client_id").map(String::as_str))
             .unwrap_or_default()
     }
 
