@@ -427,7 +427,7 @@ impl Engine {
 
     /// The client a token or revocation request authenticates as: client_secret_basic or
     /// client_secret_post for confidential clients, the bare client_id for public ones.
-    async fn token_client(&self, req: &TokenGrantRequest) -> OAuthResult<(AppClient, UserPool)> {
+    async fn token_client(&self, req: &TokenGrantRequest) -> OAuthResult<TokenClient> {
         let client_id = req.client_id.as_deref().ok_or(OAuthError::InvalidClient)?;
         if let Some(url) = cimd_url(req) {
             // A CIMD client: public, admitted by a policy of this domain's pool.
@@ -447,7 +447,15 @@ impl Engine {
                 let mut tx = self.inner.store.read().await?;
                 self.load_pool(&mut *tx, pool_id).await?
             };
-            return Ok((admitted.client, pool));
+            return Ok(TokenClient {
+                refreshable: admitted
+                    .metadata
+                    .grant_types
+                    .iter()
+                    .any(|g| g == "refresh_token"),
+                client: admitted.client,
+                pool,
+            });
         }
         let (client, pool) = self
             .client_and_pool(client_id, None)
@@ -465,7 +473,11 @@ impl Engine {
             )
             .map_err(client_error_as(OAuthError::InvalidClient))?;
         }
-        Ok((client, pool))
+        Ok(TokenClient {
+            client,
+            pool,
+            refreshable: true,
+        })
     }
 
     /// `POST /oauth2/token`.
@@ -477,10 +489,17 @@ impl Engine {
         ) {
             return Err(OAuthError::UnsupportedGrantType.into());
         }
-        let (client, pool) = self.token_client(&req).await?;
+        let TokenClient {
+            client,
+            pool,
+            refreshable,
+        } = self.token_client(&req).await?;
         let settings = OAuthSettings::of(&client);
         match grant.as_str() {
-            "authorization_code" => self.redeem_code(&req, &client, &pool, &settings).await,
+            "authorization_code" => {
+                self.redeem_code(&req, &client, &pool, &settings, refreshable)
+                    .await
+            }
             "refresh_token" => {
                 let token = req
                     .refresh_token
@@ -530,6 +549,7 @@ impl Engine {
         client: &AppClient,
         pool: &UserPool,
         settings: &OAuthSettings,
+        refreshable: bool,
     ) -> OAuthResult<OAuthTokens> {
         if !settings.allows(OAuthFlow::Code) {
             return Err(OAuthError::UnauthorizedClient.into());
@@ -574,9 +594,19 @@ impl Engine {
             .await?
             .filter(|u| u.enabled)
             .ok_or(OAuthError::InvalidGrant)?;
-        let family = oauth_family(client, &user, &grant.scopes, grant.auth_time, now, true);
+        let family = oauth_family(
+            client,
+            &user,
+            &grant.scopes,
+            grant.auth_time,
+            now,
+            refreshable,
+        );
         tx.insert_token_family(&family).await?;
-        let refresh = self.new_refresh_token(&mut *tx, &family, now).await?;
+        let refresh = match refreshable {
+            true => Some(self.new_refresh_token(&mut *tx, &family, now).await?),
+            false => None,
+        };
         if !tx
             .redeem_authorization_code(&hash, now, &family.origin_jti)
             .await?
@@ -599,7 +629,7 @@ impl Engine {
                     }),
                 },
                 &family,
-                Some(refresh),
+                refresh,
                 now,
             )
             .await?;
@@ -685,7 +715,7 @@ impl Engine {
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or(OAuthError::InvalidRequest)?;
-        let (client, _) = self.token_client(&req).await?;
+        let client = self.token_client(&req).await?.client;
         match self
             .revoke_token(
                 client.client_id.as_str(),
@@ -735,6 +765,15 @@ impl Engine {
             |name| client.config.may_read(name),
         )))
     }
+}
+
+/// The client a token or revocation request authenticated as.
+struct TokenClient {
+    client: AppClient,
+    pool: UserPool,
+    /// Whether the code grant issues a refresh token: always, except to a CIMD client whose
+    /// document doesn't list the `refresh_token` grant.
+    refreshable: bool,
 }
 
 /// The metadata URL a token request names its client by, if it is a CIMD client.

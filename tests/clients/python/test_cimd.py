@@ -228,6 +228,8 @@ def test_a_metadata_url_client_signs_in_with_the_code_flow(server, idp, setup, h
     resp = requests.post(token_url, data={**grant, "client_id": url}, timeout=15)
     assert resp.status_code == 200, resp.text
     body = resp.json()
+    # The document doesn't list the refresh_token grant: no refresh token.
+    assert "refresh_token" not in body
     issuer = server.issuer(pool_id)
     jwks = jwt.PyJWKClient(f"{issuer}/.well-known/jwks.json")
     id_token = body["id_token"]
@@ -269,4 +271,29 @@ def test_client_credentials_and_secrets_are_refused_for_metadata_url_clients(ser
                                        "client_secret": "s" * 30, "code": "x", "redirect_uri": CALLBACK},
                       timeout=15)
     assert r.json() == {"error": "invalid_client"}
+    idp.delete_cimd_policy(UserPoolId=pool_id, CIMDPolicyId=policy["CIMDPolicyId"])
+
+
+def test_a_document_listing_refresh_token_gets_and_uses_one(server, idp, setup, host):
+    pool_id, domain, client = setup
+    url = host.publish("/refresh/app.json", grant_types=["authorization_code", "refresh_token"])
+    policy = create_policy(idp, pool_id, client["ClientId"], [host.url("/refresh/*")])
+    username, pw = unique("cimd"), password()
+    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"}])
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=pw, Permanent=True)
+    base = domain_base(server, domain)
+    verifier, challenge = pkce()
+    query = {"client_id": url, "response_type": "code", "redirect_uri": CALLBACK,
+             "scope": "openid", "code_challenge": challenge, "code_challenge_method": "S256"}
+    b = Browser()
+    b.get(f"{base}/oauth2/authorize?{requests.compat.urlencode(query)}")
+    params = callback_params(b.submit({"username": username, "password": pw}))
+    body = requests.post(f"{base}/oauth2/token", timeout=15, data={
+        "grant_type": "authorization_code", "client_id": url, "code": params["code"],
+        "redirect_uri": CALLBACK, "code_verifier": verifier}).json()
+    refreshed = requests.post(f"{base}/oauth2/token", timeout=15, data={
+        "grant_type": "refresh_token", "client_id": url, "refresh_token": body["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    assert "access_token" in refreshed.json()
     idp.delete_cimd_policy(UserPoolId=pool_id, CIMDPolicyId=policy["CIMDPolicyId"])
