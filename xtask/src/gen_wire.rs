@@ -36,6 +36,34 @@ const LOOSER_THAN_MODELLED: &[&str] = &[
     "DomainType",
 ];
 
+/// Enum values the service accepts beyond the published model (the model lags the service).
+const VALUES_BEYOND_MODEL: &[(&str, &[&str])] = &[
+    // GetClientToken's flow, documented by Cognito for ExplicitAuthFlows but not yet in the
+    // model's ExplicitAuthFlowsType.
+    ("ExplicitAuthFlowsType", &["ALLOW_CLIENT_TOKEN_AUTH"]),
+];
+
+/// A string enum's values: the model's, then [`VALUES_BEYOND_MODEL`]'s.
+fn enum_values<'a>(name: &str, shape: &'a Map<String, Value>) -> Vec<&'a str> {
+    let mut values: Vec<&'a str> = shape
+        .get("enum")
+        .and_then(Value::as_array)
+        .map(|e| e.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for (shape_name, extra) in VALUES_BEYOND_MODEL {
+        if *shape_name == name {
+            values.extend(
+                extra
+                    .iter()
+                    .copied()
+                    .filter(|v| !values.contains(v))
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    values
+}
+
 struct Generator<'a> {
     service: &'a str,
     metadata: &'a Map<String, Value>,
@@ -182,16 +210,10 @@ impl<'a> Generator<'a> {
                         },
                         None => "None".into(),
                     };
-                    let values: Vec<String> = shape
-                        .get("enum")
-                        .and_then(Value::as_array)
-                        .map(|e| {
-                            e.iter()
-                                .filter_map(Value::as_str)
-                                .map(|s| format!("{s:?}"))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let values: Vec<String> = enum_values(name, shape)
+                        .into_iter()
+                        .map(|s| format!("{s:?}"))
+                        .collect();
                     format!(
                         "m::ShapeKind::String {{ min: {min}, max: {max}, pattern: {pattern}, values: &[{}] }}",
                         values.join(", ")
@@ -293,12 +315,8 @@ impl<'a> Generator<'a> {
     }
 
     fn emit_enum(&self, out: &mut String, name: &str, shape: &Map<String, Value>) -> Result<()> {
-        let values: Vec<&str> = shape["enum"]
-            .as_array()
-            .context("enum")?
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        shape["enum"].as_array().context("enum")?;
+        let values = enum_values(name, shape);
         let mut seen = BTreeSet::new();
         let mut variants = Vec::new();
         for v in &values {

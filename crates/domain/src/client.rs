@@ -42,6 +42,12 @@ pub enum AuthFlow {
     UserSrp,
     RefreshToken,
     UserAuth,
+    /// GetClientToken: machine-to-machine tokens through the API.
+    ClientToken,
+    /// GetDerivedToken without an actor token.
+    TokenExchangeImpersonation,
+    /// GetDerivedToken with an actor token.
+    TokenExchangeDelegation,
 }
 
 impl AuthFlow {
@@ -54,6 +60,9 @@ impl AuthFlow {
             "ALLOW_USER_SRP_AUTH" => Self::UserSrp,
             "ALLOW_REFRESH_TOKEN_AUTH" => Self::RefreshToken,
             "ALLOW_USER_AUTH" => Self::UserAuth,
+            "ALLOW_CLIENT_TOKEN_AUTH" => Self::ClientToken,
+            "ALLOW_TOKEN_EXCHANGE_IMPERSONATION" => Self::TokenExchangeImpersonation,
+            "ALLOW_TOKEN_EXCHANGE_DELEGATION" => Self::TokenExchangeDelegation,
             _ => return None,
         })
     }
@@ -248,6 +257,18 @@ impl ClientConfig {
         if legacy && modern {
             return Err(DomainError::invalid_parameter(
                 "The ExplicitAuthFlows provided has a mix of legacy and new values. Please only use the new values prefixed with ALLOW_.",
+            ));
+        }
+        // Cognito: ALLOW_CLIENT_TOKEN_AUTH is mutually exclusive with user authentication
+        // flows; it must be the only flow of the client.
+        if self.explicit_auth_flows.len() > 1
+            && self
+                .explicit_auth_flows
+                .iter()
+                .any(|f| f == "ALLOW_CLIENT_TOKEN_AUTH")
+        {
+            return Err(DomainError::invalid_parameter(
+                "ALLOW_CLIENT_TOKEN_AUTH can't be combined with other ExplicitAuthFlows.",
             ));
         }
         Ok(())

@@ -22,6 +22,7 @@ macro_rules! error_kinds {
 
 error_kinds! {
     AliasExists => "AliasExistsException",
+    CachedCimdUrlDoesNotExist => "CachedCIMDURLDoesNotExistException",
     CodeDeliveryFailure => "CodeDeliveryFailureException",
     CodeMismatch => "CodeMismatchException",
     ConcurrentModification => "ConcurrentModificationException",
@@ -43,6 +44,7 @@ error_kinds! {
     ManagedLoginBrandingExists => "ManagedLoginBrandingExistsException",
     MfaMethodNotFound => "MFAMethodNotFoundException",
     NotAuthorized => "NotAuthorizedException",
+    OperationNotEnabled => "OperationNotEnabledException",
     PasswordHistoryPolicyViolation => "PasswordHistoryPolicyViolationException",
     PasswordResetRequired => "PasswordResetRequiredException",
     PreconditionNotMet => "PreconditionNotMetException",
@@ -50,6 +52,7 @@ error_kinds! {
     ResourceConflict => "ResourceConflictException",
     ResourceNotFound => "ResourceNotFoundException",
     ScopeDoesNotExist => "ScopeDoesNotExistException",
+    TermsExists => "TermsExistsException",
     SoftwareTokenMfaNotFound => "SoftwareTokenMFANotFoundException",
     TooManyFailedAttempts => "TooManyFailedAttemptsException",
     TooManyRequests => "TooManyRequestsException",

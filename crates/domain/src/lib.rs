@@ -6,6 +6,7 @@
 
 pub mod attributes;
 pub mod branding;
+pub mod cimd;
 pub mod client;
 pub mod codes;
 pub mod devices;
@@ -27,6 +28,7 @@ pub mod pool;
 pub mod pool_settings;
 pub mod resource_servers;
 pub mod sync;
+pub mod terms;
 pub mod threat;
 pub mod time;
 pub mod tokens;

@@ -182,6 +182,10 @@ pub enum Prompt {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizeRequest {
     pub client_id: ClientId,
+    /// A client named by its metadata document URL (CIMD): the URL; `client_id` is then the
+    /// app client its policy maps it to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_url: Option<String>,
     pub response_type: ResponseType,
     pub redirect_uri: String,
     pub state: Option<String>,
@@ -326,6 +330,9 @@ pub fn check_authorize(
     }
     Ok(AuthorizeRequest {
         client_id: client.client_id.clone(),
+        client_url: get("client_id")
+            .filter(|c| c.starts_with("https://"))
+            .map(str::to_string),
         response_type,
         redirect_uri,
         state,
@@ -424,6 +431,9 @@ pub fn grants_admin(scopes: &[String]) -> bool {
 pub struct AuthorizationCode {
     pub pool_id: UserPoolId,
     pub client_id: ClientId,
+    /// The metadata URL of a CIMD client: only that URL redeems the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_url: Option<String>,
     pub sub: Sub,
     pub redirect_uri: String,
     pub scopes: Vec<String>,
@@ -450,6 +460,7 @@ impl AuthorizationCode {
     pub fn redeem(
         &self,
         client: &ClientId,
+        client_url: Option<&str>,
         redirect_uri: Option<&str>,
         verifier_challenge: Option<&str>,
         now: Timestamp,
@@ -457,7 +468,7 @@ impl AuthorizationCode {
         if now >= self.expires_at {
             return Err(CodeRejection::Expired);
         }
-        if &self.client_id != client {
+        if &self.client_id != client || self.client_url.as_deref() != client_url {
             return Err(CodeRejection::OtherClient);
         }
         if redirect_uri != Some(self.redirect_uri.as_str()) {
@@ -847,6 +858,7 @@ mod tests {
         let code = AuthorizationCode {
             pool_id: UserPoolId::parse("us-east-1_abcdefghi").unwrap(),
             client_id: ClientId::parse("26characterclientidabcdefg").unwrap(),
+            client_url: None,
             sub: Sub(uuid::Uuid::nil()),
             redirect_uri: "https://app.example.com/cb".into(),
             scopes: vec!["openid".into()],
@@ -859,18 +871,19 @@ mod tests {
         let other = ClientId::parse("zzzzzzzzzzzzzzzzzzzzzzzzzz").unwrap();
         let now = Timestamp::from_secs(200);
         let cb = Some("https://app.example.com/cb");
-        assert_eq!(code.redeem(&me, cb, Some(CHALLENGE), now), Ok(()));
+        assert_eq!(code.redeem(&me, None, cb, Some(CHALLENGE), now), Ok(()));
         assert_eq!(
-            code.redeem(&me, cb, Some(CHALLENGE), Timestamp::from_secs(400)),
+            code.redeem(&me, None, cb, Some(CHALLENGE), Timestamp::from_secs(400)),
             Err(CodeRejection::Expired)
         );
         assert_eq!(
-            code.redeem(&other, cb, Some(CHALLENGE), now),
+            code.redeem(&other, None, cb, Some(CHALLENGE), now),
             Err(CodeRejection::OtherClient)
         );
         assert_eq!(
             code.redeem(
                 &me,
+                None,
                 Some("https://app.example.com/cb/"),
                 Some(CHALLENGE),
                 now
@@ -878,12 +891,32 @@ mod tests {
             Err(CodeRejection::RedirectMismatch)
         );
         assert_eq!(
-            code.redeem(&me, cb, None, now),
+            code.redeem(&me, None, cb, None, now),
             Err(CodeRejection::VerifierMissing)
         );
         assert_eq!(
-            code.redeem(&me, cb, Some("x"), now),
+            code.redeem(&me, None, cb, Some("x"), now),
             Err(CodeRejection::VerifierMismatch)
+        );
+        // A CIMD client's code: only its metadata URL redeems it, and never without one.
+        let url = "https://c.example/m.json";
+        let cimd = AuthorizationCode {
+            client_url: Some(url.into()),
+            ..code.clone()
+        };
+        assert_eq!(
+            cimd.redeem(&me, Some(url), cb, Some(CHALLENGE), now),
+            Ok(())
+        );
+        for presented in [None, Some("https://c.example/other.json")] {
+            assert_eq!(
+                cimd.redeem(&me, presented, cb, Some(CHALLENGE), now),
+                Err(CodeRejection::OtherClient)
+            );
+        }
+        assert_eq!(
+            code.redeem(&me, Some(url), cb, Some(CHALLENGE), now),
+            Err(CodeRejection::OtherClient)
         );
     }
 

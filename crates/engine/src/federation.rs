@@ -56,6 +56,14 @@ pub trait OidcDocuments: Send + Sync + 'static {
     async fn get_text(&self, url: &str) -> Result<String, String> {
         Err(format!("{url}: this client can't fetch documents"))
     }
+
+    /// GETs a client ID metadata document (`https://` only): the JSON body and the answer's
+    /// `Cache-Control: max-age`, if any.
+    async fn get_client_metadata(&self, url: &str) -> Result<(Value, Option<u64>), String> {
+        Err(format!(
+            "{url}: this client can't fetch client metadata documents"
+        ))
+    }
 }
 
 /// Why an external token was refused. Callers turn this into their service's message.

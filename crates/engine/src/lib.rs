@@ -9,6 +9,8 @@ pub mod audit;
 mod auth;
 pub mod aws_saml;
 mod branding;
+mod cimd;
+mod client_tokens;
 mod clients;
 mod custom;
 mod devices;
@@ -41,6 +43,7 @@ pub mod sts;
 pub mod sync;
 mod tags;
 pub mod telemetry;
+mod terms;
 pub mod threat;
 mod tokens;
 mod triggers;
@@ -49,6 +52,8 @@ mod users;
 mod verification;
 
 pub use branding::{ClassicLogo, HostedLook};
+pub use cimd::{CachedUrlPage, CimdCacheAction, CimdClient, CimdPolicyPage, CimdPolicyView};
+pub use client_tokens::{DerivedToken, DerivedTokenRequest};
 pub use clients::{ClientUpdate, NewClient, SecretDescriptor};
 pub use devices::DevicePage;
 pub use error::{EngineError, EngineResult};
@@ -67,6 +72,7 @@ pub use ports::{
     Clock, DeliveryError, InvokeError, ManualClock, Messenger, SystemClock, TriggerInvoker,
 };
 pub use resource_servers::{ResourceServerPage, ScopeSpec};
+pub use terms::TermsPage;
 pub use tokens::ClientProof;
 pub use user_import::{ImportJobView, UploadRefusal};
 pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage, UserRef};

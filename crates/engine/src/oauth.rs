@@ -106,6 +106,9 @@ pub struct TokenGrantRequest {
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    /// The pool of the domain the request came to: where a CIMD client (a `client_id` that is
+    /// an `https://` URL) is looked up.
+    pub pool: Option<UserPoolId>,
 }
 
 impl std::fmt::Debug for TokenGrantRequest {
@@ -180,6 +183,16 @@ impl Engine {
         pool: &UserPoolId,
         client_id: &str,
     ) -> EngineResult<Option<AppClient>> {
+        if client_id.starts_with("https://") {
+            return match self.cimd_client(pool, client_id).await {
+                Ok(c) => Ok(Some(c.client)),
+                Err(EngineError::Client(e)) => {
+                    tracing::info!(reason = %e.message, "CIMD client refused");
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            };
+        }
         let Ok(id) = ClientId::parse(client_id) else {
             return Ok(None);
         };
@@ -358,6 +371,7 @@ impl Engine {
                 let record = AuthorizationCode {
                     pool_id: pool.id.clone(),
                     client_id: client.client_id.clone(),
+                    client_url: req.client_url.clone(),
                     sub: session.sub,
                     redirect_uri: req.redirect_uri.clone(),
                     scopes: req.scopes.clone(),
@@ -413,8 +427,36 @@ impl Engine {
 
     /// The client a token or revocation request authenticates as: client_secret_basic or
     /// client_secret_post for confidential clients, the bare client_id for public ones.
-    async fn token_client(&self, req: &TokenGrantRequest) -> OAuthResult<(AppClient, UserPool)> {
+    async fn token_client(&self, req: &TokenGrantRequest) -> OAuthResult<TokenClient> {
         let client_id = req.client_id.as_deref().ok_or(OAuthError::InvalidClient)?;
+        if let Some(url) = cimd_url(req) {
+            // A CIMD client: public, admitted by a policy of this domain's pool.
+            let pool_id = req.pool.as_ref().ok_or(OAuthError::InvalidClient)?;
+            if req.client_secret.is_some() {
+                return Err(OAuthError::InvalidClient.into());
+            }
+            let admitted = self
+                .cimd_client(pool_id, url)
+                .await
+                .map_err(client_error_as(OAuthError::InvalidClient))?;
+            let grant = req.grant_type.as_deref().unwrap_or_default();
+            if !admitted.metadata.grant_types.iter().any(|g| g == grant) {
+                return Err(OAuthError::UnauthorizedClient.into());
+            }
+            let pool = {
+                let mut tx = self.inner.store.read().await?;
+                self.load_pool(&mut *tx, pool_id).await?
+            };
+            return Ok(TokenClient {
+                refreshable: admitted
+                    .metadata
+                    .grant_types
+                    .iter()
+                    .any(|g| g == "refresh_token"),
+                client: admitted.client,
+                pool,
+            });
+        }
         let (client, pool) = self
             .client_and_pool(client_id, None)
             .await
@@ -431,7 +473,11 @@ impl Engine {
             )
             .map_err(client_error_as(OAuthError::InvalidClient))?;
         }
-        Ok((client, pool))
+        Ok(TokenClient {
+            client,
+            pool,
+            refreshable: true,
+        })
     }
 
     /// `POST /oauth2/token`.
@@ -443,24 +489,28 @@ impl Engine {
         ) {
             return Err(OAuthError::UnsupportedGrantType.into());
         }
-        let (client, pool) = self.token_client(&req).await?;
+        let TokenClient {
+            client,
+            pool,
+            refreshable,
+        } = self.token_client(&req).await?;
         let settings = OAuthSettings::of(&client);
         match grant.as_str() {
-            "authorization_code" => self.redeem_code(&req, &client, &pool, &settings).await,
+            "authorization_code" => {
+                self.redeem_code(&req, &client, &pool, &settings, refreshable)
+                    .await
+            }
             "refresh_token" => {
                 let token = req
                     .refresh_token
                     .as_deref()
                     .ok_or(OAuthError::InvalidRequest)?;
+                let proof = match cimd_url(&req) {
+                    Some(_) => ClientProof::AdmittedMetadataUrl,
+                    None => ClientProof::Secret(req.client_secret.as_deref()),
+                };
                 let tokens = self
-                    .refresh_family(
-                        client.client_id.as_str(),
-                        token,
-                        ClientProof::Secret(req.client_secret.as_deref()),
-                        None,
-                        true,
-                        true,
-                    )
+                    .refresh_family(client.client_id.as_str(), token, proof, None, true, true)
                     .await
                     .map_err(client_error_as(OAuthError::InvalidGrant))?;
                 let scopes = self.family_scopes(token).await?;
@@ -499,6 +549,7 @@ impl Engine {
         client: &AppClient,
         pool: &UserPool,
         settings: &OAuthSettings,
+        refreshable: bool,
     ) -> OAuthResult<OAuthTokens> {
         if !settings.allows(OAuthFlow::Code) {
             return Err(OAuthError::UnauthorizedClient.into());
@@ -529,6 +580,7 @@ impl Engine {
             || grant
                 .redeem(
                     &client.client_id,
+                    cimd_url(req),
                     req.redirect_uri.as_deref(),
                     verifier.as_deref(),
                     now,
@@ -542,9 +594,19 @@ impl Engine {
             .await?
             .filter(|u| u.enabled)
             .ok_or(OAuthError::InvalidGrant)?;
-        let family = oauth_family(client, &user, &grant.scopes, grant.auth_time, now, true);
+        let family = oauth_family(
+            client,
+            &user,
+            &grant.scopes,
+            grant.auth_time,
+            now,
+            refreshable,
+        );
         tx.insert_token_family(&family).await?;
-        let refresh = self.new_refresh_token(&mut *tx, &family, now).await?;
+        let refresh = match refreshable {
+            true => Some(self.new_refresh_token(&mut *tx, &family, now).await?),
+            false => None,
+        };
         if !tx
             .redeem_authorization_code(&hash, now, &family.origin_jti)
             .await?
@@ -567,7 +629,7 @@ impl Engine {
                     }),
                 },
                 &family,
-                Some(refresh),
+                refresh,
                 now,
             )
             .await?;
@@ -592,6 +654,17 @@ impl Engine {
         }
         let scopes = client_credentials_scopes(req.scope.as_deref(), &settings.scopes)
             .map_err(|_| OAuthError::InvalidScope)?;
+        Ok(self.client_access_token(client, pool, &scopes).await?)
+    }
+
+    /// The client-credentials grant's token, shared by `/oauth2/token` and GetClientToken: an
+    /// access token for the client itself (`sub` is the client id) with `scopes`.
+    pub(crate) async fn client_access_token(
+        &self,
+        client: &AppClient,
+        pool: &UserPool,
+        scopes: &[String],
+    ) -> EngineResult<OAuthTokens> {
         let now = self.now();
         let lifetime = client.config.validity.access.duration().as_secs();
         let claims = json!({
@@ -607,20 +680,29 @@ impl Engine {
             "client_id": client.client_id.as_str(),
         });
         let Value::Object(claims) = claims else {
-            return Err(EngineError::Internal("claims are an object".into()).into());
+            return Err(EngineError::Internal("claims are an object".into()));
         };
-        let keys = self.pool_keys(&pool.id).await?;
-        let access_token =
-            tokio::task::spawn_blocking(move || keys.signer(KeyUse::Access).sign(&claims))
-                .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?
-                .map_err(EngineError::from)?;
+        let access_token = self.sign_claims(&pool.id, KeyUse::Access, claims).await?;
         Ok(OAuthTokens {
             access_token,
             id_token: None,
             refresh_token: None,
             expires_in: lifetime,
         })
+    }
+
+    /// Signs `claims` with the pool's current key for `key_use` (RSA on the blocking pool).
+    pub(crate) async fn sign_claims(
+        &self,
+        pool: &UserPoolId,
+        key_use: KeyUse,
+        claims: Map<String, Value>,
+    ) -> EngineResult<String> {
+        let keys = self.pool_keys(pool).await?;
+        tokio::task::spawn_blocking(move || keys.signer(key_use).sign(&claims))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+            .map_err(EngineError::from)
     }
 
     /// `POST /oauth2/revoke`: the refresh token's family ends, and every access and ID token
@@ -633,7 +715,7 @@ impl Engine {
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or(OAuthError::InvalidRequest)?;
-        let (client, _) = self.token_client(&req).await?;
+        let client = self.token_client(&req).await?.client;
         match self
             .revoke_token(
                 client.client_id.as_str(),
@@ -683,6 +765,22 @@ impl Engine {
             |name| client.config.may_read(name),
         )))
     }
+}
+
+/// The client a token or revocation request authenticated as.
+struct TokenClient {
+    client: AppClient,
+    pool: UserPool,
+    /// Whether the code grant issues a refresh token: always, except to a CIMD client whose
+    /// document doesn't list the `refresh_token` grant.
+    refreshable: bool,
+}
+
+/// The metadata URL a token request names its client by, if it is a CIMD client.
+fn cimd_url(req: &TokenGrantRequest) -> Option<&str> {
+    req.client_id
+        .as_deref()
+        .filter(|c| c.starts_with("https://"))
 }
 
 /// A token family for an OAuth grant: the granted scopes, the sign-in's auth_time, and a

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use tessera_domain::attributes;
 use tessera_domain::password::PasswordPolicy;
 use tessera_domain::pool::{self, MfaMode, PoolConfig, UserPool};
-use tessera_domain::{DomainError, UserPoolId};
+use tessera_domain::{DomainError, ErrorKind, UserPoolId};
 use tessera_store::{Conflict, Tx};
 
 /// What UpdateUserPool may change. Like Cognito, settings left out of the request return to
@@ -239,5 +239,21 @@ impl Engine {
             .map_err(|e| on_conflict(e, |_| None))?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Why the replica operations (Create/Delete/List/UpdateUserPoolReplica) are refused.
+pub const REPLICAS_UNAVAILABLE: &str = "User pool replicas are not available in Tessera: a replica \
+     is a copy of the pool that AWS runs in another AWS Region, which is AWS infrastructure. To run \
+     a pool in several places, run several Tessera nodes on one PostgreSQL database (replicated as \
+     PostgreSQL allows).";
+
+impl Engine {
+    /// The replica operations: the pool must exist (ResourceNotFoundException otherwise, as for
+    /// every pool operation), then OperationNotEnabledException saying why.
+    pub async fn user_pool_replicas(&self, pool_id: &UserPoolId) -> EngineResult<()> {
+        let mut tx = self.inner.store.read().await?;
+        self.load_pool(&mut *tx, pool_id).await?;
+        Err(DomainError::new(ErrorKind::OperationNotEnabled, REPLICAS_UNAVAILABLE).into())
     }
 }

@@ -384,6 +384,7 @@ impl Engine {
             provider_name: provider.name.clone(),
             request: AuthorizeRequest {
                 client_id: client_id.clone(),
+                client_url: None,
                 response_type: ResponseType::Code,
                 redirect_uri: after.to_string(),
                 state: None,

@@ -64,6 +64,9 @@ pub enum ClientProof<'a> {
     SecretHash(Option<&'a str>),
     /// GetTokensFromRefreshToken and RevokeToken: the client secret itself.
     Secret(Option<&'a str>),
+    /// The token endpoint for a CIMD client: a public client, authenticated by its metadata
+    /// URL being admitted by a policy of the pool (the caller checked that).
+    AdmittedMetadataUrl,
 }
 
 fn invalid_access() -> EngineError {
@@ -240,44 +243,61 @@ impl Engine {
         verified
     }
 
+    /// Verifies a JWT of one of our pools: signed by the pool's current or recent key for
+    /// `key_use`, our issuer, its `token_use`, not expired. Revocation is the caller's to check.
+    /// Any failure is `invalid` (expiry says so).
+    pub(crate) async fn verify_pool_jwt(
+        &self,
+        token: &str,
+        key_use: KeyUse,
+        invalid: fn() -> EngineError,
+    ) -> EngineResult<(UserPoolId, serde_json::Map<String, Value>)> {
+        let claims = unverified_claims(token).ok_or_else(invalid)?;
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or_else(invalid)?;
+        let pool_id = iss
+            .strip_prefix(&self.inner.settings.issuer_base)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|id| UserPoolId::parse(id).ok())
+            .ok_or_else(invalid)?;
+        let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(invalid)?;
+        let keys = match self.pool_keys_for(&pool_id, &kid).await {
+            Ok(k) => k,
+            Err(EngineError::Client(_)) => return Err(invalid()),
+            Err(e) => return Err(e),
+        };
+        let jwk = keys.public_key(&kid, key_use).ok_or_else(invalid)?;
+        let claims = tessera_crypto::jwt::verify(token, jwk).map_err(|_| invalid())?;
+        if claims.get("token_use").and_then(Value::as_str) != Some(key_use.as_str())
+            || claims.get("iss").and_then(Value::as_str) != Some(self.issuer(&pool_id).as_str())
+        {
+            return Err(invalid());
+        }
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(invalid)?;
+        if self.now().secs() >= exp {
+            let what = match key_use {
+                KeyUse::Access => "Access Token",
+                KeyUse::Id => "Token",
+            };
+            return Err(DomainError::not_authorized(format!("{what} has expired")).into());
+        }
+        Ok((pool_id, claims))
+    }
+
     /// Verifies an access token as [`Engine::verify_access_token`] does, requiring `scope`.
     pub(crate) async fn check_access_token(
         &self,
         token: &str,
         scope: &str,
     ) -> EngineResult<AccessIdentity> {
-        let claims = unverified_claims(token).ok_or_else(invalid_access)?;
-        let iss = claims
-            .get("iss")
-            .and_then(Value::as_str)
-            .ok_or_else(invalid_access)?;
-        let pool_id = iss
-            .strip_prefix(&self.inner.settings.issuer_base)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .and_then(|id| UserPoolId::parse(id).ok())
-            .ok_or_else(invalid_access)?;
-        let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(invalid_access)?;
-        let keys = match self.pool_keys_for(&pool_id, &kid).await {
-            Ok(k) => k,
-            Err(EngineError::Client(_)) => return Err(invalid_access()),
-            Err(e) => return Err(e),
-        };
-        let jwk = keys
-            .public_key(&kid, KeyUse::Access)
-            .ok_or_else(invalid_access)?;
-        let claims = tessera_crypto::jwt::verify(token, jwk).map_err(|_| invalid_access())?;
-        if claims.get("token_use").and_then(Value::as_str) != Some("access")
-            || claims.get("iss").and_then(Value::as_str) != Some(self.issuer(&pool_id).as_str())
-        {
-            return Err(invalid_access());
-        }
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .ok_or_else(invalid_access)?;
-        if self.now().secs() >= exp {
-            return Err(DomainError::not_authorized("Access Token has expired").into());
-        }
+        let (pool_id, claims) = self
+            .verify_pool_jwt(token, KeyUse::Access, invalid_access)
+            .await?;
         let scopes = claims
             .get("scope")
             .and_then(Value::as_str)
@@ -340,7 +360,7 @@ impl Engine {
         proof: ClientProof<'_>,
     ) -> EngineResult<()> {
         let secrets = self.client_secrets(client)?;
-        if secrets.is_empty() {
+        if secrets.is_empty() || matches!(proof, ClientProof::AdmittedMetadataUrl) {
             return Ok(());
         }
         let id = client.client_id.as_str();
@@ -361,6 +381,7 @@ impl Engine {
             ClientProof::Secret(Some(given)) => secrets.iter().fold(false, |ok, secret| {
                 ok | tessera_crypto::constant_time_eq(secret.as_bytes(), given.as_bytes())
             }),
+            ClientProof::AdmittedMetadataUrl => true,
         };
         if ok {
             Ok(())

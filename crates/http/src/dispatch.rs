@@ -190,7 +190,35 @@ routes! {
     "cognito-idp" "AdminLinkProviderForUser" => crate::idp::identity_providers::admin_link_provider_for_user;
     "cognito-idp" "AdminDisableProviderForUser" => crate::idp::identity_providers::admin_disable_provider_for_user;
     "cognito-idp" "GetSigningCertificate" => crate::idp::identity_providers::get_signing_certificate;
+    "cognito-idp" "CreateTerms" => crate::idp::terms::create_terms;
+    "cognito-idp" "DescribeTerms" => crate::idp::terms::describe_terms;
+    "cognito-idp" "DescribeTermsByClient" => crate::idp::terms::describe_terms_by_client;
+    "cognito-idp" "UpdateTerms" => crate::idp::terms::update_terms;
+    "cognito-idp" "DeleteTerms" => crate::idp::terms::delete_terms;
+    "cognito-idp" "ListTerms" => crate::idp::terms::list_terms;
+    "cognito-idp" "GetClientToken" => crate::idp::client_tokens::get_client_token;
+    "cognito-idp" "GetDerivedToken" => crate::idp::client_tokens::get_derived_token;
+    "cognito-idp" "CreateCIMDPolicy" => crate::idp::cimd::create_cimd_policy;
+    "cognito-idp" "DescribeCIMDPolicy" => crate::idp::cimd::describe_cimd_policy;
+    "cognito-idp" "UpdateCIMDPolicy" => crate::idp::cimd::update_cimd_policy;
+    "cognito-idp" "DeleteCIMDPolicy" => crate::idp::cimd::delete_cimd_policy;
+    "cognito-idp" "ListCIMDPolicies" => crate::idp::cimd::list_cimd_policies;
+    "cognito-idp" "ListClientMetadataURLs" => crate::idp::cimd::list_client_metadata_urls;
+    "cognito-idp" "UpdateClientMetadataURLState" => crate::idp::cimd::update_client_metadata_url_state;
+    "cognito-idp" "CreateUserPoolReplica" => crate::idp::replicas::create_user_pool_replica;
+    "cognito-idp" "DeleteUserPoolReplica" => crate::idp::replicas::delete_user_pool_replica;
+    "cognito-idp" "ListUserPoolReplicas" => crate::idp::replicas::list_user_pool_replicas;
+    "cognito-idp" "UpdateUserPoolReplica" => crate::idp::replicas::update_user_pool_replica;
 }
+
+/// Operations the model leaves signed but whose caller is an app client proving itself with its
+/// secret: Cognito doesn't evaluate IAM for GetClientToken, and takes the client's id and secret
+/// instead of IAM credentials for GetDerivedToken. Tessera always asks for the secret (of a
+/// client that has one) and checks no signature for them.
+const CLIENT_AUTHENTICATED: &[(&str, &str)] = &[
+    ("cognito-idp", "GetClientToken"),
+    ("cognito-idp", "GetDerivedToken"),
+];
 
 /// The model's names for a target's service and operation, if it names one.
 pub(crate) fn operation_of(target: &str) -> Option<(&'static str, &'static str)> {
@@ -367,7 +395,7 @@ async fn handle(
         ));
     }
 
-    if op.auth == Auth::SigV4 {
+    if op.auth == Auth::SigV4 && !CLIENT_AUTHENTICATED.contains(&(service.name, op.name)) {
         let req = sigv4::Request {
             method,
             uri,

@@ -1,5 +1,5 @@
 //! The engine's [`OidcDocuments`] port over HTTP: OpenID Connect discovery documents and key
-//! sets of external providers, fetched through the outbound SSRF guard (`tessera_outbound`)
+//! sets of external providers (and client ID metadata documents), fetched through the outbound SSRF guard (`tessera_outbound`)
 //! with short timeouts and a size cap. Only `https://` URLs, unless private addresses are
 //! allowed (`--allow-private-oidc`), which also admits `http://`.
 
@@ -141,6 +141,42 @@ impl OidcDocuments for OutboundDocuments {
             self.client.get(parsed)
         };
         self.json_of(url, request.bearer_auth(token)).await
+    }
+
+    async fn get_client_metadata(
+        &self,
+        url: &str,
+    ) -> Result<(serde_json::Value, Option<u64>), String> {
+        // A client's registration: https only, whatever private addresses are allowed.
+        if !url.starts_with("https://") {
+            return Err(format!("{url}: not an https URL"));
+        }
+        let parsed = self.checked(url)?;
+        let response = self
+            .client
+            .get(parsed)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
+        if !response.status().is_success() {
+            return Err(format!("{url}: HTTP {}", response.status()));
+        }
+        let max_age = response
+            .headers()
+            .get_all("cache-control")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .find_map(|d| {
+                let (k, v) = d.trim().split_once('=')?;
+                k.eq_ignore_ascii_case("max-age")
+                    .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
+                    .flatten()
+            });
+        let body = Self::capped(url, response).await?;
+        let doc = serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))?;
+        Ok((doc, max_age))
     }
 
     async fn get_answer(

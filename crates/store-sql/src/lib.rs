@@ -9,11 +9,13 @@
 //! This crate doesn't depend on sqlx: the macro expands inside the backend crate, against the
 //! sqlx the backend chose.
 
+pub mod cimd;
 pub mod codec;
 pub mod federation;
 pub mod iam;
 pub mod identity;
 pub mod sync;
+pub mod terms;
 pub mod threat;
 pub mod user_import;
 
@@ -1501,5 +1503,7 @@ macro_rules! sql_tx {
         $crate::federation_tx!($tx, $db);
         $crate::threat_tx!($tx, $db);
         $crate::user_import_tx!($tx, $db);
+        $crate::terms_tx!($tx, $db);
+        $crate::cimd_tx!($tx, $db);
     };
 }

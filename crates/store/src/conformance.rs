@@ -27,11 +27,13 @@ use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
+mod documents;
 mod federation;
 mod iam;
 mod sync;
 mod threat;
 mod user_import;
+pub use documents::*;
 pub use federation::*;
 pub use iam::*;
 pub use sync::*;
@@ -79,7 +81,8 @@ macro_rules! store_conformance {
             auth_events_round_trip_page_newest_first_and_prune,
             saml_sp_keys_are_written_once_and_go_with_the_pool,
             saml_assertions_are_accepted_once_until_they_expire,
-            import_jobs_advance_by_compare_and_set_and_go_with_the_pool);
+            import_jobs_advance_by_compare_and_set_and_go_with_the_pool,
+            terms_one_of_each_kind_per_client, cimd_policies_and_cached_documents);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -147,7 +150,7 @@ pub fn user(pool: &UserPool, n: u8, username: &str) -> User {
     }
 }
 
-async fn seed_pool(store: &dyn Store, p: &UserPool) {
+pub(crate) async fn seed_pool(store: &dyn Store, p: &UserPool) {
     let mut tx = store.begin().await.unwrap();
     tx.insert_pool(p).await.unwrap();
     tx.commit().await.unwrap();
@@ -702,6 +705,7 @@ pub async fn authorization_codes_are_redeemed_once(store: Arc<dyn Store>) {
     let code = AuthorizationCode {
         pool_id: p.id.clone(),
         client_id: ClientId::parse("c1").unwrap(),
+        client_url: None,
         sub: Sub::from_random([2; 16]),
         redirect_uri: "https://app.example.com/cb".into(),
         scopes: vec!["openid".into(), "email".into()],

@@ -11,19 +11,23 @@
 //! - sign-in failure counters change only through [`Tx::charge_sign_in`] and
 //!   [`Tx::reset_sign_in_failures`] (never through `update_user`), as a compare-and-swap.
 
+pub mod cimd;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod federation;
 pub mod iam;
 pub mod identity;
 pub mod sync;
+pub mod terms;
 pub mod threat;
 pub mod user_import;
 
+pub use cimd::CimdTx;
 pub use federation::FederationTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
 pub use sync::SyncTx;
+pub use terms::TermsTx;
 pub use threat::ThreatTx;
 pub use user_import::UserImportTx;
 
@@ -96,6 +100,8 @@ pub enum Conflict {
     IdpIdentifier,
     /// A provider identity linked to a user already.
     FederatedLink,
+    /// The app client already has a terms document of that kind.
+    Terms,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -195,7 +201,9 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx + UserImportTx {
+pub trait Tx:
+    Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx + UserImportTx + TermsTx + CimdTx
+{
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.

@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod branding;
+pub mod cimd;
+pub mod client_tokens;
 pub mod clients;
 pub mod devices;
 pub mod domains;
@@ -10,8 +12,10 @@ pub mod identity_providers;
 pub mod mfa;
 pub mod pool_settings;
 pub mod pools;
+pub mod replicas;
 pub mod resource_servers;
 pub mod tags;
+pub mod terms;
 pub mod threat;
 pub mod user_import;
 pub mod users;

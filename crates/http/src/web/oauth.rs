@@ -184,6 +184,7 @@ fn grant_request(
             code_verifier: get("code_verifier"),
             refresh_token: get("refresh_token"),
             scope: get("scope"),
+            pool: None,
         },
         form,
     ))
@@ -192,14 +193,15 @@ fn grant_request(
 /// `POST /oauth2/token`.
 pub(super) async fn token(
     State(state): State<Arc<AppState>>,
-    _site: Site,
+    site: Site,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (req, _) = match grant_request(&headers, &body) {
+    let (mut req, _) = match grant_request(&headers, &body) {
         Ok(r) => r,
         Err(e) => return token_error(e, false),
     };
+    req.pool = Some(site.pool.id.clone());
     match state.engine.token_grant(req).await {
         Ok(tokens) => {
             let mut body = serde_json::Map::new();

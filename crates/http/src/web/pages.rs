@@ -18,6 +18,7 @@ use std::sync::Arc;
 use tessera_domain::attributes::{EMAIL_VERIFIED, PHONE_NUMBER_VERIFIED, SUB};
 use tessera_domain::oauth::{AuthorizeError, AuthorizeRequest, check_authorize, error_redirect};
 use tessera_domain::pool::SignInAttribute;
+use tessera_domain::terms::TermsLinks;
 use tessera_engine::{AuthOutcome, AuthorizeGrant, EngineError, TokenSetup};
 
 /// One request to a page: its domain, frame and the authorize request it serves.
@@ -27,6 +28,9 @@ pub(super) struct PageRequest {
     pub params: BTreeMap<String, String>,
     /// The client's external identity providers: a button each on the sign-in page.
     pub providers: Vec<String>,
+    /// The app client the authorize request resolved to: the `client_id` itself, or for a
+    /// client named by its metadata URL (CIMD), the app client its policy maps it to.
+    pub app_client: Option<String>,
 }
 
 impl PageRequest {
@@ -45,6 +49,7 @@ impl PageRequest {
             frame,
             params,
             providers: Vec::new(),
+            app_client: None,
         })
     }
 
@@ -58,6 +63,7 @@ impl PageRequest {
                 .map_err(engine_failure)?,
             None => None,
         };
+        self.app_client = client.as_ref().map(|c| c.client_id.to_string());
         if let Some(c) = &client {
             self.providers = tessera_domain::oauth::OAuthSettings::of(c)
                 .identity_providers
@@ -94,10 +100,11 @@ impl PageRequest {
         Ok(form)
     }
 
+    /// The app client the page's flows run for (see [`PageRequest::app_client`]).
     fn client_id(&self) -> &str {
-        self.params
-            .get("client_id")
-            .map(String::as_str)
+        self.app_client
+            .as_deref()
+            .or(self.params.get("client_id").map(String::as_str))
             .unwrap_or_default()
     }
 
@@ -596,10 +603,23 @@ fn username_attribute(site: &Site) -> Option<&'static str> {
     }
 }
 
+/// The client's terms-of-use and privacy-policy links in the page's language, when it has both
+/// (a failed lookup shows the page without them rather than no page).
+async fn terms_links(state: &AppState, page: &PageRequest) -> Option<TermsLinks> {
+    let client = tessera_domain::ClientId::parse(page.client_id()).ok()?;
+    state
+        .engine
+        .terms_links(&page.site.pool.id, &client, &page.frame.lang)
+        .await
+        .ok()
+        .flatten()
+}
+
 fn signup_page(
     page: &PageRequest,
     form: &BTreeMap<String, String>,
     error: Option<String>,
+    terms: Option<TermsLinks>,
 ) -> Response {
     let (label, input) = match username_attribute(&page.site) {
         Some(a) => (attribute_label(&page.frame, a), input_type(a)),
@@ -620,6 +640,7 @@ fn signup_page(
             "username_input": input,
             "attributes": signup_attributes(&page.site, form, &page.frame),
             "error": error,
+            "terms": terms,
         }),
     )
 }
@@ -671,11 +692,15 @@ impl Posted {
     }
 }
 
-pub(super) async fn signup_form(Authorized { page, .. }: Authorized) -> Response {
+pub(super) async fn signup_form(
+    State(state): State<Arc<AppState>>,
+    Authorized { page, .. }: Authorized,
+) -> Response {
     if page.site.pool.config.admin_create_only() {
         return page.error_page(StatusCode::FORBIDDEN, "signup_disabled", "error_body");
     }
-    signup_page(&page, &BTreeMap::new(), None)
+    let terms = terms_links(&state, &page).await;
+    signup_page(&page, &BTreeMap::new(), None, terms)
 }
 
 pub(super) async fn signup_submit(State(state): State<Arc<AppState>>, posted: Posted) -> Response {
@@ -724,7 +749,7 @@ pub(super) async fn signup_submit(State(state): State<Arc<AppState>>, posted: Po
             )
         }
         Err(e) => match shown(e) {
-            Ok(msg) => signup_page(page, form, Some(msg)),
+            Ok(msg) => signup_page(page, form, Some(msg), terms_links(&state, page).await),
             Err(r) => r,
         },
     }

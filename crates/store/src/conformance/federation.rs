@@ -140,6 +140,7 @@ fn state(p: &tessera_domain::pool::UserPool, expires_ms: i64) -> FederationState
         provider_name: "Corp".into(),
         request: AuthorizeRequest {
             client_id: ClientId::parse("abcdefghij1234567890abcdef").unwrap(),
+            client_url: None,
             response_type: ResponseType::Code,
             redirect_uri: "https://app.example/cb".into(),
             state: Some("app-state".into()),

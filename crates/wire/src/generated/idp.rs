@@ -9211,6 +9211,7 @@ static SHAPES: &[m::ShapeDef] = &[
                 "ALLOW_USER_AUTH",
                 "ALLOW_TOKEN_EXCHANGE_DELEGATION",
                 "ALLOW_TOKEN_EXCHANGE_IMPERSONATION",
+                "ALLOW_CLIENT_TOKEN_AUTH",
             ],
         },
     },
@@ -24202,6 +24203,8 @@ pub enum ExplicitAuthFlowsType {
     AllowTokenExchangeDelegation,
     #[serde(rename = "ALLOW_TOKEN_EXCHANGE_IMPERSONATION")]
     AllowTokenExchangeImpersonation,
+    #[serde(rename = "ALLOW_CLIENT_TOKEN_AUTH")]
+    AllowClientTokenAuth,
 }
 
 impl ExplicitAuthFlowsType {
@@ -24217,6 +24220,7 @@ impl ExplicitAuthFlowsType {
         Self::AllowUserAuth,
         Self::AllowTokenExchangeDelegation,
         Self::AllowTokenExchangeImpersonation,
+        Self::AllowClientTokenAuth,
     ];
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -24231,6 +24235,7 @@ impl ExplicitAuthFlowsType {
             Self::AllowUserAuth => "ALLOW_USER_AUTH",
             Self::AllowTokenExchangeDelegation => "ALLOW_TOKEN_EXCHANGE_DELEGATION",
             Self::AllowTokenExchangeImpersonation => "ALLOW_TOKEN_EXCHANGE_IMPERSONATION",
+            Self::AllowClientTokenAuth => "ALLOW_CLIENT_TOKEN_AUTH",
         }
     }
     pub fn parse(value: &str) -> Option<Self> {
