@@ -539,6 +539,10 @@ impl Engine {
                 self.initiate_custom(&pool, &client, params, &req.client_metadata)
                     .await
             }
+            "USER_AUTH" => {
+                self.initiate_user_auth(&pool, &client, params, &req.client_metadata)
+                    .await
+            }
             other => Err(DomainError::new(
                 ErrorKind::UnsupportedOperation,
                 format!("Tessera does not support the {other} flow yet"),
@@ -622,6 +626,27 @@ impl Engine {
             context: session.context.clone(),
             metadata: req.client_metadata.clone(),
         };
+        // USER_AUTH's first factors answer for names that match nobody too (in the same shape
+        // and time as for real users).
+        let choice_step = (&hash[..], &session);
+        match &session.challenge {
+            Challenge::SelectChallenge { .. } => {
+                return self
+                    .answer_select_challenge(&at, user, username, choice_step, &req.responses)
+                    .await;
+            }
+            Challenge::SignInCode { .. } => {
+                return self
+                    .answer_sign_in_code(&at, user, username, choice_step, &req.responses)
+                    .await;
+            }
+            Challenge::WebAuthn { .. } => {
+                return self
+                    .answer_web_authn(&at, user, username, choice_step, &req.responses)
+                    .await;
+            }
+            _ => {}
+        }
         let Some(user) = user else {
             // A custom challenge opened for a name that matches nobody runs its course through
             // the pool's functions (told userNotFound) and fails only at the end, as Cognito's

@@ -8,6 +8,7 @@
 pub mod audit;
 mod auth;
 mod branding;
+mod choice;
 mod clients;
 mod custom;
 mod devices;
@@ -28,12 +29,14 @@ mod mfa;
 mod migration;
 mod oauth;
 mod outbox;
+mod passkeys;
 mod pool_settings;
 mod pools;
 mod ports;
 pub mod provider_links;
 mod resource_servers;
 pub mod saml;
+mod sessions;
 mod signin;
 mod srp;
 pub mod sts;
@@ -65,6 +68,7 @@ pub use ports::{
     Clock, DeliveryError, InvokeError, ManualClock, Messenger, SystemClock, TriggerInvoker,
 };
 pub use resource_servers::{ResourceServerPage, ScopeSpec};
+pub use sessions::UserSession;
 pub use tokens::ClientProof;
 pub use users::{AdminCreateUser, SignUp, SignedUp, UserPage, UserRef};
 pub use verification::{ConfirmForgotPassword, ConfirmSignUp};
@@ -86,6 +90,9 @@ pub struct EngineSettings {
     /// Hosted-UI domains answer at `{prefix}.{domain_base}` (behind wildcard DNS and a TLS
     /// proxy); without it, at `{issuer_base}/domain/{name}`.
     pub domain_base: Option<String>,
+    /// Origins passkey ceremonies accept besides `https://{RelyingPartyId}` and the pool's
+    /// hosted-UI domains.
+    pub webauthn_origins: Vec<String>,
     pub hash_cost: HashCost,
     /// Password hashes computed at once (each holds ~19 MiB); defaults to the core count.
     pub hash_concurrency: usize,

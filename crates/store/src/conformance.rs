@@ -29,10 +29,14 @@ use uuid::Uuid;
 
 mod federation;
 mod iam;
+mod passkeys;
+mod sessions;
 mod sync;
 mod threat;
 pub use federation::*;
 pub use iam::*;
+pub use passkeys::*;
+pub use sessions::*;
 pub use sync::*;
 pub use threat::*;
 
@@ -76,7 +80,9 @@ macro_rules! store_conformance {
             federated_links_are_unique_and_go_with_the_user,
             auth_events_round_trip_page_newest_first_and_prune,
             saml_sp_keys_are_written_once_and_go_with_the_pool,
-            saml_assertions_are_accepted_once_until_they_expire);
+            saml_assertions_are_accepted_once_until_they_expire,
+            webauthn_credentials_are_unique_per_pool_and_owned_by_their_user,
+            active_token_families_are_a_users_sessions);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

@@ -16,12 +16,14 @@ pub mod conformance;
 pub mod federation;
 pub mod iam;
 pub mod identity;
+pub mod passkeys;
 pub mod sync;
 pub mod threat;
 
 pub use federation::FederationTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
+pub use passkeys::PasskeyTx;
 pub use sync::SyncTx;
 pub use threat::ThreatTx;
 
@@ -94,6 +96,8 @@ pub enum Conflict {
     IdpIdentifier,
     /// A provider identity linked to a user already.
     FederatedLink,
+    /// A WebAuthn credential id the pool holds already.
+    WebAuthnCredential,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -193,7 +197,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 #[async_trait]
-pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx {
+pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx + PasskeyTx {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
     // Pools.
@@ -354,6 +358,15 @@ pub trait Tx: Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx {
         sub: &Sub,
         at: Timestamp,
     ) -> StoreResult<u64>;
+    /// A user's active token families (not revoked, refresh not expired at `now`) — their token
+    /// sessions — oldest first (ties by origin_jti), each with its last activity: when its
+    /// newest refresh token was issued.
+    async fn active_token_families(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(TokenFamily, Timestamp)>>;
     async fn insert_refresh_token(&mut self, token: &RefreshTokenRecord) -> StoreResult<()>;
     async fn get_refresh_token(&mut self, hash: &[u8]) -> StoreResult<Option<RefreshTokenRecord>>;
     /// Marks a refresh token as replaced, only if it wasn't already. Returns whether it was now.
