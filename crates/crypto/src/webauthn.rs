@@ -262,3 +262,242 @@ impl RelyingParty {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Full ceremonies against a minimal software authenticator: a P-256 key from aws-lc-rs,
+    //! the CBOR it needs written out by hand.
+    use super::*;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    use serde_json::json;
+    use sha2::{Digest, Sha256};
+
+    const ORIGIN: &str = "https://auth.example.com";
+    const RP: &str = "auth.example.com";
+
+    fn head(major: u8, n: u64) -> Vec<u8> {
+        let m = major << 5;
+        match n {
+            0..=23 => vec![m | n as u8],
+            24..=255 => vec![m | 24, n as u8],
+            _ => {
+                let mut v = vec![m | 25];
+                v.extend_from_slice(&(n as u16).to_be_bytes());
+                v
+            }
+        }
+    }
+
+    fn bytes(b: &[u8]) -> Vec<u8> {
+        let mut v = head(2, b.len() as u64);
+        v.extend_from_slice(b);
+        v
+    }
+
+    fn text(s: &str) -> Vec<u8> {
+        let mut v = head(3, s.len() as u64);
+        v.extend_from_slice(s.as_bytes());
+        v
+    }
+
+    fn int(i: i64) -> Vec<u8> {
+        if i >= 0 {
+            head(0, i as u64)
+        } else {
+            head(1, (-1 - i) as u64)
+        }
+    }
+
+    fn b64(b: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(b)
+    }
+
+    struct Authenticator {
+        key: EcdsaKeyPair,
+        id: Vec<u8>,
+        counter: u32,
+        uv: bool,
+    }
+
+    impl Authenticator {
+        fn new(uv: bool) -> Self {
+            Self {
+                key: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap(),
+                id: crate::random::bytes::<16>().to_vec(),
+                counter: 0,
+                uv,
+            }
+        }
+
+        fn flags(&self, attested: bool) -> u8 {
+            0x01 | if self.uv { 0x04 } else { 0 } | if attested { 0x40 } else { 0 }
+        }
+
+        fn client_data(kind: &str, options: &Value, origin: &str) -> Vec<u8> {
+            json!({
+                "type": kind,
+                "challenge": options["challenge"],
+                "origin": origin,
+                "crossOrigin": false,
+            })
+            .to_string()
+            .into_bytes()
+        }
+
+        fn create(&self, options: &Value, origin: &str, rp: &str) -> Value {
+            let point = self.key.public_key().as_ref();
+            let mut cose = head(5, 5);
+            for (k, v) in [(1, int(2)), (3, int(-7)), (-1, int(1))] {
+                cose.extend(int(k));
+                cose.extend(v);
+            }
+            cose.extend(int(-2));
+            cose.extend(bytes(&point[1..33]));
+            cose.extend(int(-3));
+            cose.extend(bytes(&point[33..65]));
+            let mut auth = Sha256::digest(rp.as_bytes()).to_vec();
+            auth.push(self.flags(true));
+            auth.extend_from_slice(&self.counter.to_be_bytes());
+            auth.extend_from_slice(&[0; 16]);
+            auth.extend_from_slice(&(self.id.len() as u16).to_be_bytes());
+            auth.extend_from_slice(&self.id);
+            auth.extend(cose);
+            let mut attestation = head(5, 3);
+            attestation.extend(text("fmt"));
+            attestation.extend(text("none"));
+            attestation.extend(text("attStmt"));
+            attestation.extend(head(5, 0));
+            attestation.extend(text("authData"));
+            attestation.extend(bytes(&auth));
+            json!({
+                "id": b64(&self.id),
+                "rawId": b64(&self.id),
+                "type": "public-key",
+                "authenticatorAttachment": "cross-platform",
+                "response": {
+                    "clientDataJSON": b64(&Self::client_data("webauthn.create", options, origin)),
+                    "attestationObject": b64(&attestation),
+                    "transports": ["usb"],
+                },
+            })
+        }
+
+        fn get(&mut self, options: &Value, origin: &str) -> Value {
+            self.counter += 1;
+            let mut auth = Sha256::digest(RP.as_bytes()).to_vec();
+            auth.push(self.flags(false));
+            auth.extend_from_slice(&self.counter.to_be_bytes());
+            let client = Self::client_data("webauthn.get", options, origin);
+            let mut signed = auth.clone();
+            signed.extend_from_slice(&Sha256::digest(&client));
+            let sig = self.key.sign(&SystemRandom::new(), &signed).unwrap();
+            json!({
+                "id": b64(&self.id),
+                "rawId": b64(&self.id),
+                "type": "public-key",
+                "response": {
+                    "clientDataJSON": b64(&client),
+                    "authenticatorData": b64(&auth),
+                    "signature": b64(sig.as_ref()),
+                },
+            })
+        }
+    }
+
+    fn rp() -> RelyingParty {
+        RelyingParty::new(RP, &[ORIGIN.to_string()], Duration::from_secs(60)).unwrap()
+    }
+
+    fn registered(key: &Authenticator, uv_required: bool) -> Registered {
+        let rp = rp();
+        let (options, state) = rp
+            .start_registration(b"user-1", "ann", "Ann", uv_required, &[])
+            .unwrap();
+        rp.finish_registration(&key.create(&options, ORIGIN, RP), &state)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_passkey_registers_and_signs_in_with_its_counter_moving_forward() {
+        let rp = rp();
+        let mut key = Authenticator::new(true);
+        let reg = registered(&key, false);
+        assert_eq!(reg.credential_id, b64(&key.id));
+        assert_eq!(reg.attachment.as_deref(), Some("cross-platform"));
+        assert_eq!(reg.transports, ["usb"]);
+
+        let (options, state) = rp
+            .start_assertion(std::slice::from_ref(&reg.credential), false)
+            .unwrap();
+        assert_eq!(options["rpId"], RP);
+        let stale = key.get(&options, ORIGIN);
+        let used = rp
+            .finish_assertion(&stale, &state, &reg.credential)
+            .unwrap();
+        assert_eq!(used.credential_id, reg.credential_id);
+
+        // A second assertion with the counter the stored credential already has is refused.
+        let (options, state) = rp
+            .start_assertion(std::slice::from_ref(&used.credential), false)
+            .unwrap();
+        key.counter -= 1;
+        let replayed = key.get(&options, ORIGIN);
+        assert_eq!(
+            rp.finish_assertion(&replayed, &state, &used.credential)
+                .unwrap_err(),
+            PasskeyError::Counter
+        );
+        let fresh = key.get(&options, ORIGIN);
+        rp.finish_assertion(&fresh, &state, &used.credential)
+            .unwrap();
+        // A response to another challenge is refused.
+        assert_eq!(
+            rp.finish_assertion(&stale, &state, &used.credential)
+                .unwrap_err(),
+            PasskeyError::Challenge
+        );
+    }
+
+    #[test]
+    fn origin_relying_party_and_user_verification_are_checked() {
+        let rp = rp();
+        let key = Authenticator::new(false);
+        let (options, state) = rp
+            .start_registration(b"user-1", "ann", "Ann", false, &[])
+            .unwrap();
+        let wrong_origin = key.create(&options, "https://evil.example", RP);
+        assert_eq!(
+            rp.finish_registration(&wrong_origin, &state).unwrap_err(),
+            PasskeyError::Origin
+        );
+        let wrong_rp = key.create(&options, ORIGIN, "evil.example");
+        assert_eq!(
+            rp.finish_registration(&wrong_rp, &state).unwrap_err(),
+            PasskeyError::RelyingParty
+        );
+        let (options, state) = rp
+            .start_registration(b"user-1", "ann", "Ann", true, &[])
+            .unwrap();
+        assert_eq!(
+            rp.finish_registration(&key.create(&options, ORIGIN, RP), &state)
+                .unwrap_err(),
+            PasskeyError::UserNotVerified
+        );
+        // Without verification required, the same authenticator registers.
+        registered(&key, false);
+    }
+
+    #[test]
+    fn response_credential_ids_are_normalised() {
+        assert_eq!(
+            response_credential_id(&json!({"rawId": "AAEC"})).as_deref(),
+            Some("AAEC")
+        );
+        assert_eq!(
+            response_credential_id(&json!({"id": "AAE="})).as_deref(),
+            Some("AAE")
+        );
+        assert_eq!(response_credential_id(&json!({})), None);
+    }
+}

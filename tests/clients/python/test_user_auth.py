@@ -12,6 +12,7 @@ import pytest
 from pycognito.aws_srp import AWSSRP
 
 from mailroom import code_in, email_address, mask_email, mask_phone, phone_number, provisioned_user
+from mfa_support import answer, start_user_auth as start, tokens_of
 from support import aws_error, create_client, create_pool, password, unique
 
 INCORRECT = "Incorrect username or password."
@@ -55,24 +56,6 @@ def client(idp, pool):
 @pytest.fixture(scope="module")
 def hiding_client(idp, pool):
     return choice_client(idp, pool, hide=True)
-
-
-def start(public_idp, client, username, **params) -> dict:
-    return public_idp.initiate_auth(
-        ClientId=client["ClientId"], AuthFlow="USER_AUTH", AuthParameters={"USERNAME": username, **params}
-    )
-
-
-def answer(public_idp, client, name, session, **responses) -> dict:
-    kwargs = {"ClientId": client["ClientId"], "ChallengeName": name, "ChallengeResponses": responses}
-    if session is not None:
-        kwargs["Session"] = session
-    return public_idp.respond_to_auth_challenge(**kwargs)
-
-
-def tokens_of(resp) -> dict:
-    assert "ChallengeName" not in resp, resp
-    return resp["AuthenticationResult"]
 
 
 def mail_code(smtp_sink, address, count) -> str:
