@@ -175,3 +175,19 @@ def test_admin_delete_software_token(idp, public_idp):
     idp.admin_delete_software_token(UserPoolId=pool, Username=username)  # idempotent
     with aws_error("UserNotFoundException"):
         idp.admin_delete_software_token(UserPoolId=pool, Username=unique("nobody"))
+
+
+def test_tessera_operations_counts_the_issue_18_operations():
+    import subprocess  # noqa: PLC0415
+
+    from tessera_server import tessera_bin  # noqa: PLC0415
+
+    listed = set(subprocess.run([tessera_bin(), "operations"], capture_output=True, text=True, check=True)
+                 .stdout.split())
+    for op in ["GetUserAuthFactors", "AdminGetUserAuthFactors", "StartWebAuthnRegistration",
+               "CompleteWebAuthnRegistration", "ListWebAuthnCredentials", "DeleteWebAuthnCredential",
+               "SetUserPoolSessionConfiguration", "GetUserPoolSessionConfiguration",
+               "SetUserPoolClientSessionConfiguration", "GetUserPoolClientSessionConfiguration",
+               "ListUserSessions", "AdminListUserSessions", "RevokeUserSession", "AdminRevokeUserSession",
+               "AdminDeleteSoftwareToken"]:
+        assert f"cognito-idp.{op}" in listed, op
