@@ -24,7 +24,7 @@ use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
 use tessera_store::{Tx, UserLookup};
 
-fn flow_not_enabled(flow: &str) -> EngineError {
+pub(crate) fn flow_not_enabled(flow: &str) -> EngineError {
     // Cognito words these differently per flow.
     let message = match flow {
         "USER_SRP_AUTH" => "USER_SRP_AUTH is not enabled for the client.".to_string(),

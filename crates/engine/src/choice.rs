@@ -13,7 +13,7 @@
 //! to a user without that channel) is a simulated challenge that fails like a wrong code.
 
 use crate::Engine;
-use crate::auth::{may_sign_in, unknown_user};
+use crate::auth::{flow_not_enabled, may_sign_in, unknown_user};
 use crate::error::{EngineError, EngineResult};
 use crate::flow::{AuthOutcome, param};
 use crate::signin::{SignIn, expired_session, mfa_mismatch};
@@ -75,10 +75,7 @@ impl Engine {
         metadata: &ClientMetadata,
     ) -> EngineResult<AuthOutcome> {
         if !client.config.allows(AuthFlow::UserAuth) {
-            return Err(DomainError::invalid_parameter(
-                "USER_AUTH flow not enabled for this client",
-            )
-            .into());
+            return Err(flow_not_enabled("USER_AUTH"));
         }
         let username = param(params, "USERNAME")?;
         self.check_client_proof(
