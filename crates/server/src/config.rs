@@ -962,6 +962,26 @@ mod tests {
     }
 
     #[test]
+    fn webauthn_origins_are_normalised_and_checked() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert!(s.webauthn_origins.is_empty());
+            jail.set_env(
+                "TESSERA_WEBAUTHN_ORIGINS",
+                "http://localhost:3000/, https://App.Example.com",
+            );
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(
+                s.webauthn_origins,
+                ["http://localhost:3000", "https://app.example.com"]
+            );
+            jail.set_env("TESSERA_WEBAUTHN_ORIGINS", "ftp://files.example.com");
+            assert!(Settings::from_config(Config::load(None, &serde_json::json!({}))?).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn threat_settings_and_trusted_proxies_from_file_and_environment() {
         jailed(|jail| {
             let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;

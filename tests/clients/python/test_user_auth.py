@@ -248,20 +248,19 @@ def test_flow_and_factor_refusals(idp, public_idp, pool):
 def test_wrong_codes_count_towards_lockout(idp, public_idp, pool, client, smtp_sink):
     address = email_address()
     username, pw = provisioned_user(idp, pool, email=address)
-    failures = 0
-    sent = 0
-    while failures < 5:
-        r = start(public_idp, client, username, PREFERRED_CHALLENGE="EMAIL_OTP")
-        sent += 1
-        code = mail_code(smtp_sink, address, sent)
-        for _ in range(min(3, 5 - failures)):
-            with aws_error("CodeMismatchException"):
-                answer(public_idp, client, "EMAIL_OTP", r["Session"], USERNAME=username,
-                       EMAIL_OTP_CODE="000000" if code != "000000" else "111111")
-            failures += 1
-    # Five failures: the next attempt, even with the right code, meets the lock.
+    wrong = lambda code: "000000" if code != "000000" else "111111"  # noqa: E731
+    # Three wrong answers use up one session; two more on a second make five failures.
     r = start(public_idp, client, username, PREFERRED_CHALLENGE="EMAIL_OTP")
-    code = mail_code(smtp_sink, address, sent + 1)
+    code = mail_code(smtp_sink, address, 1)
+    for _ in range(3):
+        with aws_error("CodeMismatchException"):
+            answer(public_idp, client, "EMAIL_OTP", r["Session"], USERNAME=username, EMAIL_OTP_CODE=wrong(code))
+    r = start(public_idp, client, username, PREFERRED_CHALLENGE="EMAIL_OTP")
+    code = mail_code(smtp_sink, address, 2)
+    for _ in range(2):
+        with aws_error("CodeMismatchException"):
+            answer(public_idp, client, "EMAIL_OTP", r["Session"], USERNAME=username, EMAIL_OTP_CODE=wrong(code))
+    # At once after the fifth failure (the lock lasts a second), even the right code meets it.
     with aws_error("NotAuthorizedException", "Password attempts exceeded"):
         answer(public_idp, client, "EMAIL_OTP", r["Session"], USERNAME=username, EMAIL_OTP_CODE=code)
 
