@@ -59,19 +59,16 @@ async fn errors_have_type_message_and_headers() {
     assert!(body["message"].as_str().unwrap().contains("'authFlow'"));
 
     // Modelled but not built yet: said so, by name.
-    let (_, _, body) = raw(
-        &app,
-        "AWSCognitoIdentityProviderService.ListWebAuthnCredentials",
-        &json!({"AccessToken": "abc.def.ghi"}).to_string(),
-    )
-    .await;
-    assert_eq!(body["__type"], "UnsupportedOperationException");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("ListWebAuthnCredentials")
-    );
+    let err = app
+        .admin
+        .list_terms()
+        .user_pool_id("us-east-1_abcdefghi")
+        .send()
+        .await
+        .unwrap_err();
+    let (code, message) = error_of(&err);
+    assert_eq!(code, "UnsupportedOperationException");
+    assert!(message.contains("ListTerms"), "{message}");
 }
 
 #[tokio::test]

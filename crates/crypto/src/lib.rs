@@ -12,6 +12,7 @@ pub mod seal;
 pub mod secret_hash;
 pub mod srp;
 pub mod totp;
+pub mod webauthn;
 
 /// SHA-256 of a token, as stored in place of refresh tokens and session tokens.
 pub fn token_hash(token: &str) -> Vec<u8> {

@@ -66,6 +66,13 @@ error_kinds! {
     UserNotFound => "UserNotFoundException",
     UserPoolAddOnNotEnabled => "UserPoolAddOnNotEnabledException",
     UsernameExists => "UsernameExistsException",
+    WebAuthnChallengeNotFound => "WebAuthnChallengeNotFoundException",
+    WebAuthnClientMismatch => "WebAuthnClientMismatchException",
+    WebAuthnConfigurationMissing => "WebAuthnConfigurationMissingException",
+    WebAuthnCredentialNotSupported => "WebAuthnCredentialNotSupportedException",
+    WebAuthnNotEnabled => "WebAuthnNotEnabledException",
+    WebAuthnOriginNotAllowed => "WebAuthnOriginNotAllowedException",
+    WebAuthnRelyingPartyMismatch => "WebAuthnRelyingPartyMismatchException",
     // IAM and STS (AWS Query protocol): their codes carry no `Exception` suffix, except STS's
     // ExpiredTokenException.
     IamAccessDenied => "AccessDenied",

@@ -56,6 +56,20 @@ pub enum Challenge {
         private_parameters: std::collections::BTreeMap<String, String>,
         metadata: Option<String>,
     },
+    /// USER_AUTH's SELECT_CHALLENGE: the user picks one of these first factors.
+    SelectChallenge {
+        available: Vec<crate::choice::FirstFactor>,
+    },
+    /// USER_AUTH's EMAIL_OTP or SMS_OTP as a first factor: a sign-in code was sent (or, for a
+    /// name that matches nobody, pretended to be: `digest` is then random and never matches).
+    SignInCode { factor: MfaFactor, digest: Vec<u8> },
+    /// USER_AUTH's WEB_AUTHN: the assertion challenge handed out, as the WebAuthn library's
+    /// serialised state (random per attempt, single use with the session).
+    WebAuthn { state: String },
+    /// Not a sign-in step: a passkey registration in progress (StartWebAuthnRegistration), kept
+    /// with the sign-in sessions for their expiry and single use, under a key only the server
+    /// can derive. Never named on the wire.
+    WebAuthnRegistration { state: String },
 }
 
 /// What the server must remember between SRP's two round trips.
@@ -95,6 +109,14 @@ impl Challenge {
             Self::DeviceSrpAuth => "DEVICE_SRP_AUTH",
             Self::DevicePasswordVerifier { .. } => "DEVICE_PASSWORD_VERIFIER",
             Self::Custom { .. } => "CUSTOM_CHALLENGE",
+            Self::SelectChallenge { .. } => "SELECT_CHALLENGE",
+            Self::SignInCode {
+                factor: MfaFactor::Sms,
+                ..
+            } => "SMS_OTP",
+            Self::SignInCode { .. } => "EMAIL_OTP",
+            Self::WebAuthn { .. } => "WEB_AUTHN",
+            Self::WebAuthnRegistration { .. } => "WEB_AUTHN_REGISTRATION",
         }
     }
 }
@@ -163,6 +185,9 @@ pub enum Stage {
     SecondFactorProven,
     /// The presented device proved itself (DEVICE_PASSWORD_VERIFIER).
     DeviceProven,
+    /// A passwordless first factor (USER_AUTH's EMAIL_OTP, SMS_OTP or WEB_AUTHN) checked out:
+    /// it stands in for MFA too, as in Cognito.
+    PasswordlessProven,
 }
 
 /// What a sign-in still owes.
@@ -178,6 +203,9 @@ pub enum Step {
 /// a known device is presented), then the second factor (skipped on a remembered device), then
 /// tokens.
 pub fn next_step(user: &User, pool: &UserPool, stage: Stage, device: DeviceState) -> Step {
+    if stage == Stage::PasswordlessProven {
+        return Step::Tokens;
+    }
     if stage == Stage::PasswordProven && user.status == UserStatus::ForceChangePassword {
         return Step::NewPassword;
     }
@@ -314,6 +342,45 @@ mod tests {
         assert_eq!(
             next_step(&u, &p, Stage::SecondFactorProven, REMEMBERED),
             Step::Tokens
+        );
+    }
+
+    #[test]
+    fn passwordless_first_factors_satisfy_mfa() {
+        let p = pool(
+            MfaMode::On,
+            Some(json!({"ChallengeRequiredOnNewDevice": true})),
+        );
+        let u = user(UserStatus::Confirmed, true);
+        assert!(matches!(
+            next_step(&u, &p, Stage::PasswordProven, DeviceState::Unknown),
+            Step::Mfa(_)
+        ));
+        assert_eq!(
+            next_step(&u, &p, Stage::PasswordlessProven, REMEMBERED),
+            Step::Tokens
+        );
+    }
+
+    #[test]
+    fn choice_challenges_have_their_wire_names() {
+        use crate::choice::FirstFactor;
+        let select = Challenge::SelectChallenge {
+            available: vec![FirstFactor::Password],
+        };
+        assert_eq!(select.name(), "SELECT_CHALLENGE");
+        let code = |factor| Challenge::SignInCode {
+            factor,
+            digest: vec![],
+        };
+        assert_eq!(code(MfaFactor::Sms).name(), "SMS_OTP");
+        assert_eq!(code(MfaFactor::Email).name(), "EMAIL_OTP");
+        assert_eq!(
+            Challenge::WebAuthn {
+                state: String::new()
+            }
+            .name(),
+            "WEB_AUTHN"
         );
     }
 

@@ -6,6 +6,7 @@
 
 pub mod attributes;
 pub mod branding;
+pub mod choice;
 pub mod cimd;
 pub mod client;
 pub mod codes;
@@ -23,10 +24,12 @@ pub mod lockout;
 pub mod messages;
 pub mod mfa;
 pub mod oauth;
+pub mod passkeys;
 pub mod password;
 pub mod pool;
 pub mod pool_settings;
 pub mod resource_servers;
+pub mod sessions;
 pub mod sync;
 pub mod terms;
 pub mod threat;

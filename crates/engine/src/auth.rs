@@ -24,7 +24,7 @@ use tessera_domain::user::{User, UserStatus};
 use tessera_domain::{DomainError, ErrorKind, Timestamp, UserPoolId};
 use tessera_store::{Tx, UserLookup};
 
-fn flow_not_enabled(flow: &str) -> EngineError {
+pub(crate) fn flow_not_enabled(flow: &str) -> EngineError {
     // Cognito words these differently per flow.
     let message = match flow {
         "USER_SRP_AUTH" => "USER_SRP_AUTH is not enabled for the client.".to_string(),
@@ -548,6 +548,10 @@ impl Engine {
                 self.initiate_custom(&pool, &client, params, &req.client_metadata)
                     .await
             }
+            "USER_AUTH" => {
+                self.initiate_user_auth(&pool, &client, params, &req.client_metadata)
+                    .await
+            }
             other => Err(DomainError::new(
                 ErrorKind::UnsupportedOperation,
                 format!("Tessera does not support the {other} flow yet"),
@@ -631,6 +635,27 @@ impl Engine {
             context: session.context.clone(),
             metadata: req.client_metadata.clone(),
         };
+        // USER_AUTH's first factors answer for names that match nobody too (in the same shape
+        // and time as for real users).
+        let choice_step = (&hash[..], &session);
+        match &session.challenge {
+            Challenge::SelectChallenge { .. } => {
+                return self
+                    .answer_select_challenge(&at, user, username, choice_step, &req.responses)
+                    .await;
+            }
+            Challenge::SignInCode { .. } => {
+                return self
+                    .answer_sign_in_code(&at, user, username, choice_step, &req.responses)
+                    .await;
+            }
+            Challenge::WebAuthn { .. } => {
+                return self
+                    .answer_web_authn(&at, user, username, choice_step, &req.responses)
+                    .await;
+            }
+            _ => {}
+        }
         let Some(user) = user else {
             // A custom challenge opened for a name that matches nobody runs its course through
             // the pool's functions (told userNotFound) and fails only at the end, as Cognito's

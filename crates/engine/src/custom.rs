@@ -229,6 +229,7 @@ impl Engine {
                     name: "CUSTOM_CHALLENGE".into(),
                     session: Some(token),
                     parameters,
+                    available: Vec::new(),
                 })
             }
         }

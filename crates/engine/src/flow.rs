@@ -56,6 +56,8 @@ pub enum AuthOutcome {
         name: String,
         session: Option<String>,
         parameters: BTreeMap<String, String>,
+        /// USER_AUTH's AvailableChallenges (empty for every other challenge).
+        available: Vec<String>,
     },
     /// A hosted-UI sign-in is complete: the pages open a hosted session and hand out a code.
     SignedIn {

@@ -9,6 +9,7 @@ pub mod audit;
 mod auth;
 pub mod aws_saml;
 mod branding;
+mod choice;
 mod cimd;
 mod client_tokens;
 mod clients;
@@ -31,12 +32,14 @@ mod mfa;
 mod migration;
 mod oauth;
 mod outbox;
+mod passkeys;
 mod pool_settings;
 mod pools;
 mod ports;
 pub mod provider_links;
 mod resource_servers;
 pub mod saml;
+mod sessions;
 mod signin;
 mod srp;
 pub mod sts;
@@ -72,6 +75,7 @@ pub use ports::{
     Clock, DeliveryError, InvokeError, ManualClock, Messenger, SystemClock, TriggerInvoker,
 };
 pub use resource_servers::{ResourceServerPage, ScopeSpec};
+pub use sessions::UserSession;
 pub use terms::TermsPage;
 pub use tokens::ClientProof;
 pub use user_import::{ImportJobView, UploadRefusal};
@@ -95,6 +99,9 @@ pub struct EngineSettings {
     /// Hosted-UI domains answer at `{prefix}.{domain_base}` (behind wildcard DNS and a TLS
     /// proxy); without it, at `{issuer_base}/domain/{name}`.
     pub domain_base: Option<String>,
+    /// Origins passkey ceremonies accept besides `https://{RelyingPartyId}` and the pool's
+    /// hosted-UI domains.
+    pub webauthn_origins: Vec<String>,
     pub hash_cost: HashCost,
     /// Password hashes computed at once (each holds ~19 MiB); defaults to the core count.
     pub hash_concurrency: usize,

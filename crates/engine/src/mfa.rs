@@ -32,6 +32,8 @@ pub struct MfaPreferences {
 pub struct PoolMfaConfig {
     pub mode: MfaMode,
     pub factors: PoolMfa,
+    /// The pool's passkey settings (WebAuthnConfiguration).
+    pub webauthn: tessera_domain::passkeys::WebAuthnConfig,
 }
 
 /// How AssociateSoftwareToken / VerifySoftwareToken name their user.
@@ -114,6 +116,7 @@ impl Engine {
         pool_id: &UserPoolId,
         mode: Option<MfaMode>,
         factors: PoolMfa,
+        webauthn: Option<tessera_domain::passkeys::WebAuthnConfig>,
     ) -> EngineResult<PoolMfaConfig> {
         let mut tx = self.inner.store.begin().await?;
         let mut pool = self.load_pool(&mut *tx, pool_id).await?;
@@ -126,11 +129,17 @@ impl Engine {
         }
         pool.config.mfa = mode;
         pool.config.mfa_factors = factors;
+        if let Some(w) = webauthn {
+            pool.config
+                .settings
+                .insert(tessera_domain::passkeys::SETTING.into(), w.to_setting());
+        }
         pool.modified_at = self.now();
         tx.update_pool(&pool).await?;
         tx.commit().await?;
         Ok(PoolMfaConfig {
             mode,
+            webauthn: tessera_domain::passkeys::WebAuthnConfig::of(&pool.config.settings),
             factors: pool.config.mfa_factors,
         })
     }
@@ -143,6 +152,7 @@ impl Engine {
         let pool = self.load_pool(&mut *tx, pool_id).await?;
         Ok(PoolMfaConfig {
             mode: pool.config.mfa,
+            webauthn: tessera_domain::passkeys::WebAuthnConfig::of(&pool.config.settings),
             factors: pool.config.mfa_factors,
         })
     }

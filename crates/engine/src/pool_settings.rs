@@ -20,6 +20,8 @@ pub(crate) const OWNED_SETTINGS: &[&str] = &[
     LOG_DELIVERY,
     UI_CUSTOMIZATION,
     crate::threat::RISK_CONFIGURATIONS,
+    tessera_domain::passkeys::SETTING,
+    tessera_domain::sessions::SETTING,
 ];
 
 /// A UI customization with the client it was found under ([`ALL_CLIENTS`] for the pool default).

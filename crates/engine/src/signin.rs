@@ -124,7 +124,6 @@ impl Engine {
         factor: MfaFactor,
         now: Timestamp,
     ) -> EngineResult<AuthOutcome> {
-        let pool = at.pool;
         let (challenge, parameters) = match factor {
             MfaFactor::SoftwareToken => (
                 Challenge::SoftwareTokenMfa,
@@ -135,65 +134,10 @@ impl Engine {
                     .collect(),
             ),
             MfaFactor::Sms | MfaFactor::Email => {
-                let channel = if factor == MfaFactor::Sms {
-                    Channel::Sms
-                } else {
-                    Channel::Email
-                };
-                let to = user
-                    .attribute(channel.attribute())
-                    .filter(|v| !v.is_empty())
-                    .ok_or_else(|| {
-                        DomainError::invalid_parameter(format!(
-                            "The user has no {} for {}.",
-                            channel.attribute(),
-                            factor.name()
-                        ))
-                    })?
-                    .to_string();
-                let code = codes::six_digits(&tessera_crypto::random::bytes::<32>())
-                    .ok_or_else(|| EngineError::Internal("could not draw a code".into()))?;
-                // A CustomMessage function is asked outside the transaction: what this one
-                // holds so far (a settled password) is committed first.
-                let wording = if Self::has_trigger(pool, Trigger::CustomMessage) {
-                    tx.commit().await?;
-                    let wording = self
-                        .custom_message(
-                            pool,
-                            Some(at.client.client_id.as_str()),
-                            user,
-                            "Authentication",
-                            at.metadata.as_ref(),
-                        )
-                        .await?;
-                    tx = self.inner.store.begin().await?;
-                    wording
-                } else {
-                    Letter::plain("Authentication")
-                };
-                let details = self
-                    .enqueue(
-                        &mut *tx,
-                        pool,
-                        user,
-                        (channel, &to),
-                        (MessageKind::MfaCode { code: &code }, &wording),
-                        now,
-                    )
-                    .await?;
-                (
-                    Challenge::MfaCode {
-                        factor,
-                        digest: self.mfa_digest(pool, user, &code),
-                    },
-                    BTreeMap::from([
-                        (
-                            "CODE_DELIVERY_DELIVERY_MEDIUM".to_string(),
-                            channel.medium().to_string(),
-                        ),
-                        ("CODE_DELIVERY_DESTINATION".to_string(), details.destination),
-                    ]),
-                )
+                let (t, digest, parameters) =
+                    self.send_sign_in_code(tx, at, user, factor, now).await?;
+                tx = t;
+                (Challenge::MfaCode { factor, digest }, parameters)
             }
         };
         let outcome = self
@@ -203,7 +147,75 @@ impl Engine {
         Ok(outcome)
     }
 
-    fn mfa_digest(&self, pool: &UserPool, user: &User, code: &str) -> Vec<u8> {
+    /// Sends a sign-in code by SMS or email (a second factor, or USER_AUTH's SMS_OTP and
+    /// EMAIL_OTP) inside `tx`, and returns the transaction to go on with (a CustomMessage function
+    /// is asked outside it), the code's keyed digest and the delivery parameters.
+    pub(crate) async fn send_sign_in_code(
+        &self,
+        mut tx: Box<dyn Tx>,
+        at: &SignIn<'_>,
+        user: &User,
+        factor: MfaFactor,
+        now: Timestamp,
+    ) -> EngineResult<(Box<dyn Tx>, Vec<u8>, BTreeMap<String, String>)> {
+        let pool = at.pool;
+        let channel = if factor == MfaFactor::Sms {
+            Channel::Sms
+        } else {
+            Channel::Email
+        };
+        let to = user
+            .attribute(channel.attribute())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                DomainError::invalid_parameter(format!(
+                    "The user has no {} for {}.",
+                    channel.attribute(),
+                    factor.name()
+                ))
+            })?
+            .to_string();
+        let code = codes::six_digits(&tessera_crypto::random::bytes::<32>())
+            .ok_or_else(|| EngineError::Internal("could not draw a code".into()))?;
+        // A CustomMessage function is asked outside the transaction: what this one
+        // holds so far (a settled password) is committed first.
+        let wording = if Self::has_trigger(pool, Trigger::CustomMessage) {
+            tx.commit().await?;
+            let wording = self
+                .custom_message(
+                    pool,
+                    Some(at.client.client_id.as_str()),
+                    user,
+                    "Authentication",
+                    at.metadata.as_ref(),
+                )
+                .await?;
+            tx = self.inner.store.begin().await?;
+            wording
+        } else {
+            Letter::plain("Authentication")
+        };
+        let details = self
+            .enqueue(
+                &mut *tx,
+                pool,
+                user,
+                (channel, &to),
+                (MessageKind::MfaCode { code: &code }, &wording),
+                now,
+            )
+            .await?;
+        let parameters = BTreeMap::from([
+            (
+                "CODE_DELIVERY_DELIVERY_MEDIUM".to_string(),
+                channel.medium().to_string(),
+            ),
+            ("CODE_DELIVERY_DESTINATION".to_string(), details.destination),
+        ]);
+        Ok((tx, self.mfa_digest(pool, user, &code), parameters))
+    }
+
+    pub(crate) fn mfa_digest(&self, pool: &UserPool, user: &User, code: &str) -> Vec<u8> {
         self.inner
             .master
             .derive(&[
@@ -271,7 +283,11 @@ impl Engine {
             | Challenge::SoftwareTokenMfa
             | Challenge::DeviceSrpAuth
             | Challenge::DevicePasswordVerifier { .. }
-            | Challenge::Custom { .. } => {}
+            | Challenge::Custom { .. }
+            | Challenge::SelectChallenge { .. }
+            | Challenge::SignInCode { .. }
+            | Challenge::WebAuthn { .. }
+            | Challenge::WebAuthnRegistration { .. } => {}
         }
         let name = challenge.name().to_string();
         let token = self
@@ -281,6 +297,7 @@ impl Engine {
             name,
             session: Some(token),
             parameters,
+            available: Vec::new(),
         })
     }
 
@@ -442,9 +459,12 @@ impl Engine {
                 self.answer_custom(at, Some(&user), &name, (hash, session), responses)
                     .await
             }
-            Challenge::NewPasswordRequired | Challenge::PasswordVerifier(_) => {
-                Err(expired_session())
-            }
+            Challenge::NewPasswordRequired
+            | Challenge::PasswordVerifier(_)
+            | Challenge::SelectChallenge { .. }
+            | Challenge::SignInCode { .. }
+            | Challenge::WebAuthn { .. }
+            | Challenge::WebAuthnRegistration { .. } => Err(expired_session()),
         }
     }
 

@@ -243,6 +243,7 @@ impl Engine {
             name: "PASSWORD_VERIFIER".into(),
             session: None,
             parameters,
+            available: Vec::new(),
         })
     }
 

@@ -30,6 +30,8 @@ pub(crate) struct AccessIdentity {
     pub client_id: ClientId,
     /// The token's `scope` claim.
     pub scopes: Vec<String>,
+    /// The family (token session) the token was issued from.
+    pub origin_jti: Uuid,
 }
 
 /// Whose tokens are minted, where, and why (the PreTokenGeneration event's triggerSource and
@@ -88,6 +90,8 @@ impl Engine {
         device_key: Option<String>,
         now: Timestamp,
     ) -> EngineResult<(TokenFamily, String)> {
+        self.make_room_for_a_session(tx, &user.pool_id, &user.sub, now)
+            .await?;
         let family = TokenFamily {
             origin_jti: random_uuid(),
             pool_id: user.pool_id.clone(),
@@ -325,6 +329,7 @@ impl Engine {
             _ => return Err(DomainError::not_authorized("Access Token has been revoked").into()),
         }
         Ok(AccessIdentity {
+            origin_jti,
             pool_id,
             sub,
             client_id,

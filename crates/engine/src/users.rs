@@ -24,7 +24,9 @@ use tessera_store::{Conflict, Tx, UserQuery};
 pub struct SignUp {
     pub client_id: String,
     pub username: String,
-    pub password: String,
+    /// None: a passwordless sign-up, which the pool must allow (a passwordless first factor
+    /// in its AllowedFirstAuthFactors).
+    pub password: Option<String>,
     pub attributes: Vec<(String, String)>,
     pub secret_hash: Option<String>,
     /// ValidationData, for the PreSignUp function only.
@@ -338,15 +340,27 @@ impl Engine {
             UserStatus::Unconfirmed,
             now,
         )?;
-        pool.config.password_policy.check(&req.password)?;
-        let screening = self
-            .screen_password(
-                &pool,
-                (None, Some(client.client_id.as_str())),
-                (CredentialEvent::SignUp, AuthEventType::SignUp),
-                &req.password,
-            )
-            .await?;
+        let screening = match req.password.as_deref() {
+            Some(password) => {
+                pool.config.password_policy.check(password)?;
+                Some(
+                    self.screen_password(
+                        &pool,
+                        (None, Some(client.client_id.as_str())),
+                        (CredentialEvent::SignUp, AuthEventType::SignUp),
+                        password,
+                    )
+                    .await?,
+                )
+            }
+            None if tessera_domain::choice::allows_passwordless(&pool) => None,
+            None => {
+                return Err(DomainError::invalid_parameter(
+                    "Password is required for this user pool.",
+                )
+                .into());
+            }
+        };
         // The PreSignUp function may reject the sign-up, confirm the user, verify attributes.
         let event = Event::new(
             Trigger::PreSignUp,
@@ -368,9 +382,11 @@ impl Engine {
         if let Some((channel, _)) = channel {
             self.outbox_status(channel)?;
         }
-        self.credentials(&pool, &user.sub, &user.username, &req.password, None)
-            .await?
-            .apply(&mut user);
+        if let Some(password) = req.password.as_deref() {
+            self.credentials(&pool, &user.sub, &user.username, password, None)
+                .await?
+                .apply(&mut user);
+        }
         let wording = match channel {
             Some(_) => {
                 self.custom_message(
@@ -387,15 +403,17 @@ impl Engine {
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User already exists")
             .await?;
-        self.record_screening(
-            &mut *tx,
-            &pool,
-            (user.sub, Some(client.client_id.as_str())),
-            AuthEventType::SignUp,
-            &screening,
-            now,
-        )
-        .await?;
+        if let Some(screening) = &screening {
+            self.record_screening(
+                &mut *tx,
+                &pool,
+                (user.sub, Some(client.client_id.as_str())),
+                AuthEventType::SignUp,
+                screening,
+                now,
+            )
+            .await?;
+        }
         let delivery = if confirmed {
             None
         } else {

@@ -94,6 +94,11 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// Threat protection (the `[threat]` table).
     pub threat: ThreatConfig,
+    /// Origins passkey ceremonies accept besides `https://{RelyingPartyId}` and the pools'
+    /// hosted-UI domains (e.g. `http://localhost:3000` in development): a list, or
+    /// comma-separated text.
+    #[serde(deserialize_with = "comma_list")]
+    pub webauthn_origins: Vec<String>,
 }
 
 /// The `[threat]` table: the breach corpus and auth-event retention.
@@ -313,6 +318,7 @@ impl Default for Config {
             federation: BTreeMap::new(),
             trusted_proxies: Vec::new(),
             threat: ThreatConfig::default(),
+            webauthn_origins: Vec::new(),
         }
     }
 }
@@ -348,6 +354,7 @@ pub const FIELDS: &[&str] = &[
     "outbox_poll_ms",
     "key_rotation_days",
     "trusted_proxies",
+    "webauthn_origins",
 ];
 
 /// A string, or a number written out (a TOML `account_id = 123456789012`).
@@ -479,6 +486,8 @@ pub struct Settings {
     >,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Extra origins passkey ceremonies accept (absolute URLs, no path).
+    pub webauthn_origins: Vec<String>,
     pub threat: ThreatSettings,
 }
 
@@ -517,6 +526,20 @@ fn threat_settings(c: ThreatConfig, data_dir: &Path) -> Result<ThreatSettings> {
         breach_filter_required,
         event_retention: Duration::from_secs(86_400 * u64::from(c.event_retention_days)),
     })
+}
+
+fn webauthn_origins(list: &[String]) -> Result<Vec<String>> {
+    list.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let url = url::Url::parse(s)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .with_context(|| format!("webauthn_origins: {s:?} is not an http(s) origin"))?;
+            Ok(url.origin().ascii_serialization())
+        })
+        .collect()
 }
 
 fn trusted_proxies(list: &[String]) -> Result<Vec<ipnet::IpNet>> {
@@ -720,6 +743,7 @@ impl Settings {
             sync,
             federation,
             trusted_proxies,
+            webauthn_origins: webauthn_origins(&c.webauthn_origins)?,
             threat,
         })
     }
@@ -933,6 +957,26 @@ mod tests {
                 .unwrap_or_default();
             assert_eq!(google.issuer.as_deref(), Some("http://127.0.0.1:3900"));
             assert_eq!(google.token_url, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webauthn_origins_are_normalised_and_checked() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert!(s.webauthn_origins.is_empty());
+            jail.set_env(
+                "TESSERA_WEBAUTHN_ORIGINS",
+                "http://localhost:3000/, https://App.Example.com",
+            );
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(
+                s.webauthn_origins,
+                ["http://localhost:3000", "https://app.example.com"]
+            );
+            jail.set_env("TESSERA_WEBAUTHN_ORIGINS", "ftp://files.example.com");
+            assert!(Settings::from_config(Config::load(None, &serde_json::json!({}))?).is_err());
             Ok(())
         });
     }

@@ -251,6 +251,7 @@ impl Application {
                 account_id: settings.account_id.clone(),
                 issuer_base: public_url.clone(),
                 domain_base: settings.domain_base.clone(),
+                webauthn_origins: settings.webauthn_origins.clone(),
                 hash_cost: settings.hash_cost,
                 hash_concurrency: std::thread::available_parallelism()
                     .map(|n| n.get())

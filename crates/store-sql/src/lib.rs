@@ -14,6 +14,7 @@ pub mod codec;
 pub mod federation;
 pub mod iam;
 pub mod identity;
+pub mod passkeys;
 pub mod sync;
 pub mod terms;
 pub mod threat;
@@ -757,6 +758,28 @@ macro_rules! sql_tx {
                     .await
                     .map_err(be)?;
                 Ok(done.rows_affected())
+            }
+
+            async fn active_token_families(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, now: tessera_domain::Timestamp) -> tessera_store::StoreResult<Vec<(tessera_domain::tokens::TokenFamily, tessera_domain::Timestamp)>> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT f.origin_jti, f.pool_id, f.client_id, f.sub, f.auth_time, f.created_at, f.refresh_expires_at, f.revoked_at, f.data, \
+                        (SELECT MAX(r.issued_at) FROM refresh_tokens r WHERE r.origin_jti = f.origin_jti) AS last_active \
+                        FROM token_families f WHERE f.pool_id = $1 AND f.sub = $2 AND f.revoked_at IS NULL AND f.refresh_expires_at > $3 \
+                        ORDER BY f.created_at, f.origin_jti")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(now.millis())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                rows.iter()
+                    .map(|row| {
+                        let family = family_row(row)?;
+                        let last: Option<i64> = row.try_get("last_active").map_err(be)?;
+                        let last = last.map(tessera_domain::Timestamp::from_millis).unwrap_or(family.created_at);
+                        Ok((family, last))
+                    })
+                    .collect()
             }
 
             async fn insert_refresh_token(&mut self, t: &tessera_domain::tokens::RefreshTokenRecord) -> tessera_store::StoreResult<()> {
@@ -1505,5 +1528,6 @@ macro_rules! sql_tx {
         $crate::user_import_tx!($tx, $db);
         $crate::terms_tx!($tx, $db);
         $crate::cimd_tx!($tx, $db);
+        $crate::passkey_tx!($tx, $db);
     };
 }

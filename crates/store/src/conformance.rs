@@ -30,12 +30,16 @@ use uuid::Uuid;
 mod documents;
 mod federation;
 mod iam;
+mod passkeys;
+mod sessions;
 mod sync;
 mod threat;
 mod user_import;
 pub use documents::*;
 pub use federation::*;
 pub use iam::*;
+pub use passkeys::*;
+pub use sessions::*;
 pub use sync::*;
 pub use threat::*;
 pub use user_import::*;
@@ -82,7 +86,9 @@ macro_rules! store_conformance {
             saml_sp_keys_are_written_once_and_go_with_the_pool,
             saml_assertions_are_accepted_once_until_they_expire,
             import_jobs_advance_by_compare_and_set_and_go_with_the_pool,
-            terms_one_of_each_kind_per_client, cimd_policies_and_cached_documents);
+            terms_one_of_each_kind_per_client, cimd_policies_and_cached_documents,
+            webauthn_credentials_are_unique_per_pool_and_owned_by_their_user,
+            active_token_families_are_a_users_sessions);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

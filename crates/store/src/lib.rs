@@ -17,6 +17,7 @@ pub mod conformance;
 pub mod federation;
 pub mod iam;
 pub mod identity;
+pub mod passkeys;
 pub mod sync;
 pub mod terms;
 pub mod threat;
@@ -26,6 +27,7 @@ pub use cimd::CimdTx;
 pub use federation::FederationTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
+pub use passkeys::PasskeyTx;
 pub use sync::SyncTx;
 pub use terms::TermsTx;
 pub use threat::ThreatTx;
@@ -102,6 +104,8 @@ pub enum Conflict {
     FederatedLink,
     /// The app client already has a terms document of that kind.
     Terms,
+    /// A WebAuthn credential id the pool holds already.
+    WebAuthnCredential,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -202,7 +206,16 @@ pub trait Store: Send + Sync + 'static {
 
 #[async_trait]
 pub trait Tx:
-    Send + IamTx + IdentityTx + SyncTx + FederationTx + ThreatTx + UserImportTx + TermsTx + CimdTx
+    Send
+    + IamTx
+    + IdentityTx
+    + SyncTx
+    + FederationTx
+    + ThreatTx
+    + UserImportTx
+    + TermsTx
+    + CimdTx
+    + PasskeyTx
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
@@ -364,6 +377,15 @@ pub trait Tx:
         sub: &Sub,
         at: Timestamp,
     ) -> StoreResult<u64>;
+    /// A user's active token families (not revoked, refresh not expired at `now`) — their token
+    /// sessions — oldest first (ties by origin_jti), each with its last activity: when its
+    /// newest refresh token was issued.
+    async fn active_token_families(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(TokenFamily, Timestamp)>>;
     async fn insert_refresh_token(&mut self, token: &RefreshTokenRecord) -> StoreResult<()>;
     async fn get_refresh_token(&mut self, hash: &[u8]) -> StoreResult<Option<RefreshTokenRecord>>;
     /// Marks a refresh token as replaced, only if it wasn't already. Returns whether it was now.

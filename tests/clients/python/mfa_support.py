@@ -92,10 +92,19 @@ def start(public_idp, client: dict, username: str, pw: str, **auth) -> dict:
     )
 
 
-def answer(public_idp, client: dict, name: str, session: str, **responses) -> dict:
-    return public_idp.respond_to_auth_challenge(
-        ClientId=client["ClientId"], ChallengeName=name, Session=session, ChallengeResponses=responses
+def start_user_auth(public_idp, client: dict, username: str, **params) -> dict:
+    """InitiateAuth USER_AUTH (choice-based sign-in); `params` may name a PREFERRED_CHALLENGE."""
+    return public_idp.initiate_auth(
+        ClientId=client["ClientId"], AuthFlow="USER_AUTH", AuthParameters={"USERNAME": username, **params}
     )
+
+
+def answer(public_idp, client: dict, name: str, session: str | None, **responses) -> dict:
+    """RespondToAuthChallenge (without a Session when `session` is None, as PASSWORD_VERIFIER)."""
+    kwargs = {"ClientId": client["ClientId"], "ChallengeName": name, "ChallengeResponses": responses}
+    if session is not None:
+        kwargs["Session"] = session
+    return public_idp.respond_to_auth_challenge(**kwargs)
 
 
 def tokens_of(resp: dict) -> dict:

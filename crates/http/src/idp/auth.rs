@@ -31,20 +31,28 @@ type Outcome = (
     Option<wire::ChallengeNameType>,
     Option<BTreeMap<String, String>>,
     Option<String>,
+    Option<Vec<wire::ChallengeNameType>>,
 );
 
 fn outcome(o: AuthOutcome) -> ApiResult<Outcome> {
     Ok(match o {
-        AuthOutcome::Tokens(t) => (Some(result(t)), None, Some(BTreeMap::new()), None),
+        AuthOutcome::Tokens(t) => (Some(result(t)), None, Some(BTreeMap::new()), None, None),
         AuthOutcome::Challenge {
             name,
             session,
             parameters,
+            available,
         } => (
             None,
             wire::ChallengeNameType::parse(&name),
             Some(parameters),
             session,
+            (!available.is_empty()).then(|| {
+                available
+                    .iter()
+                    .filter_map(|c| wire::ChallengeNameType::parse(c))
+                    .collect()
+            }),
         ),
         // Only sessions the hosted pages opened end this way, and the API can't answer those.
         AuthOutcome::SignedIn { .. } => {
@@ -89,14 +97,19 @@ pub async fn initiate_auth(
         admin_pool: None,
         client_metadata: req.client_metadata,
     });
-    let (authentication_result, challenge_name, challenge_parameters, session) =
-        outcome(from(origin, call).await?)?;
+    let (
+        authentication_result,
+        challenge_name,
+        challenge_parameters,
+        session,
+        available_challenges,
+    ) = outcome(from(origin, call).await?)?;
     Ok(wire::InitiateAuthResponse {
         authentication_result,
         challenge_name,
         challenge_parameters,
         session,
-        available_challenges: None,
+        available_challenges,
     })
 }
 
@@ -115,14 +128,19 @@ pub async fn admin_initiate_auth(
         admin_pool: Some(pool_id(&req.user_pool_id)?),
         client_metadata: req.client_metadata,
     });
-    let (authentication_result, challenge_name, challenge_parameters, session) =
-        outcome(from(context, call).await?)?;
+    let (
+        authentication_result,
+        challenge_name,
+        challenge_parameters,
+        session,
+        available_challenges,
+    ) = outcome(from(context, call).await?)?;
     Ok(wire::AdminInitiateAuthResponse {
         authentication_result,
         challenge_name,
         challenge_parameters,
         session,
-        available_challenges: None,
+        available_challenges,
     })
 }
 
@@ -139,14 +157,19 @@ pub async fn respond_to_auth_challenge(
         admin_pool: None,
         client_metadata: req.client_metadata,
     });
-    let (authentication_result, challenge_name, challenge_parameters, session) =
-        outcome(from(origin, call).await?)?;
+    let (
+        authentication_result,
+        challenge_name,
+        challenge_parameters,
+        session,
+        available_challenges,
+    ) = outcome(from(origin, call).await?)?;
     Ok(wire::RespondToAuthChallengeResponse {
         authentication_result,
         challenge_name,
         challenge_parameters,
         session,
-        available_challenges: None,
+        available_challenges,
     })
 }
 
@@ -166,14 +189,19 @@ pub async fn admin_respond_to_auth_challenge(
         admin_pool: Some(pool_id(&req.user_pool_id)?),
         client_metadata: req.client_metadata,
     });
-    let (authentication_result, challenge_name, challenge_parameters, session) =
-        outcome(from(context, call).await?)?;
+    let (
+        authentication_result,
+        challenge_name,
+        challenge_parameters,
+        session,
+        available_challenges,
+    ) = outcome(from(context, call).await?)?;
     Ok(wire::AdminRespondToAuthChallengeResponse {
         authentication_result,
         challenge_name,
         challenge_parameters,
         session,
-        available_challenges: None,
+        available_challenges,
     })
 }
 

@@ -42,7 +42,25 @@ fn config_out(c: &PoolMfaConfig) -> Value {
         out["EmailMfaConfiguration"] =
             json!({ "Message": f.email_message(), "Subject": f.email_subject() });
     }
+    out["WebAuthnConfiguration"] = c.webauthn.to_setting();
     out
+}
+
+fn webauthn_in(
+    w: Option<&wire::WebAuthnConfigurationType>,
+) -> Option<tessera_domain::passkeys::WebAuthnConfig> {
+    w.map(|w| tessera_domain::passkeys::WebAuthnConfig {
+        relying_party_id: w.relying_party_id.clone(),
+        user_verification: w
+            .user_verification
+            .as_ref()
+            .and_then(|u| tessera_domain::passkeys::UserVerification::parse(u.as_str()))
+            .unwrap_or_default(),
+        factor_configuration: w
+            .factor_configuration
+            .as_ref()
+            .map(|f| f.as_str().to_string()),
+    })
 }
 
 pub async fn set_user_pool_mfa_config(
@@ -76,6 +94,7 @@ pub async fn set_user_pool_mfa_config(
             &pool_id(&req.user_pool_id)?,
             req.mfa_configuration.map(mode_in),
             factors,
+            webauthn_in(req.web_authn_configuration.as_ref()),
         )
         .await?;
     Ok(config_out(&config))

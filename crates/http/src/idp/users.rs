@@ -38,9 +38,7 @@ pub async fn sign_up(
     state: Arc<AppState>,
     req: wire::SignUpRequest,
 ) -> ApiResult<wire::SignUpResponse> {
-    let password = req.password.clone().ok_or_else(|| {
-        DomainError::invalid_parameter("Password is required for this user pool.")
-    })?;
+    let password = req.password.clone();
     let signed = state
         .engine
         .sign_up(tessera_engine::SignUp {

@@ -400,6 +400,7 @@ async fn next_step(
             name,
             session,
             parameters,
+            ..
         } => {
             let session = session.unwrap_or_default();
             let username = parameters
@@ -726,7 +727,7 @@ pub(super) async fn signup_submit(State(state): State<Arc<AppState>>, posted: Po
         .sign_up(tessera_engine::SignUp {
             client_id: page.client_id().to_string(),
             username: username.clone(),
-            password: form.get("password").cloned().unwrap_or_default(),
+            password: Some(form.get("password").cloned().unwrap_or_default()),
             attributes,
             secret_hash: secret_hash.clone(),
             validation_data: None,
