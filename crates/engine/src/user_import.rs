@@ -241,9 +241,9 @@ impl Engine {
             return Ok(Err(UploadRefusal::TooLate));
         }
         tx.put_import_csv(pool_id, job_id, body).await?;
-        let cursor = job.next_row;
+        let read = (job.next_row, job.status);
         job.uploaded = true;
-        if !tx.advance_import_job(&job, cursor).await? {
+        if !tx.advance_import_job(&job, read).await? {
             return Err(
                 DomainError::new(ErrorKind::ConcurrentModification, "Please retry.").into(),
             );
@@ -267,9 +267,10 @@ impl Engine {
                     job.status.as_str()
                 )));
             }
+            let read = (job.next_row, job.status);
             job.status = ImportJobStatus::Pending;
             job.started_at = Some(now);
-            if !tx.advance_import_job(&job, job.next_row).await? {
+            if !tx.advance_import_job(&job, read).await? {
                 return Err(
                     DomainError::new(ErrorKind::ConcurrentModification, "Please retry.").into(),
                 );
@@ -288,32 +289,34 @@ impl Engine {
         job_id: &str,
     ) -> EngineResult<ImportJobView> {
         let now = self.now();
-        let mut tx = self.inner.store.begin().await?;
-        let mut job = self.load_import_job(&mut *tx, pool_id, job_id).await?;
-        match job.status {
-            ImportJobStatus::Pending | ImportJobStatus::InProgress => {
-                job.status = ImportJobStatus::Stopping;
+        loop {
+            let mut tx = self.inner.store.begin().await?;
+            let mut job = self.load_import_job(&mut *tx, pool_id, job_id).await?;
+            let read = (job.next_row, job.status);
+            match job.status {
+                ImportJobStatus::Pending | ImportJobStatus::InProgress => {
+                    job.status = ImportJobStatus::Stopping;
+                }
+                ImportJobStatus::Created => {
+                    job.status = ImportJobStatus::Stopped;
+                    job.completed_at = Some(now);
+                    job.completion_message = Some("StoppedBeforeStart".into());
+                }
+                other => {
+                    return Err(precondition(format!(
+                        "Import job {job_id} can't be stopped: its status is {}.",
+                        other.as_str()
+                    )));
+                }
             }
-            ImportJobStatus::Created => {
-                job.status = ImportJobStatus::Stopped;
-                job.completed_at = Some(now);
-                job.completion_message = Some("StoppedBeforeStart".into());
+            if !tx.advance_import_job(&job, read).await? {
+                // The runner moved the job meanwhile: read its copy and ask again.
+                continue;
             }
-            other => {
-                return Err(precondition(format!(
-                    "Import job {job_id} can't be stopped: its status is {}.",
-                    other.as_str()
-                )));
-            }
+            tx.commit().await?;
+            tracing::info!(target: "audit", pool = %pool_id, job = %job_id, "user import job stop requested");
+            return Ok(self.import_view(job));
         }
-        if !tx.advance_import_job(&job, job.next_row).await? {
-            // The runner moved the cursor meanwhile: take its copy and ask again.
-            drop(tx);
-            return Box::pin(self.stop_user_import_job(pool_id, job_id)).await;
-        }
-        tx.commit().await?;
-        tracing::info!(target: "audit", pool = %pool_id, job = %job_id, "user import job stop requested");
-        Ok(self.import_view(job))
     }
 
     /// A job's error log (`tessera users import-log`).
@@ -437,6 +440,7 @@ impl Engine {
                 return Ok(());
             };
             let cursor = job.next_row;
+            let read = (cursor, job.status);
             job.total_rows = total;
             if job.status.is_final() {
                 return Ok(());
@@ -459,7 +463,7 @@ impl Engine {
                     .into(),
                 );
                 job.completed_at = Some(now);
-                if tx.advance_import_job(&job, cursor).await? {
+                if tx.advance_import_job(&job, read).await? {
                     tx.commit().await?;
                     tracing::info!(target: "audit", pool = %pool_id, job = %job_id, imported = job.imported_users, failed = job.failed_users, skipped = job.skipped_users, status = job.status.as_str(), "user import job finished");
                 }
@@ -477,7 +481,7 @@ impl Engine {
             {
                 Ok(()) => {
                     job.next_row = end;
-                    if tx.advance_import_job(&job, cursor).await? {
+                    if tx.advance_import_job(&job, read).await? {
                         tx.commit().await?;
                     }
                 }
@@ -510,7 +514,8 @@ impl Engine {
         if job.next_row != row_number || job.status.is_final() {
             return Ok(());
         }
-        job.status = ImportJobStatus::InProgress;
+        let mut read = (job.next_row, job.status);
+        job.status = running(job.status);
         job.next_row = row_number + 1;
         let outcome = self
             .import_rows(&mut *tx, pool, &mut job, csv, row..row + 1, now)
@@ -529,7 +534,8 @@ impl Engine {
             if fresh.next_row != row_number {
                 return Ok(());
             }
-            fresh.status = ImportJobStatus::InProgress;
+            read = (fresh.next_row, fresh.status);
+            fresh.status = running(fresh.status);
             fresh.next_row = row_number + 1;
             fresh.failed_users += 1;
             let username = csv.rows.get(row).and_then(|r| row_username(&csv.header, r));
@@ -545,7 +551,7 @@ impl Engine {
             .await?;
             job = fresh;
         }
-        if tx.advance_import_job(&job, row_number).await? {
+        if tx.advance_import_job(&job, read).await? {
             tx.commit().await?;
         }
         Ok(())
@@ -669,7 +675,7 @@ impl Engine {
         if job.status.is_final() {
             return Ok(());
         }
-        let cursor = job.next_row;
+        let read = (job.next_row, job.status);
         job.status = ImportJobStatus::Failed;
         job.completion_message = Some(code.into());
         job.completed_at = Some(now);
@@ -683,11 +689,19 @@ impl Engine {
             }],
         )
         .await?;
-        if tx.advance_import_job(&job, cursor).await? {
+        if tx.advance_import_job(&job, read).await? {
             tx.commit().await?;
         }
         tracing::info!(target: "audit", pool = %pool_id, job = %job_id, reason = code, "user import job failed");
         Ok(())
+    }
+}
+
+/// The status a batch writes: a job being stopped stays Stopping (the next batch ends it).
+fn running(status: ImportJobStatus) -> ImportJobStatus {
+    match status {
+        ImportJobStatus::Stopping => ImportJobStatus::Stopping,
+        _ => ImportJobStatus::InProgress,
     }
 }
 

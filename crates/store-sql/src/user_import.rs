@@ -34,15 +34,17 @@ macro_rules! user_import_tx {
                 data.map(|d| $crate::codec::from_json(&d, "user import job")).transpose()
             }
 
-            async fn advance_import_job(&mut self, job: &tessera_domain::user_import::UserImportJob, expected_next_row: u64) -> tessera_store::StoreResult<bool> {
+            async fn advance_import_job(&mut self, job: &tessera_domain::user_import::UserImportJob, expected: (u64, tessera_domain::user_import::ImportJobStatus)) -> tessera_store::StoreResult<bool> {
+                let (expected_next_row, expected_status) = expected;
                 let done = sqlx::query("UPDATE user_import_jobs SET status = $3, next_row = $4, data = $5 \
-                        WHERE pool_id = $1 AND job_id = $2 AND next_row = $6")
+                        WHERE pool_id = $1 AND job_id = $2 AND next_row = $6 AND status = $7")
                     .bind(job.pool_id.as_str())
                     .bind(&job.job_id)
                     .bind(job.status.as_str())
                     .bind(i64::try_from(job.next_row).unwrap_or(i64::MAX))
                     .bind($crate::codec::to_json(job)?)
                     .bind(i64::try_from(expected_next_row).unwrap_or(i64::MAX))
+                    .bind(expected_status.as_str())
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;

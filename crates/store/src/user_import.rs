@@ -1,14 +1,14 @@
 //! Storage for user import jobs: the job (with its progress cursor), the uploaded CSV, and the
 //! per-row error log. A supertrait of [`crate::Tx`].
 //!
-//! A job advances by compare-and-set on its cursor ([`UserImportTx::advance_import_job`]) in the
+//! A job advances by compare-and-set on its cursor and status ([`UserImportTx::advance_import_job`]) in the
 //! same transaction as the users its batch inserts, so a batch is imported exactly once even if
 //! a node dies mid-batch or two nodes resume the same job.
 
 use crate::StoreResult;
 use async_trait::async_trait;
 use tessera_domain::UserPoolId;
-use tessera_domain::user_import::{ImportRowError, UserImportJob};
+use tessera_domain::user_import::{ImportJobStatus, ImportRowError, UserImportJob};
 
 #[async_trait]
 pub trait UserImportTx: Send {
@@ -18,11 +18,13 @@ pub trait UserImportTx: Send {
         pool: &UserPoolId,
         job_id: &str,
     ) -> StoreResult<Option<UserImportJob>>;
-    /// Replaces the job if its cursor is still `expected_next_row`; returns whether it did.
+    /// Replaces the job if its cursor and status are still `expected` (as the caller read
+    /// them), so neither a batch nor a Stop request is lost to a concurrent writer; returns
+    /// whether it did.
     async fn advance_import_job(
         &mut self,
         job: &UserImportJob,
-        expected_next_row: u64,
+        expected: (u64, ImportJobStatus),
     ) -> StoreResult<bool>;
     /// A pool's jobs, newest first, after the job id of the previous page's last.
     async fn list_import_jobs(

@@ -34,6 +34,27 @@ type Outcome = (
     Option<Vec<wire::ChallengeNameType>>,
 );
 
+/// The four sign-in answers (InitiateAuth, RespondToAuthChallenge and their Admin forms) share
+/// their five fields: one place fills any of them from an outcome.
+macro_rules! auth_response {
+    ($response:ident, $outcome:expr) => {{
+        let (
+            authentication_result,
+            challenge_name,
+            challenge_parameters,
+            session,
+            available_challenges,
+        ) = outcome($outcome)?;
+        Ok(wire::$response {
+            authentication_result,
+            challenge_name,
+            challenge_parameters,
+            session,
+            available_challenges,
+        })
+    }};
+}
+
 fn outcome(o: AuthOutcome) -> ApiResult<Outcome> {
     Ok(match o {
         AuthOutcome::Tokens(t) => (Some(result(t)), None, Some(BTreeMap::new()), None, None),
@@ -97,20 +118,7 @@ pub async fn initiate_auth(
         admin_pool: None,
         client_metadata: req.client_metadata,
     });
-    let (
-        authentication_result,
-        challenge_name,
-        challenge_parameters,
-        session,
-        available_challenges,
-    ) = outcome(from(origin, call).await?)?;
-    Ok(wire::InitiateAuthResponse {
-        authentication_result,
-        challenge_name,
-        challenge_parameters,
-        session,
-        available_challenges,
-    })
+    auth_response!(InitiateAuthResponse, from(origin, call).await?)
 }
 
 pub async fn admin_initiate_auth(
@@ -128,20 +136,7 @@ pub async fn admin_initiate_auth(
         admin_pool: Some(pool_id(&req.user_pool_id)?),
         client_metadata: req.client_metadata,
     });
-    let (
-        authentication_result,
-        challenge_name,
-        challenge_parameters,
-        session,
-        available_challenges,
-    ) = outcome(from(context, call).await?)?;
-    Ok(wire::AdminInitiateAuthResponse {
-        authentication_result,
-        challenge_name,
-        challenge_parameters,
-        session,
-        available_challenges,
-    })
+    auth_response!(AdminInitiateAuthResponse, from(context, call).await?)
 }
 
 pub async fn respond_to_auth_challenge(
@@ -157,20 +152,7 @@ pub async fn respond_to_auth_challenge(
         admin_pool: None,
         client_metadata: req.client_metadata,
     });
-    let (
-        authentication_result,
-        challenge_name,
-        challenge_parameters,
-        session,
-        available_challenges,
-    ) = outcome(from(origin, call).await?)?;
-    Ok(wire::RespondToAuthChallengeResponse {
-        authentication_result,
-        challenge_name,
-        challenge_parameters,
-        session,
-        available_challenges,
-    })
+    auth_response!(RespondToAuthChallengeResponse, from(origin, call).await?)
 }
 
 pub async fn admin_respond_to_auth_challenge(
@@ -189,20 +171,10 @@ pub async fn admin_respond_to_auth_challenge(
         admin_pool: Some(pool_id(&req.user_pool_id)?),
         client_metadata: req.client_metadata,
     });
-    let (
-        authentication_result,
-        challenge_name,
-        challenge_parameters,
-        session,
-        available_challenges,
-    ) = outcome(from(context, call).await?)?;
-    Ok(wire::AdminRespondToAuthChallengeResponse {
-        authentication_result,
-        challenge_name,
-        challenge_parameters,
-        session,
-        available_challenges,
-    })
+    auth_response!(
+        AdminRespondToAuthChallengeResponse,
+        from(context, call).await?
+    )
 }
 
 pub async fn get_tokens_from_refresh_token(

@@ -66,9 +66,25 @@ pub async fn import_jobs_advance_by_compare_and_set_and_go_with_the_pool(store: 
     running.status = ImportJobStatus::InProgress;
     running.next_row = 500;
     running.imported_users = 499;
-    assert!(tx.advance_import_job(&running, 0).await.unwrap());
+    assert!(
+        tx.advance_import_job(&running, (0, ImportJobStatus::Created))
+            .await
+            .unwrap()
+    );
     // A second runner that read the old cursor loses.
-    assert!(!tx.advance_import_job(&running, 0).await.unwrap());
+    assert!(
+        !tx.advance_import_job(&running, (0, ImportJobStatus::Created))
+            .await
+            .unwrap()
+    );
+    // So does a writer that read the cursor right but another status (a Stop came between).
+    let mut stale = running.clone();
+    stale.next_row = 1000;
+    assert!(
+        !tx.advance_import_job(&stale, (500, ImportJobStatus::Created))
+            .await
+            .unwrap()
+    );
     tx.add_import_errors(
         &p.id,
         "import-a",
