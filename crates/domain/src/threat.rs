@@ -291,6 +291,9 @@ pub struct Signals {
     pub failures_from_ip: u64,
     /// The user confirmed, through feedback, an earlier event from this address as not theirs.
     pub ip_reported_invalid: bool,
+    /// A GeoIP database places the address in a country none of the user's trusted sign-ins
+    /// came from.
+    pub unfamiliar_country: bool,
 }
 
 /// Failures from one address in the window that make any attempt from it high risk.
@@ -299,7 +302,7 @@ pub const VELOCITY_HIGH: u64 = 20;
 pub const VELOCITY_MEDIUM: u64 = 5;
 
 /// The risk of a sign-in: None when nothing stands out. Novelty (new network, new device, new
-/// user agent) raises it one step each past the first; many failures from the address, or an
+/// user agent, a new country) raises it one step each past the first; many failures from the address, or an
 /// address the user disowned, make it high.
 pub fn assess(s: &Signals) -> Option<RiskLevel> {
     if s.ip_reported_invalid || s.failures_from_ip >= VELOCITY_HIGH {
@@ -314,6 +317,9 @@ pub fn assess(s: &Signals) -> Option<RiskLevel> {
             score += 1;
         }
         if !s.known_user_agent {
+            score += 1;
+        }
+        if s.unfamiliar_country {
             score += 1;
         }
     }
@@ -552,6 +558,23 @@ mod tests {
             ..familiar.clone()
         };
         assert_eq!(assess(&new_network), Some(RiskLevel::Medium));
+        // A new network in a country the user never signed in from is one step worse; a
+        // known device on a known network stays quiet wherever it is placed.
+        let abroad = Signals {
+            unfamiliar_country: true,
+            ..new_network.clone()
+        };
+        assert_eq!(assess(&abroad), Some(RiskLevel::Medium));
+        let abroad_new_device = Signals {
+            known_device: false,
+            ..abroad.clone()
+        };
+        assert_eq!(assess(&abroad_new_device), Some(RiskLevel::High));
+        let placed_elsewhere = Signals {
+            unfamiliar_country: true,
+            ..familiar.clone()
+        };
+        assert_eq!(assess(&placed_elsewhere), None);
         let all_new = Signals {
             known_ip: false,
             known_device: false,

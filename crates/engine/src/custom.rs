@@ -94,6 +94,11 @@ impl Engine {
         )?;
         self.pre_authentication(pool, client, username, metadata)
             .await?;
+        self.refuse_blocked_address_in(
+            tessera_domain::threat::custom_auth_mode(&pool.config.settings),
+            pool,
+            client.client_id.as_str(),
+        )?;
         let user = {
             let mut tx = self.inner.store.read().await?;
             self.find_user(&mut *tx, pool, username).await?
@@ -170,18 +175,39 @@ impl Engine {
             metadata: at.metadata.clone(),
         };
         match decided.step()? {
-            CustomStep::Fail => Err(incorrect()),
+            CustomStep::Fail => {
+                if let Some(user) = subject.user {
+                    self.record_custom_failure(pool, at.client.client_id.as_str(), user)
+                        .await?;
+                }
+                Err(incorrect())
+            }
             CustomStep::IssueTokens => {
                 let user = subject.user.ok_or_else(incorrect)?;
-                let done = SignIn {
+                let mut done = SignIn {
                     context: SignInContext {
                         custom: None,
                         ..next.context.clone()
                     },
                     ..next
                 };
-                let tx = self.inner.store.begin().await?;
+                let mut tx = self.inner.store.begin().await?;
                 let now = self.now();
+                match self
+                    .judge_custom_sign_in(&mut *tx, &done, user, now)
+                    .await?
+                {
+                    Err(blocked) => {
+                        // The refusal and its event are the outcome: both are kept.
+                        tx.commit().await?;
+                        return Err(blocked.into());
+                    }
+                    Ok(crate::threat::Judgement::Untracked) => {}
+                    Ok(crate::threat::Judgement::Proceed { event_id, risk_mfa }) => {
+                        done.context.event_id = Some(event_id);
+                        done.context.risk_mfa = risk_mfa;
+                    }
+                }
                 self.proceed(tx, &done, user, Stage::PasswordProven, now)
                     .await
             }

@@ -102,12 +102,29 @@ pub trait BreachRange: Send + Sync {
     async fn range(&self, prefix: &str) -> Result<String, String>;
 }
 
+/// Where an address is, from a GeoIP database the server loaded (MaxMind's GeoLite2/GeoIP2
+/// City format): the city and country an auth event shows, and a country the user has never
+/// signed in from counts as novelty.
+pub trait GeoLocate: Send + Sync {
+    fn locate(&self, ip: IpAddr) -> Option<Place>;
+}
+
+/// A located address: names as the database gives them in English, the country as its ISO
+/// 3166-1 alpha-2 code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    pub city: Option<String>,
+    pub country: Option<String>,
+}
+
 /// The deployment's breach corpus and threat-protection settings.
 #[derive(Clone)]
 pub struct ThreatConfig {
     /// A filter imported with `tessera breach import` (the embedded list is always consulted).
-    pub filter: Option<Arc<tessera_breach::Filter>>,
+    pub filter: Option<Arc<tessera_breach::FilterFile>>,
     pub range: Option<Arc<dyn BreachRange>>,
+    /// A GeoIP database, if one is configured.
+    pub geo: Option<Arc<dyn GeoLocate>>,
     /// The longest a range lookup may take; past it the password counts as not found.
     pub range_timeout: Duration,
     /// Auth events older than this are pruned.
@@ -119,6 +136,7 @@ impl Default for ThreatConfig {
         Self {
             filter: None,
             range: None,
+            geo: None,
             range_timeout: Duration::from_millis(1500),
             event_retention: Duration::from_secs(
                 86_400 * u64::from(threat::DEFAULT_EVENT_RETENTION_DAYS),
@@ -199,8 +217,14 @@ impl Engine {
             return true;
         }
         let config = self.threat_config();
-        if config.filter.as_ref().is_some_and(|f| f.contains(&digest)) {
-            return true;
+        if let Some(filter) = &config.filter {
+            match filter.contains(&digest) {
+                Ok(true) => return true,
+                Ok(false) => {}
+                // The file was checked at start; a read failing now (a disk error) must not
+                // stop sign-in: the password counts as not found, as with the range API.
+                Err(e) => tracing::warn!(error = %e, "breach filter lookup failed"),
+            }
         }
         let Some(range) = config.range else {
             return false;
@@ -305,8 +329,10 @@ impl Engine {
         })
     }
 
-    /// A new event for `user`, from the current request's origin.
+    /// A new event for `user`, from the current request's origin (located when a GeoIP
+    /// database is configured).
     fn new_event(
+        &self,
         pool: &UserPool,
         sub: Sub,
         event_type: AuthEventType,
@@ -314,6 +340,10 @@ impl Engine {
         now: Timestamp,
     ) -> AuthEvent {
         let o = origin();
+        let place = match (o.ip, &self.threat_config().geo) {
+            (Some(ip), Some(geo)) => geo.locate(ip).unwrap_or_default(),
+            _ => Place::default(),
+        };
         AuthEvent {
             pool_id: pool.id.clone(),
             sub,
@@ -328,6 +358,8 @@ impl Engine {
             context: EventContext {
                 ip: o.ip.map(|ip| ip.to_string()),
                 user_agent: o.user_agent,
+                city: place.city,
+                country: place.country,
                 ..Default::default()
             },
             client_id: client_id.map(str::to_string),
@@ -362,7 +394,7 @@ impl Engine {
             tracing::info!(target: crate::audit::TARGET, pool = %pool.id, ?event, block, "compromised password");
             if block {
                 if let Some(sub) = sub {
-                    let mut e = Self::new_event(pool, sub, event_type, client_id, self.now());
+                    let mut e = self.new_event(pool, sub, event_type, client_id, self.now());
                     e.compromised = true;
                     e.decision = RiskDecision::Block;
                     let mut tx = self.inner.store.begin().await?;
@@ -389,7 +421,7 @@ impl Engine {
         if !screening.mode.is_on() {
             return Ok(());
         }
-        let mut event = Self::new_event(pool, sub, event_type, client_id, now);
+        let mut event = self.new_event(pool, sub, event_type, client_id, now);
         event.response = EventResponse::Pass;
         event.compromised = screening.compromised;
         tx.insert_auth_event(&event).await?;
@@ -409,7 +441,7 @@ impl Engine {
         if !threat::pool_mode(&pool.config.settings).is_on() {
             return Ok(None);
         }
-        let mut event = Self::new_event(pool, sub, AuthEventType::SignIn, Some(client_id), now);
+        let mut event = self.new_event(pool, sub, AuthEventType::SignIn, Some(client_id), now);
         event.record(ChallengeKind::Password, false);
         tx.insert_auth_event(&event).await?;
         Ok(Some(event.event_id))
@@ -437,7 +469,17 @@ impl Engine {
         pool: &UserPool,
         client_id: &str,
     ) -> EngineResult<()> {
-        if threat::pool_mode(&pool.config.settings) != SecurityMode::Enforced {
+        self.refuse_blocked_address_in(threat::pool_mode(&pool.config.settings), pool, client_id)
+    }
+
+    /// [`Engine::refuse_blocked_address`] for a flow with its own mode (CUSTOM_AUTH).
+    pub(crate) fn refuse_blocked_address_in(
+        &self,
+        mode: SecurityMode,
+        pool: &UserPool,
+        client_id: &str,
+    ) -> EngineResult<()> {
+        if mode != SecurityMode::Enforced {
             return Ok(());
         }
         let Some(ip) = origin().ip else { return Ok(()) };
@@ -460,12 +502,74 @@ impl Engine {
         tx: &mut dyn Tx,
         at: &SignIn<'_>,
         user: &User,
+        proven: (Option<&str>, Option<bool>),
+        now: Timestamp,
+    ) -> EngineResult<Result<Judgement, DomainError>> {
+        if at.context.custom.is_some() {
+            // SRP inside CUSTOM_AUTH: judged when the pool's functions issue tokens.
+            return Ok(Ok(Judgement::Untracked));
+        }
+        let mode = threat::pool_mode(&at.pool.config.settings);
+        self.judge(
+            tx,
+            at,
+            user,
+            proven,
+            (mode, Some(ChallengeKind::Password)),
+            now,
+        )
+        .await
+    }
+
+    /// Judges a CUSTOM_AUTH sign-in the pool's functions are about to issue tokens for, in the
+    /// mode `AdvancedSecurityAdditionalFlows.CustomAuthMode` sets (off unless set): the same
+    /// signals, levels and actions as a password sign-in, in `tx` (which issues the tokens).
+    pub(crate) async fn judge_custom_sign_in(
+        &self,
+        tx: &mut dyn Tx,
+        at: &SignIn<'_>,
+        user: &User,
+        now: Timestamp,
+    ) -> EngineResult<Result<Judgement, DomainError>> {
+        let mode = threat::custom_auth_mode(&at.pool.config.settings);
+        self.judge(tx, at, user, (None, None), (mode, None), now)
+            .await
+    }
+
+    /// Records a CUSTOM_AUTH sign-in that the pool's functions failed, when its mode is on.
+    pub(crate) async fn record_custom_failure(
+        &self,
+        pool: &UserPool,
+        client_id: &str,
+        user: &User,
+    ) -> EngineResult<()> {
+        if !threat::custom_auth_mode(&pool.config.settings).is_on() {
+            return Ok(());
+        }
+        let event = self.new_event(
+            pool,
+            user.sub,
+            AuthEventType::SignIn,
+            Some(client_id),
+            self.now(),
+        );
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_auth_event(&event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn judge(
+        &self,
+        tx: &mut dyn Tx,
+        at: &SignIn<'_>,
+        user: &User,
         (event_id, compromised): (Option<&str>, Option<bool>),
+        (mode, proof): (SecurityMode, Option<ChallengeKind>),
         now: Timestamp,
     ) -> EngineResult<Result<Judgement, DomainError>> {
         let pool = at.pool;
-        let mode = threat::pool_mode(&pool.config.settings);
-        if !mode.is_on() || at.context.custom.is_some() {
+        if !mode.is_on() {
             return Ok(Ok(Judgement::Untracked));
         }
         let mut event = match event_id {
@@ -473,7 +577,7 @@ impl Engine {
             None => None,
         }
         .unwrap_or_else(|| {
-            Self::new_event(
+            self.new_event(
                 pool,
                 user.sub,
                 AuthEventType::SignIn,
@@ -482,7 +586,9 @@ impl Engine {
             )
         });
         let fresh = event_id.is_none_or(|id| id != event.event_id);
-        event.record(ChallengeKind::Password, true);
+        if let Some(kind) = proof {
+            event.record(kind, true);
+        }
         event.context.device_key = at.context.device_key.clone();
         event.compromised = compromised == Some(true);
         let all = Self::risk_configurations(pool);
@@ -585,6 +691,17 @@ impl Engine {
                 .filter(|e| trusted(e))
                 .any(|e| e.context.user_agent.as_ref() == Some(ua))
         });
+        // A country is unfamiliar when the user's trusted sign-ins were all located, elsewhere.
+        let located: Vec<&str> = earlier
+            .iter()
+            .filter(|e| trusted(e))
+            .filter_map(|e| e.context.country.as_deref())
+            .collect();
+        let unfamiliar_country = event
+            .context
+            .country
+            .as_deref()
+            .is_some_and(|c| !located.is_empty() && !located.contains(&c));
         let (known_ip, disowned, failures) = match event.context.ip.as_deref() {
             Some(ip) => (
                 tx.known_ip(pool, &user.sub, ip).await?,
@@ -609,6 +726,7 @@ impl Engine {
             has_history,
             failures_from_ip: failures,
             ip_reported_invalid: disowned,
+            unfamiliar_country,
         })
     }
 

@@ -510,12 +510,25 @@ impl Engine {
             self.load_pool(&mut *tx, pool_id).await?
         };
         let policy = &pool.config.password_policy;
-        let temporary = match req.temporary_password.clone() {
+        // A temporary password the administrator chose is screened like a sign-up's (EventFilter
+        // SIGN_UP); one Tessera generates is random and never is.
+        let (temporary, screening) = match req.temporary_password.clone() {
             Some(p) => {
                 policy.check(&p)?;
-                p
+                let screening = self
+                    .screen_password(
+                        &pool,
+                        (None, None),
+                        (CredentialEvent::SignUp, AuthEventType::SignUp),
+                        &p,
+                    )
+                    .await?;
+                (p, Some(screening))
             }
-            None => policy.temporary_password(&tessera_crypto::random::bytes::<32>()),
+            None => (
+                policy.temporary_password(&tessera_crypto::random::bytes::<32>()),
+                None,
+            ),
         };
         let expires = now.plus(std::time::Duration::from_secs(
             86_400 * u64::from(policy.temporary_password_validity_days.max(1)),
@@ -591,6 +604,17 @@ impl Engine {
         let mut tx = self.inner.store.begin().await?;
         self.insert_new_user(&mut *tx, &pool, &user, "User account already exists")
             .await?;
+        if let Some(screening) = &screening {
+            self.record_screening(
+                &mut *tx,
+                &pool,
+                (user.sub, None),
+                AuthEventType::SignUp,
+                screening,
+                now,
+            )
+            .await?;
+        }
         self.invite(
             &mut *tx,
             &pool,

@@ -1,6 +1,6 @@
 //! The breach corpus of a running server: the filter `tessera breach import` left in the data
-//! directory (read whole at start: ≈2.25 bytes per breached password with 16-bit fingerprints)
-//! and the k-anonymity range API behind the outbound guard.
+//! directory (looked up where it lies, through the page cache: no heap copy, see
+//! [`tessera_breach::FilterFile`]) and the k-anonymity range API behind the outbound guard.
 
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -52,17 +52,14 @@ impl BreachRange for RangeClient {
     }
 }
 
-/// Reads a filter file written by `tessera breach import`.
-pub fn load_filter(path: &Path) -> Result<tessera_breach::Filter> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("open breach filter {}", path.display()))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    tessera_breach::Filter::read_from(&mut reader)
-        .with_context(|| format!("read breach filter {}", path.display()))
+/// Opens (and checks) a filter file written by `tessera breach import`.
+pub fn load_filter(path: &Path) -> Result<tessera_breach::FilterFile> {
+    tessera_breach::FilterFile::open(path)
+        .with_context(|| format!("open breach filter {}", path.display()))
 }
 
-/// The engine's threat configuration from validated settings: the filter loaded, the range
-/// client built.
+/// The engine's threat configuration from validated settings: the filter opened, the GeoIP
+/// database loaded, the range client built.
 pub fn threat_config(
     settings: &crate::config::ThreatSettings,
     allow_private: bool,
@@ -87,9 +84,18 @@ pub fn threat_config(
         ),
         None => None,
     };
+    let geo = match &settings.geoip_database {
+        Some(path) => {
+            let db = crate::geoip::GeoDatabase::open(path)?;
+            tracing::info!(path = %path.display(), kind = db.database_type(), "GeoIP database loaded");
+            Some(Arc::new(db) as Arc<dyn tessera_engine::threat::GeoLocate>)
+        }
+        None => None,
+    };
     Ok(ThreatConfig {
         filter,
         range,
+        geo,
         range_timeout: settings.hibp_timeout,
         event_retention: settings.event_retention,
     })

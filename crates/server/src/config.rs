@@ -115,6 +115,9 @@ pub struct ThreatConfig {
     pub breach_filter: Option<PathBuf>,
     /// Auth events older than this many days are pruned.
     pub event_retention_days: u32,
+    /// A MaxMind DB file (GeoLite2-City or another City/Country database): auth events get a
+    /// city and country, and an unfamiliar country raises a sign-in's risk.
+    pub geoip_database: Option<PathBuf>,
 }
 
 impl Default for ThreatConfig {
@@ -124,6 +127,7 @@ impl Default for ThreatConfig {
             hibp_timeout_ms: 1500,
             breach_filter: None,
             event_retention_days: tessera_domain::threat::DEFAULT_EVENT_RETENTION_DAYS,
+            geoip_database: None,
         }
     }
 }
@@ -135,6 +139,7 @@ pub const THREAT_FIELDS: &[&str] = &[
     "hibp_timeout_ms",
     "breach_filter",
     "event_retention_days",
+    "geoip_database",
 ];
 
 /// The name of the breach filter in the data directory.
@@ -501,6 +506,7 @@ pub struct ThreatSettings {
     /// Whether `breach_filter` was named explicitly (then a missing file is an error).
     pub breach_filter_required: bool,
     pub event_retention: Duration,
+    pub geoip_database: Option<PathBuf>,
 }
 
 fn threat_settings(c: ThreatConfig, data_dir: &Path) -> Result<ThreatSettings> {
@@ -525,6 +531,7 @@ fn threat_settings(c: ThreatConfig, data_dir: &Path) -> Result<ThreatSettings> {
         breach_filter,
         breach_filter_required,
         event_retention: Duration::from_secs(86_400 * u64::from(c.event_retention_days)),
+        geoip_database: c.geoip_database.filter(|p| !p.as_os_str().is_empty()),
     })
 }
 

@@ -6,6 +6,7 @@
 
 pub mod breach;
 pub mod config;
+mod geoip;
 mod oidc;
 mod secrets;
 mod sync_sink;

@@ -10,6 +10,7 @@ lowers the risk of the next sign-in from there.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import subprocess
@@ -56,6 +57,17 @@ def with_forwarded_for(client, address: str | None):
     client.meta.events.register("before-send.cognito-idp.*", add)
     client._xff_handlers.append(add)
     return client
+
+
+def password_user(idp, pool_id: str, client: dict) -> tuple[str, str, dict]:
+    """A confirmed user with a permanent password, and the InitiateAuth arguments that sign it in
+    with USER_PASSWORD_AUTH through `client`."""
+    name, pw = unique("u"), strong()
+    idp.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=name, Password=pw, Permanent=True)
+    auth = {"ClientId": client["ClientId"], "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": name, "PASSWORD": pw}}
+    return name, pw, auth
 
 
 def events_of(idp, pool_id: str, username: str, kind: str | None = None) -> list[dict]:
@@ -309,11 +321,7 @@ def test_blocked_ranges_apply_to_the_address_a_trusted_proxy_forwards(spawn):
     client = create_client(idp, pool, ExplicitAuthFlows=ALL_FLOWS + ["ALLOW_USER_SRP_AUTH"])
     idp.set_risk_configuration(UserPoolId=pool,
                                RiskExceptionConfiguration={"BlockedIPRangeList": ["203.0.113.0/24"]})
-    name, pw = unique("u"), strong()
-    idp.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=pw, Permanent=True)
-    auth = {"ClientId": client["ClientId"], "AuthFlow": "USER_PASSWORD_AUTH",
-            "AuthParameters": {"USERNAME": name, "PASSWORD": pw}}
+    name, pw, auth = password_user(idp, pool, client)
 
     public_idp = with_forwarded_for(server.client(unsigned=True), "203.0.113.7")
     with aws_error("NotAuthorizedException", BLOCKED):
@@ -495,3 +503,108 @@ def test_a_new_network_owes_mfa_and_an_email_and_feedback_lowers_the_next_risk(s
     (changed,) = [e for e in events_of(idp, pool, name) if e["EventId"] == risky["EventId"]]
     assert changed["EventFeedback"]["FeedbackValue"] == "Invalid"
     assert changed["EventFeedback"]["Provider"] == "User"
+
+
+# -- the temporary password an administrator chooses -------------------------------------------
+
+
+def test_an_administrators_temporary_password_is_screened_like_a_sign_up(idp):
+    enforced = threat_pool(idp, "ENFORCED", Policies=LAX)
+    with aws_error("InvalidPasswordException", SECURITY):
+        idp.admin_create_user(UserPoolId=enforced, Username=unique("u"), TemporaryPassword="qwertyuiop",
+                              MessageAction="SUPPRESS")
+    # A generated temporary password, or a strong chosen one, is fine; the creation is recorded.
+    idp.admin_create_user(UserPoolId=enforced, Username=unique("u"), MessageAction="SUPPRESS")
+    chosen = unique("u")
+    idp.admin_create_user(UserPoolId=enforced, Username=chosen, TemporaryPassword=strong(),
+                          MessageAction="SUPPRESS")
+    (event,) = events_of(idp, enforced, chosen)
+    assert event["EventType"] == "SignUp"
+    assert event["EventRisk"]["CompromisedCredentialsDetected"] is False
+
+    # AUDIT creates the user and records the hit; an EventFilter without SIGN_UP doesn't look.
+    audit = threat_pool(idp, "AUDIT", Policies=LAX)
+    name = unique("u")
+    idp.admin_create_user(UserPoolId=audit, Username=name, TemporaryPassword="qwertyuiop",
+                          MessageAction="SUPPRESS")
+    (event,) = events_of(idp, audit, name)
+    assert event["EventRisk"]["CompromisedCredentialsDetected"] is True
+    signin_only = threat_pool(idp, "ENFORCED", Policies=LAX)
+    idp.set_risk_configuration(
+        UserPoolId=signin_only,
+        CompromisedCredentialsRiskConfiguration={"EventFilter": ["SIGN_IN"], "Actions": {"EventAction": "BLOCK"}},
+    )
+    idp.admin_create_user(UserPoolId=signin_only, Username=unique("u"), TemporaryPassword="qwertyuiop",
+                          MessageAction="SUPPRESS")
+
+
+# -- GeoIP -------------------------------------------------------------------------------------
+
+
+def geoip_database(path) -> None:
+    """A MaxMind DB in GeoLite2-City layout, written by mmdb-writer (PyPI): two documentation
+    networks placed in Lisbon and Osaka."""
+    from mmdb_writer import MMDBWriter  # noqa: PLC0415
+    from netaddr import IPSet  # noqa: PLC0415
+
+    writer = MMDBWriter(ip_version=6, database_type="GeoLite2-City", languages=["en"],
+                        description={"en": "Tessera test places"}, ipv4_compatible=True)
+    writer.insert_network(IPSet(["198.51.100.0/24"]), {
+        "city": {"names": {"en": "Lisbon"}},
+        "country": {"iso_code": "PT", "names": {"en": "Portugal"}},
+    })
+    writer.insert_network(IPSet(["203.0.113.0/24"]), {
+        "city": {"names": {"en": "Osaka"}},
+        "country": {"iso_code": "JP", "names": {"en": "Japan"}},
+    })
+    writer.to_db_file(str(path))
+
+
+def test_events_are_placed_by_a_geoip_database_and_a_new_country_raises_the_risk(tmp_path, spawn):
+    db = tmp_path / "places.mmdb"
+    geoip_database(db)
+    server = spawn(extra_env={"TESSERA_TRUSTED_PROXIES": "127.0.0.1/32, ::1",
+                              "TESSERA_THREAT_GEOIP_DATABASE": str(db)})
+    idp = server.client()
+    pool = threat_pool(idp, "ENFORCED")
+    client = create_client(idp, pool)
+    # Medium (a new network in a known country) is let through; high (a new network in a new
+    # country) is blocked.
+    idp.set_risk_configuration(UserPoolId=pool, AccountTakeoverRiskConfiguration={"Actions": {
+        "LowAction": {"Notify": False, "EventAction": "NO_ACTION"},
+        "MediumAction": {"Notify": False, "EventAction": "NO_ACTION"},
+        "HighAction": {"Notify": False, "EventAction": "BLOCK"},
+    }})
+    name, pw, auth = password_user(idp, pool, client)
+    public_idp = with_forwarded_for(server.client(unsigned=True), "198.51.100.20")
+    assert "AuthenticationResult" in public_idp.initiate_auth(**auth)
+    with_forwarded_for(public_idp, "198.51.100.77")
+    assert "AuthenticationResult" in public_idp.initiate_auth(**auth)
+    with_forwarded_for(public_idp, "203.0.113.9")
+    with aws_error("NotAuthorizedException", BLOCKED):
+        public_idp.initiate_auth(**auth)
+    osaka, lisbon_again, lisbon = events_of(idp, pool, name, "SignIn")
+    assert lisbon["EventContextData"]["City"] == "Lisbon"
+    assert lisbon["EventContextData"]["Country"] == "Portugal"
+    assert lisbon_again["EventRisk"]["RiskLevel"] == "Medium"
+    assert lisbon_again["EventResponse"] == "Pass"
+    assert osaka["EventContextData"]["City"] == "Osaka"
+    assert osaka["EventContextData"]["Country"] == "Japan"
+    assert osaka["EventRisk"] == {"RiskDecision": "Block", "RiskLevel": "High",
+                                  "CompromisedCredentialsDetected": False}
+    # An address the database doesn't know is not placed (and, a new network only, medium).
+    with_forwarded_for(public_idp, "192.0.2.1")
+    assert "AuthenticationResult" in public_idp.initiate_auth(**auth)
+    unplaced = events_of(idp, pool, name, "SignIn")[0]
+    assert "City" not in unplaced["EventContextData"]
+    assert unplaced["EventContextData"]["IpAddress"] == "192.0.2.1"
+
+    # A file that is not a MaxMind database stops the start with a message naming it.
+    bogus = tmp_path / "not-a-database.mmdb"
+    bogus.write_bytes(b"nothing to see")
+    done = subprocess.run(
+        [tessera_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "refused")],
+        env={**os.environ, "TESSERA_THREAT_GEOIP_DATABASE": str(bogus)},
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "GeoIP database" in done.stderr and "not-a-database.mmdb" in done.stderr, done.stderr

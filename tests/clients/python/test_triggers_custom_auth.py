@@ -272,3 +272,71 @@ def test_discovery_and_jwks_serve_custom_auth_tokens(server, idp, public_idp):
     key = jwt.PyJWKClient(discovery["jwks_uri"]).get_signing_key_from_jwt(tokens["IdToken"])
     claims = jwt.decode(tokens["IdToken"], key.key, algorithms=["RS256"], audience=client["ClientId"], issuer=discovery["issuer"])
     assert claims["token_use"] == "id" and claims["cognito:username"] == name
+
+
+# -- threat protection in custom sign-ins (AdvancedSecurityAdditionalFlows) ---------------------
+
+
+def test_threat_protection_judges_custom_sign_ins_only_when_custom_auth_mode_is_set(tmp_path, functions):
+    from test_threat import BLOCKED, events_of, with_forwarded_for  # noqa: PLC0415
+
+    s = TesseraServer(tmp_path / "data", extra_args=functions.server_args(),
+                      extra_env={"TESSERA_TRUSTED_PROXIES": "127.0.0.1/32, ::1"}).start()
+    try:
+        idp = s.client()
+        add_ons = {"AdvancedSecurityMode": "ENFORCED",
+                   "AdvancedSecurityAdditionalFlows": {"CustomAuthMode": "ENFORCED"}}
+        pool_id, client = triggered_pool(idp, CUSTOM, UserPoolAddOns=add_ons)
+        assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["UserPoolAddOns"] == add_ons
+        idp.set_risk_configuration(
+            UserPoolId=pool_id,
+            RiskExceptionConfiguration={"BlockedIPRangeList": ["203.0.113.0/24"]},
+            AccountTakeoverRiskConfiguration={"Actions": {
+                "LowAction": {"Notify": False, "EventAction": "NO_ACTION"},
+                "MediumAction": {"Notify": False, "EventAction": "BLOCK"},
+                "HighAction": {"Notify": False, "EventAction": "BLOCK"},
+            }},
+        )
+        name, _ = confirmed_user(idp, pool_id, client)
+        public_idp = with_forwarded_for(s.client(unsigned=True), "198.51.100.20")
+
+        # The first custom sign-in from a network is judged and recorded as a pass.
+        c = start(public_idp, client, name)
+        assert "AuthenticationResult" in answer(public_idp, client, name, c["Session"], "42")
+        # Three wrong answers: a failed sign-in, recorded.
+        c = start(public_idp, client, name)
+        for _ in range(2):
+            c = answer(public_idp, client, name, c["Session"], "7")
+        with aws_error("NotAuthorizedException", INCORRECT):
+            answer(public_idp, client, name, c["Session"], "7")
+        # A blocked range is refused before any challenge is created.
+        with_forwarded_for(public_idp, "203.0.113.5")
+        with aws_error("NotAuthorizedException", BLOCKED):
+            start(public_idp, client, name)
+        # A new network after a trusted history is medium risk: blocked when tokens would issue.
+        with_forwarded_for(public_idp, "192.0.2.44")
+        c = start(public_idp, client, name)
+        with aws_error("NotAuthorizedException", BLOCKED):
+            answer(public_idp, client, name, c["Session"], "42")
+
+        new_network, failed, passed = events_of(idp, pool_id, name, "SignIn")
+        assert passed["EventResponse"] == "Pass"
+        assert passed["EventContextData"]["IpAddress"] == "198.51.100.20"
+        assert passed["EventRisk"]["RiskDecision"] == "NoRisk"
+        assert failed["EventResponse"] == "Fail"
+        assert new_network["EventRisk"]["RiskDecision"] == "Block"
+        assert new_network["EventRisk"]["RiskLevel"] == "Medium"
+        assert new_network["EventContextData"]["IpAddress"] == "192.0.2.44"
+
+        # Without CustomAuthMode the pool's threat protection leaves custom sign-ins alone.
+        plain_pool, plain_client = triggered_pool(idp, CUSTOM,
+                                                  UserPoolAddOns={"AdvancedSecurityMode": "ENFORCED"})
+        idp.set_risk_configuration(UserPoolId=plain_pool,
+                                   RiskExceptionConfiguration={"BlockedIPRangeList": ["203.0.113.0/24"]})
+        other, _ = confirmed_user(idp, plain_pool, plain_client)
+        with_forwarded_for(public_idp, "203.0.113.5")
+        c = start(public_idp, plain_client, other)
+        assert "AuthenticationResult" in answer(public_idp, plain_client, other, c["Session"], "42")
+        assert events_of(idp, plain_pool, other, "SignIn") == []
+    finally:
+        s.stop()
