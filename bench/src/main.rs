@@ -94,6 +94,8 @@ fn start_server(dir: &std::path::Path, hash_cost: &str, hold_messages: bool) -> 
         "root_access_key_id": KEY,
         "root_secret_access_key": SECRET,
         "dev": hold_messages,
+        // Throughput is the measure here, not Cognito's default request rates.
+        "quotas": false,
     });
     let settings =
         tessera_server::Settings::from_config(tessera_server::Config::load(None, &overrides)?)?;

@@ -86,6 +86,8 @@ async fn spawn(
         overrides["master_key"] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
     }
     overrides["outbox_poll_ms"] = 50.into();
+    // Tests go faster than Cognito's default request rates; quota tests turn them back on.
+    overrides["quotas"] = false.into();
     configure(&mut overrides);
     let settings = Settings::from_config(Config::load(None, &overrides).unwrap()).unwrap();
     let clock = ManualClock::starting_now();

@@ -57,23 +57,6 @@ async fn errors_have_type_message_and_headers() {
     .await;
     assert_eq!(body["__type"], "InvalidParameterException");
     assert!(body["message"].as_str().unwrap().contains("'authFlow'"));
-
-    // Modelled but not built yet (provisioned limits, issue 20): said so, by name.
-    let limit = aws_sdk_cognitoidentityprovider::types::LimitDefinitionType::builder()
-        .limit_class(aws_sdk_cognitoidentityprovider::types::LimitClass::ApiCategory)
-        .attributes("Category", "UserAuthentication")
-        .build()
-        .unwrap();
-    let err = app
-        .admin
-        .get_provisioned_limit()
-        .limit_definition(limit)
-        .send()
-        .await
-        .unwrap_err();
-    let (code, message) = error_of(&err);
-    assert_eq!(code, "UnsupportedOperationException");
-    assert!(message.contains("GetProvisionedLimit"), "{message}");
 }
 
 #[tokio::test]

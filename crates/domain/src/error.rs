@@ -52,6 +52,7 @@ error_kinds! {
     ResourceConflict => "ResourceConflictException",
     ResourceNotFound => "ResourceNotFoundException",
     ScopeDoesNotExist => "ScopeDoesNotExistException",
+    ServiceQuotaExceeded => "ServiceQuotaExceededException",
     TermsExists => "TermsExistsException",
     SoftwareTokenMfaNotFound => "SoftwareTokenMFANotFoundException",
     TooManyFailedAttempts => "TooManyFailedAttemptsException",

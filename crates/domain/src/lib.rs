@@ -28,6 +28,7 @@ pub mod passkeys;
 pub mod password;
 pub mod pool;
 pub mod pool_settings;
+pub mod quotas;
 pub mod resource_servers;
 pub mod sessions;
 pub mod sync;

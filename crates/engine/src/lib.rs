@@ -37,6 +37,7 @@ mod pool_settings;
 mod pools;
 mod ports;
 pub mod provider_links;
+pub mod quotas;
 mod resource_servers;
 pub mod saml;
 mod sessions;
@@ -143,6 +144,8 @@ struct Inner {
     forward_auth: forward_auth::ForwardAuthState,
     /// The breach corpus and threat-protection settings, once the server installs them.
     threat: std::sync::OnceLock<threat::ThreatConfig>,
+    /// Request-rate quotas per pool and category.
+    quotas: quotas::Quotas,
 }
 
 impl Engine {
@@ -171,6 +174,7 @@ impl Engine {
                 outbox_ready: Default::default(),
                 forward_auth: Default::default(),
                 threat: Default::default(),
+                quotas: Default::default(),
             }),
         })
     }

@@ -19,6 +19,7 @@ pub const TRIGGER_INVOCATIONS: &str = "tessera_trigger_invocations_total";
 pub const TRIGGER_DURATION: &str = "tessera_trigger_duration_seconds";
 pub const TOKEN_VERIFICATIONS: &str = "tessera_token_verifications_total";
 pub const COMPROMISED_PASSWORDS: &str = "tessera_compromised_passwords_total";
+pub const THROTTLED: &str = "tessera_throttled_requests_total";
 
 /// Registers the help text of the engine's metrics with the installed recorder.
 pub fn describe() {
@@ -34,6 +35,10 @@ pub fn describe() {
     describe_counter!(
         LOCKOUTS,
         "Sign-in attempts refused because the user (or unknown name) is locked out"
+    );
+    describe_counter!(
+        THROTTLED,
+        "Requests refused with TooManyRequestsException by a pool's quota, by Cognito API category"
     );
     describe_counter!(
         COMPROMISED_PASSWORDS,
@@ -196,6 +201,11 @@ pub(crate) fn token_verification<T>(result: &EngineResult<T>) {
         Err(_) => "error",
     };
     counter!(TOKEN_VERIFICATIONS, "result" => result).increment(1);
+}
+
+/// A request refused by a quota.
+pub fn throttled(category: &'static str) {
+    counter!(THROTTLED, "category" => category).increment(1);
 }
 
 #[cfg(test)]

@@ -224,6 +224,8 @@ routes! {
     "cognito-idp" "DeleteUserPoolReplica" => crate::idp::replicas::delete_user_pool_replica;
     "cognito-idp" "ListUserPoolReplicas" => crate::idp::replicas::list_user_pool_replicas;
     "cognito-idp" "UpdateUserPoolReplica" => crate::idp::replicas::update_user_pool_replica;
+    "cognito-idp" "GetProvisionedLimit" => crate::idp::limits::get_provisioned_limit;
+    "cognito-idp" "UpdateProvisionedLimit" => crate::idp::limits::update_provisioned_limit;
 }
 
 /// Operations the model leaves signed but whose caller is an app client proving itself with its
@@ -374,6 +376,37 @@ async fn authorize_session(
     ))
 }
 
+/// The pool a cognito-idp call counts against for its quota: the UserPoolId it names, else the
+/// pool of the ClientId it names, else the issuer of the AccessToken it carries — read without
+/// verifying, since the operation verifies it next; a forged one spends only the allowance of
+/// the pool it names, as any caller of that pool's public operations can — else `*`.
+async fn quota_pool(state: &AppState, input: &Value) -> Result<String, ApiError> {
+    let field = |k: &str| {
+        input
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(pool) = field("UserPoolId") {
+        return Ok(pool.to_string());
+    }
+    if let Some(client) = field("ClientId")
+        && let Some(pool) = state.engine.pool_of_client(client).await?
+    {
+        return Ok(pool);
+    }
+    if let Some(token) = field("AccessToken")
+        && let Some(claims) = tessera_crypto::jwt::unverified_claims(token)
+        && let Some(pool) = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .and_then(|iss| iss.rsplit('/').next())
+    {
+        return Ok(pool.to_string());
+    }
+    Ok("*".to_string())
+}
+
 async fn handle(
     state: Arc<AppState>,
     method: &Method,
@@ -440,6 +473,11 @@ async fn handle(
         };
         ApiError::bad_request(code, rejection.message())
     })?;
+
+    if service.name == "cognito-idp" {
+        let pool = quota_pool(&state, &value).await?;
+        state.engine.admit(op.name, &pool).await?;
+    }
 
     match route(state, service.name, op.name, value).await {
         Some(result) => result,

@@ -68,6 +68,10 @@ pub struct Config {
     pub sms_webhook: Option<String>,
     /// Let webhooks reach private, loopback and link-local addresses (refused by default).
     pub allow_private_webhooks: bool,
+    /// Cognito's request-rate quotas per pool and API category (on unless `--dev`).
+    pub quotas: Option<bool>,
+    /// Nodes sharing the quotas: each enforces ⌈rate / quota_nodes⌉.
+    pub quota_nodes: u32,
     /// Let OIDC discovery and JWKS fetches (external identity providers of IAM OIDC
     /// providers) reach private, loopback and link-local addresses and use plain HTTP (both
     /// refused by default).
@@ -313,6 +317,8 @@ impl Default for Config {
             email_from: "Tessera <no-reply@localhost>".into(),
             sms_webhook: None,
             allow_private_webhooks: false,
+            quotas: None,
+            quota_nodes: 1,
             allow_private_oidc: false,
             outbox_http: false,
             outbox_poll_ms: 1000,
@@ -354,6 +360,8 @@ pub const FIELDS: &[&str] = &[
     "email_from",
     "sms_webhook",
     "allow_private_webhooks",
+    "quotas",
+    "quota_nodes",
     "allow_private_oidc",
     "outbox_http",
     "outbox_poll_ms",
@@ -475,6 +483,7 @@ pub struct Settings {
     pub sms_webhook: Option<String>,
     pub allow_private_webhooks: bool,
     pub allow_private_oidc: bool,
+    pub quotas: tessera_engine::quotas::QuotaSettings,
     pub outbox_http: bool,
     pub outbox_poll: std::time::Duration,
     /// Signing keys older than this are rotated; `None`: never on a schedule.
@@ -741,6 +750,14 @@ impl Settings {
             sms_webhook: c.sms_webhook.filter(|u| !u.is_empty()),
             allow_private_webhooks: c.allow_private_webhooks,
             allow_private_oidc: c.allow_private_oidc,
+            quotas: tessera_engine::quotas::QuotaSettings {
+                enabled: c.quotas.unwrap_or(!c.dev),
+                nodes: if c.quota_nodes == 0 {
+                    bail!("quota_nodes must be at least 1");
+                } else {
+                    c.quota_nodes
+                },
+            },
             outbox_http: c.outbox_http && c.dev,
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
             key_rotation: (c.key_rotation_days > 0)

@@ -275,6 +275,7 @@ impl Application {
             &settings.threat,
             settings.allow_private_webhooks,
         )?);
+        engine.configure_quotas(settings.quotas);
         let admin = if settings.dev {
             AdminAuth::AnyCredentials
         } else {

@@ -361,6 +361,16 @@ macro_rules! sql_tx {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn put_meta(&mut self, name: &str, value: &[u8]) -> tessera_store::StoreResult<()> {
+                sqlx::query("INSERT INTO deployment_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(())
+            }
+
             async fn insert_client(&mut self, c: &tessera_domain::client::AppClient) -> tessera_store::StoreResult<()> {
                 let slot = |i: usize| c.secrets.get(i).map(|s| (s.sealed.0.clone(), s.created_at.millis())).unzip();
                 let ((first, first_at), (second, second_at)) = (slot(0), slot(1));

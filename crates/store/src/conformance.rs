@@ -1164,6 +1164,15 @@ pub async fn deployment_meta_is_written_once(store: Arc<dyn Store>) {
     tx.commit().await.unwrap();
     let mut tx = store.read().await.unwrap();
     assert_eq!(tx.get_meta("probe").await.unwrap(), Some(vec![1, 2, 3]));
+    drop(tx);
+    // put_meta replaces (and creates).
+    let mut tx = store.begin().await.unwrap();
+    tx.put_meta("probe", &[9]).await.unwrap();
+    tx.put_meta("fresh", &[7]).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.get_meta("probe").await.unwrap(), Some(vec![9]));
+    assert_eq!(tx.get_meta("fresh").await.unwrap(), Some(vec![7]));
 }
 
 pub async fn sweep_removes_expired_state(store: Arc<dyn Store>) {

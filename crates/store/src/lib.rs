@@ -273,6 +273,8 @@ pub trait Tx:
     async fn get_meta(&mut self, name: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Writes a value unless one is there; returns whether it wrote.
     async fn insert_meta(&mut self, name: &str, value: &[u8]) -> StoreResult<bool>;
+    /// Writes a value, replacing the one there.
+    async fn put_meta(&mut self, name: &str, value: &[u8]) -> StoreResult<()>;
 
     // App clients. Client ids are unique across pools (InitiateAuth names only the client).
     async fn insert_client(&mut self, client: &AppClient) -> StoreResult<()>;

@@ -153,6 +153,9 @@ class TesseraServer:
         env.update(
             TESSERA_ROOT_ACCESS_KEY_ID=ROOT_ACCESS_KEY_ID,
             TESSERA_ROOT_SECRET_ACCESS_KEY=ROOT_SECRET_ACCESS_KEY,
+            # Suites create users and pools faster than Cognito's default rates allow; the
+            # quota tests turn quotas back on.
+            TESSERA_QUOTAS="false",
         )
         if self.master_key:
             env["TESSERA_MASTER_KEY"] = self.master_key
@@ -238,10 +241,15 @@ class TesseraServer:
         unsigned: bool = False,
         validate: bool = True,
         verify: str | bool | None = None,
+        connections: int = 10,
+        retry: bool = True,
     ):
+        """A boto3 client of this server. Botocore's `max_attempts` counts retries: by default a
+        call is retried once; `retry=False` makes every call exactly one request."""
         config = Config(
             region_name=REGION,
-            retries={"max_attempts": 1, "mode": "standard"},
+            max_pool_connections=connections,
+            retries={"max_attempts": 1, "mode": "standard"} if retry else {"total_max_attempts": 1},
             parameter_validation=validate,
             connect_timeout=5,
             read_timeout=30,

@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -187,3 +188,29 @@ def test_two_nodes_pool_created_on_one_signs_in_on_the_other(two_nodes):
     assert ia.get_user(AccessToken=tokens["AccessToken"])["Username"] == user
     tokens_a = password_auth(ia, client, user, pw)
     assert ib.get_user(AccessToken=tokens_a["AccessToken"])["Username"] == user
+
+
+def test_two_nodes_share_provisioned_limits_and_split_the_rate(spawn, database_url, master_key):
+    """With quota_nodes=2 each node enforces half a category's rate: behind an even balancer the
+    pair admits the whole rate. A limit raised on one node is enforced by the other."""
+    env = {"TESSERA_QUOTAS": "true", "TESSERA_QUOTA_NODES": "2"}
+    a = spawn(database_url=database_url, master_key=master_key, extra_env=env)
+    b = spawn(database_url=database_url, master_key=master_key, public_url=a.endpoint, extra_env=env)
+    ia, ib = a.client(connections=100, retry=False), b.client(connections=100, retry=False)
+    creation = {"LimitClass": "API_CATEGORY", "Attributes": {"Category": "UserCreation"}}
+    ia.update_provisioned_limit(LimitDefinition=creation, RequestedLimitValue=80)
+    assert ib.get_provisioned_limit(LimitDefinition=creation)["Limit"]["ProvisionedLimitValue"] == 80
+    pool = ia.create_user_pool(PoolName=f"quota-{secrets.token_hex(4)}")["UserPool"]["Id"]
+    time.sleep(5.5)  # every node re-reads the provisioned limits within 5 s
+
+    from test_quotas import burst  # noqa: PLC0415
+
+    def create(i):
+        (ia if i % 2 else ib).admin_create_user(UserPoolId=pool, Username=f"u-{i}", MessageAction="SUPPRESS")
+
+    started = time.monotonic()
+    ok, throttled, other = burst(create, 240)
+    elapsed = time.monotonic() - started
+    assert other == []
+    # Each node admits its share, ⌈80 / 2⌉ = 40, plus what refills while the burst runs.
+    assert 80 <= ok <= 80 + int(80 * elapsed) + 2 and throttled >= 1, (ok, throttled, elapsed)

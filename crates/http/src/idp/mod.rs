@@ -9,6 +9,7 @@ pub mod devices;
 pub mod domains;
 pub mod groups;
 pub mod identity_providers;
+pub mod limits;
 pub mod mfa;
 pub mod passkeys;
 pub mod pool_settings;
