@@ -28,6 +28,7 @@ pub mod iam;
 pub mod identity;
 pub mod identity_providers;
 mod keys;
+pub mod log_delivery;
 mod mfa;
 mod migration;
 mod oauth;
@@ -146,6 +147,8 @@ struct Inner {
     threat: std::sync::OnceLock<threat::ThreatConfig>,
     /// Request-rate quotas per pool and category.
     quotas: quotas::Quotas,
+    /// Where configured pool logs go, once the server installs a sink.
+    log_sink: std::sync::OnceLock<Arc<dyn log_delivery::LogSink>>,
 }
 
 impl Engine {
@@ -175,6 +178,7 @@ impl Engine {
                 forward_auth: Default::default(),
                 threat: Default::default(),
                 quotas: Default::default(),
+                log_sink: Default::default(),
             }),
         })
     }

@@ -352,6 +352,27 @@ impl Engine {
             tx.record_delivery(&message.id, &outcome, self.now())
                 .await?;
             tx.commit().await?;
+            match &outcome {
+                DeliveryOutcome::Delivered => {}
+                DeliveryOutcome::Retry { error, .. } => {
+                    self.log_notification_error(
+                        &message.pool_id,
+                        message.channel.as_str(),
+                        error,
+                        false,
+                    )
+                    .await
+                }
+                DeliveryOutcome::Failed { error } => {
+                    self.log_notification_error(
+                        &message.pool_id,
+                        message.channel.as_str(),
+                        error,
+                        true,
+                    )
+                    .await
+                }
+            }
         }
         Ok(n)
     }

@@ -400,6 +400,7 @@ impl Engine {
                     let mut tx = self.inner.store.begin().await?;
                     tx.insert_auth_event(&e).await?;
                     tx.commit().await?;
+                    self.log_auth_event(pool, &e);
                 }
                 return Err(threat::compromised_password().into());
             }
@@ -425,6 +426,7 @@ impl Engine {
         event.response = EventResponse::Pass;
         event.compromised = screening.compromised;
         tx.insert_auth_event(&event).await?;
+        self.log_auth_event(pool, &event);
         Ok(())
     }
 
@@ -444,6 +446,7 @@ impl Engine {
         let mut event = self.new_event(pool, sub, AuthEventType::SignIn, Some(client_id), now);
         event.record(ChallengeKind::Password, false);
         tx.insert_auth_event(&event).await?;
+        self.log_auth_event(pool, &event);
         Ok(Some(event.event_id))
     }
 
@@ -556,6 +559,7 @@ impl Engine {
         let mut tx = self.inner.store.begin().await?;
         tx.insert_auth_event(&event).await?;
         tx.commit().await?;
+        self.log_auth_event(pool, &event);
         Ok(())
     }
 
@@ -655,6 +659,7 @@ impl Engine {
         } else {
             tx.update_auth_event(&event).await?;
         }
+        self.log_auth_event(pool, &event);
         if block {
             crate::audit::note_outcome("blocked_risk");
             return Ok(Err(threat::blocked_sign_in()));
@@ -847,6 +852,11 @@ impl Engine {
             event.response = EventResponse::Fail;
         }
         tx.update_auth_event(&event).await?;
+        if self.logs_wanted()
+            && let Some(pool) = tx.get_pool(pool).await?
+        {
+            self.log_auth_event(&pool, &event);
+        }
         Ok(())
     }
 

@@ -68,6 +68,10 @@ pub struct Config {
     pub sms_webhook: Option<String>,
     /// Let webhooks reach private, loopback and link-local addresses (refused by default).
     pub allow_private_webhooks: bool,
+    /// Where pool log destinations (ARNs) go: `ARN=file:///path.jsonl` or `ARN=https://…`
+    /// (a list, or comma-separated).
+    #[serde(deserialize_with = "comma_list")]
+    pub log_delivery_destinations: Vec<String>,
     /// Cognito's request-rate quotas per pool and API category (on unless `--dev`).
     pub quotas: Option<bool>,
     /// Nodes sharing the quotas: each enforces ⌈rate / quota_nodes⌉.
@@ -317,6 +321,7 @@ impl Default for Config {
             email_from: "Tessera <no-reply@localhost>".into(),
             sms_webhook: None,
             allow_private_webhooks: false,
+            log_delivery_destinations: Vec::new(),
             quotas: None,
             quota_nodes: 1,
             allow_private_oidc: false,
@@ -360,6 +365,7 @@ pub const FIELDS: &[&str] = &[
     "email_from",
     "sms_webhook",
     "allow_private_webhooks",
+    "log_delivery_destinations",
     "quotas",
     "quota_nodes",
     "allow_private_oidc",
@@ -484,6 +490,7 @@ pub struct Settings {
     pub allow_private_webhooks: bool,
     pub allow_private_oidc: bool,
     pub quotas: tessera_engine::quotas::QuotaSettings,
+    pub log_delivery: std::collections::HashMap<String, crate::log_sink::Target>,
     pub outbox_http: bool,
     pub outbox_poll: std::time::Duration,
     /// Signing keys older than this are rotated; `None`: never on a schedule.
@@ -758,6 +765,7 @@ impl Settings {
                     c.quota_nodes
                 },
             },
+            log_delivery: crate::log_sink::destinations(&c.log_delivery_destinations)?,
             outbox_http: c.outbox_http && c.dev,
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
             key_rotation: (c.key_rotation_days > 0)

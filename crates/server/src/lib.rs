@@ -7,6 +7,7 @@
 pub mod breach;
 pub mod config;
 mod geoip;
+pub mod log_sink;
 mod oidc;
 mod secrets;
 mod sync_sink;
@@ -276,6 +277,13 @@ impl Application {
             settings.allow_private_webhooks,
         )?);
         engine.configure_quotas(settings.quotas);
+        let (log_sink, log_writer) = log_sink::LogDeliveries::new(
+            settings.log_delivery.clone(),
+            &settings.data_dir,
+            settings.allow_private_webhooks,
+        )?;
+        engine.configure_log_sink(Arc::new(log_sink));
+        tokio::spawn(log_writer);
         let admin = if settings.dev {
             AdminAuth::AnyCredentials
         } else {
