@@ -25,6 +25,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("iam_policy", iam_policy),
     ("branding_css", branding_css),
     ("sigv4_request", sigv4_request),
+    ("user_import_csv", user_import_csv),
+    ("imported_hash", imported_hash),
+    ("saml", saml),
+    ("srp_public", srp_public),
 ];
 
 /// An AWS JSON request body against the model: the first two bytes choose the service and the
@@ -187,4 +191,111 @@ pub fn sigv4_request(data: &[u8]) {
             let _ = signed.check(&incoming, "fuzz-secret", &payload);
         }
     }
+}
+
+/// A user-import CSV upload: the parser either refuses it with a message or yields rows of the
+/// header's width (blank rows dropped); each row is read or refused with a message, and a row
+/// read has the username its `cognito:username` column holds.
+pub fn user_import_csv(data: &[u8]) {
+    use tessera_domain::user_import::{PASSWORD_HASH_COLUMN, parse_csv, read_row};
+    let expected: Vec<String> = [
+        "name",
+        "email",
+        "email_verified",
+        "phone_number",
+        "phone_number_verified",
+        "cognito:mfa_enabled",
+        "cognito:username",
+        PASSWORD_HASH_COLUMN,
+    ]
+    .map(str::to_string)
+    .to_vec();
+    match parse_csv(data, &expected) {
+        Err(message) => assert!(!message.is_empty()),
+        Ok(csv) => {
+            for row in &csv.rows {
+                match read_row(&csv.header, row) {
+                    Err(message) => assert!(!message.is_empty()),
+                    Ok(read) => {
+                        let at = csv
+                            .header
+                            .iter()
+                            .position(|h| h == "cognito:username")
+                            .unwrap();
+                        assert_eq!(read.username, row[at]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A password hash from another system, as an import row carries it: the form and cost check
+/// never panics, accepts nothing over its caps, and a hash it refuses never verifies. (Verifying
+/// an accepted one costs what its parameters say — up to a GiB of scrypt — so it isn't run here.)
+pub fn imported_hash(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match tessera_crypto::imported::check(text) {
+        Some(_) => assert!(text.len() <= 1024),
+        None => assert!(!tessera_crypto::imported::verify("password", text)),
+    }
+}
+
+/// The IdP metadata document (a SAML identity provider's XML) and the SAML response an
+/// identity pool or STS receives: the metadata parser never panics, and no response made of
+/// arbitrary bytes verifies against a real IdP key — half the input is tried as the response's
+/// XML (base64-encoded here), half as it comes.
+pub fn saml(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = tessera_saml::parse_idp_metadata(text);
+    let metadata = idp_metadata();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+    for response in [b64.as_str(), text] {
+        assert!(
+            tessera_saml::verify_for_aws(metadata, response, "us-east-1", 1_700_000_000_000)
+                .is_err()
+        );
+    }
+}
+
+fn idp_metadata() -> &'static str {
+    static METADATA: OnceLock<String> = OnceLock::new();
+    METADATA.get_or_init(|| {
+        let keys = tessera_saml::generate_sp_keys("us-east-1_fuzz", 1_700_000_000).unwrap();
+        let cert = tessera_saml::pem_body(&keys.signing_certificate);
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.fuzz.test"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.fuzz.test/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+        )
+    })
+}
+
+/// A client's SRP_A (hex of any length): parsing never panics, refuses what reduces to zero,
+/// and yields the canonical hex of a number below N that parses to itself; the server's
+/// session key from it never panics.
+pub fn srp_public(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(a) = tessera_crypto::srp::parse_client_public(text) else {
+        return;
+    };
+    assert!(!a.is_empty() && a.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(tessera_crypto::srp::parse_client_public(&a).unwrap(), a);
+    let (verifier, b_secret) = srp_fixture();
+    let exchange = tessera_crypto::srp::server_start(verifier, b_secret).unwrap();
+    let _ = tessera_crypto::srp::server_session_key(text, &exchange.b_pub_hex, b_secret, verifier);
+}
+
+fn srp_fixture() -> (&'static [u8], &'static [u8]) {
+    static FIXTURE: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+    let (v, b) = FIXTURE.get_or_init(|| {
+        let verifier =
+            tessera_crypto::srp::verifier("us-east-1_fuzz", "user", "Passw0rd!", &[7; 16]).unwrap();
+        (verifier, vec![9; 32])
+    });
+    (v, b)
 }
