@@ -365,6 +365,7 @@ impl Engine {
     ) -> EngineResult<AuthorizeGrant> {
         let now = self.now();
         let (client, pool) = self.client_and_pool(req.client_id.as_str(), None).await?;
+        crate::audit::note_user(&pool.id, &session.sub);
         match req.response_type {
             ResponseType::Code => {
                 let code = tessera_crypto::random::token(32);

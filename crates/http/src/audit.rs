@@ -3,11 +3,13 @@
 //! the request id, source address, operation, caller (the access key a request was signed with),
 //! the user pool and user concerned, and the outcome. See `tessera_engine::audit`.
 
-use axum::extract::{ConnectInfo, Request};
+use crate::AppState;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, Method};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tessera_engine::audit;
 
 /// The access key id a request claims to be signed with (header or presigned form). Whether the
@@ -33,11 +35,25 @@ fn signed_by(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
         .then_some(key)
 }
 
-pub async fn audit_requests(req: Request, next: Next) -> Response {
-    let source_ip = req
+/// Writes the audit line of a request. `source_ip` is the client's address as threat
+/// protection sees it: the peer, or what a trusted proxy (`trusted_proxies`) forwarded.
+pub async fn audit_requests(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .map(|c| c.0.ip());
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let source_ip =
+        crate::origin::client_ip(peer, &forwarded, &state.trusted_proxies).map(|ip| ip.to_string());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let caller = signed_by(req.headers(), req.uri().query());

@@ -138,8 +138,11 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
     Router::new()
         .fallback_service(router)
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             web::host_routing,
         ))
-        .layer(axum::middleware::from_fn(audit::audit_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            audit::audit_requests,
+        ))
 }

@@ -133,3 +133,30 @@ def test_audit_trail_and_no_secret_in_any_log(spawn, tmp_path, smtp_sink):
             assert secret not in text, f"a secret ({secret[:4]}…) is in {name}"
         for code in (totp_code, reset_code):
             assert not re.search(rf"(?<![0-9.]){code}(?![0-9])", text), f"code {code} is in {name}"
+
+
+def test_silent_sign_ins_are_audited_with_the_address_a_trusted_proxy_forwarded(spawn, tmp_path):
+    from hosted_ui import Browser, callback_params, oauth_pool  # noqa: PLC0415
+    from test_hosted_ui import authorize_url, sign_in, user_in  # noqa: PLC0415
+
+    audit = tmp_path / "audit.jsonl"
+    s = spawn(extra_args=["--audit-log", str(audit)], extra_env={"TESSERA_TRUSTED_PROXIES": "127.0.0.1/32"})
+    idp = s.client()
+    pool_id, domain, client = oauth_pool(idp)
+    username, pw = user_in(idp, pool_id)
+    sub = next(a["Value"] for a in idp.admin_get_user(UserPoolId=pool_id, Username=username)["UserAttributes"]
+               if a["Name"] == "sub")
+    b = Browser()
+    b.http.headers["X-Forwarded-For"] = "198.51.100.7, 203.0.113.50"
+    callback_params(sign_in(b, s, domain, client["ClientId"], username, pw))
+    # The second authorize signs in on the hosted session alone, with a GET.
+    again = callback_params(b.get(authorize_url(s, domain, client["ClientId"])))
+    assert again["code"]
+    s.stop()
+    silent = [line for line in lines_of(audit)
+              if line.get("operation") == "GET /oauth2/authorize (hosted session)"]
+    assert len(silent) == 1, lines_of(audit)
+    (line,) = silent
+    assert (line["pool"], line["sub"], line["outcome"]) == (pool_id, sub, "ok")
+    # The proxy (127.0.0.1, trusted) vouches for the rightmost entry only.
+    assert line["source_ip"] == "203.0.113.50"

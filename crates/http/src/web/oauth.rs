@@ -122,10 +122,16 @@ pub(super) async fn authorize(
         _ => None,
     };
     match session {
-        Some(session) => match state.engine.authorize(&req, &session).await {
-            Ok(grant) => redirect(&grant_redirect(&req, &grant)),
-            Err(e) => engine_failure(e),
-        },
+        Some(session) => {
+            // A sign-in without a password, on the strength of the hosted session: audited as
+            // the forms are (a GET is otherwise not).
+            tessera_engine::audit::note_operation("GET /oauth2/authorize (hosted session)");
+            let grant = state.engine.authorize(&req, &session).await;
+            match grant {
+                Ok(grant) => redirect(&grant_redirect(&req, &grant)),
+                Err(e) => engine_failure(e),
+            }
+        }
         None if req.prompt == Some(Prompt::None) => back("login_required"),
         None => redirect(&format!("../login?{}", uri.query().unwrap_or_default())),
     }
