@@ -60,6 +60,7 @@ pub async fn audit_requests(req: Request, next: Next) -> Response {
     else {
         return response;
     };
+    let caller = facts.caller.or(caller);
     let status = response.status();
     let outcome = facts
         .outcome
