@@ -58,9 +58,8 @@ pub fn note_operation(operation: impl Into<String>) {
     note(|f| f.operation = Some(operation));
 }
 
-/// Notes the operation unless one is noted already: a console page runs several operations
-/// and the first (a form's action, before the reads that render its answer) names the request.
-/// True if this one did.
+/// Notes the operation unless one is noted already (a console page's reads: the first names
+/// the request unless an action does). True if this one did.
 pub fn note_first_operation(operation: impl Into<String>) -> bool {
     let operation = operation.into();
     let mut first = false;

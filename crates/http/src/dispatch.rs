@@ -464,8 +464,8 @@ async fn validate_and_run(
 /// Runs `service`'s `operation` (model names, e.g. `cognito-idp`, `AdminCreateUser`) for a
 /// caller authenticated some other way than SigV4 — the console's operator — exactly as
 /// [`handle`] runs a signed call after checking its signature: the same validation, handler and
-/// errors. The operation is noted for the audit line (the first one a request runs names it)
-/// and counted in the metrics like an API call.
+/// errors. The operation is noted for the audit line (the action a request runs names it, else
+/// its first read) and counted in the metrics like an API call.
 pub(crate) async fn run_as_operator(
     state: Arc<AppState>,
     service: &str,
@@ -485,7 +485,18 @@ pub(crate) async fn run_as_operator(
             "The request body must be a JSON object.",
         ));
     }
-    let named = tessera_engine::audit::note_first_operation(format!("{}.{}", svc.name, op.name));
+    // A page reads before and after it acts: the action names the audit line, else the
+    // first read does.
+    let name = format!("{}.{}", svc.name, op.name);
+    let reads = ["Describe", "List", "Get", "AdminGet", "AdminList"]
+        .iter()
+        .any(|p| op.name.starts_with(p));
+    let named = if reads {
+        tessera_engine::audit::note_first_operation(name)
+    } else {
+        tessera_engine::audit::note_operation(name);
+        true
+    };
     let target = format!("{}.{}", svc.target_prefix.unwrap_or(svc.name), op.name);
     let started = std::time::Instant::now();
     let result = validate_and_run(state, svc, op, input).await;

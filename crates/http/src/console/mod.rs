@@ -104,6 +104,15 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/console/pools", get(pages::pools).post(pages::create_pool))
         .route("/console/pools/{pool}", get(pages::pool))
         .route(
+            "/console/pools/{pool}/settings",
+            get(pages::pool_settings).post(pages::update_pool),
+        )
+        .route("/console/pools/{pool}/domain", post(pages::create_domain))
+        .route(
+            "/console/pools/{pool}/domain/delete",
+            get(pages::confirm_delete_domain).post(pages::delete_domain),
+        )
+        .route(
             "/console/pools/{pool}/delete",
             get(pages::confirm_delete_pool).post(pages::delete_pool),
         )
@@ -299,6 +308,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("console/home.html", include_str!("templates/home.html")),
     ("console/pools.html", include_str!("templates/pools.html")),
     ("console/pool.html", include_str!("templates/pool.html")),
+    (
+        "console/pool_settings.html",
+        include_str!("templates/pool_settings.html"),
+    ),
     ("console/users.html", include_str!("templates/users.html")),
     ("console/user.html", include_str!("templates/user.html")),
     ("console/groups.html", include_str!("templates/groups.html")),

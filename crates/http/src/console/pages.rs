@@ -115,6 +115,9 @@ fn notice(query: &BTreeMap<String, String>) -> Option<String> {
     let text = match query.get("notice")?.as_str() {
         "pool_created" => "User pool created.",
         "pool_deleted" => "User pool deleted.",
+        "pool_updated" => "Settings saved.",
+        "domain_created" => "Domain created.",
+        "domain_deleted" => "Domain deleted.",
         "user_created" => "User created.",
         "user_deleted" => "User deleted.",
         "user_disabled" => "User disabled.",
@@ -438,6 +441,14 @@ pub(crate) async fn pool(
         .get("Domain")
         .and_then(Value::as_str)
         .map(|d| crate::web::domain_url(&settings.issuer_base, settings.domain_base.as_deref(), d));
+    let providers = idp(
+        &state,
+        "ListIdentityProviders",
+        json!({ "UserPoolId": pool_id, "MaxResults": 60 }),
+    )
+    .await
+    .ok()
+    .and_then(|v| v.get("Providers").cloned());
     page.render(
         StatusCode::OK,
         "console/pool.html",
@@ -450,8 +461,210 @@ pub(crate) async fn pool(
             "pool": pool,
             "issuer": format!("{}/{}", settings.issuer_base, pool_id),
             "domain_url": domain,
+            "providers": providers,
         }),
     )
+}
+
+pub(crate) async fn create_domain(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(pool_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = form_pairs(&body);
+    let input = json!({
+        "UserPoolId": pool_id,
+        "Domain": field(&form, "domain").unwrap_or_default(),
+    });
+    match idp(&state, "CreateUserPoolDomain", input).await {
+        Ok(_) => see_other(&format!("{}?notice=domain_created", pool_url(&pool_id))),
+        Err(e) => Page::of(&op).message(e.status, "The domain was not created", &api_error(&e)),
+    }
+}
+
+pub(crate) async fn confirm_delete_domain(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(pool_id): Path<String>,
+) -> Response {
+    let page = Page::of(&op);
+    let pool = match describe_pool(&state, &pool_id).await {
+        Ok(p) => p,
+        Err(e) => return failure(page, &e),
+    };
+    let Some(domain) = pool.get("Domain").and_then(Value::as_str) else {
+        return page.message(
+            StatusCode::NOT_FOUND,
+            "No domain",
+            "This pool has no domain.",
+        );
+    };
+    confirm(
+        page,
+        StatusCode::OK,
+        "Delete domain",
+        &format!(
+            "Delete the domain {domain}? Its hosted sign-in pages and OAuth endpoints stop \
+             answering at once."
+        ),
+        &format!("{}/domain/delete", pool_url(&pool_id)),
+        "Delete domain",
+        &pool_url(&pool_id),
+        pool_header(&pool, &pool_id),
+    )
+}
+
+pub(crate) async fn delete_domain(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(pool_id): Path<String>,
+) -> Response {
+    let page = Page::of(&op);
+    let pool = match describe_pool(&state, &pool_id).await {
+        Ok(p) => p,
+        Err(e) => return failure(page, &e),
+    };
+    let domain = pool.get("Domain").cloned().unwrap_or(Value::Null);
+    let input = json!({ "UserPoolId": pool_id, "Domain": domain });
+    match idp(&state, "DeleteUserPoolDomain", input).await {
+        Ok(_) => see_other(&format!("{}?notice=domain_deleted", pool_url(&pool_id))),
+        Err(e) => failure(page, &e),
+    }
+}
+
+/// What UpdateUserPool takes that DescribeUserPool shows, under the same names (`Name` is
+/// `PoolName`). UpdateUserPool resets what it isn't given, as Cognito's does, so the settings
+/// form sends the pool's current values with the few it edits.
+const UPDATABLE: &[&str] = &[
+    "AccountRecoverySetting",
+    "AcrConfiguration",
+    "AdminCreateUserConfig",
+    "AutoVerifiedAttributes",
+    "DcrConfiguration",
+    "DeletionProtection",
+    "DeviceConfiguration",
+    "EmailConfiguration",
+    "EmailVerificationMessage",
+    "EmailVerificationSubject",
+    "IssuerConfiguration",
+    "KeyConfiguration",
+    "LambdaConfig",
+    "MfaConfiguration",
+    "Policies",
+    "SmsAuthenticationMessage",
+    "SmsConfiguration",
+    "SmsVerificationMessage",
+    "UserAttributeUpdateSettings",
+    "UserPoolAddOns",
+    "UserPoolTags",
+    "UserPoolTier",
+    "VerificationMessageTemplate",
+];
+
+/// The UpdateUserPool input that keeps everything of `pool` but what `form` edits.
+fn pool_update(pool_id: &str, pool: &Value, form: &Form) -> Value {
+    let mut input = Map::new();
+    input.insert("UserPoolId".into(), json!(pool_id));
+    for key in UPDATABLE {
+        if let Some(v) = pool.get(*key).filter(|v| !v.is_null()) {
+            input.insert((*key).to_string(), v.clone());
+        }
+    }
+    if let Some(name) = pool.get("Name") {
+        input.insert("PoolName".into(), name.clone());
+    }
+    if let Some(name) = field(form, "pool_name") {
+        input.insert("PoolName".into(), json!(name));
+    }
+    input.insert(
+        "DeletionProtection".into(),
+        json!(if checked(form, "deletion_protection") {
+            "ACTIVE"
+        } else {
+            "INACTIVE"
+        }),
+    );
+    let admin = input
+        .entry("AdminCreateUserConfig")
+        .or_insert_with(|| json!({}));
+    admin["AllowAdminCreateUserOnly"] = json!(!checked(form, "self_sign_up"));
+    let policies = input.entry("Policies").or_insert_with(|| json!({}));
+    if policies.get("PasswordPolicy").is_none_or(Value::is_null) {
+        policies["PasswordPolicy"] = json!({});
+    }
+    let pw = &mut policies["PasswordPolicy"];
+    if let Some(n) = field(form, "minimum_length") {
+        // Not a number: passed on as text, so the model's own check answers.
+        pw["MinimumLength"] = n.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(n));
+    }
+    if let Some(n) = field(form, "temporary_password_days") {
+        pw["TemporaryPasswordValidityDays"] =
+            n.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(n));
+    }
+    for (key, name) in [
+        ("RequireUppercase", "require_uppercase"),
+        ("RequireLowercase", "require_lowercase"),
+        ("RequireNumbers", "require_numbers"),
+        ("RequireSymbols", "require_symbols"),
+    ] {
+        pw[key] = json!(checked(form, name));
+    }
+    Value::Object(input)
+}
+
+pub(crate) async fn pool_settings(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(pool_id): Path<String>,
+) -> Response {
+    pool_settings_page(&state, Page::of(&op), &pool_id, StatusCode::OK).await
+}
+
+async fn pool_settings_page(
+    state: &Arc<AppState>,
+    page: Page,
+    pool_id: &str,
+    status: StatusCode,
+) -> Response {
+    let pool = match describe_pool(state, pool_id).await {
+        Ok(p) => p,
+        Err(e) => return failure(page, &e),
+    };
+    page.render(
+        status,
+        "console/pool_settings.html",
+        "Pool settings",
+        json!({ "p": pool_header(&pool, pool_id), "pool": pool }),
+    )
+}
+
+pub(crate) async fn update_pool(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(pool_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = form_pairs(&body);
+    let page = Page::of(&op);
+    // The current settings are read first, so the update changes only what the form edits.
+    let pool = match describe_pool(&state, &pool_id).await {
+        Ok(p) => p,
+        Err(e) => return failure(page, &e),
+    };
+    match idp(
+        &state,
+        "UpdateUserPool",
+        pool_update(&pool_id, &pool, &form),
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!("{}?notice=pool_updated", pool_url(&pool_id))),
+        Err(e) => {
+            let page = page.error(Some(api_error(&e)));
+            pool_settings_page(&state, page, &pool_id, e.status).await
+        }
+    }
 }
 
 /// The confirmation page of a destructive action: what it does, and its button.
@@ -1520,6 +1733,58 @@ mod tests {
     fn secrets_are_dropped_before_rendering() {
         let c = without_secret(json!({ "ClientId": "x", "ClientSecret": "s" }));
         assert_eq!(c, json!({ "ClientId": "x", "HasSecret": true }));
+    }
+
+    #[test]
+    fn a_pool_update_keeps_what_the_form_does_not_edit() {
+        let pool = json!({
+            "Id": "us-east-1_x", "Name": "old", "Arn": "arn", "EstimatedNumberOfUsers": 3,
+            "AutoVerifiedAttributes": ["email"], "MfaConfiguration": "OPTIONAL",
+            "Policies": { "PasswordPolicy": { "MinimumLength": 8, "RequireSymbols": true },
+                          "SignInPolicy": { "AllowedFirstAuthFactors": ["PASSWORD"] } },
+            "AdminCreateUserConfig": { "AllowAdminCreateUserOnly": true,
+                                       "InviteMessageTemplate": { "EmailSubject": "Hi" } },
+            "LambdaConfig": null,
+        });
+        let form: Form = vec![
+            ("minimum_length".into(), "12".into()),
+            ("require_symbols".into(), "1".into()),
+            ("self_sign_up".into(), "1".into()),
+            ("deletion_protection".into(), "1".into()),
+        ];
+        let input = pool_update("us-east-1_x", &pool, &form);
+        assert_eq!(input["UserPoolId"], "us-east-1_x");
+        assert_eq!(input["PoolName"], "old");
+        assert_eq!(input["AutoVerifiedAttributes"], json!(["email"]));
+        assert_eq!(input["MfaConfiguration"], "OPTIONAL");
+        assert_eq!(input["DeletionProtection"], "ACTIVE");
+        assert_eq!(
+            input["Policies"]["SignInPolicy"],
+            json!({ "AllowedFirstAuthFactors": ["PASSWORD"] })
+        );
+        assert_eq!(input["Policies"]["PasswordPolicy"]["MinimumLength"], 12);
+        assert_eq!(input["Policies"]["PasswordPolicy"]["RequireSymbols"], true);
+        assert_eq!(
+            input["Policies"]["PasswordPolicy"]["RequireUppercase"],
+            false
+        );
+        assert_eq!(
+            input["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"],
+            false
+        );
+        assert_eq!(
+            input["AdminCreateUserConfig"]["InviteMessageTemplate"]["EmailSubject"],
+            "Hi"
+        );
+        for read_only in [
+            "Id",
+            "Name",
+            "Arn",
+            "EstimatedNumberOfUsers",
+            "LambdaConfig",
+        ] {
+            assert!(input.get(read_only).is_none(), "{read_only}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ import {
   AdminSetUserPasswordCommand,
   DescribeUserPoolClientCommand,
   DescribeUserPoolCommand,
+  DescribeUserPoolDomainCommand,
   GetGroupCommand,
   InitiateAuthCommand,
   ListUserPoolsCommand,
@@ -139,6 +140,32 @@ describe("an operator in the console", () => {
       assert.equal(described.UserPool.Name, poolName);
       assert.equal(described.UserPool.AdminCreateUserConfig.AllowAdminCreateUserOnly, true);
       await waitForAudit("cognito-idp.CreateUserPool");
+
+      // Settings: UpdateUserPool changes what the form edits and keeps the rest.
+      await page.getByRole("link", { name: "Edit settings" }).click();
+      await assertFormsCarryCsrf(page);
+      assert.equal(await page.locator("#require_symbols").isChecked(), true, "the current policy is shown");
+      await page.check("#deletion_protection");
+      await page.fill("#minimum_length", "10");
+      await screenshot(page, "console-pool-settings");
+      await page.getByRole("button", { name: "Save settings" }).click();
+      await page.locator("#notice").waitFor();
+      let updated = (await idp.send(new DescribeUserPoolCommand({ UserPoolId: poolId }))).UserPool;
+      assert.equal(updated.DeletionProtection, "ACTIVE");
+      assert.equal(updated.Policies.PasswordPolicy.MinimumLength, 10);
+      assert.equal(updated.Policies.PasswordPolicy.RequireSymbols, true, "kept");
+      assert.equal(updated.AdminCreateUserConfig.AllowAdminCreateUserOnly, true, "kept");
+      assert.equal(updated.Name, poolName);
+      await waitForAudit("cognito-idp.UpdateUserPool");
+
+      // A domain for the hosted UI.
+      const domain = unique("console").toLowerCase();
+      await page.fill("#domain", domain);
+      await page.getByRole("button", { name: "Create domain" }).click();
+      await page.locator("#notice").waitFor();
+      const described2 = await idp.send(new DescribeUserPoolDomainCommand({ Domain: domain }));
+      assert.equal(described2.DomainDescription.UserPoolId, poolId);
+      assert.match(await page.locator("#domain-url").textContent(), new RegExp(`/domain/${domain}$`));
       await screenshot(page, "console-pool");
 
       // An app client with a secret: shown on the creation page, never again.
@@ -311,9 +338,24 @@ describe("an operator in the console", () => {
         idp.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: username })),
         (e) => e.name === "UserNotFoundException",
       );
+      // Deletion protection refuses, with the API's error, until it is turned off.
       await page.goto(`${server.endpoint}/console/pools/${poolId}`);
       await page.getByRole("button", { name: "Delete user pool" }).click();
       await screenshot(page, "console-confirm-delete-pool");
+      await page.getByRole("button", { name: "Delete user pool" }).click();
+      assert.match(await page.locator("#error").textContent(), /Exception/);
+      await idp.send(new DescribeUserPoolCommand({ UserPoolId: poolId }));
+      await page.goto(`${server.endpoint}/console/pools/${poolId}/settings`);
+      await page.uncheck("#deletion_protection");
+      await page.getByRole("button", { name: "Save settings" }).click();
+      await page.locator("#notice").waitFor();
+      await page.getByRole("button", { name: "Delete domain" }).click();
+      await page.getByRole("button", { name: "Delete domain" }).click();
+      await page.locator("#notice").waitFor();
+      // Cognito describes a domain that doesn't exist as an empty description.
+      const gone = await idp.send(new DescribeUserPoolDomainCommand({ Domain: domain })).catch(() => ({}));
+      assert.ok(!gone.DomainDescription?.UserPoolId, "the domain is gone");
+      await page.getByRole("button", { name: "Delete user pool" }).click();
       await page.getByRole("button", { name: "Delete user pool" }).click();
       await page.locator("#notice").waitFor();
       await assert.rejects(
