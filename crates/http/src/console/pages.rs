@@ -181,7 +181,6 @@ pub(crate) async fn home(
         "Tessera console",
         json!({
             "pools": pools.ok().and_then(|v| v.get("UserPools").cloned()),
-            "more_pools": false,
             "identity_pools": identity_pools.ok().and_then(|v| v.get("IdentityPools").cloned()),
             "settings": {
                 "region": state.engine.settings().region,
@@ -757,7 +756,7 @@ const SEARCH_ATTRIBUTES: &[(&str, &str)] = &[
     ("phone_number", "Phone number"),
     ("sub", "User ID (sub)"),
     ("cognito:user_status", "Confirmation status"),
-    ("status", "Enabled / Disabled"),
+    ("status", "Enabled or Disabled (the whole word)"),
     ("name", "Name"),
     ("given_name", "Given name"),
     ("family_name", "Family name"),
