@@ -360,6 +360,10 @@ fn banner(app: &Application, settings: &Settings) {
             app.public_url
         ),
     }
+    println!(
+        "  console:   {}/console   (sign in with the admin credentials)",
+        app.public_url
+    );
     println!("  store:     {store}");
     match app.metrics_addr() {
         Some(addr) => println!("  metrics:   http://{addr}/metrics"),

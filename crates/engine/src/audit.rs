@@ -21,6 +21,9 @@ pub const TARGET: &str = "tessera::audit";
 pub struct Facts {
     /// `service.Operation` for API calls, or a hosted-UI action.
     pub operation: Option<String>,
+    /// Who asked, when the request itself doesn't say (a console operator,
+    /// `console:{access key id}`); the edge otherwise names the signing access key.
+    pub caller: Option<String>,
     /// The user pool and user the request concerned (the signed-in user, or an admin's target).
     pub pool: Option<String>,
     pub sub: Option<String>,
@@ -53,6 +56,32 @@ pub fn note(f: impl FnOnce(&mut Facts)) {
 pub fn note_operation(operation: impl Into<String>) {
     let operation = operation.into();
     note(|f| f.operation = Some(operation));
+}
+
+/// Notes the operation unless one is noted already (a console page's reads: the first names
+/// the request unless an action does). True if this one did.
+pub fn note_first_operation(operation: impl Into<String>) -> bool {
+    let operation = operation.into();
+    let mut first = false;
+    note(|f| {
+        if f.operation.is_none() {
+            f.operation = Some(operation);
+            first = true;
+        }
+    });
+    first
+}
+
+pub fn note_caller(caller: impl Into<String>) {
+    let caller = caller.into();
+    note(|f| f.caller = Some(caller));
+}
+
+/// Notes how a request ended when its response doesn't carry the AWS error type (a console
+/// page showing a Cognito error).
+pub fn note_refusal(code: &str) {
+    let code = code.to_string();
+    note(|f| f.outcome = Some(code));
 }
 
 pub(crate) fn note_pool(pool: &UserPoolId) {

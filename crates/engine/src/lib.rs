@@ -13,6 +13,7 @@ mod choice;
 mod cimd;
 mod client_tokens;
 mod clients;
+mod console;
 mod custom;
 mod devices;
 mod domains;

@@ -76,6 +76,7 @@ pub async fn audit_requests(
     else {
         return response;
     };
+    let caller = facts.caller.or(caller);
     let status = response.status();
     let outcome = facts
         .outcome

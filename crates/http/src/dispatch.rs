@@ -466,6 +466,17 @@ async fn handle(
         }
     }
 
+    validate_and_run(state, service, op, value).await
+}
+
+/// What every caller's input goes through once the caller is known: the model's constraints,
+/// then the operation's handler.
+async fn validate_and_run(
+    state: Arc<AppState>,
+    service: &'static Service,
+    op: &'static tessera_wire::model::Operation,
+    value: Value,
+) -> Result<Value, ApiError> {
     service.validate_input(op, &value).map_err(|rejection| {
         let code = match rejection {
             tessera_wire::model::Rejection::Serialization(_) => "SerializationException",
@@ -486,4 +497,50 @@ async fn handle(
             format!("Tessera does not implement {} yet.", op.name),
         )),
     }
+}
+
+/// Runs `service`'s `operation` (model names, e.g. `cognito-idp`, `AdminCreateUser`) for a
+/// caller authenticated some other way than SigV4 — the console's operator — exactly as
+/// [`handle`] runs a signed call after checking its signature: the same validation, handler and
+/// errors. The operation is noted for the audit line (the action a request runs names it, else
+/// its first read) and counted in the metrics like an API call.
+pub(crate) async fn run_as_operator(
+    state: Arc<AppState>,
+    service: &str,
+    operation: &str,
+    input: Value,
+) -> Result<Value, ApiError> {
+    let unknown = || ApiError::bad_request("UnknownOperationException", "");
+    let svc = tessera_wire::SERVICES
+        .iter()
+        .copied()
+        .find(|s| s.name == service)
+        .ok_or_else(unknown)?;
+    let op = svc.operation(operation).ok_or_else(unknown)?;
+    if !input.is_object() {
+        return Err(ApiError::bad_request(
+            "SerializationException",
+            "The request body must be a JSON object.",
+        ));
+    }
+    // A page reads before and after it acts: the action names the audit line, else the
+    // first read does.
+    let name = format!("{}.{}", svc.name, op.name);
+    let reads = ["Describe", "List", "Get", "AdminGet", "AdminList"]
+        .iter()
+        .any(|p| op.name.starts_with(p));
+    let named = if reads {
+        tessera_engine::audit::note_first_operation(name)
+    } else {
+        tessera_engine::audit::note_operation(name);
+        true
+    };
+    let target = format!("{}.{}", svc.target_prefix.unwrap_or(svc.name), op.name);
+    let started = std::time::Instant::now();
+    let result = validate_and_run(state, svc, op, input).await;
+    crate::metrics::request(&target, &result, started.elapsed());
+    if named && let Err(e) = &result {
+        tessera_engine::audit::note_refusal(&e.code);
+    }
+    result
 }

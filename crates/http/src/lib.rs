@@ -8,11 +8,13 @@
 //!   ([`forward_auth`]).
 //! - `GET /health`, `/health/live`, `/health/ready` ([`health`]).
 //! - `GET /metrics` in Prometheus text format ([`metrics`]), unless a separate listener serves it.
+//! - `/console`: the admin console ([`console`]).
 //!
 //! Handlers only translate between wire shapes and engine calls; rules live in the engine and
 //! domain. Errors reach the wire in one place ([`error`]).
 
 mod audit;
+pub mod console;
 mod dispatch;
 pub mod error;
 mod forward_auth;
@@ -60,6 +62,8 @@ pub struct AppState {
     pub metrics_here: bool,
     /// Proxies whose X-Forwarded-For is believed (threat protection's source address).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The admin console: who may sign in, session timeouts, failed sign-ins.
+    pub console: console::Console,
 }
 
 /// Requests larger than this are refused before they are read (Cognito's own limit is far lower
@@ -124,6 +128,7 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             )),
         )
         .merge(web::routes())
+        .merge(console::routes(state.clone()))
         .merge(sync::routes())
         .fallback(dispatch::aws_json)
         .layer(axum::middleware::from_fn_with_state(

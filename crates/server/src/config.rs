@@ -87,6 +87,10 @@ pub struct Config {
     /// Rotate each pool's signing keys once they have signed for this many days (0: only by
     /// `tessera keys rotate`). The next key is published well before it signs.
     pub key_rotation_days: u32,
+    /// The admin console's session ends after this many seconds without a request.
+    pub console_idle_timeout_secs: u64,
+    /// And this many seconds after signing in, however busy.
+    pub console_absolute_timeout_secs: u64,
     /// Where the functions in pools' LambdaConfig are invoked (the `[lambda]` table).
     pub lambda: LambdaConfig,
     /// The SigV4 policy gateway in front of S3 and DynamoDB (the `[gateway]` table).
@@ -328,6 +332,8 @@ impl Default for Config {
             outbox_http: false,
             outbox_poll_ms: 1000,
             key_rotation_days: 90,
+            console_idle_timeout_secs: 30 * 60,
+            console_absolute_timeout_secs: 8 * 3600,
             lambda: LambdaConfig::default(),
             gateway: GatewayConfig::default(),
             sync: SyncConfig::default(),
@@ -372,6 +378,8 @@ pub const FIELDS: &[&str] = &[
     "outbox_http",
     "outbox_poll_ms",
     "key_rotation_days",
+    "console_idle_timeout_secs",
+    "console_absolute_timeout_secs",
     "trusted_proxies",
     "webauthn_origins",
 ];
@@ -495,6 +503,9 @@ pub struct Settings {
     pub outbox_poll: std::time::Duration,
     /// Signing keys older than this are rotated; `None`: never on a schedule.
     pub key_rotation: Option<std::time::Duration>,
+    /// The admin console's idle and absolute session timeouts.
+    pub console_idle_timeout: Duration,
+    pub console_absolute_timeout: Duration,
     /// Where and how trigger functions are invoked.
     pub lambda: tessera_lambda::InvokerSettings,
     /// The policy gateway, when `gateway.listen` is set.
@@ -731,6 +742,9 @@ impl Settings {
         let federation = federation_settings(c.federation)?;
         let threat = threat_settings(c.threat, &c.data_dir)?;
         let trusted_proxies = trusted_proxies(&c.trusted_proxies)?;
+        if c.console_idle_timeout_secs == 0 || c.console_absolute_timeout_secs == 0 {
+            bail!("console_idle_timeout_secs and console_absolute_timeout_secs must be at least 1");
+        }
         let hash_cost = c.hash_cost.unwrap_or(if c.dev {
             HashCost::InsecureFast
         } else {
@@ -770,6 +784,8 @@ impl Settings {
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
             key_rotation: (c.key_rotation_days > 0)
                 .then(|| std::time::Duration::from_secs(u64::from(c.key_rotation_days) * 86_400)),
+            console_idle_timeout: Duration::from_secs(c.console_idle_timeout_secs),
+            console_absolute_timeout: Duration::from_secs(c.console_absolute_timeout_secs),
             lambda,
             gateway,
             sync,

@@ -298,6 +298,16 @@ impl Application {
             dev_outbox: settings.outbox_http,
             metrics_here: settings.metrics_listen.is_none(),
             trusted_proxies: settings.trusted_proxies.clone(),
+            // The console signs in with the root credentials, even with --dev (whose API
+            // accepts any).
+            console: tessera_http::console::Console::new(tessera_http::console::ConsoleSettings {
+                credentials: vec![Credentials {
+                    access_key_id: root.access_key_id.clone(),
+                    secret_access_key: root.secret_access_key.clone(),
+                }],
+                idle_timeout: settings.console_idle_timeout,
+                absolute_timeout: settings.console_absolute_timeout,
+            }),
         });
         let router = tessera_http::router(state.clone(), settings.body_limit);
         let metrics = match settings.metrics_listen {

@@ -29,15 +29,46 @@ pub(crate) const CSRF_FIELD: &str = "_csrf";
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        for (name, source) in TEMPLATES {
-            if let Err(e) = env.add_template(name, source) {
-                tracing::error!(template = name, error = %e, "a built-in template does not parse");
-            }
+    ENV.get_or_init(|| environment_of(TEMPLATES))
+}
+
+/// An environment of templates embedded in the binary. Names ending in `.html` are
+/// auto-escaped (minijinja's default), so a value can't become markup.
+pub(crate) fn environment_of(templates: &[(&'static str, &'static str)]) -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, source) in templates {
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "a built-in template does not parse");
         }
-        env
-    })
+    }
+    env
+}
+
+/// Renders `template` of `env` with `ctx` as an HTML response without headers of its own; a
+/// failure is logged and answered with a bare 500.
+pub(crate) fn html(
+    env: &Environment<'_>,
+    status: StatusCode,
+    template: &str,
+    ctx: &Value,
+) -> Response {
+    let html = env
+        .get_template(template)
+        .and_then(|t| t.render(minijinja::value::Serde(ctx)));
+    match html {
+        Ok(h) => {
+            let mut response = (status, h).into_response();
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        Err(e) => {
+            tracing::error!(template, error = %e, "page rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
+        }
+    }
 }
 
 fn catalogue() -> &'static Map<String, Value> {
@@ -132,7 +163,22 @@ pub(crate) struct CookieScope {
 
 impl CookieScope {
     pub(crate) fn set(&self, name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
-        let mut c = format!("{name}={value}; Path={}; HttpOnly; SameSite=Lax", self.path);
+        self.set_with(name, value, max_age, "Lax")
+    }
+
+    /// A cookie with its own `SameSite` (the console's are `Strict`: nothing links into it
+    /// from elsewhere that needs the session).
+    pub(crate) fn set_with(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<u64>,
+        same_site: &str,
+    ) -> HeaderValue {
+        let mut c = format!(
+            "{name}={value}; Path={}; HttpOnly; SameSite={same_site}",
+            self.path
+        );
         if let Some(age) = max_age {
             c.push_str(&format!("; Max-Age={age}"));
         }
@@ -201,23 +247,11 @@ impl Frame {
         if let (Value::Object(b), Value::Object(extra)) = (&mut base, ctx) {
             b.extend(extra);
         }
-        let html = environment()
-            .get_template(template)
-            .and_then(|t| t.render(minijinja::value::Serde(&base)));
-        let html = match html {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::error!(template, error = %e, "page rendering failed");
-                return (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed")
-                    .into_response();
-            }
-        };
-        let mut response = (status, html).into_response();
+        let mut response = html(environment(), status, template, &base);
+        if response.status() != status {
+            return response;
+        }
         let h = response.headers_mut();
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
         secure_headers(h, &nonce);
         if self.new_csrf {
             h.append(SET_COOKIE, self.cookies.set(CSRF_COOKIE, &self.csrf, None));
@@ -233,7 +267,12 @@ pub(crate) fn secure_headers(h: &mut HeaderMap, nonce: &str) {
         "default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; \
          frame-ancestors 'none'; base-uri 'none'"
     );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
+    secure_headers_with_csp(h, &csp);
+}
+
+/// The same headers with another page family's content security policy.
+pub(crate) fn secure_headers_with_csp(h: &mut HeaderMap, csp: &str) {
+    if let Ok(v) = HeaderValue::from_str(csp) {
         h.insert("content-security-policy", v);
     }
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
