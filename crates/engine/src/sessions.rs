@@ -30,6 +30,9 @@ pub struct UserSession {
     pub current: bool,
 }
 
+/// Sessions per ListUserSessions page.
+pub const SESSIONS_PAGE: usize = 50;
+
 fn session_not_found() -> EngineError {
     DomainError::new(ErrorKind::ResourceNotFound, "Session not found.").into()
 }
@@ -137,8 +140,14 @@ impl Engine {
             .and_then(serde_json::Value::as_i64))
     }
 
-    /// ListUserSessions / AdminListUserSessions: the user's active token sessions, oldest first.
-    pub async fn list_user_sessions(&self, who: UserRef<'_>) -> EngineResult<Vec<UserSession>> {
+    /// ListUserSessions / AdminListUserSessions: the user's active token sessions, oldest first,
+    /// [`SESSIONS_PAGE`] at a time; the token names the last session of the page before.
+    pub async fn list_user_sessions(
+        &self,
+        who: UserRef<'_>,
+        next_token: Option<&str>,
+    ) -> EngineResult<(Vec<UserSession>, Option<String>)> {
+        let after = crate::pools::decode_token(next_token)?;
         let who = self.identify(who).await?;
         let current = match &who {
             Who::Token(id) => Some(id.origin_jti),
@@ -147,8 +156,23 @@ impl Engine {
         let now = self.now();
         let mut tx = self.inner.store.read().await?;
         let (pool, user) = self.resolve_user(&mut *tx, &who).await?;
+        let families = tx.active_token_families(&pool.id, &user.sub, now).await?;
+        let start = match &after {
+            Some(id) => {
+                families
+                    .iter()
+                    .position(|(f, _)| token_session_id(&f.origin_jti) == *id)
+                    .ok_or_else(|| {
+                        // The session the page ended with is gone (expired or revoked): the
+                        // client starts over rather than skip or repeat sessions silently.
+                        DomainError::invalid_parameter("Invalid pagination token provided.")
+                    })?
+                    + 1
+            }
+            None => 0,
+        };
         let mut out = Vec::new();
-        for (family, last) in tx.active_token_families(&pool.id, &user.sub, now).await? {
+        for (family, last) in families.iter().skip(start).take(SESSIONS_PAGE) {
             let device = match &family.device_key {
                 Some(key) => Some(
                     tx.get_device(&pool.id, key)
@@ -162,12 +186,18 @@ impl Engine {
                 session_id: token_session_id(&family.origin_jti),
                 client_id: family.client_id.clone(),
                 created_at: family.created_at,
-                last_active_at: last,
+                last_active_at: *last,
                 device,
                 current: current == Some(family.origin_jti),
             });
         }
-        Ok(out)
+        let next = (families.len() > start + SESSIONS_PAGE)
+            .then(|| {
+                out.last()
+                    .map(|s| crate::pools::encode_token(&s.session_id))
+            })
+            .flatten();
+        Ok((out, next))
     }
 
     /// RevokeUserSession / AdminRevokeUserSession: ends one of the user's token sessions — its

@@ -191,3 +191,27 @@ def test_tessera_operations_counts_the_issue_18_operations():
                "ListUserSessions", "AdminListUserSessions", "RevokeUserSession", "AdminRevokeUserSession",
                "AdminDeleteSoftwareToken"]:
         assert f"cognito-idp.{op}" in listed, op
+
+
+def test_sessions_are_listed_a_page_at_a_time(idp, public_idp):
+    # A pool of its own: without session tracking nothing is evicted, so all 55 stay active.
+    pool = create_pool(idp)
+    client = create_client(idp, pool)
+    username, pw = user(idp, pool)
+    signed_in = [sign_in(public_idp, client, username, pw) for _ in range(55)]
+    first = public_idp.list_user_sessions(AccessToken=signed_in[-1]["AccessToken"])
+    assert len(first["Sessions"]) == 50 and first["NextToken"]
+    second = public_idp.list_user_sessions(AccessToken=signed_in[-1]["AccessToken"],
+                                           NextToken=first["NextToken"])
+    assert len(second["Sessions"]) == 5 and "NextToken" not in second
+    ids = [s["SessionId"] for s in first["Sessions"] + second["Sessions"]]
+    assert len(set(ids)) == 55
+    # The caller's own session is the newest: last, on the second page.
+    assert second["Sessions"][-1]["IsCurrentSession"] is True
+    # The admin listing pages the same way.
+    admin = idp.admin_list_user_sessions(UserPoolId=pool, Username=username)
+    assert [s["SessionId"] for s in admin["Sessions"]] == ids[:50]
+    rest = idp.admin_list_user_sessions(UserPoolId=pool, Username=username, NextToken=admin["NextToken"])
+    assert [s["SessionId"] for s in rest["Sessions"]] == ids[50:]
+    with aws_error("InvalidParameterException", "Invalid pagination token provided."):
+        idp.admin_list_user_sessions(UserPoolId=pool, Username=username, NextToken="bm90LWEtc2Vzc2lvbg")

@@ -112,9 +112,12 @@ pub async fn list_user_sessions(
     state: Arc<AppState>,
     req: wire::ListUserSessionsRequest,
 ) -> ApiResult<wire::ListUserSessionsResponse> {
-    let sessions = state
+    let (sessions, next_token) = state
         .engine
-        .list_user_sessions(UserRef::AccessToken(&req.access_token))
+        .list_user_sessions(
+            UserRef::AccessToken(&req.access_token),
+            req.next_token.as_deref(),
+        )
         .await?;
     Ok(wire::ListUserSessionsResponse {
         sessions: Some(
@@ -123,7 +126,7 @@ pub async fn list_user_sessions(
                 .map(|s| session_out(s, false))
                 .collect(),
         ),
-        next_token: None,
+        next_token,
     })
 }
 
@@ -136,10 +139,13 @@ pub async fn admin_list_user_sessions(
         pool: &pool,
         username: &req.username,
     };
-    let sessions = state.engine.list_user_sessions(who).await?;
+    let (sessions, next_token) = state
+        .engine
+        .list_user_sessions(who, req.next_token.as_deref())
+        .await?;
     Ok(wire::AdminListUserSessionsResponse {
         sessions: Some(sessions.into_iter().map(|s| session_out(s, true)).collect()),
-        next_token: None,
+        next_token,
     })
 }
 
