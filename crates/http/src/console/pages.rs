@@ -64,6 +64,26 @@ async fn identity(state: &Arc<AppState>, operation: &str, input: Value) -> Resul
     crate::dispatch::run_as_operator(state.clone(), "cognito-identity", operation, input).await
 }
 
+/// One page of a list operation whose paging token is `NextToken`: `input` with the token of
+/// the page asked for, and the link to the page after it (`{base}?next=…`) when there is one.
+async fn list_page(
+    state: &Arc<AppState>,
+    (service, operation): (&str, &str),
+    mut input: Value,
+    next: Option<&str>,
+    base: &str,
+) -> Result<(Value, Option<String>), ApiError> {
+    if let Some(n) = next {
+        input["NextToken"] = json!(n);
+    }
+    let list = crate::dispatch::run_as_operator(state.clone(), service, operation, input).await?;
+    let next_url = list
+        .get("NextToken")
+        .and_then(Value::as_str)
+        .map(|t| format!("{base}?next={}", query_part(t)));
+    Ok((list, next_url))
+}
+
 /// A Cognito error as the page shows it: the exception's name and its message, as an SDK
 /// would report them.
 fn api_error(e: &ApiError) -> String {
@@ -346,18 +366,18 @@ async fn pools_page(
     status: StatusCode,
     form: Value,
 ) -> Response {
-    let mut input = json!({ "MaxResults": 20 });
-    if let Some(n) = &next {
-        input["NextToken"] = json!(n);
-    }
-    let list = match idp(state, "ListUserPools", input).await {
+    let (list, next_url) = match list_page(
+        state,
+        ("cognito-idp", "ListUserPools"),
+        json!({ "MaxResults": 20 }),
+        next.as_deref(),
+        &format!("{CONSOLE_PATH}/pools"),
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => return failure(page, &e),
     };
-    let next_url = list
-        .get("NextToken")
-        .and_then(Value::as_str)
-        .map(|t| format!("{CONSOLE_PATH}/pools?next={}", query_part(t)));
     page.render(
         status,
         "console/pools.html",
@@ -1226,18 +1246,18 @@ async fn groups_page(
         Ok(p) => p,
         Err(e) => return failure(page, &e),
     };
-    let mut input = json!({ "UserPoolId": pool_id, "Limit": 60 });
-    if let Some(n) = &next {
-        input["NextToken"] = json!(n);
-    }
-    let list = match idp(state, "ListGroups", input).await {
+    let (list, next_url) = match list_page(
+        state,
+        ("cognito-idp", "ListGroups"),
+        json!({ "UserPoolId": pool_id, "Limit": 60 }),
+        next.as_deref(),
+        &format!("{}/groups", pool_url(pool_id)),
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => return failure(page, &e),
     };
-    let next_url = list
-        .get("NextToken")
-        .and_then(Value::as_str)
-        .map(|t| format!("{}/groups?next={}", pool_url(pool_id), query_part(t)));
     let groups: Vec<Value> = list
         .get("Groups")
         .and_then(Value::as_array)
@@ -1413,11 +1433,15 @@ async fn clients_page(
         Ok(p) => p,
         Err(e) => return failure(page, &e),
     };
-    let mut input = json!({ "UserPoolId": pool_id, "MaxResults": 20 });
-    if let Some(n) = &next {
-        input["NextToken"] = json!(n);
-    }
-    let list = match idp(state, "ListUserPoolClients", input).await {
+    let (list, next_url) = match list_page(
+        state,
+        ("cognito-idp", "ListUserPoolClients"),
+        json!({ "UserPoolId": pool_id, "MaxResults": 20 }),
+        next.as_deref(),
+        &format!("{}/clients", pool_url(pool_id)),
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => return failure(page, &e),
     };
@@ -1444,10 +1468,6 @@ async fn clients_page(
         ));
         clients.push(client);
     }
-    let next_url = list
-        .get("NextToken")
-        .and_then(Value::as_str)
-        .map(|t| format!("{}/clients?next={}", pool_url(pool_id), query_part(t)));
     let default_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
     let chosen = |name: &str, default: bool| match form.get("flows").and_then(Value::as_array) {
         Some(f) => f.iter().any(|v| v.as_str() == Some(name)),
@@ -1628,11 +1648,15 @@ async fn identity_pools_page(
     status: StatusCode,
     form: Value,
 ) -> Response {
-    let mut input = json!({ "MaxResults": 20 });
-    if let Some(n) = &next {
-        input["NextToken"] = json!(n);
-    }
-    let list = match identity(state, "ListIdentityPools", input).await {
+    let (list, next_url) = match list_page(
+        state,
+        ("cognito-identity", "ListIdentityPools"),
+        json!({ "MaxResults": 20 }),
+        next.as_deref(),
+        &format!("{CONSOLE_PATH}/identity-pools"),
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => return failure(page, &e),
     };
@@ -1661,10 +1685,6 @@ async fn identity_pools_page(
         .and_then(|r| r.get("Roles").cloned());
         pools.push(json!({ "pool": described, "roles": roles }));
     }
-    let next_url = list
-        .get("NextToken")
-        .and_then(Value::as_str)
-        .map(|t| format!("{CONSOLE_PATH}/identity-pools?next={}", query_part(t)));
     page.render(
         status,
         "console/identity_pools.html",
