@@ -4,11 +4,10 @@
 //! the user pool and user concerned, and the outcome. See `tessera_engine::audit`.
 
 use crate::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, Method};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tessera_engine::audit;
 
@@ -42,18 +41,8 @@ pub async fn audit_requests(
     req: Request,
     next: Next,
 ) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let forwarded: Vec<&str> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
     let source_ip =
-        crate::origin::client_ip(peer, &forwarded, &state.trusted_proxies).map(|ip| ip.to_string());
+        crate::origin::request_client_ip(&req, &state.trusted_proxies).map(|ip| ip.to_string());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let caller = signed_by(req.headers(), req.uri().query());

@@ -48,12 +48,8 @@ fn parse_hop(s: &str) -> Option<IpAddr> {
     s.trim_start_matches('[').trim_end_matches(']').parse().ok()
 }
 
-/// Middleware: runs the request with its [`Origin`].
-pub async fn request_origin(
-    State(state): State<Arc<AppState>>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// The client address of a request: its peer, through the trusted proxies' X-Forwarded-For.
+pub(crate) fn request_client_ip(req: &Request, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -64,7 +60,16 @@ pub async fn request_origin(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let ip = client_ip(peer, &forwarded, &state.trusted_proxies);
+    client_ip(peer, &forwarded, trusted)
+}
+
+/// Middleware: runs the request with its [`Origin`].
+pub async fn request_origin(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ip = request_client_ip(&req, &state.trusted_proxies);
     let user_agent = req
         .headers()
         .get(http::header::USER_AGENT)
