@@ -62,6 +62,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The provisioned rates as stored (category name → requests per second; none: defaults).
+fn provisioned_in(stored: Option<Vec<u8>>) -> BTreeMap<String, u32> {
+    stored
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
 fn throttled() -> DomainError {
     DomainError::new(ErrorKind::TooManyRequests, "Rate exceeded")
 }
@@ -134,12 +141,9 @@ impl Engine {
         {
             return Ok(map.clone());
         }
-        let map: BTreeMap<String, u32> = {
+        let map = {
             let mut tx = self.inner.store.read().await?;
-            match tx.get_meta(PROVISIONED_META).await? {
-                Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-                None => BTreeMap::new(),
-            }
+            provisioned_in(tx.get_meta(PROVISIONED_META).await?)
         };
         *lock(&self.inner.quotas.provisioned) = Some((Instant::now(), map.clone()));
         Ok(map)
@@ -182,10 +186,7 @@ impl Engine {
         let category = quotas::category_of_definition(class, attributes)?;
         let value = quotas::check_requested(category, requested)?;
         let mut tx = self.inner.store.begin().await?;
-        let mut map: BTreeMap<String, u32> = match tx.get_meta(PROVISIONED_META).await? {
-            Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-            None => BTreeMap::new(),
-        };
+        let mut map = provisioned_in(tx.get_meta(PROVISIONED_META).await?);
         map.insert(category.name().to_string(), value);
         let bytes =
             serde_json::to_vec(&map).map_err(|e| crate::EngineError::Internal(e.to_string()))?;
