@@ -249,6 +249,16 @@ describe("an operator in the console", () => {
       const userUrl = `${server.endpoint}/console/pools/${poolId}/users/${username}`;
       await page.goto(userUrl);
       await screenshot(page, "console-user");
+      // On a phone-sized screen the user and users pages fit without sideways scrolling.
+      await page.setViewportSize({ width: 375, height: 800 });
+      for (const [url, name] of [[userUrl, "console-user-narrow"], [`${server.endpoint}/console/pools/${poolId}/users`, "console-users-narrow"]]) {
+        await page.goto(url);
+        await screenshot(page, name);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(overflow <= 0, `${name} scrolls sideways by ${overflow}px`);
+      }
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(userUrl);
       await page.getByRole("button", { name: "Sign out" }).click();
       assert.ok(page.url().endsWith("/sign-out"));
       await assertFormsCarryCsrf(page);
