@@ -231,14 +231,19 @@ pub fn user_import_csv(data: &[u8]) {
 }
 
 /// A password hash from another system, as an import row carries it: the form and cost check
-/// never panics, accepts nothing over its caps, and a hash it refuses never verifies. (Verifying
-/// an accepted one costs what its parameters say — up to a GiB of scrypt — so it isn't run here.)
+/// never panics, accepts only `$`-delimited strings within its size cap, and a hash it refuses
+/// never verifies. (Verifying an accepted one costs what its parameters say — up to a GiB of
+/// scrypt — so it isn't run here.)
 pub fn imported_hash(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     match tessera_crypto::imported::check(text) {
-        Some(_) => assert!(text.len() <= 1024),
+        // Every form accepted is a `$`-delimited hash string, and the check is a pure function.
+        Some(algorithm) => {
+            assert!(text.starts_with('$') && text.len() <= 1024);
+            assert_eq!(tessera_crypto::imported::check(text), Some(algorithm));
+        }
         None => assert!(!tessera_crypto::imported::verify("password", text)),
     }
 }
