@@ -32,6 +32,7 @@ error_kinds! {
     EnableSoftwareTokenMfa => "EnableSoftwareTokenMFAException",
     ExpiredCode => "ExpiredCodeException",
     ExternalService => "ExternalServiceException",
+    FeatureUnavailableInTier => "FeatureUnavailableInTierException",
     GroupExists => "GroupExistsException",
     InternalError => "InternalErrorException",
     InvalidIdentityPoolConfiguration => "InvalidIdentityPoolConfigurationException",

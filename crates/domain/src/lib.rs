@@ -29,6 +29,7 @@ pub mod password;
 pub mod pool;
 pub mod pool_settings;
 pub mod quotas;
+pub mod recovery;
 pub mod resource_servers;
 pub mod sessions;
 pub mod sync;

@@ -266,7 +266,12 @@ impl Engine {
         }
         if changed {
             let aliases = pool.config.sign_in.aliases(&user.attributes);
-            tx.update_user(&user, &aliases).await?;
+            match tx.update_user(&user, &aliases).await {
+                // A point-in-time recovery pauses writes: the upgrade waits for the next
+                // sign-in, the sign-in goes on.
+                Err(tessera_store::StoreError::WritesPaused) => {}
+                other => other?,
+            }
         }
         Ok(user)
     }

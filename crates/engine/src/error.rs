@@ -30,6 +30,10 @@ impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Contended => EngineError::Contended,
+            StoreError::WritesPaused => EngineError::Client(DomainError::new(
+                ErrorKind::OperationNotEnabled,
+                crate::recovery::WRITES_PAUSED,
+            )),
             other => EngineError::Internal(other.to_string()),
         }
     }

@@ -519,12 +519,18 @@ impl Engine {
         if !user.enabled {
             return Err(DomainError::not_authorized("User is disabled.").into());
         }
+        let mut changed = false;
         if user.status == UserStatus::ExternalProvider {
             // Mapped attributes are rewritten on every sign-in; ones missing this time stay.
             for (k, v) in mapped {
-                user.attributes.insert(k, v);
+                if user.attributes.get(&k) != Some(&v) {
+                    user.attributes.insert(k, v);
+                    changed = true;
+                }
             }
-            user.modified_at = now;
+            if changed {
+                user.modified_at = now;
+            }
         }
         if created {
             let event = Event::new(
@@ -544,7 +550,9 @@ impl Engine {
                 &[],
             )
             .await?;
-        } else if user.status == UserStatus::ExternalProvider {
+        } else if changed {
+            // Only when the provider's attributes changed: an unchanged returning user signs
+            // in without a write (and so even while a point-in-time recovery pauses writes).
             tx.update_user(&user, &[]).await?;
         }
         let group = format!("{}_{}", pool_id, provider.name);

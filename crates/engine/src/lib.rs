@@ -40,6 +40,7 @@ mod pools;
 mod ports;
 pub mod provider_links;
 pub mod quotas;
+pub mod recovery;
 mod resource_servers;
 pub mod saml;
 mod sessions;
@@ -150,6 +151,8 @@ struct Inner {
     quotas: quotas::Quotas,
     /// Where configured pool logs go, once the server installs a sink.
     log_sink: std::sync::OnceLock<Arc<dyn log_delivery::LogSink>>,
+    /// How far in the past a point-in-time recovery point must be, once the server sets it.
+    recovery_min_age: std::sync::OnceLock<std::time::Duration>,
 }
 
 impl Engine {
@@ -180,6 +183,7 @@ impl Engine {
                 threat: Default::default(),
                 quotas: Default::default(),
                 log_sink: Default::default(),
+                recovery_min_age: Default::default(),
             }),
         })
     }
@@ -229,7 +233,12 @@ impl Engine {
         let mut tx = self.inner.store.begin().await?;
         let n = tx.sweep_expired(self.now()).await?
             + tx.sweep_role_sessions(self.now()).await?
-            + sync::sweep(&mut *tx, self.now()).await?;
+            + sync::sweep(&mut *tx, self.now()).await?
+            + tx.prune_history(
+                self.now()
+                    .minus(tessera_domain::recovery::HISTORY_RETENTION),
+            )
+            .await?;
         tx.commit().await?;
         Ok(n)
     }

@@ -113,6 +113,7 @@ impl Engine {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         self.load_pool(&mut *tx, pool_id).await?;
+        crate::recovery::refuse_while_paused(&mut *tx, pool_id, now).await?;
         let active = tx
             .list_import_jobs(pool_id, None, 1000)
             .await?
@@ -261,6 +262,7 @@ impl Engine {
         let job = {
             let mut tx = self.inner.store.begin().await?;
             let mut job = self.load_import_job(&mut *tx, pool_id, job_id).await?;
+            crate::recovery::refuse_while_paused(&mut *tx, pool_id, now).await?;
             if job.status != ImportJobStatus::Created {
                 return Err(precondition(format!(
                     "Import job {job_id} can't be started: its status is {}.",

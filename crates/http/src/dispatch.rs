@@ -226,6 +226,11 @@ routes! {
     "cognito-idp" "UpdateUserPoolReplica" => crate::idp::replicas::update_user_pool_replica;
     "cognito-idp" "GetProvisionedLimit" => crate::idp::limits::get_provisioned_limit;
     "cognito-idp" "UpdateProvisionedLimit" => crate::idp::limits::update_provisioned_limit;
+    "cognito-idp" "InitiatePointInTimeRecovery" => crate::idp::recovery::initiate_point_in_time_recovery;
+    "cognito-idp" "DescribePointInTimeRecovery" => crate::idp::recovery::describe_point_in_time_recovery;
+    "cognito-idp" "ListPointInTimeRecoveries" => crate::idp::recovery::list_point_in_time_recoveries;
+    "cognito-idp" "StartPointInTimeRecovery" => crate::idp::recovery::start_point_in_time_recovery;
+    "cognito-idp" "CancelPointInTimeRecovery" => crate::idp::recovery::cancel_point_in_time_recovery;
 }
 
 /// Operations the model leaves signed but whose caller is an app client proving itself with its

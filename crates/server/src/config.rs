@@ -91,6 +91,9 @@ pub struct Config {
     pub console_idle_timeout_secs: u64,
     /// And this many seconds after signing in, however busy.
     pub console_absolute_timeout_secs: u64,
+    /// A point-in-time recovery's RestoreTimestamp must be at least this many seconds in the
+    /// past (Cognito: 15 minutes).
+    pub pitr_min_age_seconds: u64,
     /// Where the functions in pools' LambdaConfig are invoked (the `[lambda]` table).
     pub lambda: LambdaConfig,
     /// The SigV4 policy gateway in front of S3 and DynamoDB (the `[gateway]` table).
@@ -334,6 +337,7 @@ impl Default for Config {
             key_rotation_days: 90,
             console_idle_timeout_secs: 30 * 60,
             console_absolute_timeout_secs: 8 * 3600,
+            pitr_min_age_seconds: 900,
             lambda: LambdaConfig::default(),
             gateway: GatewayConfig::default(),
             sync: SyncConfig::default(),
@@ -380,6 +384,7 @@ pub const FIELDS: &[&str] = &[
     "key_rotation_days",
     "console_idle_timeout_secs",
     "console_absolute_timeout_secs",
+    "pitr_min_age_seconds",
     "trusted_proxies",
     "webauthn_origins",
 ];
@@ -506,6 +511,8 @@ pub struct Settings {
     /// The admin console's idle and absolute session timeouts.
     pub console_idle_timeout: Duration,
     pub console_absolute_timeout: Duration,
+    /// How far in the past a point-in-time recovery point must be.
+    pub pitr_min_age: Duration,
     /// Where and how trigger functions are invoked.
     pub lambda: tessera_lambda::InvokerSettings,
     /// The policy gateway, when `gateway.listen` is set.
@@ -786,6 +793,7 @@ impl Settings {
                 .then(|| std::time::Duration::from_secs(u64::from(c.key_rotation_days) * 86_400)),
             console_idle_timeout: Duration::from_secs(c.console_idle_timeout_secs),
             console_absolute_timeout: Duration::from_secs(c.console_absolute_timeout_secs),
+            pitr_min_age: Duration::from_secs(c.pitr_min_age_seconds),
             lambda,
             gateway,
             sync,

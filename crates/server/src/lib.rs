@@ -277,6 +277,7 @@ impl Application {
             settings.allow_private_webhooks,
         )?);
         engine.configure_quotas(settings.quotas);
+        engine.configure_recovery(settings.pitr_min_age);
         let (log_sink, log_writer) = log_sink::LogDeliveries::new(
             settings.log_delivery.clone(),
             &settings.data_dir,

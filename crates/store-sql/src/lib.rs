@@ -12,6 +12,7 @@
 pub mod cimd;
 pub mod codec;
 pub mod federation;
+pub mod history;
 pub mod iam;
 pub mod identity;
 pub mod passkeys;
@@ -45,11 +46,13 @@ macro_rules! sql_tx {
         pub struct $tx {
             tx: sqlx::Transaction<'static, $db>,
             write: bool,
+            /// The point-in-time recovery's own transaction may write while writes are paused.
+            paused_ok: bool,
         }
 
         impl $tx {
             pub fn new(tx: sqlx::Transaction<'static, $db>, write: bool) -> Self {
-                Self { tx, write }
+                Self { tx, write, paused_ok: false }
             }
 
             fn lock(&self) -> &'static str {
@@ -473,6 +476,7 @@ macro_rules! sql_tx {
             }
 
             async fn insert_user(&mut self, user: &tessera_domain::user::User, username_key: &str, aliases: &[tessera_domain::pool::Alias]) -> tessera_store::StoreResult<()> {
+                self.journal(&user.pool_id, tessera_domain::recovery::HistoryEntity::User, &user.sub.to_string(), None).await?;
                 let [email, phone, name, given, family, preferred] = $crate::codec::search_values(user);
                 let (srp_salt, srp_verifier) = $crate::codec::srp_columns(user);
                 sqlx::query("INSERT INTO users (pool_id, sub, username, username_key, status, enabled, \
@@ -537,6 +541,10 @@ macro_rules! sql_tx {
             }
 
             async fn update_user(&mut self, user: &tessera_domain::user::User, aliases: &[tessera_domain::pool::Alias]) -> tessera_store::StoreResult<()> {
+                let before = self.get_user(&user.pool_id, &tessera_store::UserLookup::Sub(user.sub)).await?;
+                if let Some(before) = before {
+                    self.journal(&user.pool_id, tessera_domain::recovery::HistoryEntity::User, &user.sub.to_string(), Some($crate::codec::to_json(&before)?)).await?;
+                }
                 let [email, phone, name, given, family, preferred] = $crate::codec::search_values(user);
                 let (srp_salt, srp_verifier) = $crate::codec::srp_columns(user);
                 sqlx::query("UPDATE users SET status = $3, enabled = $4, email = $5, phone_number = $6, name = $7, \
@@ -570,6 +578,11 @@ macro_rules! sql_tx {
             }
 
             async fn delete_user(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub) -> tessera_store::StoreResult<bool> {
+                let Some(before) = self.get_user(pool, &tessera_store::UserLookup::Sub(*sub)).await? else {
+                    return Ok(false);
+                };
+                self.journal_user_belongings(pool, sub).await?;
+                self.journal(pool, tessera_domain::recovery::HistoryEntity::User, &sub.to_string(), Some($crate::codec::to_json(&before)?)).await?;
                 let done = sqlx::query("DELETE FROM users WHERE pool_id = $1 AND sub = $2")
                     .bind(pool.as_str())
                     .bind(sub.to_string())
@@ -1078,6 +1091,7 @@ macro_rules! sql_tx {
             }
 
             async fn insert_group(&mut self, g: &tessera_domain::groups::Group) -> tessera_store::StoreResult<()> {
+                self.journal(&g.pool_id, tessera_domain::recovery::HistoryEntity::Group, &g.name, None).await?;
                 sqlx::query("INSERT INTO user_groups (pool_id, name, created_at, data) VALUES ($1, $2, $3, $4)")
                     .bind(g.pool_id.as_str())
                     .bind(&g.name)
@@ -1100,6 +1114,9 @@ macro_rules! sql_tx {
             }
 
             async fn update_group(&mut self, g: &tessera_domain::groups::Group) -> tessera_store::StoreResult<()> {
+                if let Some(before) = self.get_group(&g.pool_id, &g.name).await? {
+                    self.journal(&g.pool_id, tessera_domain::recovery::HistoryEntity::Group, &g.name, Some($crate::codec::to_json(&before)?)).await?;
+                }
                 sqlx::query("UPDATE user_groups SET data = $3 WHERE pool_id = $1 AND name = $2")
                     .bind(g.pool_id.as_str())
                     .bind(&g.name)
@@ -1111,6 +1128,11 @@ macro_rules! sql_tx {
             }
 
             async fn delete_group(&mut self, pool: &tessera_domain::UserPoolId, name: &str) -> tessera_store::StoreResult<bool> {
+                let Some(before) = self.get_group(pool, name).await? else {
+                    return Ok(false);
+                };
+                self.journal_group_members(pool, name).await?;
+                self.journal(pool, tessera_domain::recovery::HistoryEntity::Group, name, Some($crate::codec::to_json(&before)?)).await?;
                 let done = sqlx::query("DELETE FROM user_groups WHERE pool_id = $1 AND name = $2")
                     .bind(pool.as_str())
                     .bind(name)
@@ -1139,7 +1161,12 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
-                Ok(done.rows_affected() > 0)
+                let added = done.rows_affected() > 0;
+                if added {
+                    let key = tessera_domain::recovery::membership_key(sub, group);
+                    self.journal(pool, tessera_domain::recovery::HistoryEntity::Membership, &key, None).await?;
+                }
+                Ok(added)
             }
 
             async fn remove_group_member(&mut self, pool: &tessera_domain::UserPoolId, group: &str, sub: &tessera_domain::Sub) -> tessera_store::StoreResult<bool> {
@@ -1150,7 +1177,12 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
-                Ok(done.rows_affected() > 0)
+                let removed = done.rows_affected() > 0;
+                if removed {
+                    let key = tessera_domain::recovery::membership_key(sub, group);
+                    self.journal(pool, tessera_domain::recovery::HistoryEntity::Membership, &key, Some("{}".to_string())).await?;
+                }
+                Ok(removed)
             }
 
             async fn groups_of_user(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, after: Option<&str>, limit: usize) -> tessera_store::StoreResult<Vec<tessera_domain::groups::Group>> {
@@ -1539,5 +1571,6 @@ macro_rules! sql_tx {
         $crate::terms_tx!($tx, $db);
         $crate::cimd_tx!($tx, $db);
         $crate::passkey_tx!($tx, $db);
+        $crate::history_tx!($tx, $db);
     };
 }

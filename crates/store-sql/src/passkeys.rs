@@ -8,6 +8,7 @@ macro_rules! passkey_tx {
         #[async_trait::async_trait]
         impl tessera_store::PasskeyTx for $tx {
             async fn insert_webauthn_credential(&mut self, c: &tessera_domain::passkeys::WebAuthnCredential) -> tessera_store::StoreResult<()> {
+                self.journal(&c.pool_id, tessera_domain::recovery::HistoryEntity::Passkey, &c.credential_id, None).await?;
                 sqlx::query("INSERT INTO webauthn_credentials (pool_id, credential_id, sub, created_at, data) VALUES ($1, $2, $3, $4, $5)")
                     .bind(c.pool_id.as_str())
                     .bind(&c.credential_id)
@@ -53,6 +54,17 @@ macro_rules! passkey_tx {
             }
 
             async fn delete_webauthn_credential(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, credential_id: &str) -> tessera_store::StoreResult<bool> {
+                let before = sqlx::query_scalar::<_, String>("SELECT data FROM webauthn_credentials WHERE pool_id = $1 AND credential_id = $2 AND sub = $3")
+                    .bind(pool.as_str())
+                    .bind(credential_id)
+                    .bind(sub.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let Some(before) = before else {
+                    return Ok(false);
+                };
+                self.journal(pool, tessera_domain::recovery::HistoryEntity::Passkey, credential_id, Some(before)).await?;
                 let done = sqlx::query("DELETE FROM webauthn_credentials WHERE pool_id = $1 AND credential_id = $2 AND sub = $3")
                     .bind(pool.as_str())
                     .bind(credential_id)

@@ -15,6 +15,7 @@ pub mod cimd;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod federation;
+pub mod history;
 pub mod iam;
 pub mod identity;
 pub mod passkeys;
@@ -25,6 +26,7 @@ pub mod user_import;
 
 pub use cimd::CimdTx;
 pub use federation::FederationTx;
+pub use history::HistoryTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
 pub use passkeys::PasskeyTx;
@@ -62,6 +64,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// The pool's user data is being recovered to a past point; writes wait until it ends.
+    #[error("writes to the user pool are paused by a point-in-time recovery")]
+    WritesPaused,
 }
 
 /// Which uniqueness rule a write broke.
@@ -106,6 +111,8 @@ pub enum Conflict {
     Terms,
     /// A WebAuthn credential id the pool holds already.
     WebAuthnCredential,
+    /// The pool has a point-in-time recovery in progress already.
+    Recovery,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -216,6 +223,7 @@ pub trait Tx:
     + TermsTx
     + CimdTx
     + PasskeyTx
+    + HistoryTx
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 

@@ -14,6 +14,7 @@ pub mod mfa;
 pub mod passkeys;
 pub mod pool_settings;
 pub mod pools;
+pub mod recovery;
 pub mod replicas;
 pub mod resource_servers;
 pub mod sessions;
