@@ -21,9 +21,15 @@ pub fn run(models: &Path, root: &Path) -> Result<()> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let implemented: BTreeSet<String> = String::from_utf8(output.stdout)?
+    let stdout = String::from_utf8(output.stdout)?;
+    // `service.Operation`, or `service.Operation<TAB>refused: why` for an honest error.
+    let implemented: BTreeSet<String> = stdout
         .lines()
-        .map(str::to_string)
+        .map(|l| l.split('\t').next().unwrap_or(l).to_string())
+        .collect();
+    let refused: BTreeSet<String> = stdout
+        .lines()
+        .filter_map(|l| l.split_once('\t').map(|(op, _)| op.to_string()))
         .collect();
 
     let (mut total, mut done) = (0usize, 0usize);
@@ -58,7 +64,15 @@ pub fn run(models: &Path, root: &Path) -> Result<()> {
             ops.len(),
             100.0 * have.len() as f64 / ops.len().max(1) as f64
         );
+        let honest: Vec<&str> = have
+            .iter()
+            .copied()
+            .filter(|op| refused.contains(&format!("{service}.{op}")))
+            .collect();
         println!("  implemented: {}", have.join(", "));
+        if !honest.is_empty() {
+            println!("  of which an honest error only: {}", honest.join(", "));
+        }
         println!("  not yet:     {}", missing.join(", "));
         total += ops.len();
         done += have.len();

@@ -22,7 +22,8 @@ enum Command {
     Serve(ServerArgs),
     /// Apply database migrations and exit (serve also applies them at start).
     Migrate(ServerArgs),
-    /// Print the operations this build implements, one `service.Operation` per line.
+    /// Print the operations this build implements, one `service.Operation` per line (those
+    /// that only answer an honest error are followed by a tab and `refused: <why>`).
     Operations,
     /// Show the newest messages in the outbox (codes and invitations; held ones in --dev
     /// keep their text, delivered ones don't).
@@ -544,7 +545,14 @@ async fn main() -> Result<()> {
                 .chain(tessera_http::query_operations())
                 .chain(tessera_http::sync_operations())
             {
-                println!("{service}.{op}");
+                // Operations that only refuse say so after a tab (coverage lists them apart).
+                match tessera_http::REFUSED_ON_PURPOSE
+                    .iter()
+                    .find(|(s, o, _)| *s == service && *o == op)
+                {
+                    Some((_, _, why)) => println!("{service}.{op}\trefused: {why}"),
+                    None => println!("{service}.{op}"),
+                }
             }
             Ok(())
         }

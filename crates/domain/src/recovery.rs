@@ -321,8 +321,10 @@ pub fn check_restore_point(
         ));
     }
     if restore < pool_created {
-        return Err("RestoreTimestamp can't be earlier than the creation time of the user pool."
-            .to_string());
+        return Err(
+            "RestoreTimestamp can't be earlier than the creation time of the user pool."
+                .to_string(),
+        );
     }
     Ok(())
 }
@@ -368,13 +370,19 @@ mod tests {
             created_at: t(1000),
             modified_at: t(1000),
         };
-        assert_eq!(r.status_at(t(1000 + 86_399)), RestoreStatus::PreviewGenerated);
+        assert_eq!(
+            r.status_at(t(1000 + 86_399)),
+            RestoreStatus::PreviewGenerated
+        );
         assert_eq!(r.status_at(t(1000 + 86_400)), RestoreStatus::PreviewExpired);
         let done = Recovery {
             status: RestoreStatus::RestoreCompleted,
             ..r
         };
-        assert_eq!(done.status_at(t(10_000_000)), RestoreStatus::RestoreCompleted);
+        assert_eq!(
+            done.status_at(t(10_000_000)),
+            RestoreStatus::RestoreCompleted
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use tessera_domain::passkeys::WebAuthnCredential;
 use tessera_domain::pool::UserPool;
 use tessera_domain::recovery::{
     Change, ENTITY_GROUPS, ENTITY_PASSKEYS, HistoryEntity, PREVIEW_LIFETIME, PREVIEWS_PER_DAY,
-    PreviewTally, Recovery, RestoreStatus, change, check_restore_point, restored_user,
-    same_group, same_mfa, same_profile, split_membership_key,
+    PreviewTally, Recovery, RestoreStatus, change, check_restore_point, restored_user, same_group,
+    same_mfa, same_profile, split_membership_key,
 };
 use tessera_domain::user::User;
 use tessera_domain::user_import::ImportJobStatus;
@@ -180,10 +180,10 @@ impl Plan {
         for (past, current) in &self.groups {
             let c = change(past.as_ref(), current.as_ref(), same_group);
             tally.count(ENTITY_GROUPS, c);
-            if let Some(g) = past.as_ref().or(current.as_ref()) {
-                if c != Change::Keep {
-                    counted.insert(&g.name);
-                }
+            if let Some(g) = past.as_ref().or(current.as_ref())
+                && c != Change::Keep
+            {
+                counted.insert(&g.name);
             }
         }
         // A group whose members change is updated (unless counted already).

@@ -30,6 +30,8 @@ pub mod web;
 mod wellknown;
 
 pub use dispatch::IMPLEMENTED;
+/// Operations in [`IMPLEMENTED`] that answer only an honest error, with what they answer.
+pub use idp::replicas::REFUSED_ON_PURPOSE;
 /// The AWS Query protocol's operations (STS, IAM), beside the JSON ones in [`IMPLEMENTED`].
 pub use query::implemented as query_operations;
 pub use sigv4::Credentials;

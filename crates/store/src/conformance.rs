@@ -29,6 +29,7 @@ use uuid::Uuid;
 
 mod documents;
 mod federation;
+mod history;
 mod iam;
 mod passkeys;
 mod sessions;
@@ -37,6 +38,7 @@ mod threat;
 mod user_import;
 pub use documents::*;
 pub use federation::*;
+pub use history::*;
 pub use iam::*;
 pub use passkeys::*;
 pub use sessions::*;
@@ -88,7 +90,8 @@ macro_rules! store_conformance {
             import_jobs_advance_by_compare_and_set_and_go_with_the_pool,
             terms_one_of_each_kind_per_client, cimd_policies_and_cached_documents,
             webauthn_credentials_are_unique_per_pool_and_owned_by_their_user,
-            active_token_families_are_a_users_sessions);
+            active_token_families_are_a_users_sessions,
+            writes_journal_their_before_images, a_recovery_pauses_the_pools_writes);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

@@ -37,11 +37,8 @@ pub trait HistoryTx: Send {
     /// `Conflict::Recovery` when the pool already has a recovery that pauses writes.
     async fn insert_recovery(&mut self, r: &Recovery, expired_before: Timestamp)
     -> StoreResult<()>;
-    async fn get_recovery(
-        &mut self,
-        pool: &UserPoolId,
-        id: &Uuid,
-    ) -> StoreResult<Option<Recovery>>;
+    async fn get_recovery(&mut self, pool: &UserPoolId, id: &Uuid)
+    -> StoreResult<Option<Recovery>>;
     /// Replaces the stored recovery if its status is still `expected`; returns whether it did.
     async fn update_recovery(
         &mut self,

@@ -295,9 +295,3 @@ def test_malformed_json(server):
     )
     assert r.status_code == 400
     assert r.json()["__type"].split("#")[-1] == "SerializationException"
-
-
-def test_an_operation_not_built_yet_is_named_in_its_refusal(idp):
-    # Point-in-time recovery (issue 20) is modelled but not built: said so, by name.
-    with aws_error("UnsupportedOperationException", "Tessera does not implement ListPointInTimeRecoveries yet."):
-        idp.list_point_in_time_recoveries(UserPoolId="us-east-1_abcdefghi")

@@ -66,7 +66,10 @@ pub async fn describe_point_in_time_recovery(
 ) -> ApiResult<wire::DescribePointInTimeRecoveryResponse> {
     let r = state
         .engine
-        .describe_point_in_time_recovery(&pool_id(&req.user_pool_id)?, &restore_id(&req.restore_id)?)
+        .describe_point_in_time_recovery(
+            &pool_id(&req.user_pool_id)?,
+            &restore_id(&req.restore_id)?,
+        )
         .await?;
     Ok(wire::DescribePointInTimeRecoveryResponse {
         restoration: Some(restoration_out(r)),

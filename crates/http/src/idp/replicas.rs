@@ -8,6 +8,31 @@ use serde_json::Value;
 use std::sync::Arc;
 use tessera_wire::idp as wire;
 
+/// The operations routed only to answer an honest error (listed apart by `tessera operations`
+/// and `cargo xtask coverage`): service, operation, what they answer.
+pub const REFUSED_ON_PURPOSE: &[(&str, &str, &str)] = &[
+    (
+        "cognito-idp",
+        "CreateUserPoolReplica",
+        "OperationNotEnabledException: replicas are AWS infrastructure",
+    ),
+    (
+        "cognito-idp",
+        "DeleteUserPoolReplica",
+        "OperationNotEnabledException: replicas are AWS infrastructure",
+    ),
+    (
+        "cognito-idp",
+        "ListUserPoolReplicas",
+        "OperationNotEnabledException: replicas are AWS infrastructure",
+    ),
+    (
+        "cognito-idp",
+        "UpdateUserPoolReplica",
+        "OperationNotEnabledException: replicas are AWS infrastructure",
+    ),
+];
+
 async fn refuse(state: &AppState, pool: &str) -> ApiResult<Value> {
     state.engine.user_pool_replicas(&pool_id(pool)?).await?;
     Ok(Value::Object(Default::default()))

@@ -5,7 +5,7 @@ use crate::{Conflict, Store, StoreError};
 use std::sync::Arc;
 use tessera_domain::passkeys::WebAuthnCredential;
 
-fn credential(u: &tessera_domain::user::User, id: &str, at: i64) -> WebAuthnCredential {
+pub(super) fn credential(u: &tessera_domain::user::User, id: &str, at: i64) -> WebAuthnCredential {
     WebAuthnCredential {
         pool_id: u.pool_id.clone(),
         sub: u.sub,
