@@ -139,3 +139,120 @@ async fn sts_credentials_expire_after_an_hour() {
         Err(StsRefusal::Expired)
     ));
 }
+
+/// The identity pools' OpenID signing key rotates: a new key is published an hour before it
+/// signs, tokens signed by the old one keep verifying until they expire, the old key leaves the
+/// JWKS a day after it stopped signing, and a revoked key's tokens fail at once.
+#[tokio::test]
+async fn identity_pool_signing_keys_rotate_and_revoke() {
+    use tessera_engine::identity::{IDENTITY_KEY_GRACE, IDENTITY_KEY_PUBLISH_AHEAD};
+    let app = spawn_app().await;
+    let (pool, _, _) = setup(&app).await;
+    // A guest identity: its OpenID tokens need no login that expires meanwhile.
+    let logins = BTreeMap::new();
+    let identity = app.engine.get_id(&pool, &logins).await.unwrap();
+    let open_id = |app: &TestApp| {
+        let (engine, logins, id) = (app.engine.clone(), logins.clone(), identity.clone());
+        async move {
+            engine
+                .get_open_id_token(id.as_str(), &logins)
+                .await
+                .unwrap()
+                .token
+        }
+    };
+    let kid_of = |token: &str| {
+        use base64::Engine;
+        let header = token.split('.').next().unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(header)
+                .unwrap(),
+        )
+        .unwrap();
+        header["kid"].as_str().unwrap().to_string()
+    };
+    let proves = |app: &TestApp, token: String| {
+        let (engine, id) = (app.engine.clone(), identity.clone());
+        async move {
+            let own = BTreeMap::from([("cognito-identity.amazonaws.com".to_string(), token)]);
+            engine
+                .get_credentials_for_identity(id.as_str(), &own, None)
+                .await
+        }
+    };
+    let published = |app: &TestApp| {
+        let engine = app.engine.clone();
+        async move {
+            let jwks = engine.identity_jwks().await.unwrap();
+            jwks.into_iter().map(|k| k.kid).collect::<Vec<_>>()
+        }
+    };
+    let day = Duration::from_secs(86_400);
+    let ttl = Duration::from_secs(6); // past the nodes' 5-second key cache
+
+    let first = open_id(&app).await;
+    let k1 = kid_of(&first);
+    assert!(proves(&app, first).await.is_ok());
+    // Not due yet: nothing changes.
+    assert!(
+        !app.engine
+            .identity_key_upkeep(Some(day), false)
+            .await
+            .unwrap()
+    );
+
+    // Due: a new key is published, the old one still signs.
+    app.clock.advance(day);
+    assert!(
+        app.engine
+            .identity_key_upkeep(Some(day), false)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !app.engine
+            .identity_key_upkeep(Some(day), false)
+            .await
+            .unwrap()
+    );
+    app.clock.advance(ttl);
+    let keys = published(&app).await;
+    assert_eq!(keys.len(), 2);
+    let k2 = keys.iter().find(|k| **k != k1).unwrap().clone();
+    app.clock
+        .advance(IDENTITY_KEY_PUBLISH_AHEAD - Duration::from_secs(300));
+    let before = open_id(&app).await;
+    assert_eq!(kid_of(&before), k1);
+
+    // Published an hour: the new key signs, and the old key's unexpired tokens still verify.
+    app.clock.advance(Duration::from_secs(300));
+    let after = open_id(&app).await;
+    assert_eq!(kid_of(&after), k2);
+    assert!(proves(&app, before).await.is_ok());
+    assert!(proves(&app, after).await.is_ok());
+
+    // The old key stays published until every token it signed has expired, then goes.
+    app.clock
+        .advance(IDENTITY_KEY_GRACE - Duration::from_secs(60));
+    assert!(!app.engine.identity_key_upkeep(None, false).await.unwrap());
+    app.clock.advance(ttl);
+    assert!(published(&app).await.contains(&k1));
+    app.clock.advance(Duration::from_secs(60));
+    assert!(app.engine.identity_key_upkeep(None, false).await.unwrap());
+    app.clock.advance(ttl);
+    assert_eq!(published(&app).await, vec![k2.clone()]);
+
+    // A revoked key's tokens fail at once; a new key signs.
+    let doomed = open_id(&app).await;
+    assert_eq!(kid_of(&doomed), k2);
+    assert!(app.engine.revoke_identity_key(&k2).await.unwrap());
+    assert!(!app.engine.revoke_identity_key(&k2).await.unwrap());
+    let Err(err) = proves(&app, doomed).await else {
+        panic!("a revoked key's token still proves its identity")
+    };
+    assert_eq!(err.kind().name(), "NotAuthorizedException");
+    let fresh = open_id(&app).await;
+    assert_ne!(kid_of(&fresh), k2);
+    assert!(proves(&app, fresh).await.is_ok());
+}

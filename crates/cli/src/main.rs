@@ -120,23 +120,31 @@ enum UsersAction {
 
 #[derive(Subcommand)]
 enum KeysAction {
-    /// Every key of a pool with its state (next, active, retired, expired, revoked), as JSON lines.
+    /// Every key of a pool with its state (next, active, retired, expired, revoked), as JSON
+    /// lines; with --identity, the identity pools' OpenID signing keys instead.
     List {
         #[command(flatten)]
         server: ServerArgs,
-        #[arg(long)]
-        pool: String,
+        #[arg(long, required_unless_present = "identity")]
+        pool: Option<String>,
+        #[arg(long, conflicts_with = "pool")]
+        identity: bool,
     },
     /// Make the published next keys sign now, retire the current ones (published until their
-    /// tokens expire) and publish new next keys; every pool without --pool.
+    /// tokens expire) and publish new next keys; every pool without --pool. With --identity,
+    /// publish a new identity-pool OpenID signing key instead: it signs once it has been
+    /// published an hour (verifiers cache that JWKS), and the old one stays published until its
+    /// tokens expire.
     Rotate {
         #[command(flatten)]
         server: ServerArgs,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "identity")]
         pool: Option<String>,
+        #[arg(long)]
+        identity: bool,
     },
     /// Withdraw a key at once: it leaves the JWKS and its tokens fail. A signing key is replaced
-    /// by its pool's next key.
+    /// by its pool's next key (an identity-pool key by the newest other one).
     Revoke {
         #[command(flatten)]
         server: ServerArgs,
@@ -447,11 +455,26 @@ async fn keys(action: KeysAction) -> Result<()> {
         Ok(())
     };
     match action {
-        KeysAction::List { server, pool } => {
+        KeysAction::List { server, pool, .. } => {
             let app = offline_app(&server).await?;
-            print(&app.engine().list_signing_keys(&pool_id(&pool)?).await?)
+            match pool {
+                Some(pool) => print(&app.engine().list_signing_keys(&pool_id(&pool)?).await?),
+                None => print_identity_keys(&app.engine().list_identity_keys().await?),
+            }
         }
-        KeysAction::Rotate { server, pool } => {
+        KeysAction::Rotate {
+            server,
+            identity: true,
+            ..
+        } => {
+            let app = offline_app(&server).await?;
+            let engine = app.engine();
+            if !engine.identity_key_upkeep(None, true).await? {
+                eprintln!("a new identity-pool key is published already (or none exists yet)");
+            }
+            print_identity_keys(&engine.list_identity_keys().await?)
+        }
+        KeysAction::Rotate { server, pool, .. } => {
             let app = offline_app(&server).await?;
             let engine = app.engine();
             let pools = match pool {
@@ -479,9 +502,27 @@ async fn keys(action: KeysAction) -> Result<()> {
         }
         KeysAction::Revoke { server, kid } => {
             let app = offline_app(&server).await?;
-            print(&[app.engine().revoke_signing_key(&kid).await?])
+            let engine = app.engine();
+            match engine.revoke_signing_key(&kid).await {
+                Ok(key) => print(&[key]),
+                // Not a user pool's key: perhaps the identity pools'.
+                Err(e) => {
+                    if !engine.revoke_identity_key(&kid).await? {
+                        return Err(e.into());
+                    }
+                    eprintln!("revoked identity-pool signing key {kid}");
+                    print_identity_keys(&engine.list_identity_keys().await?)
+                }
+            }
         }
     }
+}
+
+fn print_identity_keys(keys: &[tessera_engine::identity::IdentityKeyInfo]) -> Result<()> {
+    for key in keys {
+        println!("{}", serde_json::to_string(key)?);
+    }
+    Ok(())
 }
 
 async fn users(action: UsersAction) -> Result<()> {

@@ -108,3 +108,8 @@ pub(crate) fn note_outcome(outcome: &'static str) {
 pub(crate) fn event(event: &str, pool: &UserPoolId, detail: &str) {
     tracing::info!(target: TARGET, event, pool = %pool, detail, "audit");
 }
+
+/// A security event of the deployment rather than of one pool (identity-pool keys).
+pub(crate) fn event_global(event: &str, detail: &str) {
+    tracing::info!(target: TARGET, event, detail, "audit");
+}

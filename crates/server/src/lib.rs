@@ -429,6 +429,9 @@ impl Application {
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "signing-key upkeep failed"),
                     }
+                    if let Err(e) = engine.identity_key_upkeep(rotate_after, false).await {
+                        tracing::warn!(error = %e, "identity-pool key upkeep failed");
+                    }
                 }
             })
         };

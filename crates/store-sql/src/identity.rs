@@ -265,6 +265,15 @@ macro_rules! identity_tx {
                 Ok(())
             }
 
+            async fn delete_identity_signing_key(&mut self, kid: &str) -> tessera_store::StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM identity_signing_keys WHERE kid = $1")
+                    .bind(kid)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn identity_signing_keys(&mut self) -> tessera_store::StoreResult<Vec<tessera_store::IdentitySigningKey>> {
                 use sqlx::Row;
                 let rows = sqlx::query("SELECT kid, sealed_private, public_jwk, created_at FROM identity_signing_keys ORDER BY created_at, kid")

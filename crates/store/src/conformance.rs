@@ -2668,4 +2668,14 @@ pub async fn identity_signing_keys_round_trip(store: Arc<dyn Store>) {
         tx.identity_signing_keys().await.unwrap(),
         vec![key("b", 5), key("c", 5), key("a", 9)]
     );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_identity_signing_key("c").await.unwrap());
+    assert!(!tx.delete_identity_signing_key("c").await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.identity_signing_keys().await.unwrap(),
+        vec![key("b", 5), key("a", 9)]
+    );
 }

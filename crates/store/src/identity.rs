@@ -65,4 +65,6 @@ pub trait IdentityTx: Send {
     async fn insert_identity_signing_key(&mut self, key: &IdentitySigningKey) -> StoreResult<()>;
     /// Every identity-pool signing key, oldest first (ties by kid).
     async fn identity_signing_keys(&mut self) -> StoreResult<Vec<IdentitySigningKey>>;
+    /// Removes a key (rotated out, or revoked); false when there was none.
+    async fn delete_identity_signing_key(&mut self, kid: &str) -> StoreResult<bool>;
 }

@@ -10,7 +10,7 @@ mod public_logins;
 pub use credentials::{IssuedCredentials, StsCaller, StsRefusal};
 pub use identities::IdentityPage;
 pub use logins::LoginProof;
-pub use openid::OpenIdToken;
+pub use openid::{IDENTITY_KEY_GRACE, IDENTITY_KEY_PUBLISH_AHEAD, IdentityKeyInfo, OpenIdToken};
 
 use crate::Engine;
 use crate::error::{EngineResult, on_conflict};

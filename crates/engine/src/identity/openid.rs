@@ -16,11 +16,12 @@ use crate::error::{EngineError, EngineResult, on_conflict};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tessera_crypto::jwt::{Jwk, SigningKey};
 use tessera_domain::identity::{
     DEVELOPER_LOGIN, Identity, IdentityId, IdentityPool, identity_not_found,
 };
-use tessera_domain::{DomainError, ErrorKind};
+use tessera_domain::{DomainError, ErrorKind, Timestamp};
 use tessera_store::{Conflict, IdentitySigningKey};
 
 /// GetOpenIdToken's tokens last 10 minutes.
@@ -32,6 +33,35 @@ const SEALING_PURPOSE: &str = "identity-signing-key";
 pub(crate) struct IdentityKeys {
     signer: SigningKey,
     public: Vec<Jwk>,
+    loaded_at: Timestamp,
+}
+
+/// A new identity-pool signing key is published (in the JWKS) this long before it signs, so
+/// verifiers that cache the JWKS hold it before they meet a token it signed.
+pub const IDENTITY_KEY_PUBLISH_AHEAD: Duration = Duration::from_secs(3600);
+/// A replaced key stays published this long after its successor began signing: past the
+/// longest OpenID token (GetOpenIdTokenForDeveloperIdentity's 24 hours), with 5 minutes' slack.
+pub const IDENTITY_KEY_GRACE: Duration = Duration::from_secs(24 * 3600 + 300);
+/// How long a node trusts its copy of the keys before reading them again.
+const IDENTITY_KEYS_TTL: Duration = Duration::from_secs(5);
+
+/// An identity-pool signing key as `tessera keys list` shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IdentityKeyInfo {
+    pub kid: String,
+    pub created_at: Timestamp,
+    pub signing: bool,
+}
+
+/// The key that signs at `now`: the newest published at least [`IDENTITY_KEY_PUBLISH_AHEAD`]
+/// ago, or, when none is that old yet (a new deployment, or after a revocation), the oldest.
+fn identity_signer(stored: &[IdentitySigningKey], now: Timestamp) -> Option<&IdentitySigningKey> {
+    let ripe = now.minus(IDENTITY_KEY_PUBLISH_AHEAD);
+    stored
+        .iter()
+        .rev()
+        .find(|k| k.created_at <= ripe)
+        .or(stored.first())
 }
 
 /// An OpenID token and the identity it names.
@@ -50,14 +80,17 @@ impl Engine {
         format!("{}/cognito-identity", self.inner.settings.issuer_base)
     }
 
-    /// The identity pools' signing keys, created (and stored) at first use.
+    /// The identity pools' signing keys, created (and stored) at first use, re-read every
+    /// [`IDENTITY_KEYS_TTL`] so a rotation or revocation on any node reaches this one.
     async fn identity_keys(&self) -> EngineResult<Arc<IdentityKeys>> {
+        let now = self.now();
         if let Some(k) = self
             .inner
             .identity_keys
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+            && now.since(k.loaded_at) < IDENTITY_KEYS_TTL
         {
             return Ok(k);
         }
@@ -66,14 +99,7 @@ impl Engine {
             tx.identity_signing_keys().await?
         };
         if stored.is_empty() {
-            let (key, der) = tokio::task::spawn_blocking(SigningKey::generate).await??;
-            let record = IdentitySigningKey {
-                kid: key.kid().to_string(),
-                sealed_private: self.inner.master.seal(SEALING_PURPOSE, &der),
-                public_jwk: serde_json::to_string(key.jwk())
-                    .map_err(|e| EngineError::Internal(e.to_string()))?,
-                created_at: self.now(),
-            };
+            let record = self.new_identity_key().await?;
             let mut tx = self.inner.store.begin().await?;
             tx.insert_identity_signing_key(&record).await?;
             tx.commit().await?;
@@ -87,13 +113,12 @@ impl Engine {
                     .map_err(|e| EngineError::Internal(e.to_string()))?,
             );
         }
-        let oldest = stored
-            .first()
+        let signing = identity_signer(&stored, now)
             .ok_or_else(|| EngineError::Internal("no identity signing key".into()))?;
         let der = self
             .inner
             .master
-            .open(SEALING_PURPOSE, &oldest.sealed_private)
+            .open(SEALING_PURPOSE, &signing.sealed_private)
             .map_err(|_| {
                 EngineError::Internal(
                     "the identity-pool signing key can't be opened: is the master key the one it was sealed with?"
@@ -103,6 +128,7 @@ impl Engine {
         let keys = Arc::new(IdentityKeys {
             signer: SigningKey::from_pkcs8(&der)?,
             public,
+            loaded_at: now,
         });
         *self
             .inner
@@ -110,6 +136,112 @@ impl Engine {
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Some(keys.clone());
         Ok(keys)
+    }
+
+    async fn new_identity_key(&self) -> EngineResult<IdentitySigningKey> {
+        let (key, der) = tokio::task::spawn_blocking(SigningKey::generate).await??;
+        Ok(IdentitySigningKey {
+            kid: key.kid().to_string(),
+            sealed_private: self.inner.master.seal(SEALING_PURPOSE, &der),
+            public_jwk: serde_json::to_string(key.jwk())
+                .map_err(|e| EngineError::Internal(e.to_string()))?,
+            created_at: self.now(),
+        })
+    }
+
+    fn forget_identity_keys(&self) {
+        *self
+            .inner
+            .identity_keys
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The identity-pool signing keys as `tessera keys list` shows them: kid, creation and
+    /// whether it signs now, oldest first.
+    pub async fn list_identity_keys(&self) -> EngineResult<Vec<IdentityKeyInfo>> {
+        let now = self.now();
+        let stored = {
+            let mut tx = self.inner.store.read().await?;
+            tx.identity_signing_keys().await?
+        };
+        let signing = identity_signer(&stored, now).map(|k| k.kid.clone());
+        Ok(stored
+            .iter()
+            .map(|k| IdentityKeyInfo {
+                kid: k.kid.clone(),
+                created_at: k.created_at,
+                signing: signing.as_deref() == Some(k.kid.as_str()),
+            })
+            .collect())
+    }
+
+    /// Identity-key upkeep (every node, now and then; `tessera keys rotate` with `force`):
+    /// publishes a new key when the newest is older than `rotate_after` (or at once when
+    /// forced and none is waiting), and drops keys replaced long enough ago that no token they
+    /// signed is still valid. Returns whether anything changed.
+    pub async fn identity_key_upkeep(
+        &self,
+        rotate_after: Option<Duration>,
+        force: bool,
+    ) -> EngineResult<bool> {
+        let now = self.now();
+        let stored = {
+            let mut tx = self.inner.store.read().await?;
+            tx.identity_signing_keys().await?
+        };
+        let (Some(newest), Some(signing)) = (stored.last(), identity_signer(&stored, now)) else {
+            // No key yet: the first is made when the first token is.
+            return Ok(false);
+        };
+        let waiting = newest.kid != signing.kid;
+        let due = rotate_after.is_some_and(|age| now.since(newest.created_at) >= age);
+        let fresh = if (force || due) && !waiting {
+            Some(self.new_identity_key().await?)
+        } else {
+            None
+        };
+        // The signer has signed since it was published ahead; older keys go once every token
+        // they signed has expired.
+        let signing_since = signing.created_at.plus(IDENTITY_KEY_PUBLISH_AHEAD);
+        let gone: Vec<&str> = stored
+            .iter()
+            .take_while(|k| k.kid != signing.kid)
+            .filter(|_| now.since(signing_since) >= IDENTITY_KEY_GRACE)
+            .map(|k| k.kid.as_str())
+            .collect();
+        if fresh.is_none() && gone.is_empty() {
+            return Ok(false);
+        }
+        let mut tx = self.inner.store.begin().await?;
+        if let Some(key) = &fresh {
+            tx.insert_identity_signing_key(key).await?;
+        }
+        for kid in &gone {
+            tx.delete_identity_signing_key(kid).await?;
+        }
+        tx.commit().await?;
+        self.forget_identity_keys();
+        tracing::info!(
+            published = fresh.as_ref().map(|k| k.kid.as_str()),
+            removed = ?gone,
+            "identity-pool signing keys rotated"
+        );
+        Ok(true)
+    }
+
+    /// Withdraws an identity-pool signing key at once: it leaves the JWKS and the tokens it
+    /// signed are refused; the newest remaining key signs (a new one is made if none remains).
+    /// False when no such key exists.
+    pub async fn revoke_identity_key(&self, kid: &str) -> EngineResult<bool> {
+        let mut tx = self.inner.store.begin().await?;
+        let removed = tx.delete_identity_signing_key(kid).await?;
+        tx.commit().await?;
+        self.forget_identity_keys();
+        if removed {
+            crate::audit::event_global("signing_key_revoked", &format!("identity key {kid}"));
+        }
+        Ok(removed)
     }
 
     /// The JWKS of identity-pool OpenID tokens.
@@ -152,9 +284,16 @@ impl Engine {
                 "Invalid login token. {d}"
             )))
         };
-        let keys = self.identity_keys().await?;
+        let mut keys = self.identity_keys().await?;
         let kid = tessera_crypto::jwt::kid_of(token)
             .ok_or_else(|| invalid("Couldn't verify signed token."))?;
+        if !keys.public.iter().any(|k| k.kid == kid)
+            && self.now().since(keys.loaded_at) >= Duration::from_secs(1)
+        {
+            // A key another node published since this one last looked (at most once a second).
+            self.forget_identity_keys();
+            keys = self.identity_keys().await?;
+        }
         let jwk = keys
             .public
             .iter()
