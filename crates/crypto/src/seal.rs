@@ -119,8 +119,8 @@ impl MasterKey {
 
     /// `nonce ‖ ciphertext ‖ tag`.
     fn open_body(&self, purpose: &str, body: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let nonce = Nonce::try_assume_unique_for_key(&body[..NONCE_LEN])
-            .map_err(|_| CryptoError::Open)?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(&body[..NONCE_LEN]).map_err(|_| CryptoError::Open)?;
         let mut buf = Zeroizing::new(body[NONCE_LEN..].to_vec());
         let len = self
             .key

@@ -31,6 +31,7 @@ mod documents;
 mod federation;
 mod iam;
 mod passkeys;
+mod reseal;
 mod sessions;
 mod sync;
 mod threat;
@@ -39,6 +40,7 @@ pub use documents::*;
 pub use federation::*;
 pub use iam::*;
 pub use passkeys::*;
+pub use reseal::*;
 pub use sessions::*;
 pub use sync::*;
 pub use threat::*;
@@ -88,7 +90,8 @@ macro_rules! store_conformance {
             import_jobs_advance_by_compare_and_set_and_go_with_the_pool,
             terms_one_of_each_kind_per_client, cimd_policies_and_cached_documents,
             webauthn_credentials_are_unique_per_pool_and_owned_by_their_user,
-            active_token_families_are_a_users_sessions);
+            active_token_families_are_a_users_sessions,
+            sealed_values_are_found_everywhere_and_replaced_by_compare_and_set);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
