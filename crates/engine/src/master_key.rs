@@ -32,6 +32,9 @@ use zeroize::Zeroizing;
 /// The deployment value holding the derive secret, sealed.
 pub(crate) const DERIVE_SECRET: &str = "master-key-derive-secret";
 
+/// Passes over the store at most, when requests keep writing back values read before a pass.
+const PASSES: usize = 3;
+
 /// Deployment values sealed with the master key (sealed with their own name as purpose).
 const SEALED_META: [&str; 2] = [crate::keys::MASTER_KEY_CHECK, DERIVE_SECRET];
 
@@ -169,7 +172,47 @@ impl Engine {
     /// Re-seals every secret at rest with the current master key, `rows` rows per transaction,
     /// then the deployment's own sealed values. Harmless to repeat: values under the current key
     /// are skipped without being opened.
+    ///
+    /// A request that read a row before it was re-sealed may write it back afterwards with the
+    /// value it read; so passes repeat (at most [`PASSES`]) until one finds nothing to do.
+    /// `resealed` counts all passes, `already_current` the first (what this run found done), the
+    /// problems the last.
     pub async fn reseal_master_key(&self, rows: usize) -> EngineResult<ResealReport> {
+        let master: &Keyring = &self.inner.master;
+        let mut places = self.reseal_pass(rows).await?;
+        let moved = |counts: &[ResealCount]| {
+            counts
+                .iter()
+                .any(|c| c.resealed > 0 || c.changed_meanwhile > 0)
+        };
+        let mut last_moved = moved(&places);
+        for _ in 1..PASSES {
+            if !last_moved {
+                break;
+            }
+            let again = self.reseal_pass(rows).await?;
+            last_moved = moved(&again);
+            for (total, last) in places.iter_mut().zip(again) {
+                total.resealed += last.resealed;
+                total.changed_meanwhile = last.changed_meanwhile;
+                total.unopenable = last.unopenable;
+            }
+        }
+        // Last, and only once nothing is left under a previous key: until then the master-key
+        // check still needs the previous key, so a node given only the new key refuses to start
+        // rather than fail on values the rotation hasn't reached.
+        let mut report = ResealReport {
+            key_id: key_id_hex(&master.key_ids().0),
+            places,
+        };
+        if report.left_behind() == 0 {
+            report.places.push(self.reseal_meta().await?);
+        }
+        Ok(report)
+    }
+
+    /// One pass over every place.
+    async fn reseal_pass(&self, rows: usize) -> EngineResult<Vec<ResealCount>> {
         let master: &Keyring = &self.inner.master;
         let mut places = Vec::new();
         for place in SealedPlace::ALL {
@@ -205,17 +248,7 @@ impl Engine {
             }
             places.push(count);
         }
-        // Last, and only once nothing is left under a previous key: until then the master-key
-        // check still needs the previous key, so a node given only the new key refuses to start
-        // rather than fail on values the rotation hasn't reached.
-        let mut report = ResealReport {
-            key_id: key_id_hex(&master.key_ids().0),
-            places,
-        };
-        if report.left_behind() == 0 {
-            report.places.push(self.reseal_meta().await?);
-        }
-        Ok(report)
+        Ok(places)
     }
 
     /// The deployment's own sealed values.

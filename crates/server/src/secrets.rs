@@ -151,3 +151,48 @@ pub fn root_credentials(settings: &Settings) -> Result<RootCredentials> {
     write_private(&path, serde_json::to_string_pretty(&creds)?.as_bytes())?;
     Ok(creds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn key() -> (String, tessera_crypto::seal::KeyId) {
+        let (k, bytes) = MasterKey::generate();
+        (STANDARD.encode(bytes.as_ref()), k.id())
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's own error type
+    fn previous_keys_come_from_configuration_and_the_data_directory() {
+        figment::Jail::expect_with(|jail| {
+            let run = |jail: &mut figment::Jail| -> Result<()> {
+                let ((a, a_id), (b, b_id), (c, c_id)) = (key(), key(), key());
+                jail.set_env("TESSERA_DATA_DIR", "data");
+                jail.set_env("TESSERA_PREVIOUS_MASTER_KEYS", format!("{a}, {b}"));
+                std::fs::create_dir_all("data")?;
+                std::fs::write(format!("data/{PREVIOUS_KEYS_FILE}"), format!("{c}\n\n"))?;
+                // The key in the data directory: configured previous keys, then the file's.
+                let settings = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+                let ring = master_key(&settings)?;
+                assert_eq!(ring.key_ids().1, vec![a_id, b_id, c_id]);
+                // A configured key: the data directory's files are not read.
+                jail.set_env("TESSERA_MASTER_KEY", &b);
+                let settings = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+                let ring = master_key(&settings)?;
+                assert_eq!(ring.key_ids(), (b_id, vec![a_id]));
+                // A malformed previous key stops the start, naming where it came from.
+                jail.set_env("TESSERA_PREVIOUS_MASTER_KEYS", "not base64!");
+                let settings = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+                let err = master_key(&settings).err().map(|e| format!("{e:#}"));
+                assert!(
+                    err.as_deref()
+                        .is_some_and(|e| e.contains("previous_master_keys[0]")),
+                    "{err:?}"
+                );
+                Ok(())
+            };
+            run(jail).map_err(|e| format!("{e:#}").into())
+        });
+    }
+}
