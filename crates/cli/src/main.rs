@@ -57,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// The master key that seals secrets at rest: rotate it online (see README, Master key).
+    MasterKey {
+        #[command(subcommand)]
+        action: MasterKeyAction,
+    },
     /// A user pool's users: export them (with their password hashes), read an import job's
     /// error log.
     Users {
@@ -115,6 +120,25 @@ enum UsersAction {
         pool: String,
         #[arg(long)]
         job: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MasterKeyAction {
+    /// Re-seal every secret at rest under a new master key while the servers run. With the key
+    /// in the data directory: generates the new key (or takes --new-key-file), keeps the old one
+    /// in master.key.previous, waits for running servers to load both, re-seals. With
+    /// TESSERA_MASTER_KEY: the new key is the configured one (or --new-key-file), the old ones
+    /// come from TESSERA_PREVIOUS_MASTER_KEYS; only re-seals. Safe to run again.
+    Rotate {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The new key (base64 of 32 bytes) instead of a generated one.
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+        /// Seconds to wait after replacing master.key for running servers to load it.
+        #[arg(long, default_value_t = 2 * tessera_server::master_key::KEY_FILE_POLL.as_secs())]
+        settle_secs: u64,
     },
 }
 
@@ -525,6 +549,61 @@ fn print_identity_keys(keys: &[tessera_engine::identity::IdentityKeyInfo]) -> Re
     Ok(())
 }
 
+async fn master_key(action: MasterKeyAction) -> Result<()> {
+    let MasterKeyAction::Rotate {
+        server,
+        new_key_file,
+        settle_secs,
+    } = action;
+    let settings = server.settings()?;
+    // Built with the keys as they are: the store is known to open before anything changes.
+    let app = offline_app(&server).await?;
+    let done = tessera_server::master_key::rotate(
+        &settings,
+        app.engine(),
+        new_key_file.as_deref(),
+        std::time::Duration::from_secs(settle_secs),
+    )
+    .await?;
+    if let Some(path) = &done.key_file {
+        eprintln!(
+            "new master key in {} (the old one appended to {})",
+            path.display(),
+            path.with_file_name(tessera_server::master_key::PREVIOUS_KEYS_FILE)
+                .display()
+        );
+    }
+    let (current, previous) = &done.key_ids;
+    eprintln!(
+        "re-sealed under master key {current} (previous: {})",
+        if previous.is_empty() {
+            "none".to_string()
+        } else {
+            previous.join(", ")
+        }
+    );
+    for c in &done.report.places {
+        println!("{}", serde_json::to_string(c)?);
+    }
+    let left = done.report.left_behind();
+    if done.report.unopenable() > 0 {
+        anyhow::bail!(
+            "{} value(s) open with no key given (sealed with a key this command wasn't given): keep every previous key until they are found",
+            done.report.unopenable()
+        );
+    }
+    if left > 0 {
+        eprintln!(
+            "{left} value(s) changed while being re-sealed: run this command again to check them"
+        );
+    } else {
+        eprintln!(
+            "every secret at rest is sealed with {current}; keep the previous key(s) configured for 7 days (threat-protection feedback links), then remove them"
+        );
+    }
+    Ok(())
+}
+
 async fn users(action: UsersAction) -> Result<()> {
     use std::io::Write as _;
     match action {
@@ -605,6 +684,7 @@ async fn main() -> Result<()> {
         }
         Command::Keys { action } => keys(action).await,
         Command::Users { action } => users(action).await,
+        Command::MasterKey { action } => master_key(action).await,
         Command::Breach {
             action:
                 BreachAction::Import {

@@ -40,7 +40,7 @@ pub struct ClientUpdate {
 
 const SECRET_ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
-fn secret_purpose(client: &ClientId) -> String {
+pub(crate) fn secret_purpose(client: &ClientId) -> String {
     format!("client-secret:{client}")
 }
 

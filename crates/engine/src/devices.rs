@@ -30,7 +30,11 @@ fn no_device() -> EngineError {
 }
 
 fn verifier_purpose(pool: &UserPool, key: &str) -> String {
-    format!("device-verifier:{}:{key}", pool.id)
+    device_verifier_purpose(&pool.id, key)
+}
+
+pub(crate) fn device_verifier_purpose(pool: &tessera_domain::UserPoolId, key: &str) -> String {
+    format!("device-verifier:{pool}:{key}")
 }
 
 fn b_purpose(key: &str) -> String {

@@ -44,7 +44,7 @@ pub struct ProviderPage {
     pub next_token: Option<String>,
 }
 
-fn secret_purpose(pool: &UserPoolId, provider: &str, key: &str) -> String {
+pub(crate) fn secret_purpose(pool: &UserPoolId, provider: &str, key: &str) -> String {
     format!("idp-secret:{pool}:{provider}:{key}")
 }
 

@@ -186,7 +186,7 @@ impl KeyRing {
     }
 }
 
-fn purpose(pool: &UserPoolId, kid: &str) -> String {
+pub(crate) fn purpose(pool: &UserPoolId, kid: &str) -> String {
     format!("signing-key:{pool}:{kid}")
 }
 
@@ -537,17 +537,29 @@ impl Engine {
 }
 
 /// The deployment value that proves the master key: sealed with it at first start.
-const MASTER_KEY_CHECK: &str = "master-key-check";
+pub(crate) const MASTER_KEY_CHECK: &str = "master-key-check";
 
 impl Engine {
     /// Fails when the master key isn't the one this store's secrets were sealed with, so a node
     /// with the wrong key refuses to start instead of failing every request that opens a secret.
     /// The first start of a store seals a check value; a store from before the check is proved
     /// against a sealed signing key first.
+    ///
+    /// Then installs the store's derive secret (see [`crate::master_key`]), so derived values
+    /// stay the same whichever master key is current.
     pub async fn check_master_key(&self) -> EngineResult<()> {
+        let check = self.verified_master_key_check().await?;
+        self.install_derive_secret(&check).await
+    }
+
+    /// The store's master-key check value, once it opens with a key of the ring.
+    async fn verified_master_key_check(&self) -> EngineResult<Vec<u8>> {
         let mismatch = || {
             EngineError::Internal(
-                "the master key doesn't match the one this store's secrets were sealed with: start                  with the store's own master key (TESSERA_MASTER_KEY / master_key, or master.key in                  the data directory)"
+                "the master key doesn't match the one this store's secrets were sealed with: start \
+                 with the store's own master key (TESSERA_MASTER_KEY / master_key, or master.key in \
+                 the data directory; during a master-key rotation, the old key among \
+                 TESSERA_PREVIOUS_MASTER_KEYS / previous_master_keys)"
                     .into(),
             )
         };
@@ -556,7 +568,7 @@ impl Engine {
         if let Some(sealed) = tx.get_meta(MASTER_KEY_CHECK).await? {
             return master
                 .open(MASTER_KEY_CHECK, &sealed)
-                .map(drop)
+                .map(|_| sealed.clone())
                 .map_err(|_| mismatch());
         }
         if let Some(pool) = tx.list_pools(None, 1).await?.into_iter().next()
@@ -573,18 +585,14 @@ impl Engine {
         }
         drop(tx);
         let mut tx = self.inner.store.begin().await?;
-        let written = tx
-            .insert_meta(
-                MASTER_KEY_CHECK,
-                &master.seal(MASTER_KEY_CHECK, b"tessera master key"),
-            )
-            .await?;
+        let check = master.seal(MASTER_KEY_CHECK, b"tessera master key");
+        let written = tx.insert_meta(MASTER_KEY_CHECK, &check).await?;
         tx.commit().await?;
         if written {
-            Ok(())
+            Ok(check)
         } else {
             // Another node wrote it first: check against theirs.
-            Box::pin(self.check_master_key()).await
+            Box::pin(self.verified_master_key_check()).await
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod identity;
 pub mod identity_providers;
 mod keys;
 pub mod log_delivery;
+pub mod master_key;
 mod mfa;
 mod migration;
 mod oauth;
@@ -88,7 +89,7 @@ pub use verification::{ConfirmForgotPassword, ConfirmSignUp};
 
 use std::sync::Arc;
 use tessera_crypto::password::HashCost;
-use tessera_crypto::seal::MasterKey;
+use tessera_crypto::seal::Keyring;
 use tessera_store::Store;
 
 /// What an engine needs to know about its deployment.
@@ -120,7 +121,8 @@ pub struct Engine {
 struct Inner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    master: MasterKey,
+    /// The master key (seals) and the keys it replaced (open only, during a rotation).
+    master: Keyring,
     /// Invokes the functions named in pools' LambdaConfig.
     triggers: Arc<dyn TriggerInvoker>,
     hasher: hashing::Hasher,
@@ -159,7 +161,7 @@ impl Engine {
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        master: MasterKey,
+        master: impl Into<Keyring>,
         triggers: Arc<dyn TriggerInvoker>,
         settings: EngineSettings,
     ) -> EngineResult<Self> {
@@ -168,7 +170,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 store,
                 clock,
-                master,
+                master: master.into(),
                 triggers,
                 hasher,
                 keys: keys::KeyRing::default(),

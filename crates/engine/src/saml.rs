@@ -32,7 +32,7 @@ pub const DERIVED_KEYS: [&str; 4] = [
     "SSOPostBindingURI",
 ];
 
-fn key_purpose(pool: &UserPoolId, which: &str) -> String {
+pub(crate) fn key_purpose(pool: &UserPoolId, which: &str) -> String {
     format!("saml-sp-key:{pool}:{which}")
 }
 

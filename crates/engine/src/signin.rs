@@ -42,7 +42,14 @@ fn json_list(factors: &[MfaFactor]) -> String {
 
 /// The sealing purpose of a TOTP secret: bound to its user.
 pub(crate) fn totp_purpose(pool: &UserPool, user: &User) -> String {
-    format!("totp-secret:{}:{}", pool.id, user.sub)
+    totp_purpose_of(&pool.id, &user.sub)
+}
+
+pub(crate) fn totp_purpose_of(
+    pool: &tessera_domain::UserPoolId,
+    sub: &tessera_domain::Sub,
+) -> String {
+    format!("totp-secret:{pool}:{sub}")
 }
 
 /// One sign-in in progress: where it happens and what it carries between challenges.

@@ -28,7 +28,7 @@ use tessera_store::UserLookup;
 /// How far a client's TIMESTAMP may be from our clock.
 const TIMESTAMP_SKEW: Duration = Duration::from_secs(5 * 60);
 
-fn verifier_purpose(pool: &UserPoolId, sub: &Sub) -> String {
+pub(crate) fn verifier_purpose(pool: &UserPoolId, sub: &Sub) -> String {
     format!("srp-verifier:{pool}:{sub}")
 }
 

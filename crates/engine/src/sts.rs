@@ -123,7 +123,7 @@ fn access_denied(message: impl Into<String>) -> EngineError {
     DomainError::new(ErrorKind::IamAccessDenied, message).into()
 }
 
-fn sealing_purpose(access_key_id: &str) -> String {
+pub(crate) fn sealing_purpose(access_key_id: &str) -> String {
     format!("sts-role-secret:{access_key_id}")
 }
 

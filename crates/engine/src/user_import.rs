@@ -43,7 +43,7 @@ const ALGORITHMS: &[&str] = &[
     "FIREBASE_SCRYPT",
 ];
 
-fn token_purpose(pool: &UserPoolId, job_id: &str) -> String {
+pub(crate) fn token_purpose(pool: &UserPoolId, job_id: &str) -> String {
     format!("user-import-upload:{pool}:{job_id}")
 }
 

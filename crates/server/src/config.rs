@@ -49,6 +49,10 @@ pub struct Config {
     pub hash_cost: Option<HashCost>,
     /// Base64 of the 32-byte master key. Without it, one is generated in the data directory.
     pub master_key: Option<String>,
+    /// Base64 master keys this one replaced (a list, or comma-separated): they open what they
+    /// sealed but seal nothing, while `tessera master-key rotate` re-seals it (see README).
+    #[serde(deserialize_with = "comma_list")]
+    pub previous_master_keys: Vec<String>,
     pub root_access_key_id: Option<String>,
     pub root_secret_access_key: Option<String>,
     /// Maximum request body in bytes.
@@ -318,6 +322,7 @@ impl Default for Config {
             dev: false,
             hash_cost: None,
             master_key: None,
+            previous_master_keys: Vec::new(),
             root_access_key_id: None,
             root_secret_access_key: None,
             body_limit: tessera_http::DEFAULT_BODY_LIMIT,
@@ -365,6 +370,7 @@ pub const FIELDS: &[&str] = &[
     "dev",
     "hash_cost",
     "master_key",
+    "previous_master_keys",
     "root_access_key_id",
     "root_secret_access_key",
     "body_limit",
@@ -494,6 +500,8 @@ pub struct Settings {
     pub dev: bool,
     pub hash_cost: HashCost,
     pub master_key: Option<String>,
+    /// Keys the master key replaced: they open, never seal.
+    pub previous_master_keys: Vec<String>,
     pub root_credentials: Option<(String, String)>,
     pub body_limit: usize,
     pub database_max_connections: u32,
@@ -770,6 +778,7 @@ impl Settings {
             dev: c.dev,
             hash_cost,
             master_key: c.master_key,
+            previous_master_keys: c.previous_master_keys,
             root_credentials,
             body_limit: c.body_limit,
             database_max_connections: c.database_max_connections,

@@ -8,6 +8,7 @@ pub mod breach;
 pub mod config;
 mod geoip;
 pub mod log_sink;
+pub mod master_key;
 mod oidc;
 mod secrets;
 mod sync_sink;
@@ -175,6 +176,9 @@ pub struct Application {
     messengers: Arc<Messengers>,
     outbox_poll: Duration,
     key_rotation: Option<Duration>,
+    /// The settings to re-read the master key files with, when the key lives in the data
+    /// directory (see [`master_key::follow_key_files`]).
+    key_files: Option<Settings>,
     /// Where Cognito Sync's stream records and push notifications go.
     sync_deliveries: Arc<sync_sink::SyncDeliveries>,
     pub root: RootCredentials,
@@ -371,6 +375,7 @@ impl Application {
             sync_deliveries,
             outbox_poll: settings.outbox_poll,
             key_rotation: settings.key_rotation,
+            key_files: settings.master_key.is_none().then(|| settings.clone()),
             root,
             public_url,
             function_host,
@@ -435,6 +440,9 @@ impl Application {
                 }
             })
         };
+        let key_files = self
+            .key_files
+            .map(|s| tokio::spawn(master_key::follow_key_files(s, self.engine.clone())));
         let sweeper = {
             let engine = self.engine.clone();
             tokio::spawn(async move {
@@ -597,6 +605,9 @@ impl Application {
         };
         sweeper.abort();
         key_upkeep.abort();
+        if let Some(f) = key_files {
+            f.abort();
+        }
         courier.abort();
         sync_courier.abort();
         upkeep.abort();

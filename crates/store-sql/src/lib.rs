@@ -16,6 +16,7 @@ pub mod history;
 pub mod iam;
 pub mod identity;
 pub mod passkeys;
+pub mod reseal;
 pub mod sync;
 pub mod terms;
 pub mod threat;
@@ -1572,5 +1573,6 @@ macro_rules! sql_tx {
         $crate::cimd_tx!($tx, $db);
         $crate::passkey_tx!($tx, $db);
         $crate::history_tx!($tx, $db);
+        $crate::reseal_tx!($tx, $db);
     };
 }

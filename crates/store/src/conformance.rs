@@ -32,6 +32,7 @@ mod federation;
 mod history;
 mod iam;
 mod passkeys;
+mod reseal;
 mod sessions;
 mod sync;
 mod threat;
@@ -41,6 +42,7 @@ pub use federation::*;
 pub use history::*;
 pub use iam::*;
 pub use passkeys::*;
+pub use reseal::*;
 pub use sessions::*;
 pub use sync::*;
 pub use threat::*;
@@ -91,7 +93,8 @@ macro_rules! store_conformance {
             terms_one_of_each_kind_per_client, cimd_policies_and_cached_documents,
             webauthn_credentials_are_unique_per_pool_and_owned_by_their_user,
             active_token_families_are_a_users_sessions,
-            writes_journal_their_before_images, a_recovery_pauses_the_pools_writes);
+            writes_journal_their_before_images, a_recovery_pauses_the_pools_writes,
+            sealed_values_are_found_everywhere_and_replaced_by_compare_and_set);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

@@ -19,6 +19,7 @@ pub mod history;
 pub mod iam;
 pub mod identity;
 pub mod passkeys;
+pub mod reseal;
 pub mod sync;
 pub mod terms;
 pub mod threat;
@@ -30,6 +31,7 @@ pub use history::HistoryTx;
 pub use iam::IamTx;
 pub use identity::{IdentitySigningKey, IdentityTx};
 pub use passkeys::PasskeyTx;
+pub use reseal::ResealTx;
 pub use sync::SyncTx;
 pub use terms::TermsTx;
 pub use threat::ThreatTx;
@@ -224,6 +226,7 @@ pub trait Tx:
     + CimdTx
     + PasskeyTx
     + HistoryTx
+    + ResealTx
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 

@@ -59,7 +59,7 @@ pub enum StsRefusal {
     Expired,
 }
 
-fn sealing_purpose(access_key_id: &str) -> String {
+pub(crate) fn sealing_purpose(access_key_id: &str) -> String {
     format!("sts-secret:{access_key_id}")
 }
 

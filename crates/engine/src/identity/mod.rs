@@ -1,7 +1,7 @@
 //! Identity pools (cognito-identity): pool administration here; identities in [`identities`],
 //! login verification in [`logins`], temporary credentials in [`credentials`].
 
-mod credentials;
+pub(crate) mod credentials;
 mod identities;
 mod logins;
 pub(crate) mod openid;

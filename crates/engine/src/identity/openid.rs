@@ -28,7 +28,7 @@ use tessera_store::{Conflict, IdentitySigningKey};
 const OPEN_ID_LIFETIME_SECS: i64 = 600;
 /// GetOpenIdTokenForDeveloperIdentity's default TokenDuration (15 minutes).
 const DEVELOPER_DEFAULT_SECS: i64 = 900;
-const SEALING_PURPOSE: &str = "identity-signing-key";
+pub(crate) const SEALING_PURPOSE: &str = "identity-signing-key";
 
 pub(crate) struct IdentityKeys {
     signer: SigningKey,

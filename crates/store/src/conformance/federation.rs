@@ -10,7 +10,11 @@ use tessera_domain::identity_providers::{
 };
 use tessera_domain::oauth::{AuthorizeRequest, ResponseType};
 
-fn provider(p: &tessera_domain::pool::UserPool, name: &str, ids: &[&str]) -> IdentityProvider {
+pub(super) fn provider(
+    p: &tessera_domain::pool::UserPool,
+    name: &str,
+    ids: &[&str],
+) -> IdentityProvider {
     IdentityProvider {
         pool_id: p.id.clone(),
         name: name.into(),
@@ -266,7 +270,7 @@ pub async fn federated_links_are_unique_and_go_with_the_user(store: Arc<dyn Stor
     tx.commit().await.unwrap();
 }
 
-fn sp_keys(p: &tessera_domain::pool::UserPool, tag: &str) -> SamlSpKeys {
+pub(super) fn sp_keys(p: &tessera_domain::pool::UserPool, tag: &str) -> SamlSpKeys {
     SamlSpKeys {
         pool_id: p.id.clone(),
         signing_certificate: format!(

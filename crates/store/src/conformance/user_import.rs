@@ -5,7 +5,7 @@ use crate::Store;
 use std::sync::Arc;
 use tessera_domain::user_import::{ImportJobStatus, ImportRowError, UserImportJob};
 
-fn job(p: &tessera_domain::pool::UserPool, id: &str, at: i64) -> UserImportJob {
+pub(super) fn job(p: &tessera_domain::pool::UserPool, id: &str, at: i64) -> UserImportJob {
     UserImportJob {
         pool_id: p.id.clone(),
         job_id: id.into(),
