@@ -15,6 +15,7 @@ mod mfa;
 mod operations;
 mod pool_settings;
 mod pools;
+mod recovery;
 mod srp;
 mod sts;
 mod support;

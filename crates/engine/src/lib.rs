@@ -242,7 +242,7 @@ impl Engine {
             )
             .await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(n + self.prune_journals().await?)
     }
 }
 

@@ -285,6 +285,31 @@ fn parse_page_token(token: &str) -> EngineResult<(Timestamp, Uuid)> {
 }
 
 impl Engine {
+    /// Keeps each pool's journal only as far back as its feature plan can recover (1 day on
+    /// Essentials, 14 on Plus, none on Lite): a recovery to `T` reads only entries after `T`,
+    /// and `T` is never older than the window. Returns how many entries went.
+    pub(crate) async fn prune_journals(&self) -> EngineResult<u64> {
+        let now = self.now();
+        let mut after: Option<UserPoolId> = None;
+        let mut pruned = 0;
+        loop {
+            let pools = {
+                let mut tx = self.inner.store.read().await?;
+                tx.list_pools(after.as_ref(), 100).await?
+            };
+            let Some(last) = pools.last() else {
+                return Ok(pruned);
+            };
+            after = Some(last.id.clone());
+            let mut tx = self.inner.store.begin().await?;
+            for pool in &pools {
+                let window = recovery_window(pool).unwrap_or(Duration::ZERO);
+                pruned += tx.prune_pool_history(&pool.id, now.minus(window)).await?;
+            }
+            tx.commit().await?;
+        }
+    }
+
     /// Sets how far in the past a recovery point must be (`pitr_min_age_seconds`).
     pub fn configure_recovery(&self, min_age: Duration) {
         let _ = self.inner.recovery_min_age.set(min_age);

@@ -161,6 +161,16 @@ macro_rules! history_tx {
                 Ok(done.rows_affected())
             }
 
+            async fn prune_pool_history(&mut self, pool: &tessera_domain::UserPoolId, before: tessera_domain::Timestamp) -> tessera_store::StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM pool_history WHERE pool_id = $1 AND at < $2")
+                    .bind(pool.as_str())
+                    .bind(before.millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                Ok(done.rows_affected())
+            }
+
             fn allow_paused_writes(&mut self) {
                 self.paused_ok = true;
             }

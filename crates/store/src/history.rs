@@ -30,6 +30,12 @@ pub trait HistoryTx: Send {
     ) -> StoreResult<Vec<HistoryEntry>>;
     /// Drops journal entries written before `before`; returns how many.
     async fn prune_history(&mut self, before: Timestamp) -> StoreResult<u64>;
+    /// Drops one pool's journal entries written before `before`; returns how many.
+    async fn prune_pool_history(
+        &mut self,
+        pool: &UserPoolId,
+        before: Timestamp,
+    ) -> StoreResult<u64>;
     /// Lets this transaction write to a pool whose writes are paused, and journals its writes as
     /// usual (so a recovery can itself be recovered from).
     fn allow_paused_writes(&mut self);

@@ -196,9 +196,12 @@ pub async fn writes_journal_their_before_images(store: Arc<dyn Store>) {
     );
     drop(tx);
 
-    // Pruning drops what is older than the cut-off.
+    // Pruning drops what is older than the cut-off: one pool's, or every pool's.
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.prune_history(point).await.unwrap() >= 5);
+    let elsewhere = UserPoolId::parse("us-east-1_HISTORYZ").unwrap();
+    assert_eq!(tx.prune_pool_history(&elsewhere, point).await.unwrap(), 0);
+    assert!(tx.prune_pool_history(&p.id, point).await.unwrap() >= 5);
+    assert_eq!(tx.prune_history(point).await.unwrap(), 0);
     let left = changed_since(&mut *tx, &p.id, Timestamp::from_millis(0)).await;
     assert_eq!(left, want);
     tx.commit().await.unwrap();
