@@ -15,7 +15,6 @@
 //! their current values, so a recovery can't reopen a replay window.
 
 use crate::groups::Group;
-use crate::passkeys::WebAuthnCredential;
 use crate::user::User;
 use crate::{Sub, Timestamp, UserPoolId};
 use serde::{Deserialize, Serialize};
@@ -233,18 +232,6 @@ pub fn restored_user(past: &User, current: &User) -> User {
     user
 }
 
-/// The passkey a recovery writes back: the past credential; if the same credential still
-/// exists, its current signature counter and last use (a counter never goes back).
-pub fn restored_passkey(
-    past: &WebAuthnCredential,
-    current: Option<&WebAuthnCredential>,
-) -> WebAuthnCredential {
-    match current {
-        Some(c) => c.clone(),
-        None => past.clone(),
-    }
-}
-
 /// Tallies changes into the four preview rows, in Cognito's order.
 #[derive(Clone, Debug, Default)]
 pub struct PreviewTally {
@@ -297,6 +284,17 @@ impl PreviewTally {
             named(self.mfas, ENTITY_USER_MFAS),
             named(self.passkeys, ENTITY_PASSKEYS),
         ]
+    }
+}
+
+/// How far back a pool on the feature plan `tier` (its `UserPoolTier`; ESSENTIALS when unset,
+/// as Cognito's default) can be recovered: a day on Essentials, 14 days on Plus; `None` on Lite,
+/// which has no point-in-time recovery.
+pub fn recovery_window(tier: Option<&str>) -> Option<Duration> {
+    match tier.unwrap_or("ESSENTIALS") {
+        "LITE" => None,
+        "PLUS" => Some(HISTORY_RETENTION),
+        _ => Some(Duration::from_secs(86_400)),
     }
 }
 
@@ -397,6 +395,20 @@ mod tests {
         assert!(check_restore_point(t(10_000), now, t(0), DEFAULT_MIN_AGE, day).is_err());
         // Before the pool existed.
         assert!(check_restore_point(t(90_000), now, t(95_000), Duration::ZERO, day).is_err());
+    }
+
+    #[test]
+    fn recovery_windows_follow_the_feature_plan() {
+        assert_eq!(recovery_window(None), Some(Duration::from_secs(86_400)));
+        assert_eq!(
+            recovery_window(Some("ESSENTIALS")),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            recovery_window(Some("PLUS")),
+            Some(Duration::from_secs(14 * 86_400))
+        );
+        assert_eq!(recovery_window(Some("LITE")), None);
     }
 
     #[test]

@@ -39,24 +39,20 @@ pub struct RecoveryPage {
     pub next_token: Option<String>,
 }
 
-/// The recovery window of the pool's feature plan: a day on Essentials (Cognito's default
-/// plan), 14 days on Plus; Lite has no point-in-time recovery.
+/// The recovery window of the pool's feature plan (FeatureUnavailableInTierException on Lite).
 fn recovery_window(pool: &UserPool) -> EngineResult<Duration> {
     let tier = pool
         .config
         .settings
         .get("UserPoolTier")
-        .and_then(|v| v.as_str())
-        .unwrap_or("ESSENTIALS");
-    match tier {
-        "PLUS" => Ok(14 * DAY),
-        "LITE" => Err(DomainError::new(
+        .and_then(|v| v.as_str());
+    tessera_domain::recovery::recovery_window(tier).ok_or_else(|| {
+        DomainError::new(
             ErrorKind::FeatureUnavailableInTier,
             "Point-in-time recovery requires the Essentials or Plus feature plan.",
         )
-        .into()),
-        _ => Ok(DAY),
-    }
+        .into()
+    })
 }
 
 fn not_found(id: &Uuid) -> EngineError {
@@ -285,6 +281,22 @@ fn parse_page_token(token: &str) -> EngineResult<(Timestamp, Uuid)> {
 }
 
 impl Engine {
+    /// The pool's recovery `id` (ResourceNotFoundException for an unknown pool or recovery),
+    /// with the pool.
+    async fn load_recovery(
+        &self,
+        tx: &mut dyn Tx,
+        pool_id: &UserPoolId,
+        id: &Uuid,
+    ) -> EngineResult<(UserPool, Recovery)> {
+        let pool = self.load_pool(tx, pool_id).await?;
+        let r = tx
+            .get_recovery(pool_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        Ok((pool, r))
+    }
+
     /// Keeps each pool's journal only as far back as its feature plan can recover (1 day on
     /// Essentials, 14 on Plus, none on Lite): a recovery to `T` reads only entries after `T`,
     /// and `T` is never older than the window. Returns how many entries went.
@@ -401,11 +413,7 @@ impl Engine {
     ) -> EngineResult<Recovery> {
         let now = self.now();
         let mut tx = self.inner.store.read().await?;
-        self.load_pool(&mut *tx, pool_id).await?;
-        let mut r = tx
-            .get_recovery(pool_id, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let (_, mut r) = self.load_recovery(&mut *tx, pool_id, id).await?;
         r.status = r.status_at(now);
         Ok(r)
     }
@@ -444,11 +452,7 @@ impl Engine {
     ) -> EngineResult<Recovery> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
-        self.load_pool(&mut *tx, pool_id).await?;
-        let mut r = tx
-            .get_recovery(pool_id, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let (_, mut r) = self.load_recovery(&mut *tx, pool_id, id).await?;
         if !matches!(
             r.status_at(now),
             RestoreStatus::PreviewGenerating | RestoreStatus::PreviewGenerated
@@ -480,11 +484,7 @@ impl Engine {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
         tx.allow_paused_writes();
-        let pool = self.load_pool(&mut *tx, pool_id).await?;
-        let mut r = tx
-            .get_recovery(pool_id, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let (pool, mut r) = self.load_recovery(&mut *tx, pool_id, id).await?;
         if r.status_at(now) != RestoreStatus::PreviewGenerated {
             return Err(DomainError::invalid_parameter(format!(
                 "You can start a recovery only when its status is PREVIEW_GENERATED; this one is {}.",
