@@ -382,9 +382,38 @@ async fn refresh_token_rotation() {
     // Within the grace period the old token still works (a client retrying a lost response) …
     app.clock.advance(Duration::from_secs(5));
     refresh(&original).await.unwrap();
-    // … after it, reuse is refused; the new token works.
+    // … after it, reuse is refused, and it ends the whole family: the newest refresh token and
+    // the access tokens issued from the family are refused too.
+    let latest = refresh(&next).await.unwrap().authentication_result.unwrap();
+    app.public
+        .get_user()
+        .access_token(latest.access_token.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
     app.clock.advance(Duration::from_secs(10));
     let err = refresh(&original).await.unwrap_err();
     assert_eq!(error_of(&err).0, "RefreshTokenReuseException");
-    refresh(&next).await.unwrap();
+    let err = refresh(&latest.refresh_token.unwrap()).await.unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        (
+            "NotAuthorizedException".to_string(),
+            "Refresh Token has been revoked".to_string()
+        )
+    );
+    let err = app
+        .public
+        .get_user()
+        .access_token(latest.access_token.unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(&err).0, "NotAuthorizedException");
+    // A family that was never reused is untouched: a fresh sign-in refreshes as before.
+    let fresh = password_sign_in(&app, &g, "ann", "Passw0rd!")
+        .await
+        .refresh_token
+        .unwrap();
+    refresh(&fresh).await.unwrap();
 }

@@ -478,6 +478,14 @@ impl Engine {
         if let Some(superseded) = record.superseded_at {
             let grace = std::time::Duration::from_secs(u64::from(rotation.retry_grace_seconds));
             if now >= superseded.plus(grace) {
+                // A rotated-out token presented after its grace period means two holders of
+                // one family (a stolen token, or the thief's copy used first): the whole family
+                // ends — its newest refresh token and every access token it issued — as OAuth's
+                // security BCP asks of rotation (RFC 9700 §4.14.2).
+                drop(tx);
+                let mut tx = self.inner.store.begin().await?;
+                tx.revoke_token_family(&record.origin_jti, now).await?;
+                tx.commit().await?;
                 return Err(DomainError::new(
                     ErrorKind::RefreshTokenReuse,
                     "Refresh token has already been used",
