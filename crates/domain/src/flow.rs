@@ -70,6 +70,10 @@ pub enum Challenge {
     /// with the sign-in sessions for their expiry and single use, under a key only the server
     /// can derive. Never named on the wire.
     WebAuthnRegistration { state: String },
+    /// Not a step a client answers: a sign-up just confirmed with a code (ConfirmSignUp's
+    /// `Session`), which InitiateAuth with USER_AUTH may spend once, for that user and client,
+    /// as the sign-in's first factor (the code proved the channel).
+    SignUpConfirmed,
 }
 
 /// What the server must remember between SRP's two round trips.
@@ -117,6 +121,7 @@ impl Challenge {
             Self::SignInCode { .. } => "EMAIL_OTP",
             Self::WebAuthn { .. } => "WEB_AUTHN",
             Self::WebAuthnRegistration { .. } => "WEB_AUTHN_REGISTRATION",
+            Self::SignUpConfirmed => "SIGN_UP_CONFIRMED",
         }
     }
 }

@@ -553,10 +553,22 @@ impl Engine {
                 self.initiate_custom(&pool, &client, params, &req.client_metadata)
                     .await
             }
-            "USER_AUTH" => {
-                self.initiate_user_auth(&pool, &client, params, &req.client_metadata)
+            "USER_AUTH" => match &req.session {
+                Some(session) => {
+                    self.sign_in_after_sign_up(
+                        &pool,
+                        &client,
+                        params,
+                        session,
+                        &req.client_metadata,
+                    )
                     .await
-            }
+                }
+                None => {
+                    self.initiate_user_auth(&pool, &client, params, &req.client_metadata, false)
+                        .await
+                }
+            },
             other => Err(DomainError::new(
                 ErrorKind::UnsupportedOperation,
                 format!("Tessera does not support the {other} flow yet"),

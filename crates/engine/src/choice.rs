@@ -66,15 +66,15 @@ impl Engine {
         Ok(UserFactors::of(user, passkeys.len()))
     }
 
-    /// InitiateAuth / AdminInitiateAuth with USER_AUTH.
-    pub(crate) async fn initiate_user_auth(
+    /// USER_AUTH's opening checks: the flow is the client's (the hosted pages need no
+    /// ExplicitAuthFlows), a USERNAME, and the client's SECRET_HASH for it.
+    fn user_auth_caller<'p>(
         &self,
-        pool: &UserPool,
         client: &AppClient,
-        params: &BTreeMap<String, String>,
-        metadata: &ClientMetadata,
-    ) -> EngineResult<AuthOutcome> {
-        if !client.config.allows(AuthFlow::UserAuth) {
+        params: &'p BTreeMap<String, String>,
+        hosted: bool,
+    ) -> EngineResult<&'p str> {
+        if !hosted && !client.config.allows(AuthFlow::UserAuth) {
             return Err(flow_not_enabled("USER_AUTH"));
         }
         let username = param(params, "USERNAME")?;
@@ -83,6 +83,20 @@ impl Engine {
             &[username],
             ClientProof::SecretHash(params.get("SECRET_HASH").map(String::as_str)),
         )?;
+        Ok(username)
+    }
+
+    /// InitiateAuth / AdminInitiateAuth with USER_AUTH; `hosted` for the hosted UI's pages,
+    /// which don't need the client's ExplicitAuthFlows (as its password form doesn't).
+    pub(crate) async fn initiate_user_auth(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        params: &BTreeMap<String, String>,
+        metadata: &ClientMetadata,
+        hosted: bool,
+    ) -> EngineResult<AuthOutcome> {
+        let username = self.user_auth_caller(client, params, hosted)?;
         self.refuse_blocked_address(pool, client.client_id.as_str())?;
         let preferred = match params.get("PREFERRED_CHALLENGE").filter(|p| !p.is_empty()) {
             Some(p) => Some(FirstFactor::parse(p).ok_or_else(|| {
@@ -114,6 +128,7 @@ impl Engine {
             client,
             context: SignInContext {
                 device_key: params.get("DEVICE_KEY").cloned(),
+                hosted,
                 ..Default::default()
             },
             metadata: None,
@@ -152,6 +167,51 @@ impl Engine {
             parameters: BTreeMap::new(),
             available: names,
         })
+    }
+
+    /// USER_AUTH with ConfirmSignUp's Session: the user just confirmed signs in without a second
+    /// code — once, through the client that confirmed them, before the session expires.
+    pub(crate) async fn sign_in_after_sign_up(
+        &self,
+        pool: &UserPool,
+        client: &AppClient,
+        params: &BTreeMap<String, String>,
+        session: &str,
+        metadata: &ClientMetadata,
+    ) -> EngineResult<AuthOutcome> {
+        let username = self.user_auth_caller(client, params, false)?;
+        self.pre_authentication(pool, client, username, metadata)
+            .await?;
+        let now = self.now();
+        let hash = tessera_crypto::token_hash(session);
+        let (stored, user) = {
+            let mut tx = self.inner.store.read().await?;
+            let stored = tx.get_auth_session(&hash).await?;
+            let user = self.find_user(&mut *tx, pool, username).await?;
+            (stored, user)
+        };
+        let stored = stored.filter(|s| {
+            s.challenge == Challenge::SignUpConfirmed
+                && s.pool_id == pool.id
+                && s.client_id == client.client_id
+                && now < s.expires_at
+        });
+        let (Some(stored), Some(user)) = (stored, user) else {
+            return Err(expired_session());
+        };
+        if user.sub != stored.sub {
+            return Err(expired_session());
+        }
+        let at = SignIn {
+            pool,
+            client,
+            context: SignInContext {
+                device_key: params.get("DEVICE_KEY").cloned(),
+                ..Default::default()
+            },
+            metadata: None,
+        };
+        self.passwordless_passed(&at, &hash, &user, now).await
     }
 
     /// SELECT_CHALLENGE: the ANSWER names one of the offered challenges; PASSWORD and

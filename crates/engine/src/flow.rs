@@ -17,6 +17,8 @@ pub struct AuthRequest {
     pub admin_pool: Option<UserPoolId>,
     /// ClientMetadata: PreAuthentication sees it as validationData, UserMigration as both.
     pub client_metadata: ClientMetadata,
+    /// USER_AUTH straight after ConfirmSignUp: the Session that call returned.
+    pub session: Option<String>,
 }
 
 #[derive(Clone, Debug)]

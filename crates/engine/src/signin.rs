@@ -294,7 +294,8 @@ impl Engine {
             | Challenge::SelectChallenge { .. }
             | Challenge::SignInCode { .. }
             | Challenge::WebAuthn { .. }
-            | Challenge::WebAuthnRegistration { .. } => {}
+            | Challenge::WebAuthnRegistration { .. }
+            | Challenge::SignUpConfirmed => {}
         }
         let name = challenge.name().to_string();
         let token = self
@@ -471,7 +472,8 @@ impl Engine {
             | Challenge::SelectChallenge { .. }
             | Challenge::SignInCode { .. }
             | Challenge::WebAuthn { .. }
-            | Challenge::WebAuthnRegistration { .. } => Err(expired_session()),
+            | Challenge::WebAuthnRegistration { .. }
+            | Challenge::SignUpConfirmed => Err(expired_session()),
         }
     }
 

@@ -345,7 +345,9 @@ impl Engine {
         }
     }
 
-    pub async fn confirm_sign_up(&self, req: ConfirmSignUp) -> EngineResult<()> {
+    /// ConfirmSignUp. With a client that allows USER_AUTH, returns the Session with which
+    /// InitiateAuth signs the user straight in (the code just given is their first factor).
+    pub async fn confirm_sign_up(&self, req: ConfirmSignUp) -> EngineResult<Option<String>> {
         let now = self.now();
         let (client, pool) = self.client_and_pool(&req.client_id, None).await?;
         self.check_client_proof(
@@ -401,7 +403,31 @@ impl Engine {
             "PostConfirmation_ConfirmSignUp",
             req.client_metadata.as_ref(),
         )
-        .await
+        .await?;
+        if !client
+            .config
+            .allows(tessera_domain::client::AuthFlow::UserAuth)
+        {
+            return Ok(None);
+        }
+        let at = crate::signin::SignIn {
+            pool: &pool,
+            client: &client,
+            context: tessera_domain::flow::SignInContext::default(),
+            metadata: None,
+        };
+        let mut tx = self.inner.store.begin().await?;
+        let token = self
+            .insert_session(
+                &mut *tx,
+                &at,
+                user.sub,
+                tessera_domain::flow::Challenge::SignUpConfirmed,
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Some(token))
     }
 
     pub async fn resend_confirmation_code(

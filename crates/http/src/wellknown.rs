@@ -180,7 +180,7 @@ pub async fn confirm_user(
         })
         .await;
     match result {
-        Ok(()) => page(
+        Ok(_) => page(
             StatusCode::OK,
             "Confirmed",
             "Your registration has been confirmed. You can sign in now.",

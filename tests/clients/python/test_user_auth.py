@@ -306,6 +306,43 @@ def test_passwordless_sign_up_then_an_email_code(idp, public_idp, pool, client, 
                PASSWORD=password())
 
 
+def test_confirm_sign_up_session_signs_the_user_straight_in(idp, public_idp, pool, client, hiding_client,
+                                                             smtp_sink):
+    address = email_address()
+    username = unique("straight")
+    public_idp.sign_up(ClientId=client["ClientId"], Username=username,
+                       UserAttributes=[{"Name": "email", "Value": address}])
+    code = mail_code(smtp_sink, address, 1)
+    session = public_idp.confirm_sign_up(ClientId=client["ClientId"], Username=username,
+                                         ConfirmationCode=code)["Session"]
+    # Another client, or another user's name, can't spend it.
+    with aws_error("NotAuthorizedException", contains="Invalid session"):
+        public_idp.initiate_auth(ClientId=hiding_client["ClientId"], AuthFlow="USER_AUTH",
+                                 AuthParameters={"USERNAME": username}, Session=session)
+    with aws_error("NotAuthorizedException", contains="Invalid session"):
+        public_idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
+                                 AuthParameters={"USERNAME": unique("other")}, Session=session)
+    # The code just given is the first factor: tokens at once, without a second code.
+    r = public_idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
+                                 AuthParameters={"USERNAME": username}, Session=session)
+    tokens = r["AuthenticationResult"]
+    assert public_idp.get_user(AccessToken=tokens["AccessToken"])["Username"] == username
+    assert len(smtp_sink.to(address)) == 1  # the confirmation code only: no sign-in code was sent
+    # Once only.
+    with aws_error("NotAuthorizedException", contains="Invalid session"):
+        public_idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
+                                 AuthParameters={"USERNAME": username}, Session=session)
+    # A client that doesn't allow USER_AUTH gets no session from ConfirmSignUp.
+    plain = create_client(idp, pool, ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])
+    other = email_address()
+    name = unique("plain")
+    public_idp.sign_up(ClientId=plain["ClientId"], Username=name, Password=password(),
+                       UserAttributes=[{"Name": "email", "Value": other}])
+    r = public_idp.confirm_sign_up(ClientId=plain["ClientId"], Username=name,
+                                   ConfirmationCode=mail_code(smtp_sink, other, 1))
+    assert "Session" not in r
+
+
 def test_a_pool_without_passwordless_factors_requires_a_password(idp, public_idp):
     pool_id = choice_pool(idp, ["PASSWORD"])
     client = choice_client(idp, pool_id)

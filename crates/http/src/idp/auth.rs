@@ -117,6 +117,7 @@ pub async fn initiate_auth(
         parameters: req.auth_parameters.unwrap_or_default(),
         admin_pool: None,
         client_metadata: req.client_metadata,
+        session: req.session,
     });
     auth_response!(InitiateAuthResponse, from(origin, call).await?)
 }
@@ -135,6 +136,7 @@ pub async fn admin_initiate_auth(
         parameters: req.auth_parameters.unwrap_or_default(),
         admin_pool: Some(pool_id(&req.user_pool_id)?),
         client_metadata: req.client_metadata,
+        session: req.session,
     });
     auth_response!(AdminInitiateAuthResponse, from(context, call).await?)
 }

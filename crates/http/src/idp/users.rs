@@ -307,7 +307,7 @@ pub async fn confirm_sign_up(
     state: Arc<AppState>,
     req: wire::ConfirmSignUpRequest,
 ) -> ApiResult<wire::ConfirmSignUpResponse> {
-    state
+    let session = state
         .engine
         .confirm_sign_up(tessera_engine::ConfirmSignUp {
             client_id: req.client_id,
@@ -318,7 +318,7 @@ pub async fn confirm_sign_up(
             client_metadata: req.client_metadata,
         })
         .await?;
-    Ok(wire::ConfirmSignUpResponse::default())
+    Ok(wire::ConfirmSignUpResponse { session })
 }
 
 pub async fn resend_confirmation_code(
