@@ -74,6 +74,7 @@ pub use oauth::{
     UserInfoError,
 };
 pub use outbox::Delivery;
+pub use passkeys::Registrant;
 pub use pool_settings::FoundUiCustomization;
 pub use pools::{PoolPage, PoolUpdate};
 pub use ports::{

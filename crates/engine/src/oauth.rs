@@ -268,6 +268,35 @@ impl Engine {
         self.after_password(&at, proven).await
     }
 
+    /// The sign-in form's passkey button: USER_AUTH with WEB_AUTHN preferred, as the API runs it
+    /// (lockout, enumeration rules), whatever the client's ExplicitAuthFlows. A user without a
+    /// passkey (when the client doesn't hide which names exist) comes back as SELECT_CHALLENGE.
+    pub async fn hosted_passkey_sign_in(
+        &self,
+        client_id: &str,
+        username: &str,
+    ) -> EngineResult<AuthOutcome> {
+        let (client, pool) = self.client_and_pool(client_id, None).await?;
+        let mut params = BTreeMap::from([
+            ("USERNAME".to_string(), username.to_string()),
+            ("PREFERRED_CHALLENGE".to_string(), "WEB_AUTHN".to_string()),
+        ]);
+        if let Some(hash) = self.hosted_secret_hash(client_id, username).await? {
+            params.insert("SECRET_HASH".into(), hash);
+        }
+        let outcome = self
+            .initiate_user_auth(&pool, &client, &params, &ClientMetadata::default(), true)
+            .await;
+        crate::telemetry::sign_in("HOSTED_UI", &outcome);
+        outcome
+    }
+
+    /// Whether the pool's sign-in policy offers passkeys (the pages show their buttons then).
+    pub fn pool_allows_passkeys(pool: &UserPool) -> bool {
+        tessera_domain::choice::allowed_first_factors(pool)
+            .contains(&tessera_domain::choice::AuthFactor::WebAuthn)
+    }
+
     /// A challenge answered on the pages (new password, MFA codes, MFA choice and setup).
     pub async fn hosted_respond(
         &self,

@@ -23,7 +23,7 @@ use tessera_domain::flow::{AuthSession, Challenge, SignInContext};
 use tessera_domain::passkeys::{UserVerification, WebAuthnConfig, WebAuthnCredential};
 use tessera_domain::pool::UserPool;
 use tessera_domain::user::User;
-use tessera_domain::{DomainError, ErrorKind, Sub, UserPoolId};
+use tessera_domain::{ClientId, DomainError, ErrorKind, Sub, UserPoolId};
 use tessera_store::{StoreError, Tx};
 
 /// How long a registration (and the authenticator's prompt) may take.
@@ -77,6 +77,26 @@ fn parse_credential(text: &str) -> EngineResult<serde_json::Value> {
         .ok()
         .filter(serde_json::Value::is_object)
         .ok_or_else(|| DomainError::invalid_parameter("CREDENTIAL is not a JSON object.").into())
+}
+
+/// Whom a passkey registration is for: the signed-in user of an access token, or of a hosted
+/// session, and the app client they registered through (a registration is completed through
+/// the client that started it).
+#[derive(Clone, Debug)]
+pub struct Registrant {
+    pub pool_id: UserPoolId,
+    pub sub: Sub,
+    pub client_id: ClientId,
+}
+
+impl Registrant {
+    fn of(id: &crate::tokens::AccessIdentity) -> Self {
+        Self {
+            pool_id: id.pool_id.clone(),
+            sub: id.sub,
+            client_id: id.client_id.clone(),
+        }
+    }
 }
 
 impl Engine {
@@ -135,6 +155,18 @@ impl Engine {
         }
     }
 
+    /// The registrant, who must still exist and be enabled.
+    async fn registrant_user(&self, tx: &mut dyn Tx, id: &Registrant) -> EngineResult<User> {
+        let user = tx
+            .get_user(&id.pool_id, &tessera_store::UserLookup::Sub(id.sub))
+            .await?
+            .ok_or_else(DomainError::user_not_found)?;
+        if !user.enabled {
+            return Err(DomainError::not_authorized("User is disabled.").into());
+        }
+        Ok(user)
+    }
+
     fn uv_required(pool: &UserPool) -> bool {
         WebAuthnConfig::of(&pool.config.settings).user_verification == UserVerification::Required
     }
@@ -157,9 +189,31 @@ impl Engine {
         access_token: &str,
     ) -> EngineResult<serde_json::Value> {
         let id = self.verify_access_token(access_token).await?;
+        self.start_registration(&Registrant::of(&id)).await
+    }
+
+    /// The hosted UI's `/passkeys/add`: a registration for the user of a live hosted session,
+    /// through the client the page was opened for.
+    pub async fn hosted_start_passkey_registration(
+        &self,
+        who: &Registrant,
+    ) -> EngineResult<serde_json::Value> {
+        self.start_registration(who).await
+    }
+
+    /// The hosted UI's `/passkeys/add` form, answered with the browser's credential.
+    pub async fn hosted_complete_passkey_registration(
+        &self,
+        who: &Registrant,
+        credential: &serde_json::Value,
+    ) -> EngineResult<()> {
+        self.complete_registration(who, credential).await
+    }
+
+    async fn start_registration(&self, id: &Registrant) -> EngineResult<serde_json::Value> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
-        let user = self.token_user(&mut *tx, &id).await?;
+        let user = self.registrant_user(&mut *tx, id).await?;
         let pool = self.load_pool(&mut *tx, &id.pool_id).await?;
         Self::passkeys_enabled(&pool)?;
         let rp = self.relying_party(&mut *tx, &pool).await?;
@@ -214,9 +268,18 @@ impl Engine {
         credential: &serde_json::Value,
     ) -> EngineResult<()> {
         let id = self.verify_access_token(access_token).await?;
+        self.complete_registration(&Registrant::of(&id), credential)
+            .await
+    }
+
+    async fn complete_registration(
+        &self,
+        id: &Registrant,
+        credential: &serde_json::Value,
+    ) -> EngineResult<()> {
         let now = self.now();
         let mut tx = self.inner.store.begin().await?;
-        let user = self.token_user(&mut *tx, &id).await?;
+        let user = self.registrant_user(&mut *tx, id).await?;
         let pool = self.load_pool(&mut *tx, &id.pool_id).await?;
         Self::passkeys_enabled(&pool)?;
         let key = self.registration_key(&pool.id, &user.sub);

@@ -15,6 +15,7 @@
 mod federation;
 mod oauth;
 mod pages;
+mod passkeys;
 pub(crate) mod render;
 
 use crate::AppState;
@@ -85,6 +86,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route(
             &at("/confirmForgotPassword"),
             axum::routing::post(pages::reset_submit),
+        )
+        .route(
+            &at("/passkeys/add"),
+            get(passkeys::add_form).post(passkeys::add_submit),
         )
         .route(&at("/logo/{key}"), get(pages::logo))
         .route(

@@ -92,7 +92,7 @@ impl PageRequest {
         )
     }
 
-    fn form(&self, body: &Bytes) -> Result<BTreeMap<String, String>, Response> {
+    pub(super) fn form(&self, body: &Bytes) -> Result<BTreeMap<String, String>, Response> {
         let form: BTreeMap<String, String> = form_pairs(body).into_iter().collect();
         if !self.frame.csrf_ok(form.get(CSRF_FIELD).map(String::as_str)) {
             return Err(self.error_page(StatusCode::FORBIDDEN, "csrf", "csrf_body"));
@@ -128,6 +128,7 @@ impl PageRequest {
                 "error": error,
                 "notice": notice,
                 "allow_signup": !self.site.pool.config.admin_create_only(),
+                "passkeys": tessera_engine::Engine::pool_allows_passkeys(&self.site.pool),
                 "providers": self.providers.iter().map(|p| json!({
                     "name": p,
                     "query": tessera_engine::federated_signin::provider_query(&self.frame.query, p),
@@ -290,6 +291,9 @@ pub(super) async fn login_submit(
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let username = field("username").trim().to_string();
     let Some(challenge) = form.get("challenge").filter(|c| !c.is_empty()) else {
+        if form.contains_key("passkey") {
+            return passkey_sign_in(&state, &page, &req, &username).await;
+        }
         let outcome = state
             .engine
             .hosted_sign_in(page.client_id(), &username, field("password"))
@@ -328,6 +332,9 @@ pub(super) async fn login_submit(
         "SELECT_MFA_TYPE" => {
             responses.insert("ANSWER".into(), field("answer").into());
         }
+        "WEB_AUTHN" => {
+            responses.insert("CREDENTIAL".into(), field("credential").into());
+        }
         "MFA_SETUP" => {
             let device = Some(field("device_name").trim().to_string()).filter(|d| !d.is_empty());
             let verified = state
@@ -361,7 +368,10 @@ pub(super) async fn login_submit(
             let expired =
                 matches!(&e, EngineError::Client(d) if d.message.contains("session is expired"));
             match shown(e) {
-                Ok(msg) if expired => page.login_page(&username, Some(msg), None),
+                // An assertion challenge is used up by its answer, right or wrong.
+                Ok(msg) if expired || challenge == "WEB_AUTHN" => {
+                    page.login_page(&username, Some(msg), None)
+                }
                 // A wrong answer leaves the session usable: ask again.
                 Ok(msg) => {
                     let parameters: BTreeMap<String, String> = form
@@ -381,6 +391,31 @@ pub(super) async fn login_submit(
                 Err(r) => r,
             }
         }
+    }
+}
+
+/// The sign-in form's passkey button: the WEB_AUTHN challenge's page, or back to the form when
+/// the user has no passkey (only said when the client doesn't hide which users exist; otherwise
+/// every name gets a challenge).
+async fn passkey_sign_in(
+    state: &AppState,
+    page: &PageRequest,
+    req: &AuthorizeRequest,
+    username: &str,
+) -> Response {
+    match state
+        .engine
+        .hosted_passkey_sign_in(page.client_id(), username)
+        .await
+    {
+        Ok(AuthOutcome::Challenge { name, .. }) if name == "SELECT_CHALLENGE" => {
+            page.login_page(username, Some(page.frame.text("passkey_none")), None)
+        }
+        Ok(o) => next_step(state, page, req, username, o).await,
+        Err(e) => match shown(e) {
+            Ok(msg) => page.login_page(username, Some(msg), None),
+            Err(r) => r,
+        },
     }
 }
 
@@ -527,6 +562,16 @@ fn challenge_page(
         "SOFTWARE_TOKEN_MFA" => {
             ctx["prompt"] = json!(frame.text("mfa_prompt_totp"));
             "mfa_title"
+        }
+        "WEB_AUTHN" => {
+            ctx["webauthn_options"] = json!(
+                view.parameters
+                    .get("CREDENTIAL_REQUEST_OPTIONS")
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            );
+            ctx["passkey_js"] = json!(super::render::PASSKEY_JS);
+            "passkey_title"
         }
         _ => {
             let destination = view
@@ -833,7 +878,7 @@ pub(super) async fn confirm_submit(State(state): State<Arc<AppState>>, posted: P
         })
         .await;
     match result {
-        Ok(()) => page.login_page(username, None, Some(page.frame.text("confirmed"))),
+        Ok(_) => page.login_page(username, None, Some(page.frame.text("confirmed"))),
         Err(e) => match shown(e) {
             Ok(msg) => code_page(page, CodeStep::Confirm, username, None, Some(msg), None),
             Err(r) => r,

@@ -18,7 +18,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("forgot.html", include_str!("templates/forgot.html")),
     ("message.html", include_str!("templates/message.html")),
     ("continue.html", include_str!("templates/continue.html")),
+    (
+        "passkey_add.html",
+        include_str!("templates/passkey_add.html"),
+    ),
 ];
+
+/// The passkey ceremonies' script, inlined (with the page's nonce) into the pages that need it.
+pub(crate) const PASSKEY_JS: &str = include_str!("passkey.js");
 
 const BASE_CSS: &str = include_str!("style.css");
 const CATALOGUE: &str = include_str!("messages.json");
@@ -264,8 +271,8 @@ impl Frame {
 /// that allows only our own resources and the page's one style element.
 pub(crate) fn secure_headers(h: &mut HeaderMap, nonce: &str) {
     let csp = format!(
-        "default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; \
-         frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; \
+         img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
     );
     secure_headers_with_csp(h, &csp);
 }
