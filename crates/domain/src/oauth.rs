@@ -503,6 +503,12 @@ pub struct HostedSession {
     /// The SAML session the user signed in with, for single logout from `/logout`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saml: Option<crate::identity_providers::SamlSignIn>,
+    /// Its SessionId in ListUserSessions (see `sessions::sso_session_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The app client the user signed in through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
 }
 
 impl HostedSession {

@@ -3,6 +3,9 @@
 //! (`tkn` + the id in base 36, 25 characters), so revoking a session revokes the family and,
 //! through `origin_jti`, every access token it issued. A pool may cap the token sessions a user
 //! holds; a new sign-in past the cap evicts the least recently used.
+//!
+//! The hosted UI's sign-in cookie is an *SSO session* (`sso` + 25 random characters), listed
+//! beside the token sessions and revocable the same way.
 
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
@@ -15,6 +18,7 @@ pub const CLIENT_SETTING: &str = "SSOSession";
 pub const DEFAULT_MAX_PER_USER: u32 = 20;
 
 const PREFIX: &str = "tkn";
+const SSO_PREFIX: &str = "sso";
 const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 const LEN: usize = 25;
 
@@ -61,14 +65,29 @@ impl PoolSessions {
 
 /// The SessionId of the token session `origin_jti` started.
 pub fn token_session_id(origin_jti: &Uuid) -> String {
-    let mut n = origin_jti.as_u128();
+    session_id(PREFIX, origin_jti.as_u128())
+}
+
+/// A new SSO session's SessionId, from 16 random bytes.
+pub fn sso_session_id(random: [u8; 16]) -> String {
+    session_id(SSO_PREFIX, u128::from_be_bytes(random))
+}
+
+/// Whether `id` has the shape of an SSO SessionId.
+pub fn is_sso_session_id(id: &str) -> bool {
+    id.strip_prefix(SSO_PREFIX)
+        .is_some_and(|d| d.len() == LEN && d.bytes().all(|b| DIGITS.contains(&b)))
+}
+
+/// `prefix` + `n` in base 36, 25 digits (u128's largest fits).
+fn session_id(prefix: &str, mut n: u128) -> String {
     let mut digits = [b'0'; LEN];
     for d in digits.iter_mut().rev() {
         *d = DIGITS[(n % 36) as usize];
         n /= 36;
     }
-    let mut id = String::with_capacity(PREFIX.len() + LEN);
-    id.push_str(PREFIX);
+    let mut id = String::with_capacity(prefix.len() + LEN);
+    id.push_str(prefix);
     id.extend(digits.iter().map(|&b| char::from(b)));
     id
 }
@@ -128,6 +147,19 @@ mod tests {
         assert_eq!(parse_token_session_id("tkn000"), None);
         // Past 2^128.
         assert_eq!(parse_token_session_id("tknzzzzzzzzzzzzzzzzzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn sso_session_ids_have_the_model_shape_and_are_told_apart() {
+        for random in [[0u8; 16], [0xff; 16], [7; 16]] {
+            let s = sso_session_id(random);
+            assert_eq!(s.len(), 28);
+            assert!(is_sso_session_id(&s));
+            assert_eq!(parse_token_session_id(&s), None);
+        }
+        assert_ne!(sso_session_id([1; 16]), sso_session_id([2; 16]));
+        assert!(!is_sso_session_id(&token_session_id(&Uuid::max())));
+        assert!(!is_sso_session_id("ssoABC"));
     }
 
     #[test]

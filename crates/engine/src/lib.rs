@@ -81,7 +81,7 @@ pub use ports::{
     Clock, DeliveryError, InvokeError, ManualClock, Messenger, SystemClock, TriggerInvoker,
 };
 pub use resource_servers::{ResourceServerPage, ScopeSpec};
-pub use sessions::UserSession;
+pub use sessions::{SessionKind, UserSession};
 pub use terms::TermsPage;
 pub use tokens::ClientProof;
 pub use user_import::{ImportJobView, UploadRefusal};

@@ -323,33 +323,41 @@ impl Engine {
         .await
     }
 
-    /// Opens the hosted session a completed sign-in earns; returns the cookie value.
+    /// Opens the hosted (SSO) session a completed sign-in through `client_id` earns, keeping
+    /// the SAML session the user came with (for single logout); returns the cookie value. It
+    /// lasts the client's SSOSession MaxValidityMinutes when set
+    /// (SetUserPoolClientSessionConfiguration), else an hour.
     pub async fn open_hosted_session(
         &self,
         pool: &UserPoolId,
-        sub: Sub,
-        auth_time: Timestamp,
-    ) -> EngineResult<String> {
-        self.open_federated_session(pool, sub, auth_time, None)
-            .await
-    }
-
-    /// As [`Self::open_hosted_session`], remembering the SAML session the user came with.
-    pub async fn open_federated_session(
-        &self,
-        pool: &UserPoolId,
-        sub: Sub,
-        auth_time: Timestamp,
+        client_id: &str,
+        (sub, auth_time): (Sub, Timestamp),
         saml: Option<tessera_domain::identity_providers::SamlSignIn>,
     ) -> EngineResult<String> {
         crate::audit::note_user(pool, &sub);
         let token = tessera_crypto::random::token(32);
+        let client = self.pool_client(pool, client_id).await?;
+        let lifetime = client
+            .as_ref()
+            .and_then(|c| {
+                c.config
+                    .settings
+                    .get(tessera_domain::sessions::CLIENT_SETTING)
+            })
+            .and_then(|s| s.get("MaxValidityMinutes"))
+            .and_then(Value::as_u64)
+            .filter(|m| *m > 0)
+            .map_or(SESSION_LIFETIME, |m| std::time::Duration::from_secs(60 * m));
         let session = HostedSession {
             pool_id: pool.clone(),
             sub,
             auth_time,
-            expires_at: auth_time.plus(SESSION_LIFETIME),
+            expires_at: auth_time.plus(lifetime),
             saml,
+            session_id: Some(tessera_domain::sessions::sso_session_id(
+                tessera_crypto::random::bytes::<16>(),
+            )),
+            client_id: client.map(|c| c.client_id),
         };
         let mut tx = self.inner.store.begin().await?;
         tx.insert_hosted_session(&tessera_crypto::token_hash(&token), &session)

@@ -17,11 +17,21 @@ use tessera_domain::sessions::{
 use tessera_domain::{ClientId, DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
 use tessera_store::Tx;
 
+/// Which kind of session: a token family, or the hosted UI's sign-in (single sign-on) cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Token,
+    Sso,
+}
+
 /// One of a user's sessions, as ListUserSessions reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSession {
     pub session_id: String,
-    pub client_id: ClientId,
+    pub kind: SessionKind,
+    /// The app client it was started through (an SSO session from before clients were
+    /// recorded has none).
+    pub client_id: Option<ClientId>,
     pub created_at: Timestamp,
     pub last_active_at: Timestamp,
     /// The tracked device the session is bound to (its name, or its key), if any.
@@ -140,8 +150,9 @@ impl Engine {
             .and_then(serde_json::Value::as_i64))
     }
 
-    /// ListUserSessions / AdminListUserSessions: the user's active token sessions, oldest first,
-    /// [`SESSIONS_PAGE`] at a time; the token names the last session of the page before.
+    /// ListUserSessions / AdminListUserSessions: the user's active token sessions and hosted-UI
+    /// (SSO) sessions, oldest first, [`SESSIONS_PAGE`] at a time; the token names the last
+    /// session of the page before.
     pub async fn list_user_sessions(
         &self,
         who: UserRef<'_>,
@@ -157,11 +168,36 @@ impl Engine {
         let mut tx = self.inner.store.read().await?;
         let (pool, user) = self.resolve_user(&mut *tx, &who).await?;
         let families = tx.active_token_families(&pool.id, &user.sub, now).await?;
+        let hosted = tx.hosted_sessions_of(&pool.id, &user.sub, now).await?;
+        let mut all: Vec<UserSession> = families
+            .iter()
+            .map(|(family, last)| UserSession {
+                session_id: token_session_id(&family.origin_jti),
+                kind: SessionKind::Token,
+                client_id: Some(family.client_id.clone()),
+                created_at: family.created_at,
+                last_active_at: *last,
+                // The device's key for now; named below for the page's sessions only.
+                device: family.device_key.clone(),
+                current: current == Some(family.origin_jti),
+            })
+            .chain(hosted.into_iter().filter_map(|(_, s)| {
+                Some(UserSession {
+                    session_id: s.session_id?,
+                    kind: SessionKind::Sso,
+                    client_id: s.client_id,
+                    created_at: s.auth_time,
+                    last_active_at: s.auth_time,
+                    device: None,
+                    current: false,
+                })
+            }))
+            .collect();
+        all.sort_by(|a, b| (a.created_at, &a.session_id).cmp(&(b.created_at, &b.session_id)));
         let start = match &after {
             Some(id) => {
-                families
-                    .iter()
-                    .position(|(f, _)| token_session_id(&f.origin_jti) == *id)
+                all.iter()
+                    .position(|s| s.session_id == *id)
                     .ok_or_else(|| {
                         // The session the page ended with is gone (expired or revoked): the
                         // client starts over rather than skip or repeat sessions silently.
@@ -171,27 +207,19 @@ impl Engine {
             }
             None => 0,
         };
-        let mut out = Vec::new();
-        for (family, last) in families.iter().skip(start).take(SESSIONS_PAGE) {
-            let device = match &family.device_key {
-                Some(key) => Some(
-                    tx.get_device(&pool.id, key)
+        let more = all.len() > start + SESSIONS_PAGE;
+        let mut out: Vec<UserSession> = all.into_iter().skip(start).take(SESSIONS_PAGE).collect();
+        for session in &mut out {
+            if let Some(key) = session.device.take() {
+                session.device = Some(
+                    tx.get_device(&pool.id, &key)
                         .await?
                         .and_then(|d| d.name)
-                        .unwrap_or_else(|| key.clone()),
-                ),
-                None => None,
-            };
-            out.push(UserSession {
-                session_id: token_session_id(&family.origin_jti),
-                client_id: family.client_id.clone(),
-                created_at: family.created_at,
-                last_active_at: *last,
-                device,
-                current: current == Some(family.origin_jti),
-            });
+                        .unwrap_or(key),
+                );
+            }
         }
-        let next = (families.len() > start + SESSIONS_PAGE)
+        let next = more
             .then(|| {
                 out.last()
                     .map(|s| crate::pools::encode_token(&s.session_id))
@@ -209,6 +237,9 @@ impl Engine {
         session_id: &str,
     ) -> EngineResult<()> {
         let who = self.identify(who).await?;
+        if sessions::is_sso_session_id(session_id) {
+            return self.revoke_sso_session(&who, session_id).await;
+        }
         let origin_jti = parse_token_session_id(session_id).ok_or_else(session_not_found)?;
         if let Who::Token(id) = &who
             && id.origin_jti == origin_jti
@@ -227,6 +258,24 @@ impl Engine {
             .filter(|f| f.pool_id == pool.id && f.sub == user.sub && f.is_active(now))
             .ok_or_else(session_not_found)?;
         tx.revoke_token_family(&family.origin_jti, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends one of the user's hosted-UI sessions: its cookie stops signing in at once, on every
+    /// node (tokens already issued through it are token sessions of their own).
+    async fn revoke_sso_session(&self, who: &Who<'_>, session_id: &str) -> EngineResult<()> {
+        let now = self.now();
+        let mut tx = self.inner.store.begin().await?;
+        let (pool, user) = self.resolve_user(&mut *tx, who).await?;
+        let hash = tx
+            .hosted_sessions_of(&pool.id, &user.sub, now)
+            .await?
+            .into_iter()
+            .find(|(_, s)| s.session_id.as_deref() == Some(session_id))
+            .map(|(hash, _)| hash)
+            .ok_or_else(session_not_found)?;
+        tx.delete_hosted_session(&hash).await?;
         tx.commit().await?;
         Ok(())
     }

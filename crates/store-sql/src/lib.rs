@@ -957,6 +957,22 @@ macro_rules! sql_tx {
                 data.map(|d| $crate::codec::from_json(&d, "hosted session")).transpose()
             }
 
+            async fn hosted_sessions_of(&mut self, pool: &tessera_domain::UserPoolId, sub: &tessera_domain::Sub, now: tessera_domain::Timestamp) -> tessera_store::StoreResult<Vec<(Vec<u8>, tessera_domain::oauth::HostedSession)>> {
+                let rows = sqlx::query_as::<_, (Vec<u8>, String)>("SELECT hash, data FROM oauth_grants WHERE pool_id = $1 AND sub = $2 AND kind = 'session' AND expires_at > $3")
+                    .bind(pool.as_str())
+                    .bind(sub.to_string())
+                    .bind(now.millis())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                let mut out = rows
+                    .into_iter()
+                    .map(|(hash, data)| Ok((hash, $crate::codec::from_json::<tessera_domain::oauth::HostedSession>(&data, "hosted session")?)))
+                    .collect::<tessera_store::StoreResult<Vec<_>>>()?;
+                out.sort_by(|(ha, a), (hb, b)| (a.auth_time, ha).cmp(&(b.auth_time, hb)));
+                Ok(out)
+            }
+
             async fn delete_hosted_session(&mut self, hash: &[u8]) -> tessera_store::StoreResult<bool> {
                 let done = sqlx::query("DELETE FROM oauth_grants WHERE hash = $1 AND kind = 'session'")
                     .bind(hash)

@@ -797,6 +797,8 @@ pub async fn hosted_sessions_round_trip_and_expire(store: Arc<dyn Store>) {
         sub: Sub::from_random([3; 16]),
         auth_time: t(0),
         expires_at: t(3_600_000),
+        session_id: Some("sso0000000000000000000000001".into()),
+        client_id: None,
     };
     let (one, two) = (vec![5u8; 32], vec![6u8; 32]);
     let mut tx = store.begin().await.unwrap();
@@ -813,7 +815,40 @@ pub async fn hosted_sessions_round_trip_and_expire(store: Arc<dyn Store>) {
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.get_hosted_session(&one).await.unwrap(), None);
-    assert_eq!(tx.get_hosted_session(&two).await.unwrap(), Some(session));
+    assert_eq!(
+        tx.get_hosted_session(&two).await.unwrap(),
+        Some(session.clone())
+    );
+    // Listed for its user while alive, oldest sign-in first; not for another user or pool.
+    let later = HostedSession {
+        auth_time: t(10),
+        session_id: Some("sso0000000000000000000000002".into()),
+        ..session.clone()
+    };
+    tx.insert_hosted_session(&[7u8; 32], &later).await.unwrap();
+    let listed = tx
+        .hosted_sessions_of(&p.id, &session.sub, t(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        vec![(two.clone(), session.clone()), (vec![7u8; 32], later)]
+    );
+    let other = Sub::from_random([4; 16]);
+    assert!(
+        tx.hosted_sessions_of(&p.id, &other, t(100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        tx.hosted_sessions_of(&p.id, &session.sub, t(3_600_000))
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired sessions are not listed"
+    );
+    assert!(tx.delete_hosted_session(&[7u8; 32]).await.unwrap());
     store_sweep(&mut *tx, t(3_599_999)).await;
     assert!(
         tx.get_hosted_session(&two).await.unwrap().is_some(),

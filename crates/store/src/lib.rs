@@ -447,6 +447,13 @@ pub trait Tx:
     ) -> StoreResult<()>;
     async fn get_hosted_session(&mut self, hash: &[u8]) -> StoreResult<Option<HostedSession>>;
     async fn delete_hosted_session(&mut self, hash: &[u8]) -> StoreResult<bool>;
+    /// A user's hosted sessions alive at `now` (cookie hash and session), oldest sign-in first.
+    async fn hosted_sessions_of(
+        &mut self,
+        pool: &UserPoolId,
+        sub: &Sub,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(Vec<u8>, HostedSession)>>;
 
     // One-time codes: at most one live code per user and purpose (`CodePurpose::key`).
     async fn get_code(

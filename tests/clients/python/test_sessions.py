@@ -1,13 +1,19 @@
 """User sessions through boto3: the pool and client session configuration, ListUserSessions /
-AdminListUserSessions (each sign-in's token family is a session), RevokeUserSession /
+AdminListUserSessions (each sign-in's token family is a session; each hosted-UI sign-in an SSO
+session), RevokeUserSession /
 AdminRevokeUserSession (the revoked session's access and refresh tokens refused at once), the
 pool's MaxPerUser evicting the least recently used session, and AdminDeleteSoftwareToken."""
 
 from __future__ import annotations
 
+import time
+from urllib.parse import urlencode
+
 import pyotp
 import pytest
+import requests
 
+from hosted_ui import CALLBACK, Browser, callback_params, domain_base, oauth_pool
 from support import aws_error, create_client, create_pool, password, unique
 
 REVOKED_ACCESS = "Access Token has been revoked"
@@ -215,3 +221,47 @@ def test_sessions_are_listed_a_page_at_a_time(idp, public_idp):
     assert [s["SessionId"] for s in rest["Sessions"]] == ids[50:]
     with aws_error("InvalidParameterException", "Invalid pagination token provided."):
         idp.admin_list_user_sessions(UserPoolId=pool, Username=username, NextToken="bm90LWEtc2Vzc2lvbg")
+
+
+def test_hosted_ui_sign_ins_are_sso_sessions(server, idp, public_idp):
+    """A sign-in on the hosted pages is an SSO session beside the token session its code grant
+    starts; revoking it ends the cookie's sign-ins at once, and its lifetime is the client's
+    SSOSession MaxValidityMinutes."""
+    pool_id, domain, client = oauth_pool(idp)
+    idp.set_user_pool_client_session_configuration(
+        UserPoolId=pool_id, ClientId=client["ClientId"], SSOSession={"MaxValidityMinutes": 10}
+    )
+    username, pw = user(idp, pool_id)
+    authorize = f"{domain_base(server, domain)}/oauth2/authorize?" + urlencode({
+        "client_id": client["ClientId"], "response_type": "code", "redirect_uri": CALLBACK,
+        "scope": "openid aws.cognito.signin.user.admin",
+    })
+    b = Browser()
+    b.get(authorize)
+    r = b.submit({"username": username, "password": pw})
+    cookie = next(c for c in b.http.cookies if c.name == "tessera-session")
+    assert 590 <= cookie.expires - time.time() <= 601  # ten minutes
+    code = callback_params(r)["code"]
+    tokens = requests.post(f"{domain_base(server, domain)}/oauth2/token", data={
+        "grant_type": "authorization_code", "client_id": client["ClientId"], "code": code,
+        "redirect_uri": CALLBACK,
+    }, timeout=15).json()
+
+    sessions = public_idp.list_user_sessions(AccessToken=tokens["access_token"])["Sessions"]
+    assert sorted(s["SessionType"] for s in sessions) == ["SSO", "TOKEN"]
+    (sso,) = [s for s in sessions if s["SessionType"] == "SSO"]
+    assert sso["SessionId"].startswith("sso") and len(sso["SessionId"]) == 28
+    assert sso["ClientId"] == client["ClientId"]
+    assert sso["IsCurrentSession"] is False
+    admin = idp.admin_list_user_sessions(UserPoolId=pool_id, Username=username)["Sessions"]
+    assert sso["SessionId"] in [s["SessionId"] for s in admin]
+
+    # While it lives, the cookie signs in again without the form.
+    assert callback_params(b.get(authorize))["code"]
+    public_idp.revoke_user_session(AccessToken=tokens["access_token"], SessionId=sso["SessionId"])
+    again = b.get(authorize)
+    assert again.status_code == 200 and "/login?" in again.url  # the form again
+    left = public_idp.list_user_sessions(AccessToken=tokens["access_token"])["Sessions"]
+    assert [s["SessionType"] for s in left] == ["TOKEN"]
+    with aws_error("ResourceNotFoundException", "Session not found."):
+        idp.admin_revoke_user_session(UserPoolId=pool_id, Username=username, SessionId=sso["SessionId"])

@@ -6,7 +6,7 @@ use super::{ApiResult, pool_id, ts};
 use crate::AppState;
 use std::sync::Arc;
 use tessera_domain::sessions::PoolSessions;
-use tessera_engine::{UserRef, UserSession};
+use tessera_engine::{SessionKind, UserRef, UserSession};
 use tessera_wire::idp as wire;
 
 fn tracking_out(c: PoolSessions) -> wire::UserSessionTrackingType {
@@ -26,8 +26,11 @@ fn token_session_out(c: PoolSessions) -> wire::UserPoolTokenSessionConfigType {
 fn session_out(s: UserSession, admin: bool) -> wire::SessionDescriptionType {
     wire::SessionDescriptionType {
         session_id: Some(s.session_id),
-        session_type: Some(wire::SessionTypeType::Token),
-        client_id: Some(s.client_id.to_string()),
+        session_type: Some(match s.kind {
+            SessionKind::Token => wire::SessionTypeType::Token,
+            SessionKind::Sso => wire::SessionTypeType::Sso,
+        }),
+        client_id: s.client_id.map(|c| c.to_string()),
         create_date: Some(ts(s.created_at)),
         last_active_date: Some(ts(s.last_active_at)),
         device_type: Some(s.device.unwrap_or_else(|| "unknown".into())),

@@ -248,7 +248,7 @@ pub(super) async fn signed_in_with(
     let pool = &page.site.pool.id;
     let cookie = match state
         .engine
-        .open_federated_session(pool, sub, auth_time, saml)
+        .open_hosted_session(pool, page.client_id(), (sub, auth_time), saml)
         .await
     {
         Ok(c) => c,
@@ -264,7 +264,9 @@ pub(super) async fn signed_in_with(
         Err(e) => return engine_failure(e),
     };
     let mut r = redirect(&grant_redirect(req, &grant));
-    let max_age = tessera_domain::oauth::SESSION_LIFETIME.as_secs();
+    // The cookie lives as long as the session (the client's SSO session validity).
+    let max_age = u64::try_from(session.expires_at.millis() - session.auth_time.millis())
+        .map_or(0, |ms| ms / 1000);
     r.headers_mut().append(
         SET_COOKIE,
         page.site

@@ -259,7 +259,12 @@ impl Frame {
             return response;
         }
         let h = response.headers_mut();
-        secure_headers(h, &nonce);
+        // Only the passkey pages run a script; every other page's CSP allows none.
+        if base.get("passkey_js").is_some_and(|v| !v.is_null()) {
+            secure_headers_with_csp(h, &csp(&nonce, true));
+        } else {
+            secure_headers(h, &nonce);
+        }
         if self.new_csrf {
             h.append(SET_COOKIE, self.cookies.set(CSRF_COOKIE, &self.csrf, None));
         }
@@ -270,11 +275,21 @@ impl Frame {
 /// The headers every page and redirect of the hosted UI sends: no framing, no caching, a CSP
 /// that allows only our own resources and the page's one style element.
 pub(crate) fn secure_headers(h: &mut HeaderMap, nonce: &str) {
-    let csp = format!(
-        "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; \
-         img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
-    );
-    secure_headers_with_csp(h, &csp);
+    secure_headers_with_csp(h, &csp(nonce, false));
+}
+
+/// The pages' policy: our own images, the page's one style element, and — on the passkey
+/// pages — its one script element.
+fn csp(nonce: &str, script: bool) -> String {
+    let script = if script {
+        format!(" script-src 'nonce-{nonce}';")
+    } else {
+        String::new()
+    };
+    format!(
+        "default-src 'none'; style-src 'nonce-{nonce}';{script} img-src 'self' data:; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 /// The same headers with another page family's content security policy.

@@ -149,7 +149,9 @@ describe("passkeys on the hosted UI in Chromium with a virtual authenticator", (
 
       // 2. Add a passkey: the browser's authenticator makes a credential the server verifies.
       const add = new URLSearchParams({ client_id: p.clientId, redirect_uri: CALLBACK });
-      await first.page.goto(`${site}/domain/${p.domain}/passkeys/add?${add}`);
+      const addPage = await first.page.goto(`${site}/domain/${p.domain}/passkeys/add?${add}`);
+      // The passkey pages allow their one script by nonce; no other page allows any.
+      assert.match(addPage.headers()["content-security-policy"], /script-src 'nonce-[^']+';/);
       await first.page.waitForSelector("#passkey-create:not([disabled])");
       await screenshot(first.page, "passkey-add");
       await first.page.click("#passkey-create");
@@ -221,7 +223,8 @@ describe("passkeys on the hosted UI in Chromium with a virtual authenticator", (
     const plain = await passkeyPool({ factors: ["PASSWORD"] });
     const ctx = await browser.newContext();
     const pg = await ctx.newPage();
-    await pg.goto(authorizeUrl(plain));
+    const login = await pg.goto(authorizeUrl(plain));
+    assert.doesNotMatch(login.headers()["content-security-policy"], /script-src/);
     await pg.waitForSelector("#password");
     assert.equal(await pg.locator("#passkey-sign-in").count(), 0);
     await ctx.close();
