@@ -378,16 +378,28 @@ impl Engine {
         let judged = self
             .judge_sign_in(&mut *tx, at, &user, (threat.0.as_deref(), threat.1), now)
             .await?;
+        self.proceed_judged(tx, at, &user, (judged, Stage::PasswordProven), now)
+            .await
+    }
+
+    /// Goes on after threat protection's judgement of a proven first factor: a block is
+    /// committed with its event and returned; otherwise the sign-in proceeds carrying the event
+    /// (and the second factor a risk level may owe).
+    pub(crate) async fn proceed_judged(
+        &self,
+        tx: Box<dyn Tx>,
+        at: &SignIn<'_>,
+        user: &User,
+        (judged, stage): (Result<crate::threat::Judgement, DomainError>, Stage),
+        now: Timestamp,
+    ) -> EngineResult<AuthOutcome> {
         match judged {
             Err(blocked) => {
                 // The refusal and its event are the outcome: both are kept.
                 tx.commit().await?;
                 Err(blocked.into())
             }
-            Ok(crate::threat::Judgement::Untracked) => {
-                self.proceed(tx, at, &user, Stage::PasswordProven, now)
-                    .await
-            }
+            Ok(crate::threat::Judgement::Untracked) => self.proceed(tx, at, user, stage, now).await,
             Ok(crate::threat::Judgement::Proceed { event_id, risk_mfa }) => {
                 let at = SignIn {
                     pool: at.pool,
@@ -399,8 +411,7 @@ impl Engine {
                     },
                     metadata: at.metadata.clone(),
                 };
-                self.proceed(tx, &at, &user, Stage::PasswordProven, now)
-                    .await
+                self.proceed(tx, &at, user, stage, now).await
             }
         }
     }

@@ -491,7 +491,10 @@ impl Engine {
             tx.commit().await?;
             return Err(e);
         }
-        self.proceed(tx, at, &user, Stage::PasswordlessProven, now)
+        let judged = self
+            .judge_passwordless_sign_in(&mut *tx, at, &user, now)
+            .await?;
+        self.proceed_judged(tx, at, &user, (judged, Stage::PasswordlessProven), now)
             .await
     }
 

@@ -518,7 +518,7 @@ impl Engine {
             at,
             user,
             proven,
-            (mode, Some(ChallengeKind::Password)),
+            (mode, Some(ChallengeKind::Password), false),
             now,
         )
         .await
@@ -535,7 +535,23 @@ impl Engine {
         now: Timestamp,
     ) -> EngineResult<Result<Judgement, DomainError>> {
         let mode = threat::custom_auth_mode(&at.pool.config.settings);
-        self.judge(tx, at, user, (None, None), (mode, None), now)
+        self.judge(tx, at, user, (None, None), (mode, None, false), now)
+            .await
+    }
+
+    /// Judges a sign-in a passwordless first factor (EMAIL_OTP, SMS_OTP, WEB_AUTHN) just proved,
+    /// in the pool's mode: the same signals, levels, notifications and block as a password
+    /// sign-in, recorded as a sign-in event. The factor is something the user has, so a risk
+    /// level whose action asks for MFA is satisfied by it (only a block stops the sign-in).
+    pub(crate) async fn judge_passwordless_sign_in(
+        &self,
+        tx: &mut dyn Tx,
+        at: &SignIn<'_>,
+        user: &User,
+        now: Timestamp,
+    ) -> EngineResult<Result<Judgement, DomainError>> {
+        let mode = threat::pool_mode(&at.pool.config.settings);
+        self.judge(tx, at, user, (None, None), (mode, None, true), now)
             .await
     }
 
@@ -569,7 +585,7 @@ impl Engine {
         at: &SignIn<'_>,
         user: &User,
         (event_id, compromised): (Option<&str>, Option<bool>),
-        (mode, proof): (SecurityMode, Option<ChallengeKind>),
+        (mode, proof, possession): (SecurityMode, Option<ChallengeKind>, bool),
         now: Timestamp,
     ) -> EngineResult<Result<Judgement, DomainError>> {
         let pool = at.pool;
@@ -625,7 +641,9 @@ impl Engine {
             (true, Some(l), Some(t)) => t.action(l),
             _ => None,
         };
-        let mfa_possible = risk_mfa_possible(pool, user);
+        // A passwordless factor already proved possession: the second factor a risk level asks
+        // for is the one just given.
+        let mfa_possible = possession || risk_mfa_possible(pool, user);
         // What happens: block, owe a second factor, or carry on; and which email says so.
         let (block, risk_mfa, email) = match action.map(|a| a.action) {
             _ if block_compromised => (true, false, None),
@@ -666,7 +684,7 @@ impl Engine {
         }
         Ok(Ok(Judgement::Proceed {
             event_id: event.event_id,
-            risk_mfa,
+            risk_mfa: risk_mfa && !possession,
         }))
     }
 

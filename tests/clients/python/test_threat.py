@@ -505,6 +505,63 @@ def test_a_new_network_owes_mfa_and_an_email_and_feedback_lowers_the_next_risk(s
     assert changed["EventFeedback"]["Provider"] == "User"
 
 
+def test_passwordless_sign_ins_are_judged_and_recorded(spawn, smtp_sink):
+    """An EMAIL_OTP first factor (USER_AUTH) is a sign-in threat protection sees: its event is
+    recorded with its risk; a level that asks for MFA is satisfied by the code itself; a blocked
+    level stops it as it stops a password."""
+    server = spawn(extra_env={"TESSERA_TRUSTED_PROXIES": "127.0.0.1/32"},
+                   extra_args=delivery_args(smtp_sink, None, "Tessera Tests <tests@tessera.test>"))
+    idp = server.client()
+    pool = threat_pool(idp, "ENFORCED",
+                       Policies={"SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD", "EMAIL_OTP"]}})
+    idp.set_risk_configuration(UserPoolId=pool, AccountTakeoverRiskConfiguration={
+        "Actions": {"LowAction": {"EventAction": "NO_ACTION", "Notify": False},
+                    "MediumAction": {"EventAction": "MFA_REQUIRED", "Notify": False},
+                    "HighAction": {"EventAction": "BLOCK", "Notify": False}}})
+    client = create_client(idp, pool, ExplicitAuthFlows=["ALLOW_USER_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+    name, address = unique("otp"), email_address("otp")
+    idp.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": address},
+                                          {"Name": "email_verified", "Value": "true"}])
+    public_idp = server.client(unsigned=True)
+    sent = 0
+
+    def sign_in_with_a_code() -> dict:
+        nonlocal sent
+        r = public_idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
+                                     AuthParameters={"USERNAME": name, "PREFERRED_CHALLENGE": "EMAIL_OTP"})
+        sent += 1
+        code = smtp_sink.wait_for(address, count=sent)[-1].code
+        return public_idp.respond_to_auth_challenge(
+            ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=r["Session"],
+            ChallengeResponses={"USERNAME": name, "EMAIL_OTP_CODE": code})
+
+    with_forwarded_for(public_idp, "198.51.100.10")
+    assert "AuthenticationResult" in sign_in_with_a_code()
+    (home,) = events_of(idp, pool, name, "SignIn")
+    assert home["EventResponse"] == "Pass"
+    assert home["EventRisk"] == {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False}
+    assert home["EventContextData"]["IpAddress"] == "198.51.100.10"
+
+    # A network never seen: medium risk, MFA_REQUIRED — the emailed code already is a factor
+    # the user holds, so no further challenge.
+    with_forwarded_for(public_idp, "203.0.113.50")
+    assert "AuthenticationResult" in sign_in_with_a_code()
+    risky = events_of(idp, pool, name, "SignIn")[0]
+    assert risky["EventRisk"]["RiskLevel"] == "Medium"
+    assert risky["EventResponse"] == "Pass"
+
+    # The administrator says that sign-in wasn't the user: the next from there is high risk,
+    # and blocked like a password sign-in.
+    idp.admin_update_auth_event_feedback(UserPoolId=pool, Username=name, EventId=risky["EventId"],
+                                         FeedbackValue="Invalid")
+    with aws_error("NotAuthorizedException", BLOCKED):
+        sign_in_with_a_code()
+    blocked = events_of(idp, pool, name, "SignIn")[0]
+    assert blocked["EventRisk"]["RiskLevel"] == "High"
+    assert blocked["EventResponse"] == "Fail"
+
+
 # -- the temporary password an administrator chooses -------------------------------------------
 
 
