@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("imported_hash", imported_hash),
     ("saml", saml),
     ("srp_public", srp_public),
+    ("webauthn_registration", webauthn_registration),
 ];
 
 /// An AWS JSON request body against the model: the first two bytes choose the service and the
@@ -303,4 +304,61 @@ fn srp_fixture() -> (&'static [u8], &'static [u8]) {
         (verifier, vec![9; 32])
     });
     (v, b)
+}
+
+/// A passkey registration response (RegistrationResponseJSON) against a real registration
+/// state. The first byte picks the shape: the rest as the whole response JSON, or as the
+/// `attestationObject` (CBOR) beside a clientDataJSON that passes its checks (right type,
+/// challenge and origin), so the attestation and authenticator-data parsers are reached.
+/// Nothing panics; a response that verifies yields a credential that round-trips.
+pub fn webauthn_registration(data: &[u8]) {
+    let [mode, rest @ ..] = data else { return };
+    let (rp, options, state) = webauthn_fixture();
+    let response = if mode % 2 == 0 {
+        match serde_json::from_slice::<Value>(rest) {
+            Ok(v) => v,
+            Err(_) => return,
+        }
+    } else {
+        let client_data = serde_json::json!({
+            "type": "webauthn.create",
+            "challenge": options["challenge"],
+            "origin": "https://auth.example.com",
+            "crossOrigin": false,
+        });
+        let id = URL_SAFE_NO_PAD.encode([*mode; 16]);
+        serde_json::json!({
+            "id": id,
+            "rawId": id,
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": URL_SAFE_NO_PAD.encode(client_data.to_string()),
+                "attestationObject": URL_SAFE_NO_PAD.encode(rest),
+            },
+            "clientExtensionResults": {},
+        })
+    };
+    let _ = tessera_crypto::webauthn::response_credential_id(&response);
+    if let Ok(registered) = rp.finish_registration(&response, state) {
+        assert!(!registered.credential_id.is_empty());
+        let again: Value = serde_json::from_str(&registered.credential).unwrap();
+        assert!(again.is_object());
+    }
+}
+
+fn webauthn_fixture() -> &'static (tessera_crypto::webauthn::RelyingParty, Value, String) {
+    static FIXTURE: OnceLock<(tessera_crypto::webauthn::RelyingParty, Value, String)> =
+        OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let rp = tessera_crypto::webauthn::RelyingParty::new(
+            "auth.example.com",
+            &["https://auth.example.com".to_string()],
+            std::time::Duration::from_secs(300),
+        )
+        .unwrap();
+        let (options, state) = rp
+            .start_registration(&[1; 16], "user", "User", false, &[])
+            .unwrap();
+        (rp, options, state)
+    })
 }
