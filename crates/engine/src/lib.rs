@@ -58,6 +58,7 @@ mod triggers;
 mod user_import;
 mod users;
 mod verification;
+mod verified;
 
 pub use branding::{ClassicLogo, HostedLook};
 pub use cimd::{CachedUrlPage, CimdCacheAction, CimdClient, CimdPolicyPage, CimdPolicyView};
@@ -128,6 +129,8 @@ struct Inner {
     triggers: Arc<dyn TriggerInvoker>,
     hasher: hashing::Hasher,
     keys: keys::KeyRing,
+    /// Access tokens already verified (signature and claims), by digest.
+    verified: verified::VerifiedTokens,
     /// The identity pools' OpenID signing keys, once loaded.
     identity_keys: std::sync::RwLock<Option<Arc<identity::openid::IdentityKeys>>>,
     settings: EngineSettings,
@@ -175,6 +178,7 @@ impl Engine {
                 triggers,
                 hasher,
                 keys: keys::KeyRing::default(),
+                verified: verified::VerifiedTokens::default(),
                 identity_keys: Default::default(),
                 settings,
                 oidc_documents: Default::default(),

@@ -75,6 +75,43 @@ fn invalid_access() -> EngineError {
     DomainError::not_authorized("Invalid Access Token").into()
 }
 
+fn missing_scope() -> EngineError {
+    DomainError::not_authorized("Access Token does not have required scopes").into()
+}
+
+/// Who a verified access token's claims name.
+fn access_identity(
+    pool_id: UserPoolId,
+    claims: &serde_json::Map<String, Value>,
+) -> EngineResult<AccessIdentity> {
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(invalid_access)
+    };
+    let sub = Uuid::parse_str(text("sub")?)
+        .map(Sub)
+        .map_err(|_| invalid_access())?;
+    let origin_jti = Uuid::parse_str(text("origin_jti")?).map_err(|_| invalid_access())?;
+    let client_id = ClientId::parse(text("client_id")?).map_err(|_| invalid_access())?;
+    let scopes = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Ok(AccessIdentity {
+        origin_jti,
+        pool_id,
+        sub,
+        client_id,
+        scopes: scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
 fn invalid_refresh() -> EngineError {
     DomainError::not_authorized("Invalid Refresh Token").into()
 }
@@ -239,7 +276,18 @@ impl Engine {
     /// Verifies an access token as the user-pool API requires: our signature, our issuer, not
     /// expired, carrying the admin scope, and its family neither revoked nor signed out.
     pub(crate) async fn verify_access_token(&self, token: &str) -> EngineResult<AccessIdentity> {
-        let verified = self.check_access_token(token, ADMIN_SCOPE).await;
+        let mut tx = self.inner.store.read().await?;
+        self.verify_access_token_in(&mut *tx, token).await
+    }
+
+    /// As [`Engine::verify_access_token`], reading the token's family in `tx` (so an operation
+    /// can go on reading in the same transaction).
+    pub(crate) async fn verify_access_token_in(
+        &self,
+        tx: &mut dyn Tx,
+        token: &str,
+    ) -> EngineResult<AccessIdentity> {
+        let verified = self.check_access_token_in(tx, token, ADMIN_SCOPE).await;
         if let Ok(id) = &verified {
             crate::audit::note_user(&id.pool_id, &id.sub);
         }
@@ -294,51 +342,75 @@ impl Engine {
     }
 
     /// Verifies an access token as [`Engine::verify_access_token`] does, requiring `scope`.
+    /// The signature and claims are verified once per token (see [`crate::verified`]); expiry,
+    /// the signing key and the family's revocation on every call.
     pub(crate) async fn check_access_token(
         &self,
         token: &str,
         scope: &str,
     ) -> EngineResult<AccessIdentity> {
-        let (pool_id, claims) = self
-            .verify_pool_jwt(token, KeyUse::Access, invalid_access)
-            .await?;
-        let scopes = claims
-            .get("scope")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !scopes.split(' ').any(|s| s == scope) {
-            return Err(
-                DomainError::not_authorized("Access Token does not have required scopes").into(),
-            );
-        }
-        let text = |name: &str| {
-            claims
-                .get(name)
-                .and_then(Value::as_str)
-                .ok_or_else(invalid_access)
-        };
-        let sub = Uuid::parse_str(text("sub")?)
-            .map(Sub)
-            .map_err(|_| invalid_access())?;
-        let origin_jti = Uuid::parse_str(text("origin_jti")?).map_err(|_| invalid_access())?;
-        let client_id = ClientId::parse(text("client_id")?).map_err(|_| invalid_access())?;
         let mut tx = self.inner.store.read().await?;
-        let family = tx.get_token_family(&origin_jti).await?;
-        match family {
-            Some(f) if f.revoked_at.is_none() && f.sub == sub => {}
-            _ => return Err(DomainError::not_authorized("Access Token has been revoked").into()),
+        self.check_access_token_in(&mut *tx, token, scope).await
+    }
+
+    async fn check_access_token_in(
+        &self,
+        tx: &mut dyn Tx,
+        token: &str,
+        scope: &str,
+    ) -> EngineResult<AccessIdentity> {
+        let digest = tessera_crypto::token_hash(token);
+        let id = match self.inner.verified.get(&digest) {
+            Some(known) => {
+                if self.now().secs() >= known.exp {
+                    return Err(DomainError::not_authorized("Access Token has expired").into());
+                }
+                // Its key must still be one the pool publishes (a revoked key's tokens stop).
+                let keys = match self.pool_keys_for(&known.id.pool_id, &known.kid).await {
+                    Ok(k) => k,
+                    Err(EngineError::Client(_)) => return Err(invalid_access()),
+                    Err(e) => return Err(e),
+                };
+                if keys.public_key(&known.kid, KeyUse::Access).is_none() {
+                    return Err(invalid_access());
+                }
+                known.id
+            }
+            None => {
+                let (pool_id, claims) = self
+                    .verify_pool_jwt(token, KeyUse::Access, invalid_access)
+                    .await?;
+                // The scope first: a token without it (client_credentials) is told so.
+                let scopes = claims.get("scope").and_then(Value::as_str);
+                if !scopes.unwrap_or_default().split(' ').any(|s| s == scope) {
+                    return Err(missing_scope());
+                }
+                let id = access_identity(pool_id, &claims)?;
+                let kid = tessera_crypto::jwt::kid_of(token).ok_or_else(invalid_access)?;
+                let exp = claims
+                    .get("exp")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(invalid_access)?;
+                self.inner.verified.put(
+                    digest,
+                    crate::verified::Verified {
+                        id: id.clone(),
+                        kid,
+                        exp,
+                    },
+                    self.now().secs(),
+                );
+                id
+            }
+        };
+        if !id.scopes.iter().any(|s| s == scope) {
+            return Err(missing_scope());
         }
-        Ok(AccessIdentity {
-            origin_jti,
-            pool_id,
-            sub,
-            client_id,
-            scopes: scopes
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-        })
+        let family = tx.get_token_family(&id.origin_jti).await?;
+        match family {
+            Some(f) if f.revoked_at.is_none() && f.sub == id.sub => Ok(id),
+            _ => Err(DomainError::not_authorized("Access Token has been revoked").into()),
+        }
     }
 
     /// The user an access token speaks for, loaded in `tx`, refused if gone or disabled.

@@ -967,10 +967,13 @@ impl Engine {
     }
 
     /// GetUser: the attributes the token's client may read, as its ID tokens show them.
+    /// One read transaction: the token's family, the user and the client (the hot path of
+    /// every signed-in app).
     pub async fn get_user(&self, access_token: &str) -> EngineResult<User> {
-        let id = self.verify_access_token(access_token).await?;
         let mut tx = self.inner.store.read().await?;
-        let (_, client, mut user) = self.self_service(&mut *tx, &id).await?;
+        let id = self.verify_access_token_in(&mut *tx, access_token).await?;
+        let mut user = self.token_user(&mut *tx, &id).await?;
+        let client = self.load_client(&mut *tx, id.client_id.as_str()).await?;
         user.attributes
             .retain(|name, _| client.config.may_read(name));
         Ok(user)

@@ -140,6 +140,9 @@ def test_revoked_key_leaves_the_jwks_and_its_tokens_fail(rotating):
     s, _idp, public, pool_id, client, user, pw = rotating
     old = password_auth(public, client, user, pw)
     old_access = kid(old["AccessToken"])
+    # Used once before the revocation, so the server has it among its verified tokens: the
+    # revocation must reach it there too.
+    assert public.get_user(AccessToken=old["AccessToken"])["Username"] == user
 
     # Revoking the signing access key: its use's next key (a new one here) takes over.
     revoked = keys_cli(s, "keys revoke", old_access)
