@@ -170,6 +170,8 @@ pub struct Application {
     tls: Option<(TlsFiles, axum_server::tls_rustls::RustlsConfig)>,
     /// The separate `/metrics` listener, when one is configured.
     metrics: Option<(TcpListener, axum::Router)>,
+    /// The admin console's own listener, when `console_listen` is set.
+    console: Option<(TcpListener, axum::Router)>,
     /// The policy gateway's listener, router and TLS, when `gateway.listen` is set.
     gateway: Option<GatewayListener>,
     engine: Engine,
@@ -312,9 +314,23 @@ impl Application {
                 }],
                 idle_timeout: settings.console_idle_timeout,
                 absolute_timeout: settings.console_absolute_timeout,
+                own_listener: settings.console_listen.is_some(),
             }),
         });
         let router = tessera_http::router(state.clone(), settings.body_limit);
+        let console = match settings.console_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listen for the console on {addr}"))?;
+                tracing::info!(listen = %listener.local_addr()?, "admin console");
+                Some((
+                    listener,
+                    tessera_http::console_router(state.clone(), settings.body_limit),
+                ))
+            }
+            None => None,
+        };
         let metrics = match settings.metrics_listen {
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
@@ -369,6 +385,7 @@ impl Application {
             router,
             tls,
             metrics,
+            console,
             gateway,
             engine,
             messengers,
@@ -393,6 +410,13 @@ impl Application {
         self.gateway
             .as_ref()
             .and_then(|g| g.listener.local_addr().ok())
+    }
+
+    /// Where the admin console is served when it has its own listener.
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// Where `/metrics` is served when it has its own listener.
@@ -531,6 +555,14 @@ impl Application {
                 }
             })
         });
+        let console = self.console.map(|(listener, router)| {
+            tokio::spawn(async move {
+                let service = router.into_make_service_with_connect_info::<SocketAddr>();
+                if let Err(e) = axum::serve(listener, service).await {
+                    tracing::error!(error = %e, "console listener failed");
+                }
+            })
+        });
         let gateway = self.gateway.map(|g| {
             tokio::spawn(async move {
                 let service = g.router.into_make_service_with_connect_info::<SocketAddr>();
@@ -613,6 +645,9 @@ impl Application {
         upkeep.abort();
         if let Some(m) = metrics {
             m.abort();
+        }
+        if let Some(c) = console {
+            c.abort();
         }
         if let Some(g) = gateway {
             g.abort();

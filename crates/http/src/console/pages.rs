@@ -153,6 +153,7 @@ fn notice(query: &BTreeMap<String, String>) -> Option<String> {
         "group_deleted" => "Group deleted.",
         "client_deleted" => "App client deleted.",
         "identity_pool_created" => "Identity pool created.",
+        "message_retried" => "The message is queued again: the courier sends it shortly.",
         _ => return None,
     };
     Some(text.to_string())
@@ -171,7 +172,7 @@ pub(crate) async fn home(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query = query_of(&raw);
-    let Some(session) = current_session(&state, &headers) else {
+    let Some(session) = current_session(&state, &headers).await else {
         let error = query
             .contains_key("expired")
             .then(|| "Your console session ended. Sign in again.".to_string());
@@ -189,7 +190,7 @@ pub(crate) async fn home(
         );
     };
     tessera_engine::audit::note_caller(session.operator());
-    let page = Page::new(&session.csrf, &session.access_key_id);
+    let page = Page::new(&session.csrf, &session.name);
     let pools = idp(&state, "ListUserPools", json!({ "MaxResults": 10 })).await;
     let identity_pools = identity(&state, "ListIdentityPools", json!({ "MaxResults": 10 })).await;
     let error = [&pools, &identity_pools]
@@ -241,10 +242,15 @@ fn sign_in_page(
     r
 }
 
-/// An access key id fit to repeat in the audit trail (short and alphanumeric), else nothing.
+/// An access key id or operator name fit to repeat in the audit trail (short, and letters,
+/// digits and the few marks an operator name may have), else nothing.
 fn auditable_key(key: &str) -> Option<&str> {
-    (!key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then_some(key)
+    (!key.is_empty()
+        && key.len() <= 128
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@')))
+    .then_some(key)
 }
 
 pub(crate) async fn sign_in(
@@ -302,8 +308,28 @@ pub(crate) async fn sign_in(
             key,
         );
     }
-    let Some(credentials) = session::authenticate(&console.settings.credentials, key, secret)
-    else {
+    // The admin access key first, else an operator account (`tessera admin create`).
+    let csrf = tessera_crypto::random::token(32);
+    let session = match session::authenticate(&console.settings.credentials, key, secret) {
+        Some(credentials) => Some(Session::open(credentials, csrf, now)),
+        None => match state.engine.verify_console_operator(key, secret).await {
+            Ok(found) => found.map(|o| Session::open_operator(&o, csrf, now)),
+            Err(e) => {
+                let e = ApiError::from(e);
+                tessera_engine::audit::note_refusal(&e.code);
+                return sign_in_page(
+                    &state,
+                    &headers,
+                    e.status,
+                    next,
+                    Some(api_error(&e)),
+                    None,
+                    key,
+                );
+            }
+        },
+    };
+    let Some(session) = session else {
         let now_locked = console.lockout.failed(ip, now);
         let (status, error) = if now_locked {
             (StatusCode::TOO_MANY_REQUESTS, locked())
@@ -311,17 +337,21 @@ pub(crate) async fn sign_in(
             tessera_engine::audit::note_refusal("NotAuthorizedException");
             (
                 StatusCode::UNAUTHORIZED,
-                Some("Incorrect access key id or secret access key.".to_string()),
+                Some(
+                    "Incorrect access key id or secret access key, or operator name or \
+                     password."
+                        .to_string(),
+                ),
             )
         };
         return sign_in_page(&state, &headers, status, next, error, None, key);
     };
     console.lockout.succeeded(ip);
     tracing::info!(
-        access_key_id = %credentials.access_key_id,
+        who = %session.name,
+        operator_account = session.operator_account,
         "an operator signed in to the console"
     );
-    let session = Session::open(credentials, tessera_crypto::random::token(32), now);
     let mut r = see_other(&session::after_sign_in(next));
     let h = r.headers_mut();
     h.append(SET_COOKIE, session_cookie(&state, &headers, &session));
@@ -468,6 +498,38 @@ pub(crate) async fn pool(
     .await
     .ok()
     .and_then(|v| v.get("Providers").cloned());
+    let metrics = match tessera_domain::UserPoolId::parse(&pool_id) {
+        Ok(id) => state.engine.sign_in_counts(&id, 24).await.ok(),
+        Err(_) => None,
+    };
+    let totals = metrics.as_ref().map(|m| {
+        m.iter().fold(
+            json!({"sign_ins": 0, "failures": 0, "lockouts": 0}),
+            |mut t, (_, c)| {
+                for (k, v) in [
+                    ("sign_ins", c.sign_ins),
+                    ("failures", c.failures),
+                    ("lockouts", c.lockouts),
+                ] {
+                    t[k] = json!(t[k].as_u64().unwrap_or(0) + v);
+                }
+                t
+            },
+        )
+    });
+    let hours: Vec<Value> = metrics
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|(h, c)| {
+            json!({
+                "hour": h.secs(),
+                "sign_ins": c.sign_ins,
+                "failures": c.failures,
+                "lockouts": c.lockouts,
+            })
+        })
+        .collect();
     page.render(
         StatusCode::OK,
         "console/pool.html",
@@ -481,8 +543,115 @@ pub(crate) async fn pool(
             "issuer": format!("{}/{}", settings.issuer_base, pool_id),
             "domain_url": domain,
             "providers": providers,
+            "chart": metrics.as_deref().map(super::chart::sign_in_svg),
+            "totals": totals,
+            "hours": hours,
         }),
     )
+}
+
+// ---- Message outbox -----------------------------------------------------------------------
+
+/// Messages the outbox page lists (the newest).
+const OUTBOX_PAGE: usize = 100;
+
+pub(crate) async fn outbox(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(pool_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let page = Page::of(&op).notice(notice(&query_of(&raw)));
+    outbox_page(&state, page, &pool_id, StatusCode::OK).await
+}
+
+async fn outbox_page(
+    state: &Arc<AppState>,
+    page: Page,
+    pool_id: &str,
+    status: StatusCode,
+) -> Response {
+    let pool = match describe_pool(state, pool_id).await {
+        Ok(p) => p,
+        Err(e) => return failure(page, &e),
+    };
+    let entries = match tessera_domain::UserPoolId::parse(pool_id) {
+        Ok(id) => state.engine.list_outbox(Some(&id), OUTBOX_PAGE).await,
+        Err(_) => Ok(Vec::new()),
+    };
+    let entries = match entries {
+        Ok(e) => e,
+        Err(e) => return failure(page, &ApiError::from(e)),
+    };
+    let base = format!("{}/outbox", pool_url(pool_id));
+    let rows: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let m = &e.message;
+            let held = e.status == tessera_domain::messages::OutboxStatus::Held;
+            json!({
+                "id": m.id.to_string(),
+                "created": m.created_at.secs(),
+                "channel": m.channel.as_str(),
+                "to": m.to,
+                "subject": m.subject,
+                "status": e.status.as_str(),
+                "attempts": e.attempts,
+                "last_error": e.last_error,
+                "delivered": e.delivered_at.map(|t| t.secs()),
+                // Only held (--dev) messages are kept to be read; a pending or failed one's
+                // text is the user's code or temporary password, never shown.
+                "body": held.then(|| m.body.clone()).filter(|b| !b.is_empty()),
+                "retry_url": (e.status == tessera_domain::messages::OutboxStatus::Failed)
+                    .then(|| format!("{base}/{}/retry", m.id)),
+            })
+        })
+        .collect();
+    page.render(
+        status,
+        "console/outbox.html",
+        "Message outbox",
+        json!({
+            "p": pool_header(&pool, pool_id),
+            "messages": rows,
+            "limit": OUTBOX_PAGE,
+        }),
+    )
+}
+
+pub(crate) async fn retry_message(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path((pool_id, message)): Path<(String, String)>,
+) -> Response {
+    tessera_engine::audit::note_operation("console.RetryMessage");
+    let not_found = || {
+        ApiError::from(tessera_engine::EngineError::from(
+            tessera_domain::DomainError::resource_not_found("No such message."),
+        ))
+    };
+    let result = match (
+        tessera_domain::UserPoolId::parse(&pool_id),
+        uuid::Uuid::parse_str(&message),
+    ) {
+        (Ok(pool), Ok(id)) => state
+            .engine
+            .retry_outbox_message(&pool, &id)
+            .await
+            .map_err(ApiError::from),
+        _ => Err(not_found()),
+    };
+    match result {
+        Ok(()) => see_other(&format!(
+            "{}/outbox?notice=message_retried",
+            pool_url(&pool_id)
+        )),
+        Err(e) => {
+            tessera_engine::audit::note_refusal(&e.code);
+            let page = Page::of(&op).error(Some(api_error(&e)));
+            outbox_page(&state, page, &pool_id, e.status).await
+        }
+    }
 }
 
 pub(crate) async fn create_domain(
