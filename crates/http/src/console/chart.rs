@@ -60,7 +60,12 @@ pub(crate) fn sign_in_svg(series: &[(Timestamp, SignInCounts)]) -> String {
         svg,
         r#"<svg class="chart" id="sign-in-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="sign-in-chart-title"><title id="sign-in-chart-title">Sign-ins, failures and lockouts per hour, last {n} hours</title>"#
     );
-    for (value, y) in [(top, TOP), (top / 2, TOP + span / 2), (0, base)] {
+    // A middle line only where it falls on a whole number.
+    let middle = (top % 2 == 0).then_some((top / 2, TOP + span / 2));
+    for (value, y) in [Some((top, TOP)), middle, Some((0, base))]
+        .into_iter()
+        .flatten()
+    {
         let _ = write!(
             svg,
             r#"<line class="grid" x1="{LEFT}" y1="{y}" x2="{WIDTH}" y2="{y}"/><text class="axis" x="{}" y="{}" text-anchor="end">{value}</text>"#,
@@ -159,14 +164,21 @@ mod tests {
         assert!(svg.contains("<title>4 sign-ins</title>"));
         // The axis goes up to 5 (the round number above 4); a 4 is 4/5 of the span.
         assert!(svg.contains(r#">5</text>"#));
-        let span = HEIGHT - TOP - BOTTOM;
-        assert!(svg.contains(&format!(r#"height="{}""#, span * 4 / 5)));
+        assert_eq!(HEIGHT - TOP - BOTTOM, 152);
+        assert!(
+            svg.contains(r#"height="122""#),
+            "152 × 4/5 = 121.6, rounded"
+        );
         assert!(svg.contains(">00h<") && !svg.contains(">01h<"));
         assert!(
             !svg.contains("style="),
             "no inline styles: the CSP forbids them"
         );
-        // An empty day still draws its axis.
-        assert!(sign_in_svg(&[]).contains(">1</text>"));
+        // An empty day still draws its axis, 0 to 1 with nothing between.
+        let empty = sign_in_svg(&[]);
+        assert!(empty.contains(">1</text>"));
+        assert_eq!(empty.matches(">0</text>").count(), 1);
+        // On an axis of 5 the middle line would read 2.5: none is drawn.
+        assert!(!svg.contains(">2</text>"));
     }
 }

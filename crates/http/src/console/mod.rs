@@ -161,8 +161,24 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
             post(pages::retry_message),
         )
         .route(
+            "/console/pools/{pool}/providers",
+            post(pages::create_identity_provider),
+        )
+        .route(
+            "/console/pools/{pool}/providers/{name}/delete",
+            get(pages::confirm_delete_identity_provider).post(pages::delete_identity_provider),
+        )
+        .route(
             "/console/identity-pools",
             get(pages::identity_pools).post(pages::create_identity_pool),
+        )
+        .route(
+            "/console/identity-pools/{id}",
+            get(pages::identity_pool).post(pages::update_identity_pool),
+        )
+        .route(
+            "/console/identity-pools/{id}/roles",
+            post(pages::set_identity_pool_roles),
         )
         .route_layer(axum::middleware::from_fn_with_state(state, require_session));
     Router::new()
@@ -359,6 +375,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/identity_pools.html"),
     ),
     ("console/outbox.html", include_str!("templates/outbox.html")),
+    (
+        "console/identity_pool.html",
+        include_str!("templates/identity_pool.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {

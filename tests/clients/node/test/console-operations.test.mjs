@@ -16,11 +16,20 @@ import {
   AdminCreateUserCommand,
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
+  CreateUserPoolDomainCommand,
+  DescribeIdentityProviderCommand,
   GetGroupCommand,
   InitiateAuthCommand,
+  ListIdentityProvidersCommand,
   AdminSetUserPasswordCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
-import { startServer, unique, password, ROOT_ACCESS_KEY_ID } from "../lib/server.mjs";
+import {
+  CognitoIdentityClient,
+  CreateIdentityPoolCommand,
+  DescribeIdentityPoolCommand,
+  GetIdentityPoolRolesCommand,
+} from "@aws-sdk/client-cognito-identity";
+import { startServer, unique, password, REGION, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY } from "../lib/server.mjs";
 import { launch, screenshot } from "../lib/browser.mjs";
 import { startSmtpSink } from "../lib/mailsink.mjs";
 import { signIn, waitForAudit as waitForAuditIn } from "../lib/console.mjs";
@@ -220,6 +229,162 @@ describe("the console's operations pages", () => {
       assert.ok(await page.locator("#secret_access_key").isVisible());
       const after = await signIn(page, server.endpoint, { key: name, secret: generated });
       assert.equal(after.status(), 401);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("identity pools, identity providers, branding preview and paging", () => {
+  const OPERATOR = `console:${ROOT_ACCESS_KEY_ID}`;
+
+  test("an identity pool's page edits its configuration and roles; the SDK sees both", async () => {
+    const ci = new CognitoIdentityClient({
+      region: REGION,
+      endpoint: server.endpoint,
+      credentials: { accessKeyId: ROOT_ACCESS_KEY_ID, secretAccessKey: ROOT_SECRET_ACCESS_KEY },
+      maxAttempts: 1,
+    });
+    const { poolId, clientId } = await poolWithClient();
+    const name = unique("ids").replace(/-/g, "_");
+    const created = await ci.send(
+      new CreateIdentityPoolCommand({ IdentityPoolName: name, AllowUnauthenticatedIdentities: false, DeveloperProviderName: "login.console.test" }),
+    );
+    const id = created.IdentityPoolId;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await signIn(page, server.endpoint, { path: "/console/identity-pools" });
+      await page.getByRole("link", { name }).click();
+      assert.equal(decodeURIComponent(new URL(page.url()).pathname), `/console/identity-pools/${id}`);
+      await page.fill("#identity_pool_name", `${name}_edited`);
+      await page.check("#allow_unauthenticated");
+      await page.fill("#providers", `${poolId} ${clientId}`);
+      await page.getByRole("button", { name: "Save identity pool" }).click();
+      await page.locator("#notice").waitFor();
+      const described = await ci.send(new DescribeIdentityPoolCommand({ IdentityPoolId: id }));
+      assert.equal(described.IdentityPoolName, `${name}_edited`);
+      assert.equal(described.AllowUnauthenticatedIdentities, true);
+      assert.equal(described.DeveloperProviderName, "login.console.test", "kept");
+      assert.deepEqual(
+        described.CognitoIdentityProviders.map((p) => [p.ProviderName.split("/").pop(), p.ClientId]),
+        [[poolId, clientId]],
+      );
+      await waitForAudit("cognito-identity.UpdateIdentityPool", OPERATOR);
+
+      const auth = "arn:aws:iam::000000000000:role/ConsoleAuth";
+      const guest = "arn:aws:iam::000000000000:role/ConsoleGuest";
+      await page.fill("#authenticated", auth);
+      await page.fill("#unauthenticated", guest);
+      await page.getByRole("button", { name: "Save roles" }).click();
+      await page.locator("#notice").waitFor();
+      const roles = await ci.send(new GetIdentityPoolRolesCommand({ IdentityPoolId: id }));
+      assert.deepEqual(roles.Roles, { authenticated: auth, unauthenticated: guest });
+      await waitForAudit("cognito-identity.SetIdentityPoolRoles", OPERATOR);
+      await screenshot(page, "console-identity-pool");
+
+      // A refused value shows the API's error.
+      await page.fill("#authenticated", "not-an-arn");
+      await page.getByRole("button", { name: "Save roles" }).click();
+      assert.match(await page.locator("#error").textContent(), /Exception/);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("OIDC identity providers are created and deleted (confirmed first) from the pool page", async () => {
+    const { poolId } = await poolWithClient();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await signIn(page, server.endpoint, { path: `/console/pools/${poolId}` });
+      await page.fill("#idp_name", "Corp");
+      await page.fill("#idp_issuer", "https://login.corp.example");
+      await page.fill("#idp_client_id", "console-client");
+      await page.fill("#idp_client_secret", "console-secret");
+      await page.fill("#idp_mapping", "email=email\nname=preferred_username");
+      await page.getByRole("button", { name: "Create identity provider" }).click();
+      await page.locator("#notice").waitFor();
+      const idpDesc = (await idp.send(new DescribeIdentityProviderCommand({ UserPoolId: poolId, ProviderName: "Corp" }))).IdentityProvider;
+      assert.equal(idpDesc.ProviderType, "OIDC");
+      assert.equal(idpDesc.ProviderDetails.oidc_issuer, "https://login.corp.example");
+      assert.equal(idpDesc.ProviderDetails.authorize_scopes, "openid email profile");
+      assert.equal(idpDesc.AttributeMapping.name, "preferred_username");
+      assert.ok(!(await page.content()).includes("console-secret"), "the secret is not shown");
+      await screenshot(page, "console-identity-providers");
+
+      await page.getByRole("link", { name: "Delete identity provider Corp" }).click();
+      assert.match(await page.locator("#confirm-text").textContent(), /Delete the identity provider Corp/);
+      await page.getByRole("button", { name: "Delete identity provider" }).click();
+      await page.locator("#notice").waitFor();
+      const left = await idp.send(new ListIdentityProvidersCommand({ UserPoolId: poolId }));
+      assert.equal(left.Providers.length, 0);
+      await waitForAudit("cognito-idp.DeleteIdentityProvider", OPERATOR);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a client's branding preview is the pool's real hosted sign-in page", async () => {
+    const pool = (await idp.send(new CreateUserPoolCommand({ PoolName: unique("brand") }))).UserPool;
+    const domain = unique("brand").toLowerCase();
+    await idp.send(new CreateUserPoolDomainCommand({ UserPoolId: pool.Id, Domain: domain }));
+    const client = (
+      await idp.send(
+        new CreateUserPoolClientCommand({
+          UserPoolId: pool.Id,
+          ClientName: "web",
+          AllowedOAuthFlowsUserPoolClient: true,
+          AllowedOAuthFlows: ["code"],
+          AllowedOAuthScopes: ["openid"],
+          CallbackURLs: ["https://app.example.com/cb"],
+          SupportedIdentityProviders: ["COGNITO"],
+        }),
+      )
+    ).UserPoolClient;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await signIn(page, server.endpoint, { path: `/console/pools/${pool.Id}/clients` });
+      const link = page.getByRole("link", { name: "Preview the hosted sign-in page of web" });
+      const href = await link.getAttribute("href");
+      assert.equal(new URL(href).pathname, `/domain/${domain}/login`);
+      assert.equal(new URL(href).searchParams.get("client_id"), client.ClientId);
+      const response = await page.goto(href);
+      assert.equal(response.status(), 200);
+      assert.equal(await page.locator('input[name="password"]').count(), 1, "the sign-in form");
+      await screenshot(page, "console-branding-preview");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("the users list goes forward and back through ListUsers pages", async () => {
+    const { poolId } = await poolWithClient();
+    const names = Array.from({ length: 55 }, (_, i) => `pager-${String(i).padStart(2, "0")}`);
+    for (const Username of names) {
+      await idp.send(new AdminCreateUserCommand({ UserPoolId: poolId, Username, MessageAction: "SUPPRESS" }));
+    }
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const shown = async () => page.locator("#users tbody a").allTextContents();
+    try {
+      await signIn(page, server.endpoint, { path: `/console/pools/${poolId}/users` });
+      const first = await shown();
+      assert.equal(first.length, 25);
+      assert.equal(await page.getByRole("link", { name: "Previous page" }).count(), 0, "none on the first page");
+      await page.getByRole("link", { name: "Next page" }).click();
+      const second = await shown();
+      await page.getByRole("link", { name: "Next page" }).click();
+      const third = await shown();
+      assert.equal(third.length, 5);
+      assert.deepEqual([...first, ...second, ...third].sort(), names, "every user once");
+      await screenshot(page, "console-users-paging");
+      await page.getByRole("link", { name: "Previous page" }).click();
+      assert.deepEqual(await shown(), second);
+      await page.getByRole("link", { name: "Previous page" }).click();
+      assert.deepEqual(await shown(), first);
+      assert.equal(await page.getByRole("link", { name: "Previous page" }).count(), 0);
     } finally {
       await context.close();
     }
