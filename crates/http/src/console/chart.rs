@@ -61,7 +61,7 @@ pub(crate) fn sign_in_svg(series: &[(Timestamp, SignInCounts)]) -> String {
         r#"<svg class="chart" id="sign-in-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="sign-in-chart-title"><title id="sign-in-chart-title">Sign-ins, failures and lockouts per hour, last {n} hours</title>"#
     );
     // A middle line only where it falls on a whole number.
-    let middle = (top % 2 == 0).then_some((top / 2, TOP + span / 2));
+    let middle = top.is_multiple_of(2).then_some((top / 2, TOP + span / 2));
     for (value, y) in [Some((top, TOP)), middle, Some((0, base))]
         .into_iter()
         .flatten()

@@ -1091,7 +1091,7 @@ async fn users_page(
         base: &base,
         search: &search,
         current: query.get("token").map(String::as_str),
-        trail: &trail,
+        trail,
     };
     let next_url = list
         .get("PaginationToken")
