@@ -508,6 +508,11 @@ async fn admin(action: AdminAction) -> Result<()> {
     match action {
         AdminAction::Create { server, name } => {
             let app = offline_app(&server).await?;
+            // The console tries the access key first: an operator of that name could never
+            // sign in, and the audit trail couldn't tell the two apart.
+            if name == app.root.access_key_id {
+                anyhow::bail!("{name} is the admin access key id; choose another operator name");
+            }
             let password = app
                 .engine()
                 .create_console_operator(&name)
