@@ -37,6 +37,13 @@ impl SignInCounts {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &SignInCounts) {
+        self.sign_ins = self.sign_ins.saturating_add(other.sign_ins);
+        self.failures = self.failures.saturating_add(other.failures);
+        self.lockouts = self.lockouts.saturating_add(other.lockouts);
+    }
 }
 
 /// How long hourly counts are kept.
@@ -61,14 +68,10 @@ pub fn hourly_series(
         .rev()
         .map(|back| {
             let hour = Timestamp::from_millis(current - back * HOUR_MS);
-            let counts = stored.iter().filter(|(h, _)| *h == hour).fold(
-                SignInCounts::default(),
-                |a, (_, c)| SignInCounts {
-                    sign_ins: a.sign_ins + c.sign_ins,
-                    failures: a.failures + c.failures,
-                    lockouts: a.lockouts + c.lockouts,
-                },
-            );
+            let mut counts = SignInCounts::default();
+            for (_, c) in stored.iter().filter(|(h, _)| *h == hour) {
+                counts.add(c);
+            }
             (hour, counts)
         })
         .collect()

@@ -464,7 +464,7 @@ impl Engine {
         let client_id = req.client_id.clone();
         let outcome = self.start_sign_in(req).await;
         telemetry::sign_in(flow, &outcome);
-        self.count_sign_in(&client_id, refresh, &outcome).await;
+        self.count_sign_in(&client_id, refresh, &outcome);
         outcome
     }
 
@@ -576,7 +576,7 @@ impl Engine {
         let client_id = req.client_id.clone();
         let outcome = self.answer_challenge(req, false).await;
         telemetry::challenge_answered(challenge, &outcome);
-        self.count_sign_in(&client_id, false, &outcome).await;
+        self.count_sign_in(&client_id, false, &outcome);
         outcome
     }
 

@@ -31,6 +31,8 @@ impl crate::Engine {
 
 use crate::error::{EngineError, EngineResult};
 use crate::flow::AuthOutcome;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use tessera_domain::console::{self, ConsoleOperator, SignInCounts};
 use tessera_domain::{DomainError, ErrorKind, UserPoolId};
 
@@ -58,41 +60,104 @@ pub(crate) fn sign_in_effect(refresh: bool, outcome: &EngineResult<AuthOutcome>)
     c
 }
 
+type Tallied = HashMap<(String, Timestamp), SignInCounts>;
+
+/// Sign-in outcomes counted on this node and not yet in the store, by client id and hour.
+#[derive(Debug, Default)]
+pub(crate) struct SignInTally(Mutex<Tallied>);
+
+/// Distinct (client, hour) pairs a tally holds; more (a flood of made-up client ids that
+/// still reached an outcome) are not counted until the next flush.
+const TALLY_LIMIT: usize = 10_000;
+
+impl SignInTally {
+    fn add(&self, client: &str, hour: Timestamp, counts: &SignInCounts) {
+        let Ok(mut map) = self.0.lock() else { return };
+        let key = (client.to_string(), hour);
+        if map.len() >= TALLY_LIMIT && !map.contains_key(&key) {
+            return;
+        }
+        map.entry(key).or_default().add(counts);
+    }
+
+    fn take(&self) -> Tallied {
+        self.0
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
+    }
+
+    fn put_back(&self, taken: Tallied) {
+        for ((client, hour), counts) in taken {
+            self.add(&client, hour, &counts);
+        }
+    }
+}
+
 /// How long a console operator's generated password is (URL-safe characters).
 const OPERATOR_PASSWORD_BYTES: usize = 18;
 
 impl crate::Engine {
-    /// Adds a sign-in step's outcome to its pool's hourly counts (the console's chart). A
-    /// failure to count is logged, never the sign-in's failure.
-    pub(crate) async fn count_sign_in(
+    /// Counts a sign-in step's outcome for its client's pool and the current hour (the
+    /// console's chart). Only this node's tally changes: [`Self::flush_sign_in_counts`] adds it
+    /// to the store, so a sign-in pays for no extra commit.
+    pub(crate) fn count_sign_in(
         &self,
         client_id: &str,
         refresh: bool,
         outcome: &EngineResult<AuthOutcome>,
     ) {
         let counts = sign_in_effect(refresh, outcome);
-        if counts.is_empty() {
-            return;
+        if !counts.is_empty() {
+            self.inner
+                .sign_in_tally
+                .add(client_id, console::hour_of(self.now()), &counts);
         }
-        let result: EngineResult<()> = async {
-            let client = {
-                let mut tx = self.inner.store.read().await?;
-                match tessera_domain::ClientId::parse(client_id) {
-                    Ok(id) => tx.get_client(&id).await?,
-                    Err(_) => None,
+    }
+
+    /// Adds the sign-ins counted on this node since the last flush to their pools' hourly
+    /// rows, in one transaction (the server runs this every few seconds and at shutdown).
+    /// Counts of clients that no longer exist are dropped; on a failure the tally is kept for
+    /// the next flush.
+    pub async fn flush_sign_in_counts(&self) -> EngineResult<()> {
+        let taken = self.inner.sign_in_tally.take();
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let result = self.add_to_sign_in_counts(&taken).await;
+        if result.is_err() {
+            self.inner.sign_in_tally.put_back(taken);
+        }
+        result
+    }
+
+    async fn add_to_sign_in_counts(&self, taken: &Tallied) -> EngineResult<()> {
+        let mut rows: HashMap<(UserPoolId, Timestamp), SignInCounts> = HashMap::new();
+        {
+            let mut tx = self.inner.store.read().await?;
+            let mut pools: HashMap<&str, Option<UserPoolId>> = HashMap::new();
+            for ((client, hour), counts) in taken {
+                if !pools.contains_key(client.as_str()) {
+                    let pool = match tessera_domain::ClientId::parse(client) {
+                        Ok(id) => tx.get_client(&id).await?.map(|c| c.pool_id),
+                        Err(_) => None,
+                    };
+                    pools.insert(client, pool);
                 }
-            };
-            let Some(client) = client else { return Ok(()) };
-            let mut tx = self.inner.store.begin().await?;
-            tx.add_sign_in_counts(&client.pool_id, console::hour_of(self.now()), &counts)
-                .await?;
-            tx.commit().await?;
-            Ok(())
+                if let Some(Some(pool)) = pools.get(client.as_str()) {
+                    rows.entry((pool.clone(), *hour)).or_default().add(counts);
+                }
+            }
         }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "a sign-in was not counted");
+        if rows.is_empty() {
+            return Ok(());
         }
+        let mut tx = self.inner.store.begin().await?;
+        for ((pool, hour), counts) in &rows {
+            tx.add_sign_in_counts(pool, *hour, counts).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The pool's sign-ins, failures and lockouts in each of the last `hours` hours (the
@@ -102,6 +167,11 @@ impl crate::Engine {
         pool: &UserPoolId,
         hours: usize,
     ) -> EngineResult<Vec<(Timestamp, SignInCounts)>> {
+        // This node's latest counts first, so the page shows them (other nodes' arrive with
+        // their next flush).
+        if let Err(e) = self.flush_sign_in_counts().await {
+            tracing::warn!(error = %e, "sign-in counts not flushed");
+        }
         let now = self.now();
         let to = console::hour_of(now).plus(std::time::Duration::from_secs(3600));
         let from = to.minus(std::time::Duration::from_secs(3600 * hours as u64));
@@ -248,5 +318,26 @@ mod tests {
         assert!(sign_in_effect(false, &err(ErrorKind::InvalidParameter, "x")).is_empty());
         assert!(sign_in_effect(true, &wrong).is_empty());
         assert!(sign_in_effect(false, &Err(EngineError::Contended)).is_empty());
+    }
+
+    #[test]
+    fn the_tally_adds_up_and_gives_back_what_a_failed_flush_took() {
+        let tally = SignInTally::default();
+        let one = SignInCounts {
+            sign_ins: 1,
+            ..Default::default()
+        };
+        let h = Timestamp::from_secs(3600);
+        tally.add("c1", h, &one);
+        tally.add("c1", h, &one);
+        tally.add("c2", h, &one);
+        let taken = tally.take();
+        assert_eq!(taken[&("c1".to_string(), h)].sign_ins, 2);
+        assert!(tally.take().is_empty(), "taken once");
+        tally.add("c1", h, &one);
+        tally.put_back(taken);
+        let again = tally.take();
+        assert_eq!(again[&("c1".to_string(), h)].sign_ins, 3);
+        assert_eq!(again.len(), 2);
     }
 }

@@ -238,7 +238,7 @@ impl Engine {
     ) -> EngineResult<AuthOutcome> {
         let outcome = self.hosted_password(client_id, username, password).await;
         crate::telemetry::sign_in("HOSTED_UI", &outcome);
-        self.count_sign_in(client_id, false, &outcome).await;
+        self.count_sign_in(client_id, false, &outcome);
         outcome
     }
 
@@ -294,7 +294,7 @@ impl Engine {
                 true,
             )
             .await;
-        self.count_sign_in(client_id, false, &outcome).await;
+        self.count_sign_in(client_id, false, &outcome);
         outcome
     }
 

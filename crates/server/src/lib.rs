@@ -157,6 +157,9 @@ pub fn trigger_invoker(settings: &Settings) -> Result<tessera_lambda::LambdaInvo
     })
 }
 
+/// How often a node adds the sign-ins it counted to the store.
+const SIGN_IN_COUNTS_FLUSH: Duration = Duration::from_secs(2);
+
 struct GatewayListener {
     listener: TcpListener,
     router: axum::Router,
@@ -467,6 +470,20 @@ impl Application {
         let key_files = self
             .key_files
             .map(|s| tokio::spawn(master_key::follow_key_files(s, self.engine.clone())));
+        // Sign-ins are counted in memory and added to the store every few seconds (one commit
+        // for all of them, none per sign-in); a crash loses at most that much of the chart.
+        let sign_in_counts = {
+            let engine = self.engine.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(SIGN_IN_COUNTS_FLUSH);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = engine.flush_sign_in_counts().await {
+                        tracing::warn!(error = %e, "sign-in counts not flushed; kept for the next try");
+                    }
+                }
+            })
+        };
         let sweeper = {
             let engine = self.engine.clone();
             tokio::spawn(async move {
@@ -635,6 +652,10 @@ impl Application {
                 served
             }
         };
+        sign_in_counts.abort();
+        if let Err(e) = self.engine.flush_sign_in_counts().await {
+            tracing::warn!(error = %e, "sign-in counts lost at shutdown");
+        }
         sweeper.abort();
         key_upkeep.abort();
         if let Some(f) = key_files {
