@@ -26,7 +26,8 @@ enum Command {
     /// that only answer an honest error are followed by a tab and `refused: <why>`).
     Operations,
     /// Show the newest messages in the outbox (codes and invitations; held ones in --dev
-    /// keep their text, delivered ones don't).
+    /// keep their text, delivered ones don't, failed ones for a day so they can be retried
+    /// from the console).
     Outbox {
         #[command(flatten)]
         server: ServerArgs,
@@ -72,6 +73,36 @@ enum Command {
     Breach {
         #[command(subcommand)]
         action: BreachAction,
+    },
+    /// Admin console operator accounts: people who sign in to /console with a name and a
+    /// password instead of the admin access key.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create an operator and print their generated password, once (only its argon2id hash
+    /// is kept).
+    Create {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// 1 to 64 letters, digits, '.', '_', '-' or '@'; the audit trail names them
+        /// `console:{NAME}`.
+        name: String,
+    },
+    /// List the operators, one `NAME<TAB>created` line each.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Delete an operator; their console sessions end at their next request.
+    Delete {
+        #[command(flatten)]
+        server: ServerArgs,
+        name: String,
     },
 }
 
@@ -393,10 +424,15 @@ fn banner(app: &Application, settings: &Settings) {
             app.public_url
         ),
     }
-    println!(
-        "  console:   {}/console   (sign in with the admin credentials)",
-        app.public_url
-    );
+    match app.console_addr() {
+        Some(addr) => println!(
+            "  console:   http://{addr}/console   (its own listener; sign in with the admin credentials or a `tessera admin create` operator)"
+        ),
+        None => println!(
+            "  console:   {}/console   (sign in with the admin credentials or a `tessera admin create` operator)",
+            app.public_url
+        ),
+    }
     println!("  store:     {store}");
     match app.metrics_addr() {
         Some(addr) => println!("  metrics:   http://{addr}/metrics"),
@@ -461,10 +497,51 @@ async fn offline_app(server: &ServerArgs) -> Result<Application> {
     Application::build(Settings {
         listen: "127.0.0.1:0".parse()?,
         metrics_listen: None,
+        console_listen: None,
         tls: None,
         ..settings
     })
     .await
+}
+
+async fn admin(action: AdminAction) -> Result<()> {
+    match action {
+        AdminAction::Create { server, name } => {
+            let app = offline_app(&server).await?;
+            // The console tries the access key first: an operator of that name could never
+            // sign in, and the audit trail couldn't tell the two apart.
+            if name == app.root.access_key_id {
+                anyhow::bail!("{name} is the admin access key id; choose another operator name");
+            }
+            let password = app
+                .engine()
+                .create_console_operator(&name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e))?;
+            println!("{password}");
+            eprintln!(
+                "operator {name} created: sign in to {}/console with this name and the password above (shown only now)",
+                app.public_url
+            );
+            Ok(())
+        }
+        AdminAction::List { server } => {
+            let app = offline_app(&server).await?;
+            for o in app.engine().list_console_operators().await? {
+                let (y, mo, d, h, mi, _) = o.created_at.civil();
+                println!("{}\t{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC", o.name);
+            }
+            Ok(())
+        }
+        AdminAction::Delete { server, name } => {
+            let app = offline_app(&server).await?;
+            if !app.engine().delete_console_operator(&name).await? {
+                anyhow::bail!("no operator named {name}");
+            }
+            eprintln!("operator {name} deleted");
+            Ok(())
+        }
+    }
 }
 
 fn pool_id(text: &str) -> Result<tessera_domain::UserPoolId> {
@@ -683,6 +760,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Keys { action } => keys(action).await,
+        Command::Admin { action } => admin(action).await,
         Command::Users { action } => users(action).await,
         Command::MasterKey { action } => master_key(action).await,
         Command::Breach {

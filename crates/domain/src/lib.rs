@@ -10,6 +10,7 @@ pub mod choice;
 pub mod cimd;
 pub mod client;
 pub mod codes;
+pub mod console;
 pub mod devices;
 pub mod domains;
 pub mod error;

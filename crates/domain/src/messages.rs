@@ -177,6 +177,11 @@ pub enum DeliveryOutcome {
 /// Attempts before a message is given up on (about a day of backoff).
 pub const MAX_DELIVERY_ATTEMPTS: u32 = 15;
 
+/// How long a message that failed keeps its body (a code or a temporary password), so an
+/// operator can retry it once the channel works again; after this the sweeper removes it, as
+/// delivery does at once.
+pub const FAILED_BODY_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// Backoff after the n-th failed attempt: 2 s, 4 s, 8 s … capped at an hour.
 pub fn retry_delay(attempts: u32) -> std::time::Duration {
     std::time::Duration::from_secs(2u64.saturating_pow(attempts.clamp(1, 20)).min(3600))

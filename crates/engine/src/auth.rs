@@ -471,8 +471,11 @@ impl Engine {
 
     pub async fn initiate_auth(&self, req: AuthRequest) -> EngineResult<AuthOutcome> {
         let flow = telemetry::flow_label(&req.flow);
+        let refresh = req.flow.starts_with("REFRESH_TOKEN");
+        let client_id = req.client_id.clone();
         let outcome = self.start_sign_in(req).await;
         telemetry::sign_in(flow, &outcome);
+        self.count_sign_in(&client_id, refresh, &outcome);
         outcome
     }
 
@@ -593,8 +596,10 @@ impl Engine {
         req: ChallengeResponse,
     ) -> EngineResult<AuthOutcome> {
         let challenge = telemetry::challenge_label(&req.challenge_name);
+        let client_id = req.client_id.clone();
         let outcome = self.answer_challenge(req, false).await;
         telemetry::challenge_answered(challenge, &outcome);
+        self.count_sign_in(&client_id, false, &outcome);
         outcome
     }
 

@@ -159,6 +159,8 @@ struct Inner {
     log_sink: std::sync::OnceLock<Arc<dyn log_delivery::LogSink>>,
     /// How far in the past a point-in-time recovery point must be, once the server sets it.
     recovery_min_age: std::sync::OnceLock<std::time::Duration>,
+    /// Sign-in outcomes counted on this node, not yet added to the store.
+    sign_in_tally: console::SignInTally,
 }
 
 impl Engine {
@@ -186,6 +188,7 @@ impl Engine {
                 federation_endpoints: Default::default(),
                 password_checks: Default::default(),
                 outbox_ready: Default::default(),
+                sign_in_tally: Default::default(),
                 forward_auth: Default::default(),
                 threat: Default::default(),
                 quotas: Default::default(),

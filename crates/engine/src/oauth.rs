@@ -238,6 +238,7 @@ impl Engine {
     ) -> EngineResult<AuthOutcome> {
         let outcome = self.hosted_password(client_id, username, password).await;
         crate::telemetry::sign_in("HOSTED_UI", &outcome);
+        self.count_sign_in(client_id, false, &outcome);
         outcome
     }
 
@@ -309,18 +310,21 @@ impl Engine {
         if let Some(hash) = self.hosted_secret_hash(client_id, &username).await? {
             responses.insert("SECRET_HASH".into(), hash);
         }
-        self.answer_challenge(
-            ChallengeResponse {
-                client_id: client_id.to_string(),
-                challenge_name: challenge_name.to_string(),
-                session: Some(session.to_string()),
-                responses,
-                admin_pool: None,
-                client_metadata: ClientMetadata::default(),
-            },
-            true,
-        )
-        .await
+        let outcome = self
+            .answer_challenge(
+                ChallengeResponse {
+                    client_id: client_id.to_string(),
+                    challenge_name: challenge_name.to_string(),
+                    session: Some(session.to_string()),
+                    responses,
+                    admin_pool: None,
+                    client_metadata: ClientMetadata::default(),
+                },
+                true,
+            )
+            .await;
+        self.count_sign_in(client_id, false, &outcome);
+        outcome
     }
 
     /// Opens the hosted (SSO) session a completed sign-in through `client_id` earns, keeping

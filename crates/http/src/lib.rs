@@ -68,6 +68,25 @@ pub struct AppState {
     pub console: console::Console,
 }
 
+/// The admin console alone, for its own listener (`console_listen`): the same pages, the same
+/// audit trail and source-address handling as on the main listener, and nothing else.
+pub fn console_router(state: Arc<AppState>, body_limit: usize) -> Router {
+    let router = console::routes(state.clone())
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::request_origin,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state.clone());
+    Router::new()
+        .fallback_service(router)
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            audit::audit_requests,
+        ))
+}
+
 /// Requests larger than this are refused before they are read (Cognito's own limit is far lower
 /// for almost every operation; branding images are the largest legitimate bodies).
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -130,7 +149,11 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
             )),
         )
         .merge(web::routes())
-        .merge(console::routes(state.clone()))
+        .merge(if state.console.on_main_listener() {
+            console::routes(state.clone())
+        } else {
+            console::not_here()
+        })
         .merge(sync::routes())
         .fallback(dispatch::aws_json)
         .layer(axum::middleware::from_fn_with_state(

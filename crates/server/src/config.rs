@@ -91,6 +91,9 @@ pub struct Config {
     /// Rotate each pool's signing keys once they have signed for this many days (0: only by
     /// `tessera keys rotate`). The next key is published well before it signs.
     pub key_rotation_days: u32,
+    /// Serve the admin console on this address only (e.g. `127.0.0.1:9230`, a port only
+    /// operators reach); without it, `/console` is served on `listen`.
+    pub console_listen: Option<String>,
     /// The admin console's session ends after this many seconds without a request.
     pub console_idle_timeout_secs: u64,
     /// And this many seconds after signing in, however busy.
@@ -340,6 +343,7 @@ impl Default for Config {
             outbox_http: false,
             outbox_poll_ms: 1000,
             key_rotation_days: 90,
+            console_listen: None,
             console_idle_timeout_secs: 30 * 60,
             console_absolute_timeout_secs: 8 * 3600,
             pitr_min_age_seconds: 900,
@@ -388,6 +392,7 @@ pub const FIELDS: &[&str] = &[
     "outbox_http",
     "outbox_poll_ms",
     "key_rotation_days",
+    "console_listen",
     "console_idle_timeout_secs",
     "console_absolute_timeout_secs",
     "pitr_min_age_seconds",
@@ -516,6 +521,8 @@ pub struct Settings {
     pub outbox_poll: std::time::Duration,
     /// Signing keys older than this are rotated; `None`: never on a schedule.
     pub key_rotation: Option<std::time::Duration>,
+    /// A separate listener for the admin console; without one it is served on `listen`.
+    pub console_listen: Option<SocketAddr>,
     /// The admin console's idle and absolute session timeouts.
     pub console_idle_timeout: Duration,
     pub console_absolute_timeout: Duration,
@@ -707,6 +714,14 @@ impl Settings {
                     .with_context(|| format!("--metrics-listen must be ADDR:PORT, not {a:?}"))
             })
             .transpose()?;
+        let console_listen = c
+            .console_listen
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse::<SocketAddr>()
+                    .with_context(|| format!("console_listen must be ADDR:PORT, not {a:?}"))
+            })
+            .transpose()?;
         let database = match c.database_url {
             None => Database::Sqlite(format!(
                 "sqlite://{}",
@@ -800,6 +815,7 @@ impl Settings {
             outbox_poll: std::time::Duration::from_millis(c.outbox_poll_ms.max(10)),
             key_rotation: (c.key_rotation_days > 0)
                 .then(|| std::time::Duration::from_secs(u64::from(c.key_rotation_days) * 86_400)),
+            console_listen,
             console_idle_timeout: Duration::from_secs(c.console_idle_timeout_secs),
             console_absolute_timeout: Duration::from_secs(c.console_absolute_timeout_secs),
             pitr_min_age: Duration::from_secs(c.pitr_min_age_seconds),
@@ -1165,6 +1181,24 @@ mod tests {
                 let c = Config::load(None, &serde_json::json!({ "account_id": bad }))?;
                 assert!(Settings::from_config(c).is_err(), "{bad}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn console_listen_comes_from_the_environment() {
+        jailed(|jail| {
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(
+                s.console_listen, None,
+                "served on the main listener by default"
+            );
+            jail.set_env("TESSERA_CONSOLE_LISTEN", "127.0.0.1:9230");
+            let s = Settings::from_config(Config::load(None, &serde_json::json!({}))?)?;
+            assert_eq!(s.console_listen, Some("127.0.0.1:9230".parse()?));
+            let bad = Config::load(None, &serde_json::json!({"console_listen": "9230"}))
+                .and_then(Settings::from_config);
+            assert!(bad.is_err());
             Ok(())
         });
     }

@@ -157,6 +157,9 @@ pub fn trigger_invoker(settings: &Settings) -> Result<tessera_lambda::LambdaInvo
     })
 }
 
+/// How often a node adds the sign-ins it counted to the store.
+const SIGN_IN_COUNTS_FLUSH: Duration = Duration::from_secs(2);
+
 struct GatewayListener {
     listener: TcpListener,
     router: axum::Router,
@@ -170,6 +173,8 @@ pub struct Application {
     tls: Option<(TlsFiles, axum_server::tls_rustls::RustlsConfig)>,
     /// The separate `/metrics` listener, when one is configured.
     metrics: Option<(TcpListener, axum::Router)>,
+    /// The admin console's own listener, when `console_listen` is set.
+    console: Option<(TcpListener, axum::Router)>,
     /// The policy gateway's listener, router and TLS, when `gateway.listen` is set.
     gateway: Option<GatewayListener>,
     engine: Engine,
@@ -312,9 +317,23 @@ impl Application {
                 }],
                 idle_timeout: settings.console_idle_timeout,
                 absolute_timeout: settings.console_absolute_timeout,
+                own_listener: settings.console_listen.is_some(),
             }),
         });
         let router = tessera_http::router(state.clone(), settings.body_limit);
+        let console = match settings.console_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listen for the console on {addr}"))?;
+                tracing::info!(listen = %listener.local_addr()?, "admin console");
+                Some((
+                    listener,
+                    tessera_http::console_router(state.clone(), settings.body_limit),
+                ))
+            }
+            None => None,
+        };
         let metrics = match settings.metrics_listen {
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
@@ -369,6 +388,7 @@ impl Application {
             router,
             tls,
             metrics,
+            console,
             gateway,
             engine,
             messengers,
@@ -393,6 +413,13 @@ impl Application {
         self.gateway
             .as_ref()
             .and_then(|g| g.listener.local_addr().ok())
+    }
+
+    /// Where the admin console is served when it has its own listener.
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// Where `/metrics` is served when it has its own listener.
@@ -443,6 +470,20 @@ impl Application {
         let key_files = self
             .key_files
             .map(|s| tokio::spawn(master_key::follow_key_files(s, self.engine.clone())));
+        // Sign-ins are counted in memory and added to the store every few seconds (one commit
+        // for all of them, none per sign-in); a crash loses at most that much of the chart.
+        let sign_in_counts = {
+            let engine = self.engine.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(SIGN_IN_COUNTS_FLUSH);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = engine.flush_sign_in_counts().await {
+                        tracing::warn!(error = %e, "sign-in counts not flushed; kept for the next try");
+                    }
+                }
+            })
+        };
         let sweeper = {
             let engine = self.engine.clone();
             tokio::spawn(async move {
@@ -531,6 +572,14 @@ impl Application {
                 }
             })
         });
+        let console = self.console.map(|(listener, router)| {
+            tokio::spawn(async move {
+                let service = router.into_make_service_with_connect_info::<SocketAddr>();
+                if let Err(e) = axum::serve(listener, service).await {
+                    tracing::error!(error = %e, "console listener failed");
+                }
+            })
+        });
         let gateway = self.gateway.map(|g| {
             tokio::spawn(async move {
                 let service = g.router.into_make_service_with_connect_info::<SocketAddr>();
@@ -603,6 +652,10 @@ impl Application {
                 served
             }
         };
+        sign_in_counts.abort();
+        if let Err(e) = self.engine.flush_sign_in_counts().await {
+            tracing::warn!(error = %e, "sign-in counts lost at shutdown");
+        }
         sweeper.abort();
         key_upkeep.abort();
         if let Some(f) = key_files {
@@ -613,6 +666,9 @@ impl Application {
         upkeep.abort();
         if let Some(m) = metrics {
             m.abort();
+        }
+        if let Some(c) = console {
+            c.abort();
         }
         if let Some(g) = gateway {
             g.abort();

@@ -11,6 +11,7 @@
 
 pub mod cimd;
 pub mod codec;
+pub mod console;
 pub mod federation;
 pub mod history;
 pub mod iam;
@@ -1458,10 +1459,12 @@ macro_rules! sql_tx {
                         .bind(id.to_string())
                         .bind(at.millis())
                         .bind(error.clone()),
-                    DeliveryOutcome::Failed { error } => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2, data = $3 WHERE id = $1")
+                    // A failed message keeps its body for a while, so an operator can retry it;
+                    // the sweeper removes it after that.
+                    DeliveryOutcome::Failed { error } => sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2, body_until = $3 WHERE id = $1")
                         .bind(id.to_string())
                         .bind(error.clone())
-                        .bind($crate::codec::redacted(&data)?),
+                        .bind(now.plus(tessera_domain::messages::FAILED_BODY_KEPT).millis()),
                 };
                 q.execute(&mut *self.tx).await.map_err(be)?;
                 Ok(())
@@ -1541,6 +1544,25 @@ macro_rules! sql_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(be)?;
+                // Failed messages kept for a retry lose their body now.
+                let kept: Vec<(String, String)> = sqlx::query_as("SELECT id, data FROM outbox WHERE body_until IS NOT NULL AND body_until <= $1")
+                    .bind(now.millis())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
+                for (id, data) in kept {
+                    sqlx::query("UPDATE outbox SET data = $2, body_until = NULL WHERE id = $1")
+                        .bind(id)
+                        .bind($crate::codec::redacted(&data)?)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(be)?;
+                }
+                sqlx::query("DELETE FROM sign_in_counts WHERE hour < $1")
+                    .bind(now.minus(tessera_domain::console::SIGN_IN_COUNTS_KEPT).millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(be)?;
                 let week_ago = now.minus(std::time::Duration::from_secs(7 * 86_400));
                 let messages = sqlx::query("DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND created_at <= $1")
                     .bind(week_ago.millis())
@@ -1590,5 +1612,6 @@ macro_rules! sql_tx {
         $crate::passkey_tx!($tx, $db);
         $crate::history_tx!($tx, $db);
         $crate::reseal_tx!($tx, $db);
+        $crate::console_tx!($tx, $db);
     };
 }

@@ -27,6 +27,7 @@ use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
 use uuid::Uuid;
 
+mod console;
 mod documents;
 mod federation;
 mod history;
@@ -37,6 +38,7 @@ mod sessions;
 mod sync;
 mod threat;
 mod user_import;
+pub use console::*;
 pub use documents::*;
 pub use federation::*;
 pub use history::*;
@@ -94,7 +96,9 @@ macro_rules! store_conformance {
             webauthn_credentials_are_unique_per_pool_and_owned_by_their_user,
             active_token_families_are_a_users_sessions,
             writes_journal_their_before_images, a_recovery_pauses_the_pools_writes,
-            sealed_values_are_found_everywhere_and_replaced_by_compare_and_set);
+            sealed_values_are_found_everywhere_and_replaced_by_compare_and_set,
+            failed_messages_keep_their_body_for_a_retry_then_lose_it,
+            sign_in_counts_add_up_per_pool_and_hour, console_operators_are_unique_by_name);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(

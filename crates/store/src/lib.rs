@@ -14,6 +14,7 @@
 pub mod cimd;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod console;
 pub mod federation;
 pub mod history;
 pub mod iam;
@@ -26,6 +27,7 @@ pub mod threat;
 pub mod user_import;
 
 pub use cimd::CimdTx;
+pub use console::ConsoleTx;
 pub use federation::FederationTx;
 pub use history::HistoryTx;
 pub use iam::IamTx;
@@ -115,6 +117,8 @@ pub enum Conflict {
     WebAuthnCredential,
     /// The pool has a point-in-time recovery in progress already.
     Recovery,
+    /// A console operator of that name.
+    Operator,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -227,6 +231,7 @@ pub trait Tx:
     + PasskeyTx
     + HistoryTx
     + ResealTx
+    + ConsoleTx
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
@@ -615,8 +620,11 @@ pub trait Tx:
         lease_until: Timestamp,
         limit: usize,
     ) -> StoreResult<Vec<(OutboundMessage, u32)>>;
-    /// Records an attempt's outcome. Delivered and failed messages lose their body (it holds a
-    /// code or a temporary password).
+    /// Records an attempt's outcome. Delivered messages lose their body (it holds a code or a
+    /// temporary password); failed ones keep it for [`FAILED_BODY_KEPT`] after `now`, so an
+    /// operator can retry them ([`ConsoleTx::retry_message`]), and then lose it in the sweep.
+    ///
+    /// [`FAILED_BODY_KEPT`]: tessera_domain::messages::FAILED_BODY_KEPT
     async fn record_delivery(
         &mut self,
         id: &Uuid,
@@ -636,6 +644,7 @@ pub trait Tx:
     /// Removes expired auth sessions, token families past their refresh expiry, and unknown-name
     /// failure counters nobody has touched for the lockout's memory (15 minutes), unknown-name
     /// send records older than an hour, expired codes, and delivered or failed messages older
-    /// than a week, and STS sessions past their expiry.
+    /// than a week, and STS sessions past their expiry. Failed messages past their kept time
+    /// lose their body; hourly sign-in counts older than `SIGN_IN_COUNTS_KEPT` go.
     async fn sweep_expired(&mut self, now: Timestamp) -> StoreResult<u64>;
 }

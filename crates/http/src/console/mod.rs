@@ -14,6 +14,7 @@
 // Page helpers return the page to show instead as their error, the axum idiom.
 #![allow(clippy::result_large_err)]
 
+mod chart;
 mod pages;
 mod session;
 
@@ -59,6 +60,8 @@ pub struct ConsoleSettings {
     pub idle_timeout: Duration,
     /// And this long after signing in, however busy.
     pub absolute_timeout: Duration,
+    /// The console has a listener of its own (`console_listen`): the main one doesn't serve it.
+    pub own_listener: bool,
 }
 
 impl ConsoleSettings {
@@ -71,6 +74,7 @@ impl ConsoleSettings {
             credentials,
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             absolute_timeout: Self::DEFAULT_ABSOLUTE_TIMEOUT,
+            own_listener: false,
         }
     }
 }
@@ -89,12 +93,18 @@ impl Console {
             lockout: Lockout::default(),
         }
     }
+
+    /// Whether the main listener serves the console (it doesn't when it has its own).
+    pub fn on_main_listener(&self) -> bool {
+        !self.settings.own_listener
+    }
 }
 
 /// The signed-in operator of a request (put there by [`require_session`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Operator {
-    pub access_key_id: String,
+    /// Who signed in: the access key id or the operator account's name.
+    pub name: String,
     pub csrf: String,
 }
 
@@ -145,9 +155,30 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
             "/console/pools/{pool}/clients/{client}/delete",
             get(pages::confirm_delete_client).post(pages::delete_client),
         )
+        .route("/console/pools/{pool}/outbox", get(pages::outbox))
+        .route(
+            "/console/pools/{pool}/outbox/{message}/retry",
+            post(pages::retry_message),
+        )
+        .route(
+            "/console/pools/{pool}/providers",
+            post(pages::create_identity_provider),
+        )
+        .route(
+            "/console/pools/{pool}/providers/{name}/delete",
+            get(pages::confirm_delete_identity_provider).post(pages::delete_identity_provider),
+        )
         .route(
             "/console/identity-pools",
             get(pages::identity_pools).post(pages::create_identity_pool),
+        )
+        .route(
+            "/console/identity-pools/{id}",
+            get(pages::identity_pool).post(pages::update_identity_pool),
+        )
+        .route(
+            "/console/identity-pools/{id}/roles",
+            post(pages::set_identity_pool_roles),
         )
         .route_layer(axum::middleware::from_fn_with_state(state, require_session));
     Router::new()
@@ -156,6 +187,16 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/console/sign-in", post(pages::sign_in))
         .route("/console/console.css", get(stylesheet))
         .merge(signed_in)
+}
+
+/// `/console` on the main listener when the console has a listener of its own: not found, as
+/// if there were no console.
+pub(crate) fn not_here() -> Router<Arc<AppState>> {
+    let gone = || async { StatusCode::NOT_FOUND };
+    Router::new()
+        .route("/console", axum::routing::any(gone))
+        .route("/console/", axum::routing::any(gone))
+        .route("/console/{*rest}", axum::routing::any(gone))
 }
 
 async fn stylesheet() -> Response {
@@ -198,19 +239,25 @@ fn clear_session_cookie(state: &AppState, headers: &HeaderMap) -> HeaderValue {
     cookie_scope(state, headers).set_with(SESSION_COOKIE, "", Some(0), "Strict")
 }
 
-/// The request's session, if its cookie opens and still holds.
-fn current_session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+/// The request's session, if its cookie opens and still holds (an operator account's session
+/// reads the account: deleting it ends the session at once).
+async fn current_session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let cookie = render::cookie(headers, SESSION_COOKIE)?;
     let sealed = URL_SAFE_NO_PAD.decode(cookie).ok()?;
     let plain = state.engine.open_console_session(&sealed)?;
     let session: Session = serde_json::from_slice(&plain).ok()?;
+    let operator = if session.operator_account {
+        state.engine.console_operator(&session.name).await.ok()?
+    } else {
+        None
+    };
     let s = &state.console.settings;
     session
         .holds(
             state.engine.console_now(),
-            s.idle_timeout,
-            s.absolute_timeout,
+            (s.idle_timeout, s.absolute_timeout),
             &s.credentials,
+            operator.as_ref(),
         )
         .then_some(session)
 }
@@ -230,7 +277,7 @@ pub(crate) fn see_other(location: &str) -> Response {
 /// timeout starts again with every request.
 async fn require_session(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let headers = req.headers().clone();
-    let Some(session) = current_session(&state, &headers) else {
+    let Some(session) = current_session(&state, &headers).await else {
         // A page comes back after signing in; a form's post can't be replayed, so it's lost.
         let had_cookie = render::cookie(&headers, SESSION_COOKIE).is_some();
         let mut back = format!("{CONSOLE_PATH}?");
@@ -263,7 +310,7 @@ async fn require_session(State(state): State<Arc<AppState>>, req: Request, next:
         if !session.csrf_ok(submitted.as_deref()) {
             tessera_engine::audit::note_first_operation("console.Form");
             tessera_engine::audit::note_refusal("InvalidCsrfToken");
-            let page = Page::new(&session.csrf, &session.access_key_id);
+            let page = Page::new(&session.csrf, &session.name);
             return page.message(
                 StatusCode::FORBIDDEN,
                 "Form refused",
@@ -277,7 +324,7 @@ async fn require_session(State(state): State<Arc<AppState>>, req: Request, next:
     };
     let mut req = req;
     req.extensions_mut().insert(Operator {
-        access_key_id: session.access_key_id.clone(),
+        name: session.name.clone(),
         csrf: session.csrf.clone(),
     });
     let mut response = next.run(req).await;
@@ -327,6 +374,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         "console/identity_pools.html",
         include_str!("templates/identity_pools.html"),
     ),
+    ("console/outbox.html", include_str!("templates/outbox.html")),
+    (
+        "console/identity_pool.html",
+        include_str!("templates/identity_pool.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -371,7 +423,7 @@ impl Page {
     }
 
     pub(crate) fn of(op: &Operator) -> Self {
-        Self::new(&op.csrf, &op.access_key_id)
+        Self::new(&op.csrf, &op.name)
     }
 
     pub(crate) fn notice(mut self, notice: Option<String>) -> Self {

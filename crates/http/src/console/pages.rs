@@ -153,6 +153,11 @@ fn notice(query: &BTreeMap<String, String>) -> Option<String> {
         "group_deleted" => "Group deleted.",
         "client_deleted" => "App client deleted.",
         "identity_pool_created" => "Identity pool created.",
+        "message_retried" => "The message is queued again: the courier sends it shortly.",
+        "identity_pool_updated" => "Identity pool saved.",
+        "roles_set" => "Roles saved.",
+        "provider_created" => "Identity provider created.",
+        "provider_deleted" => "Identity provider deleted.",
         _ => return None,
     };
     Some(text.to_string())
@@ -171,7 +176,7 @@ pub(crate) async fn home(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query = query_of(&raw);
-    let Some(session) = current_session(&state, &headers) else {
+    let Some(session) = current_session(&state, &headers).await else {
         let error = query
             .contains_key("expired")
             .then(|| "Your console session ended. Sign in again.".to_string());
@@ -189,7 +194,7 @@ pub(crate) async fn home(
         );
     };
     tessera_engine::audit::note_caller(session.operator());
-    let page = Page::new(&session.csrf, &session.access_key_id);
+    let page = Page::new(&session.csrf, &session.name);
     let pools = idp(&state, "ListUserPools", json!({ "MaxResults": 10 })).await;
     let identity_pools = identity(&state, "ListIdentityPools", json!({ "MaxResults": 10 })).await;
     let error = [&pools, &identity_pools]
@@ -241,10 +246,15 @@ fn sign_in_page(
     r
 }
 
-/// An access key id fit to repeat in the audit trail (short and alphanumeric), else nothing.
+/// An access key id or operator name fit to repeat in the audit trail (short, and letters,
+/// digits and the few marks an operator name may have), else nothing.
 fn auditable_key(key: &str) -> Option<&str> {
-    (!key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then_some(key)
+    (!key.is_empty()
+        && key.len() <= 128
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@')))
+    .then_some(key)
 }
 
 pub(crate) async fn sign_in(
@@ -302,8 +312,28 @@ pub(crate) async fn sign_in(
             key,
         );
     }
-    let Some(credentials) = session::authenticate(&console.settings.credentials, key, secret)
-    else {
+    // The admin access key first, else an operator account (`tessera admin create`).
+    let csrf = tessera_crypto::random::token(32);
+    let session = match session::authenticate(&console.settings.credentials, key, secret) {
+        Some(credentials) => Some(Session::open(credentials, csrf, now)),
+        None => match state.engine.verify_console_operator(key, secret).await {
+            Ok(found) => found.map(|o| Session::open_operator(&o, csrf, now)),
+            Err(e) => {
+                let e = ApiError::from(e);
+                tessera_engine::audit::note_refusal(&e.code);
+                return sign_in_page(
+                    &state,
+                    &headers,
+                    e.status,
+                    next,
+                    Some(api_error(&e)),
+                    None,
+                    key,
+                );
+            }
+        },
+    };
+    let Some(session) = session else {
         let now_locked = console.lockout.failed(ip, now);
         let (status, error) = if now_locked {
             (StatusCode::TOO_MANY_REQUESTS, locked())
@@ -311,17 +341,21 @@ pub(crate) async fn sign_in(
             tessera_engine::audit::note_refusal("NotAuthorizedException");
             (
                 StatusCode::UNAUTHORIZED,
-                Some("Incorrect access key id or secret access key.".to_string()),
+                Some(
+                    "Incorrect access key id or secret access key, or operator name or \
+                     password."
+                        .to_string(),
+                ),
             )
         };
         return sign_in_page(&state, &headers, status, next, error, None, key);
     };
     console.lockout.succeeded(ip);
     tracing::info!(
-        access_key_id = %credentials.access_key_id,
+        who = %session.name,
+        operator_account = session.operator_account,
         "an operator signed in to the console"
     );
-    let session = Session::open(credentials, tessera_crypto::random::token(32), now);
     let mut r = see_other(&session::after_sign_in(next));
     let h = r.headers_mut();
     h.append(SET_COOKIE, session_cookie(&state, &headers, &session));
@@ -467,7 +501,54 @@ pub(crate) async fn pool(
     )
     .await
     .ok()
-    .and_then(|v| v.get("Providers").cloned());
+    .and_then(|v| v.get("Providers").cloned())
+    .map(|list| {
+        let mut list = list;
+        for p in list.as_array_mut().into_iter().flatten() {
+            let name = p
+                .get("ProviderName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            p["delete_url"] = json!(format!(
+                "{}/providers/{}/delete",
+                pool_url(&pool_id),
+                path_part(name)
+            ));
+        }
+        list
+    });
+    let metrics = match tessera_domain::UserPoolId::parse(&pool_id) {
+        Ok(id) => state.engine.sign_in_counts(&id, 24).await.ok(),
+        Err(_) => None,
+    };
+    let totals = metrics.as_ref().map(|m| {
+        m.iter().fold(
+            json!({"sign_ins": 0, "failures": 0, "lockouts": 0}),
+            |mut t, (_, c)| {
+                for (k, v) in [
+                    ("sign_ins", c.sign_ins),
+                    ("failures", c.failures),
+                    ("lockouts", c.lockouts),
+                ] {
+                    t[k] = json!(t[k].as_u64().unwrap_or(0) + v);
+                }
+                t
+            },
+        )
+    });
+    let hours: Vec<Value> = metrics
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|(h, c)| {
+            json!({
+                "hour": h.secs(),
+                "sign_ins": c.sign_ins,
+                "failures": c.failures,
+                "lockouts": c.lockouts,
+            })
+        })
+        .collect();
     page.render(
         StatusCode::OK,
         "console/pool.html",
@@ -481,8 +562,115 @@ pub(crate) async fn pool(
             "issuer": format!("{}/{}", settings.issuer_base, pool_id),
             "domain_url": domain,
             "providers": providers,
+            "chart": metrics.as_deref().map(super::chart::sign_in_svg),
+            "totals": totals,
+            "hours": hours,
         }),
     )
+}
+
+// ---- Message outbox -----------------------------------------------------------------------
+
+/// Messages the outbox page lists (the newest).
+const OUTBOX_PAGE: usize = 100;
+
+pub(crate) async fn outbox(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(pool_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let page = Page::of(&op).notice(notice(&query_of(&raw)));
+    outbox_page(&state, page, &pool_id, StatusCode::OK).await
+}
+
+async fn outbox_page(
+    state: &Arc<AppState>,
+    page: Page,
+    pool_id: &str,
+    status: StatusCode,
+) -> Response {
+    let pool = match describe_pool(state, pool_id).await {
+        Ok(p) => p,
+        Err(e) => return failure(page, &e),
+    };
+    let entries = match tessera_domain::UserPoolId::parse(pool_id) {
+        Ok(id) => state.engine.list_outbox(Some(&id), OUTBOX_PAGE).await,
+        Err(_) => Ok(Vec::new()),
+    };
+    let entries = match entries {
+        Ok(e) => e,
+        Err(e) => return failure(page, &ApiError::from(e)),
+    };
+    let base = format!("{}/outbox", pool_url(pool_id));
+    let rows: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let m = &e.message;
+            let held = e.status == tessera_domain::messages::OutboxStatus::Held;
+            json!({
+                "id": m.id.to_string(),
+                "created": m.created_at.secs(),
+                "channel": m.channel.as_str(),
+                "to": m.to,
+                "subject": m.subject,
+                "status": e.status.as_str(),
+                "attempts": e.attempts,
+                "last_error": e.last_error,
+                "delivered": e.delivered_at.map(|t| t.secs()),
+                // Only held (--dev) messages are kept to be read; a pending or failed one's
+                // text is the user's code or temporary password, never shown.
+                "body": held.then(|| m.body.clone()).filter(|b| !b.is_empty()),
+                "retry_url": (e.status == tessera_domain::messages::OutboxStatus::Failed)
+                    .then(|| format!("{base}/{}/retry", m.id)),
+            })
+        })
+        .collect();
+    page.render(
+        status,
+        "console/outbox.html",
+        "Message outbox",
+        json!({
+            "p": pool_header(&pool, pool_id),
+            "messages": rows,
+            "limit": OUTBOX_PAGE,
+        }),
+    )
+}
+
+pub(crate) async fn retry_message(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path((pool_id, message)): Path<(String, String)>,
+) -> Response {
+    tessera_engine::audit::note_operation("console.RetryMessage");
+    let not_found = || {
+        ApiError::from(tessera_engine::EngineError::from(
+            tessera_domain::DomainError::resource_not_found("No such message."),
+        ))
+    };
+    let result = match (
+        tessera_domain::UserPoolId::parse(&pool_id),
+        uuid::Uuid::parse_str(&message),
+    ) {
+        (Ok(pool), Ok(id)) => state
+            .engine
+            .retry_outbox_message(&pool, &id)
+            .await
+            .map_err(ApiError::from),
+        _ => Err(not_found()),
+    };
+    match result {
+        Ok(()) => see_other(&format!(
+            "{}/outbox?notice=message_retried",
+            pool_url(&pool_id)
+        )),
+        Err(e) => {
+            tessera_engine::audit::note_refusal(&e.code);
+            let page = Page::of(&op).error(Some(api_error(&e)));
+            outbox_page(&state, page, &pool_id, e.status).await
+        }
+    }
 }
 
 pub(crate) async fn create_domain(
@@ -790,15 +978,85 @@ pub(crate) async fn users(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query = query_of(&raw);
+    // The tokens of the pages before this one (`prev`, repeated, oldest first; empty for the
+    // first page), carried in the links so "Previous page" needs no server-side state.
+    let trail: Vec<String> = form_urlencoded::parse(raw.as_deref().unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "prev")
+        .map(|(_, v)| v.into_owned())
+        .collect();
     let page = Page::of(&op).notice(notice(&query));
-    users_page(&state, page, &pool_id, &query, StatusCode::OK, json!({})).await
+    users_page(
+        &state,
+        page,
+        &pool_id,
+        (&query, &trail),
+        StatusCode::OK,
+        json!({}),
+    )
+    .await
+}
+
+/// Pages kept in the "Previous page" trail; older ones are reached through "First page".
+const TRAIL: usize = 40;
+
+/// The users list's paging links: ListUsers tokens only go forward, so each link carries the
+/// tokens of the pages before it.
+struct Pager<'a> {
+    base: &'a str,
+    /// `attr=…&q=…`, or empty.
+    search: &'a str,
+    /// This page's token (`None`: the first page).
+    current: Option<&'a str>,
+    /// The tokens of the pages before this one, oldest first (`""`: the first page).
+    trail: &'a [String],
+}
+
+impl Pager<'_> {
+    fn url(&self, token: Option<&str>, trail: &[String]) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !self.search.is_empty() {
+            parts.push(self.search.to_string());
+        }
+        if let Some(t) = token.filter(|t| !t.is_empty()) {
+            parts.push(format!("token={}", query_part(t)));
+        }
+        let skip = trail.len().saturating_sub(TRAIL);
+        for t in &trail[skip..] {
+            parts.push(format!("prev={}", query_part(t)));
+        }
+        if parts.is_empty() {
+            self.base.to_string()
+        } else {
+            format!("{}?{}", self.base, parts.join("&"))
+        }
+    }
+
+    fn first(&self) -> String {
+        self.url(None, &[])
+    }
+
+    fn next(&self, token: &str) -> String {
+        let mut trail = self.trail.to_vec();
+        trail.push(self.current.unwrap_or_default().to_string());
+        self.url(Some(token), &trail)
+    }
+
+    /// The page before this one, when this isn't the first.
+    fn previous(&self) -> Option<String> {
+        self.current?;
+        match self.trail.split_last() {
+            Some((last, rest)) => Some(self.url(Some(last), rest)),
+            // Further back than the trail keeps: the first page.
+            None => Some(self.first()),
+        }
+    }
 }
 
 async fn users_page(
     state: &Arc<AppState>,
     page: Page,
     pool_id: &str,
-    query: &BTreeMap<String, String>,
+    (query, trail): (&BTreeMap<String, String>, &[String]),
     status: StatusCode,
     form: Value,
 ) -> Response {
@@ -829,20 +1087,18 @@ async fn users_page(
     } else {
         format!("attr={}&q={}", query_part(attr), query_part(q))
     };
+    let pager = Pager {
+        base: &base,
+        search: &search,
+        current: query.get("token").map(String::as_str),
+        trail,
+    };
     let next_url = list
         .get("PaginationToken")
         .and_then(Value::as_str)
-        .map(|t| {
-            let sep = if search.is_empty() { "" } else { "&" };
-            format!("{base}?{search}{sep}token={}", query_part(t))
-        });
-    let first_url = query.contains_key("token").then(|| {
-        if search.is_empty() {
-            base.clone()
-        } else {
-            format!("{base}?{search}")
-        }
-    });
+        .map(|t| pager.next(t));
+    let previous_url = pager.previous();
+    let first_url = query.contains_key("token").then(|| pager.first());
     let users: Vec<Value> = list
         .get("Users")
         .and_then(Value::as_array)
@@ -881,6 +1137,7 @@ async fn users_page(
             "attributes": attributes,
             "q": q,
             "next_url": next_url,
+            "previous_url": previous_url,
             "first_url": first_url,
             "form": form,
         }),
@@ -976,7 +1233,15 @@ pub(crate) async fn create_user(
                 "email": field(&form, "email"),
                 "phone_number": field(&form, "phone_number"),
             });
-            users_page(&state, page, &pool_id, &BTreeMap::new(), e.status, echo).await
+            users_page(
+                &state,
+                page,
+                &pool_id,
+                (&BTreeMap::new(), &[]),
+                e.status,
+                echo,
+            )
+            .await
         }
     }
 }
@@ -1393,6 +1658,28 @@ const AUTH_FLOWS: &[&str] = &[
 ];
 const OAUTH_FLOWS: &[&str] = &["code", "implicit", "client_credentials"];
 
+/// The real hosted sign-in page of `client` on the pool's domain (so the operator sees its
+/// branding), when the client can use it: the code grant and a callback URL to name.
+fn sign_in_preview(domain_url: &str, client: &Value) -> Option<String> {
+    let has_code = client
+        .get("AllowedOAuthFlows")
+        .and_then(Value::as_array)
+        .is_some_and(|f| f.iter().any(|f| f.as_str() == Some("code")));
+    let callback = client
+        .get("CallbackURLs")
+        .and_then(Value::as_array)
+        .and_then(|c| c.first())
+        .and_then(Value::as_str)?;
+    let id = client.get("ClientId").and_then(Value::as_str)?;
+    has_code.then(|| {
+        format!(
+            "{domain_url}/login?client_id={}&response_type=code&redirect_uri={}",
+            query_part(id),
+            query_part(callback)
+        )
+    })
+}
+
 /// A client as the console shows it: never with its secret.
 fn without_secret(mut client: Value) -> Value {
     if let Some(c) = client.as_object_mut() {
@@ -1433,6 +1720,11 @@ async fn clients_page(
         Ok(p) => p,
         Err(e) => return failure(page, &e),
     };
+    let settings = state.engine.settings();
+    let domain_url = pool
+        .get("Domain")
+        .and_then(Value::as_str)
+        .map(|d| crate::web::domain_url(&settings.issuer_base, settings.domain_base.as_deref(), d));
     let (list, next_url) = match list_page(
         state,
         ("cognito-idp", "ListUserPoolClients"),
@@ -1466,6 +1758,11 @@ async fn clients_page(
             pool_url(pool_id),
             path_part(id)
         ));
+        client["preview_url"] = json!(
+            domain_url
+                .as_deref()
+                .and_then(|d| sign_in_preview(d, &client))
+        );
         clients.push(client);
     }
     let default_flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
@@ -1487,6 +1784,7 @@ async fn clients_page(
         "App clients",
         json!({
             "p": pool_header(&pool, pool_id),
+            "domain_url": domain_url,
             "clients": clients,
             "next_url": next_url,
             "auth_flows": auth_flows,
@@ -1683,7 +1981,8 @@ async fn identity_pools_page(
         .await
         .ok()
         .and_then(|r| r.get("Roles").cloned());
-        pools.push(json!({ "pool": described, "roles": roles }));
+        let url = id.as_str().map(identity_pool_url);
+        pools.push(json!({ "pool": described, "roles": roles, "url": url }));
     }
     page.render(
         status,
@@ -1704,11 +2003,7 @@ pub(crate) async fn create_identity_pool(
         "AllowUnauthenticatedIdentities": checked(&form, "allow_unauthenticated"),
     });
     if let (Some(pool), Some(client)) = (field(&form, "user_pool_id"), field(&form, "client_id")) {
-        let region = pool.split('_').next().unwrap_or_default();
-        input["CognitoIdentityProviders"] = json!([{
-            "ProviderName": format!("cognito-idp.{region}.amazonaws.com/{pool}"),
-            "ClientId": client,
-        }]);
+        input["CognitoIdentityProviders"] = json!([user_pool_provider(pool, client)]);
     }
     match identity(&state, "CreateIdentityPool", input).await {
         Ok(_) => see_other(&format!(
@@ -1726,9 +2021,330 @@ pub(crate) async fn create_identity_pool(
     }
 }
 
+/// A CognitoIdentityProviders entry for a user pool: `pool` is its id (or already a provider
+/// name, kept as written).
+fn user_pool_provider(pool: &str, client: &str) -> Value {
+    let name = if pool.contains('/') {
+        pool.to_string()
+    } else {
+        let region = pool.split('_').next().unwrap_or_default();
+        format!("cognito-idp.{region}.amazonaws.com/{pool}")
+    };
+    json!({ "ProviderName": name, "ClientId": client })
+}
+
+fn identity_pool_url(id: &str) -> String {
+    format!("{CONSOLE_PATH}/identity-pools/{}", path_part(id))
+}
+
+pub(crate) async fn identity_pool(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let page = Page::of(&op).notice(notice(&query_of(&raw)));
+    identity_pool_page(&state, page, &id, StatusCode::OK).await
+}
+
+async fn identity_pool_page(
+    state: &Arc<AppState>,
+    page: Page,
+    id: &str,
+    status: StatusCode,
+) -> Response {
+    let pool = match identity(
+        state,
+        "DescribeIdentityPool",
+        json!({ "IdentityPoolId": id }),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => return failure(page, &e),
+    };
+    let roles = identity(
+        state,
+        "GetIdentityPoolRoles",
+        json!({ "IdentityPoolId": id }),
+    )
+    .await;
+    let (roles, page) = match roles {
+        Ok(r) => (r, page),
+        Err(e) => (json!({}), page.error(Some(api_error(&e)))),
+    };
+    let providers: Vec<String> = pool
+        .get("CognitoIdentityProviders")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p.get("ProviderName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                p.get("ClientId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let oidc: Vec<&str> = pool
+        .get("OpenIdConnectProviderARNs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    page.render(
+        status,
+        "console/identity_pool.html",
+        &format!(
+            "Identity pool {}",
+            pool.get("IdentityPoolName")
+                .and_then(Value::as_str)
+                .unwrap_or(id)
+        ),
+        json!({
+            "ip": pool,
+            "url": identity_pool_url(id),
+            "providers": providers.join("\n"),
+            "oidc_arns": oidc.join("\n"),
+            "roles": roles.get("Roles"),
+            "role_mappings": roles.get("RoleMappings"),
+        }),
+    )
+}
+
+/// The UpdateIdentityPool input that keeps everything of `pool` (as DescribeIdentityPool
+/// shows it) but what `form` edits: UpdateIdentityPool replaces the whole configuration.
+fn identity_pool_update(pool: &Value, form: &Form) -> Value {
+    let mut input = pool.clone();
+    if let Some(name) = field(form, "identity_pool_name") {
+        input["IdentityPoolName"] = json!(name);
+    }
+    input["AllowUnauthenticatedIdentities"] = json!(checked(form, "allow_unauthenticated"));
+    input["AllowClassicFlow"] = json!(checked(form, "allow_classic_flow"));
+    let providers: Vec<Value> = field(form, "providers")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let pool = words.next()?;
+            Some(user_pool_provider(pool, words.next().unwrap_or_default()))
+        })
+        .collect();
+    input["CognitoIdentityProviders"] = json!(providers);
+    input["OpenIdConnectProviderARNs"] = json!(lines(form, "oidc_arns"));
+    input
+}
+
+pub(crate) async fn update_identity_pool(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = form_pairs(&body);
+    let page = Page::of(&op);
+    // The current configuration first, so the update changes only what the form edits.
+    let pool = match identity(
+        &state,
+        "DescribeIdentityPool",
+        json!({ "IdentityPoolId": id }),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => return failure(page, &e),
+    };
+    match identity(
+        &state,
+        "UpdateIdentityPool",
+        identity_pool_update(&pool, &form),
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!(
+            "{}?notice=identity_pool_updated",
+            identity_pool_url(&id)
+        )),
+        Err(e) => {
+            let page = page.error(Some(api_error(&e)));
+            identity_pool_page(&state, page, &id, e.status).await
+        }
+    }
+}
+
+pub(crate) async fn set_identity_pool_roles(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = form_pairs(&body);
+    let page = Page::of(&op);
+    let current = match identity(
+        &state,
+        "GetIdentityPoolRoles",
+        json!({ "IdentityPoolId": id }),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return failure(page, &e),
+    };
+    let mut roles = Map::new();
+    for kind in ["authenticated", "unauthenticated"] {
+        if let Some(arn) = field(&form, kind) {
+            roles.insert(kind.into(), json!(arn));
+        }
+    }
+    let mut input = json!({ "IdentityPoolId": id, "Roles": roles });
+    // Role mappings aren't edited here: they are kept.
+    if let Some(m) = current.get("RoleMappings").filter(|m| !m.is_null()) {
+        input["RoleMappings"] = m.clone();
+    }
+    match identity(&state, "SetIdentityPoolRoles", input).await {
+        Ok(_) => see_other(&format!("{}?notice=roles_set", identity_pool_url(&id))),
+        Err(e) => {
+            let page = page.error(Some(api_error(&e)));
+            identity_pool_page(&state, page, &id, e.status).await
+        }
+    }
+}
+
+// ---- Identity providers of a user pool ----------------------------------------------------
+
+pub(crate) async fn create_identity_provider(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path(pool_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = form_pairs(&body);
+    let mut details = json!({
+        "client_id": field(&form, "idp_client_id").unwrap_or_default(),
+        "client_secret": field(&form, "idp_client_secret").unwrap_or_default(),
+        "authorize_scopes": field(&form, "idp_scopes").unwrap_or("openid email profile"),
+        "oidc_issuer": field(&form, "idp_issuer").unwrap_or_default(),
+        "attributes_request_method": field(&form, "idp_request_method").unwrap_or("GET"),
+    });
+    if field(&form, "idp_client_secret").is_none() {
+        // A public client: Cognito requires the key, empty.
+        details["client_secret"] = json!("");
+    }
+    let mapping: Map<String, Value> = field(&form, "idp_mapping")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            Some((k.trim().to_string(), json!(v.trim())))
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect();
+    let mut input = json!({
+        "UserPoolId": pool_id,
+        "ProviderName": field(&form, "idp_name").unwrap_or_default(),
+        "ProviderType": "OIDC",
+        "ProviderDetails": details,
+    });
+    if !mapping.is_empty() {
+        input["AttributeMapping"] = Value::Object(mapping);
+    }
+    match idp(&state, "CreateIdentityProvider", input).await {
+        Ok(_) => see_other(&format!("{}?notice=provider_created", pool_url(&pool_id))),
+        Err(e) => Page::of(&op).message(
+            e.status,
+            "The identity provider was not created",
+            &api_error(&e),
+        ),
+    }
+}
+
+pub(crate) async fn confirm_delete_identity_provider(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path((pool_id, name)): Path<(String, String)>,
+) -> Response {
+    let page = Page::of(&op);
+    let input = json!({ "UserPoolId": pool_id, "ProviderName": name });
+    if let Err(e) = idp(&state, "DescribeIdentityProvider", input).await {
+        return failure(page, &e);
+    }
+    let pool = describe_pool(&state, &pool_id).await.unwrap_or(Value::Null);
+    confirm(
+        page,
+        StatusCode::OK,
+        "Delete identity provider",
+        &format!(
+            "Delete the identity provider {name}? Its users can no longer sign in through it; \
+             the users it created stay in the pool."
+        ),
+        &format!(
+            "{}/providers/{}/delete",
+            pool_url(&pool_id),
+            path_part(&name)
+        ),
+        "Delete identity provider",
+        &pool_url(&pool_id),
+        pool_header(&pool, &pool_id),
+    )
+}
+
+pub(crate) async fn delete_identity_provider(
+    State(state): State<Arc<AppState>>,
+    Extension(op): Extension<Operator>,
+    Path((pool_id, name)): Path<(String, String)>,
+) -> Response {
+    let input = json!({ "UserPoolId": pool_id, "ProviderName": name });
+    match idp(&state, "DeleteIdentityProvider", input).await {
+        Ok(_) => see_other(&format!("{}?notice=provider_deleted", pool_url(&pool_id))),
+        Err(e) => failure(Page::of(&op), &e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_identity_pool_update_keeps_what_the_form_does_not_edit() {
+        let pool = json!({
+            "IdentityPoolId": "us-east-1:abc", "IdentityPoolName": "old",
+            "AllowUnauthenticatedIdentities": true, "DeveloperProviderName": "login.dev",
+            "SupportedLoginProviders": { "graph.facebook.com": "123" },
+            "CognitoIdentityProviders": [{ "ProviderName": "x", "ClientId": "y" }],
+        });
+        let form: Form = vec![
+            ("identity_pool_name".into(), "new".into()),
+            (
+                "providers".into(),
+                "us-east-1_Pool c1\n\ncognito-idp.eu-west-1.amazonaws.com/eu-west-1_X c2".into(),
+            ),
+            ("oidc_arns".into(), "arn:aws:iam::1:oidc-provider/a".into()),
+        ];
+        let input = identity_pool_update(&pool, &form);
+        assert_eq!(input["IdentityPoolName"], "new");
+        assert_eq!(input["AllowUnauthenticatedIdentities"], false, "unchecked");
+        assert_eq!(input["DeveloperProviderName"], "login.dev");
+        assert_eq!(
+            input["SupportedLoginProviders"]["graph.facebook.com"],
+            "123"
+        );
+        assert_eq!(
+            input["CognitoIdentityProviders"],
+            json!([
+                { "ProviderName": "cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool", "ClientId": "c1" },
+                { "ProviderName": "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_X", "ClientId": "c2" },
+            ])
+        );
+        assert_eq!(
+            input["OpenIdConnectProviderARNs"],
+            json!(["arn:aws:iam::1:oidc-provider/a"])
+        );
+    }
 
     #[test]
     fn links_encode_names() {
@@ -1746,6 +2362,92 @@ mod tests {
         assert_eq!(notice(&q).as_deref(), Some("User created."));
         q.insert("notice".to_string(), "<script>".to_string());
         assert_eq!(notice(&q), None);
+    }
+
+    #[test]
+    fn the_preview_opens_the_real_sign_in_page_of_a_code_grant_client() {
+        let client = json!({
+            "ClientId": "abc", "AllowedOAuthFlows": ["code"],
+            "CallbackURLs": ["https://app.example.com/cb?x=1"],
+        });
+        assert_eq!(
+            sign_in_preview("http://127.0.0.1:9229/domain/acme", &client).as_deref(),
+            Some(
+                "http://127.0.0.1:9229/domain/acme/login?client_id=abc&response_type=code&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb%3Fx%3D1"
+            )
+        );
+        assert_eq!(
+            sign_in_preview(
+                "d",
+                &json!({ "ClientId": "abc", "AllowedOAuthFlows": ["code"] })
+            ),
+            None
+        );
+        assert_eq!(
+            sign_in_preview(
+                "d",
+                &json!({ "ClientId": "abc", "AllowedOAuthFlows": ["implicit"], "CallbackURLs": ["https://x"] })
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn paging_back_retraces_the_tokens_seen() {
+        let base = "/console/pools/p/users";
+        let first = Pager {
+            base,
+            search: "",
+            current: None,
+            trail: &[],
+        };
+        assert_eq!(first.previous(), None);
+        let to_second = first.next("T2");
+        assert_eq!(to_second, format!("{base}?token=T2&prev="));
+        let trail = vec![String::new()];
+        let second = Pager {
+            base,
+            search: "attr=email&q=a",
+            current: Some("T2"),
+            trail: &trail,
+        };
+        assert_eq!(
+            second.previous().as_deref(),
+            Some("/console/pools/p/users?attr=email&q=a")
+        );
+        let to_third = second.next("T3+/");
+        assert_eq!(
+            to_third,
+            format!("{base}?attr=email&q=a&token=T3%2B%2F&prev=&prev=T2")
+        );
+        let trail = vec![String::new(), "T2".to_string()];
+        let third = Pager {
+            base,
+            search: "",
+            current: Some("T3"),
+            trail: &trail,
+        };
+        assert_eq!(
+            third.previous().as_deref(),
+            Some("/console/pools/p/users?token=T2&prev=")
+        );
+        // A trail cut short (or a hand-made link) still leads back to the first page.
+        let lost = Pager {
+            base,
+            search: "",
+            current: Some("T9"),
+            trail: &[],
+        };
+        assert_eq!(lost.previous().as_deref(), Some(base));
+        // The trail is bounded.
+        let long: Vec<String> = (0..100).map(|i| format!("t{i}")).collect();
+        let deep = Pager {
+            base,
+            search: "",
+            current: Some("x"),
+            trail: &long,
+        };
+        assert_eq!(deep.next("y").matches("prev=").count(), TRAIL);
     }
 
     #[test]

@@ -11,15 +11,21 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 use tessera_domain::Timestamp;
+use tessera_domain::console::ConsoleOperator;
 
 /// A signed-in operator's session, sealed into the console cookie (never readable or
 /// changeable by the browser). Short field names keep the cookie small.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Session {
-    /// The access key id the operator signed in with: their identity in the audit trail.
+    /// Who signed in: the access key id, or an operator account's name. Their identity in the
+    /// audit trail.
     #[serde(rename = "k")]
-    pub access_key_id: String,
-    /// Binds the session to the secret it was opened with: rotating the secret ends it.
+    pub name: String,
+    /// Signed in as an operator account (`tessera admin create`), not with an access key.
+    #[serde(rename = "o", default, skip_serializing_if = "std::ops::Not::not")]
+    pub operator_account: bool,
+    /// Binds the session to the secret it was opened with (the access key's secret, or the
+    /// operator's password hash): rotating it, or deleting the operator, ends the session.
     #[serde(rename = "f")]
     pub fingerprint: String,
     /// The CSRF token every form of this session carries.
@@ -36,7 +42,8 @@ pub(crate) struct Session {
 impl Session {
     pub(crate) fn open(credentials: &Credentials, csrf: String, now: Timestamp) -> Self {
         Self {
-            access_key_id: credentials.access_key_id.clone(),
+            name: credentials.access_key_id.clone(),
+            operator_account: false,
             fingerprint: fingerprint(&credentials.secret_access_key),
             csrf,
             issued: now.millis(),
@@ -44,30 +51,50 @@ impl Session {
         }
     }
 
+    /// A session of an operator account, bound to their password hash as it is now.
+    pub(crate) fn open_operator(operator: &ConsoleOperator, csrf: String, now: Timestamp) -> Self {
+        Self {
+            name: operator.name.clone(),
+            operator_account: true,
+            fingerprint: fingerprint(&operator.password_phc),
+            csrf,
+            issued: now.millis(),
+            seen: now.millis(),
+        }
+    }
+
     /// Whether the session still holds at `now`: neither idle for `idle` nor older than
-    /// `absolute`, not from the future, and its credentials still configured unchanged.
+    /// `absolute`, not from the future, and its credentials still configured unchanged (for
+    /// an operator account: `operator`, the account as stored now, still the one signed in).
     pub(crate) fn holds(
         &self,
         now: Timestamp,
-        idle: Duration,
-        absolute: Duration,
+        (idle, absolute): (Duration, Duration),
         credentials: &[Credentials],
+        operator: Option<&ConsoleOperator>,
     ) -> bool {
         let now = now.millis();
         let within = |since: i64, limit: Duration| {
             let limit = i64::try_from(limit.as_millis()).unwrap_or(i64::MAX);
             since <= now && now - since < limit
         };
+        let same = |secret: &str| {
+            tessera_crypto::constant_time_eq(
+                fingerprint(secret).as_bytes(),
+                self.fingerprint.as_bytes(),
+            )
+        };
+        let still_valid = if self.operator_account {
+            operator.is_some_and(|o| o.name == self.name && same(&o.password_phc))
+        } else {
+            credentials
+                .iter()
+                .any(|c| c.access_key_id == self.name && same(&c.secret_access_key))
+        };
         within(self.seen, idle)
             && within(self.issued, absolute)
             && self.seen >= self.issued
-            && credentials.iter().any(|c| {
-                c.access_key_id == self.access_key_id
-                    && tessera_crypto::constant_time_eq(
-                        fingerprint(&c.secret_access_key).as_bytes(),
-                        self.fingerprint.as_bytes(),
-                    )
-            })
+            && still_valid
     }
 
     /// The session as of a request at `now` (the idle timeout starts again).
@@ -86,7 +113,7 @@ impl Session {
 
     /// The operator's name in the audit trail.
     pub(crate) fn operator(&self) -> String {
-        format!("console:{}", self.access_key_id)
+        format!("console:{}", self.name)
     }
 }
 
@@ -261,24 +288,27 @@ mod tests {
         let t0 = Timestamp::from_secs(1_000_000);
         let s = Session::open(&c[0], "tok".into(), t0);
         let (idle, absolute) = (30 * MIN, 8 * 60 * MIN);
-        assert!(s.holds(t0, idle, absolute, &c));
-        assert!(s.holds(t0.plus(29 * MIN), idle, absolute, &c));
-        assert!(!s.holds(t0.plus(30 * MIN), idle, absolute, &c), "idle");
+        assert!(s.holds(t0, (idle, absolute), &c, None));
+        assert!(s.holds(t0.plus(29 * MIN), (idle, absolute), &c, None));
+        assert!(
+            !s.holds(t0.plus(30 * MIN), (idle, absolute), &c, None),
+            "idle"
+        );
         // Kept busy, it still ends at the absolute timeout.
         let mut busy = s.clone();
         let mut t = t0;
         while t < t0.plus(8 * 60 * MIN - 20 * MIN) {
             t = t.plus(20 * MIN);
-            assert!(busy.holds(t, idle, absolute, &c), "busy at {t:?}");
+            assert!(busy.holds(t, (idle, absolute), &c, None), "busy at {t:?}");
             busy = busy.touched(t);
         }
         let late = t0.plus(8 * 60 * MIN);
         assert!(
-            !busy.touched(late).holds(late, idle, absolute, &c),
+            !busy.touched(late).holds(late, (idle, absolute), &c, None),
             "absolute"
         );
         // A session from the future (a clock set back, a forged time) doesn't hold.
-        assert!(!s.holds(t0.minus(MIN), idle, absolute, &c));
+        assert!(!s.holds(t0.minus(MIN), (idle, absolute), &c, None));
     }
 
     #[test]
@@ -290,10 +320,45 @@ mod tests {
             access_key_id: "AKIAOPERATOR".into(),
             secret_access_key: "new secret".into(),
         }];
-        assert!(s.holds(t0, MIN, MIN, &c));
-        assert!(!s.holds(t0, MIN, MIN, &rotated));
-        assert!(!s.holds(t0, MIN, MIN, &[]));
+        assert!(s.holds(t0, (MIN, MIN), &c, None));
+        assert!(!s.holds(t0, (MIN, MIN), &rotated, None));
+        assert!(!s.holds(t0, (MIN, MIN), &[], None));
         assert!(!s.fingerprint.contains("s3cret"));
+    }
+
+    #[test]
+    fn an_operator_session_ends_when_the_account_is_deleted_or_replaced() {
+        let t0 = Timestamp::from_secs(5);
+        let alice = ConsoleOperator {
+            name: "alice".into(),
+            password_phc: "$argon2id$v=19$one".into(),
+            created_at: t0,
+        };
+        let s = Session::open_operator(&alice, "tok".into(), t0);
+        assert_eq!(s.operator(), "console:alice");
+        let window = (MIN, MIN);
+        assert!(s.holds(t0, window, &[], Some(&alice)));
+        assert!(!s.holds(t0, window, &[], None), "deleted");
+        let recreated = ConsoleOperator {
+            password_phc: "$argon2id$v=19$two".into(),
+            ..alice.clone()
+        };
+        assert!(
+            !s.holds(t0, window, &[], Some(&recreated)),
+            "a new password"
+        );
+        // An access key of the same name doesn't open an operator's session, nor the reverse.
+        let key = Credentials {
+            access_key_id: "alice".into(),
+            secret_access_key: alice.password_phc.clone(),
+        };
+        assert!(!s.holds(t0, window, std::slice::from_ref(&key), None));
+        let k = Session::open(&key, "tok".into(), t0);
+        assert!(!k.holds(t0, window, &[], Some(&alice)));
+        // Sessions from before operator accounts existed read as access-key sessions.
+        let old: Session =
+            serde_json::from_str(r#"{"k":"AKIA","f":"x","c":"t","i":1,"s":1}"#).unwrap();
+        assert!(!old.operator_account);
     }
 
     #[test]

@@ -123,6 +123,9 @@ export function parseMail(raw) {
 /** A minimal SMTP server on 127.0.0.1. `url` is what `tessera serve --smtp-url` takes. */
 export async function startSmtpSink({ port = 0 } = {}) {
   const box = inbox((m, to) => m.rcptTo.includes(to));
+  // Recipients refused with a permanent error (550), as a mail server refuses an unknown
+  // mailbox: a test makes a delivery fail for good with refuse(address).
+  const refused = new Set();
   const sockets = new Set();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -143,7 +146,9 @@ export async function startSmtpSink({ port = 0 } = {}) {
         return reply("250 OK");
       }
       if (/^RCPT TO:/i.test(line)) {
-        envelope.rcptTo.push(/<([^>]*)>/.exec(line)?.[1] ?? "");
+        const to = /<([^>]*)>/.exec(line)?.[1] ?? "";
+        if (refused.has(to)) return reply("550 5.1.1 mailbox unavailable");
+        envelope.rcptTo.push(to);
         return reply("250 OK");
       }
       if (verb === "DATA") {
@@ -194,6 +199,8 @@ export async function startSmtpSink({ port = 0 } = {}) {
     messages: box.items,
     to: box.to,
     waitFor: box.waitFor,
+    refuse: (address) => refused.add(address),
+    accept: (address) => refused.delete(address),
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));

@@ -33,6 +33,7 @@ import {
 } from "../lib/server.mjs";
 import { launch, screenshot } from "../lib/browser.mjs";
 import { startSmtpSink, codeIn } from "../lib/mailsink.mjs";
+import { signIn, auditLines as auditLinesOf, waitForAudit as waitForAuditIn } from "../lib/console.mjs";
 
 const OPERATOR = `console:${ROOT_ACCESS_KEY_ID}`;
 
@@ -59,18 +60,6 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-async function signIn(page, endpoint, { key = ROOT_ACCESS_KEY_ID, secret = ROOT_SECRET_ACCESS_KEY, path = "/console" } = {}) {
-  await page.goto(`${endpoint}${path}`);
-  await page.fill("#access_key_id", key);
-  await page.fill("#secret_access_key", secret);
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith("/console/sign-in")),
-    page.getByRole("button", { name: "Sign in" }).click(),
-  ]);
-  await page.waitForLoadState();
-  return response;
-}
-
 /** Every form on the page carries a hidden field whose name contains `csrf`. */
 async function assertFormsCarryCsrf(page) {
   const forms = await page.$$eval("form", (fs) =>
@@ -83,21 +72,8 @@ async function assertFormsCarryCsrf(page) {
   for (const f of forms) assert.ok(f.csrf, `the form to ${f.action} on ${page.url()} carries a CSRF field`);
 }
 
-function auditLines() {
-  return readFileSync(auditPath, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
-
-async function waitForAudit(operation, caller = OPERATOR) {
-  for (let i = 0; i < 50; i++) {
-    const found = auditLines().filter((l) => l.operation === operation && l.caller === caller);
-    if (found.length) return found;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`no audit line for ${operation} by ${caller}`);
-}
+const auditLines = () => auditLinesOf(auditPath);
+const waitForAudit = (operation, caller = OPERATOR) => waitForAuditIn(auditPath, operation, caller);
 
 describe("an operator in the console", () => {
   test("creates a pool, a client, a user and a group, and manages the user; the SDK sees each change", async () => {
