@@ -95,8 +95,14 @@ mod tests {
         cache.put(b"new".to_vec(), verified(500), 100);
         assert_eq!(cache.len(), CAPACITY / 2 + 1);
         assert!(cache.get(b"new").is_some());
-        assert!(cache.get(&0usize.to_be_bytes()).is_none(), "expired entry kept");
-        assert!(cache.get(&1usize.to_be_bytes()).is_some(), "live entry dropped");
+        assert!(
+            cache.get(&0usize.to_be_bytes()).is_none(),
+            "expired entry kept"
+        );
+        assert!(
+            cache.get(&1usize.to_be_bytes()).is_some(),
+            "live entry dropped"
+        );
         // Full of live entries: all go.
         for i in 0..CAPACITY {
             cache.put(format!("live-{i}").into_bytes(), verified(500), 100);
