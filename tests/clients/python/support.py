@@ -179,8 +179,12 @@ def run_core_scenario(idp) -> dict:
     assert rotated["RefreshToken"] and rotated["RefreshToken"] != tokens["RefreshToken"]
     with aws_error("RefreshTokenReuseException"):  # grace period 0
         idp.get_tokens_from_refresh_token(ClientId=public["ClientId"], RefreshToken=tokens["RefreshToken"])
+    # The reuse ended the whole family, the newest refresh token with it: sign in again.
+    with aws_error("NotAuthorizedException", "Refresh Token has been revoked"):
+        idp.get_tokens_from_refresh_token(ClientId=public["ClientId"], RefreshToken=rotated["RefreshToken"])
+    fresh = password_auth(idp, public, username, pw)
     again = idp.get_tokens_from_refresh_token(
-        ClientId=public["ClientId"], RefreshToken=rotated["RefreshToken"]
+        ClientId=public["ClientId"], RefreshToken=fresh["RefreshToken"]
     )["AuthenticationResult"]
     assert idp.get_user(AccessToken=again["AccessToken"])["Username"] == username
 

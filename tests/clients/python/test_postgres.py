@@ -136,15 +136,20 @@ def test_two_nodes_share_one_database(two_nodes):
     new_rt = rotated["AuthenticationResult"]["RefreshToken"]
     with aws_error("RefreshTokenReuseException"):
         ia.get_tokens_from_refresh_token(ClientId=client["ClientId"], RefreshToken=tokens["RefreshToken"])
-    assert ia.get_tokens_from_refresh_token(ClientId=client["ClientId"], RefreshToken=new_rt)
+    # The reuse on A ended the family B rotated: its new token is refused on B too.
+    with aws_error("NotAuthorizedException", "Refresh Token has been revoked"):
+        ib.get_tokens_from_refresh_token(ClientId=client["ClientId"], RefreshToken=new_rt)
+    tokens = password_auth(ia, client, user, pw)
+    assert ib.get_tokens_from_refresh_token(ClientId=client["ClientId"], RefreshToken=tokens["RefreshToken"])
 
     # Writes on one node are read on the other.
     ib.admin_update_user_attributes(UserPoolId=pool, Username=user,
                                     UserAttributes=[{"Name": "custom:tier", "Value": "shared"}])
     assert attrs_of(ia.get_user(AccessToken=tokens["AccessToken"])["UserAttributes"])["custom:tier"] == "shared"
 
-    # Sign-out on B is honoured on A.
-    ib.global_sign_out(AccessToken=r["AccessToken"])
+    # Sign-out on B (from another sign-in) is honoured on A.
+    other = password_auth(ib, client, user, pw)
+    ib.global_sign_out(AccessToken=other["AccessToken"])
     with aws_error("NotAuthorizedException", "Access Token has been revoked"):
         ia.get_user(AccessToken=tokens["AccessToken"])
 

@@ -230,15 +230,25 @@ def test_get_tokens_from_refresh_token_rotates(idp, public_idp, pool, rotating):
     )["AuthenticationResult"]
     assert second["RefreshToken"] and second["RefreshToken"] != first["RefreshToken"]
     assert public_idp.get_user(AccessToken=second["AccessToken"])["Username"] == user
-    # Grace period 0: the rotated-out token is dead at once.
+    # Grace period 0: the rotated-out token is dead at once ...
     with aws_error("RefreshTokenReuseException"):
         public_idp.get_tokens_from_refresh_token(
             ClientId=rotating["ClientId"], RefreshToken=first["RefreshToken"]
         )
+    # ... and presenting it ends its whole family (two holders of one family means one stole
+    # it): the newest refresh token and the family's access tokens are refused too.
+    with aws_error("NotAuthorizedException", "Refresh Token has been revoked"):
+        public_idp.get_tokens_from_refresh_token(
+            ClientId=rotating["ClientId"], RefreshToken=second["RefreshToken"]
+        )
+    with aws_error("NotAuthorizedException", "Access Token has been revoked"):
+        public_idp.get_user(AccessToken=second["AccessToken"])
+    # A family nobody reused rotates on.
+    fresh = password_auth(public_idp, rotating, user, pw)
     third = public_idp.get_tokens_from_refresh_token(
-        ClientId=rotating["ClientId"], RefreshToken=second["RefreshToken"]
+        ClientId=rotating["ClientId"], RefreshToken=fresh["RefreshToken"]
     )["AuthenticationResult"]
-    assert third["RefreshToken"] not in (first["RefreshToken"], second["RefreshToken"])
+    assert third["RefreshToken"] not in (first["RefreshToken"], second["RefreshToken"], fresh["RefreshToken"])
     assert public_idp.get_user(AccessToken=third["AccessToken"])["Username"] == user
 
 
