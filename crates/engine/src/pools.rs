@@ -157,6 +157,13 @@ impl Engine {
         ))
     }
 
+    /// The pool alone: DescribeUserPool without its count of the pool's users, which reads all
+    /// of them (for pages that only show the pool's name beside a page of its users).
+    pub async fn user_pool(&self, id: &UserPoolId) -> EngineResult<UserPool> {
+        let mut tx = self.inner.store.read().await?;
+        self.load_pool(&mut *tx, id).await
+    }
+
     /// The pool and its estimated number of users.
     pub async fn describe_user_pool(&self, id: &UserPoolId) -> EngineResult<(UserPool, u64)> {
         let mut tx = self.inner.store.read().await?;

@@ -469,6 +469,19 @@ async fn describe_pool(state: &Arc<AppState>, pool: &str) -> Result<Value, ApiEr
     Ok(v.get("UserPool").cloned().unwrap_or(Value::Null))
 }
 
+/// The pool's name, for pages that show no more of it than the header: DescribeUserPool
+/// without its user count, which costs a pass over the pool's users (≈45 ms at a million).
+/// A malformed id gets DescribeUserPool's own answer.
+async fn named_pool(state: &Arc<AppState>, pool: &str) -> Result<Value, ApiError> {
+    match tessera_domain::UserPoolId::parse(pool) {
+        Ok(id) => {
+            let found = state.engine.user_pool(&id).await.map_err(ApiError::from)?;
+            Ok(json!({ "Id": pool, "Name": found.name }))
+        }
+        Err(_) => describe_pool(state, pool).await,
+    }
+}
+
 /// What every page of a pool shows at its top.
 fn pool_header(pool: &Value, id: &str) -> Value {
     json!({
@@ -1060,7 +1073,7 @@ async fn users_page(
     status: StatusCode,
     form: Value,
 ) -> Response {
-    let pool = match describe_pool(state, pool_id).await {
+    let pool = match named_pool(state, pool_id).await {
         Ok(p) => p,
         Err(e) => return failure(page, &e),
     };
