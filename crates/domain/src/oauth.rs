@@ -74,6 +74,16 @@ impl OAuthSettings {
         Self::from_settings(&client.config.settings)
     }
 
+    /// Where the browser may be sent back: the requested URI (else the client's default) when
+    /// it is exactly one of the client's CallbackURLs; `None` is a redirect mismatch.
+    pub fn redirect_uri(&self, requested: Option<&str>) -> Option<String> {
+        let uri = match requested.filter(|u| !u.is_empty()) {
+            Some(u) => u.to_string(),
+            None => self.default_redirect_uri.clone()?,
+        };
+        self.callback_urls.contains(&uri).then_some(uri)
+    }
+
     pub fn from_settings(settings: &BTreeMap<String, Value>) -> Self {
         Self {
             enabled: settings
@@ -239,22 +249,11 @@ pub fn check_authorize(
             error: "unauthorized_client",
         });
     }
-    let redirect_uri = match get("redirect_uri") {
-        Some(uri) => uri.to_string(),
-        None => match &settings.default_redirect_uri {
-            Some(d) => d.clone(),
-            None => {
-                return Err(AuthorizeError::Page {
-                    error: "redirect_mismatch",
-                });
-            }
-        },
-    };
-    if !settings.callback_urls.iter().any(|u| u == &redirect_uri) {
+    let Some(redirect_uri) = settings.redirect_uri(get("redirect_uri")) else {
         return Err(AuthorizeError::Page {
             error: "redirect_mismatch",
         });
-    }
+    };
     let state = get("state").map(str::to_string);
     let fail = |error: &'static str, description: Option<&str>| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.clone(),

@@ -63,6 +63,14 @@ impl PoolSessions {
     }
 }
 
+/// An app client's SSOSession MaxValidityMinutes (SetUserPoolClientSessionConfiguration), if set.
+pub fn sso_validity_minutes(client_settings: &BTreeMap<String, serde_json::Value>) -> Option<i64> {
+    client_settings
+        .get(CLIENT_SETTING)
+        .and_then(|s| s.get("MaxValidityMinutes"))
+        .and_then(serde_json::Value::as_i64)
+}
+
 /// The SessionId of the token session `origin_jti` started.
 pub fn token_session_id(origin_jti: &Uuid) -> String {
     session_id(PREFIX, origin_jti.as_u128())

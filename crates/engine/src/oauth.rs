@@ -292,12 +292,6 @@ impl Engine {
         outcome
     }
 
-    /// Whether the pool's sign-in policy offers passkeys (the pages show their buttons then).
-    pub fn pool_allows_passkeys(pool: &UserPool) -> bool {
-        tessera_domain::choice::allowed_first_factors(pool)
-            .contains(&tessera_domain::choice::AuthFactor::WebAuthn)
-    }
-
     /// A challenge answered on the pages (new password, MFA codes, MFA choice and setup).
     pub async fn hosted_respond(
         &self,
@@ -343,13 +337,8 @@ impl Engine {
         let client = self.pool_client(pool, client_id).await?;
         let lifetime = client
             .as_ref()
-            .and_then(|c| {
-                c.config
-                    .settings
-                    .get(tessera_domain::sessions::CLIENT_SETTING)
-            })
-            .and_then(|s| s.get("MaxValidityMinutes"))
-            .and_then(Value::as_u64)
+            .and_then(|c| tessera_domain::sessions::sso_validity_minutes(&c.config.settings))
+            .and_then(|m| u64::try_from(m).ok())
             .filter(|m| *m > 0)
             .map_or(SESSION_LIFETIME, |m| std::time::Duration::from_secs(60 * m));
         let session = HostedSession {

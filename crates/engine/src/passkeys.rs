@@ -147,8 +147,14 @@ impl Engine {
         })
     }
 
+    /// Whether the pool's sign-in policy offers passkeys (the hosted pages show their buttons
+    /// then; the passkey operations refuse otherwise).
+    pub fn pool_allows_passkeys(pool: &UserPool) -> bool {
+        choice::allowed_first_factors(pool).contains(&AuthFactor::WebAuthn)
+    }
+
     fn passkeys_enabled(pool: &UserPool) -> EngineResult<()> {
-        if choice::allowed_first_factors(pool).contains(&AuthFactor::WebAuthn) {
+        if Self::pool_allows_passkeys(pool) {
             Ok(())
         } else {
             Err(not_enabled())

@@ -142,12 +142,7 @@ impl Engine {
         if &client.pool_id != pool_id {
             return Err(DomainError::client_not_found(client_id).into());
         }
-        Ok(client
-            .config
-            .settings
-            .get(CLIENT_SETTING)
-            .and_then(|s| s.get("MaxValidityMinutes"))
-            .and_then(serde_json::Value::as_i64))
+        Ok(sessions::sso_validity_minutes(&client.config.settings))
     }
 
     /// ListUserSessions / AdminListUserSessions: the user's active token sessions and hosted-UI

@@ -38,14 +38,8 @@ async fn adding(
         .await
         .map_err(engine_failure)?
         .ok_or_else(|| bad("invalid_request"))?;
-    let settings = OAuthSettings::of(&client);
-    let redirect_uri = page
-        .params
-        .get("redirect_uri")
-        .filter(|u| !u.is_empty())
-        .cloned()
-        .or(settings.default_redirect_uri.clone())
-        .filter(|u| settings.callback_urls.contains(u))
+    let redirect_uri = OAuthSettings::of(&client)
+        .redirect_uri(page.params.get("redirect_uri").map(String::as_str))
         .ok_or_else(|| bad("redirect_mismatch"))?;
     let session = match cookie(headers, SESSION_COOKIE) {
         Some(c) => state
