@@ -141,45 +141,136 @@ pub fn alias_kind(kind: SignInAttribute) -> &'static str {
     kind.attribute()
 }
 
-/// A ListUsers filter as a SQL condition on parameter `$param` and the value to bind there.
+/// How one ListUsers query reads: a keyset scan of one index, so every page costs the same
+/// however large the pool (no walk past users that don't match).
+///
+/// Unfiltered, equality-filtered and `username ^=` listings are ordered by username key and
+/// continue after the last key returned. An attribute prefix (`email ^= "ann"`) is ordered by
+/// that attribute and then username key, so it reads the attribute's index as a range; its
+/// cursor carries both (`cursor`), and the range bound on the prefix replaces a per-row test.
+pub struct UserListing {
+    /// SQL after `WHERE u.pool_id = $1 AND `, its parameters numbered from `$2`.
+    pub condition: String,
+    pub order: String,
+    pub binds: Vec<FilterValue>,
+    /// The attribute leading the order, when it isn't the username key.
+    pub keyed_by: Option<&'static str>,
+}
+
+impl UserListing {
+    /// The cursor a row continues from: its username key, or the attribute and key together.
+    pub fn cursor(&self, username_key: String, user: &User) -> String {
+        match self.keyed_by {
+            None => username_key,
+            Some(attribute) => {
+                let value = user
+                    .attributes
+                    .get(attribute)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                format!("{value}\0{username_key}")
+            }
+        }
+    }
+}
+
+/// The least string greater than every string that starts with `prefix` (in code-point order,
+/// which is byte order for UTF-8: SQLite's BINARY and PostgreSQL's "C" collations); `None`
+/// when there is none (an empty prefix, or one of only U+10FFFF).
+pub fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=0x10FFFF).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// The plan for a ListUsers query continuing after `after` (a cursor this module made).
 /// Returns `None` when the filter can match nothing (e.g. `status = "Sleeping"`).
-pub fn filter_condition(
-    filter: &UserFilter,
+pub fn user_listing(
+    filter: Option<&UserFilter>,
     case_sensitive: bool,
-    param: usize,
-) -> Option<(String, FilterValue)> {
-    let column = match filter.field {
-        FilterField::Username => "u.username_key",
-        FilterField::UserStatus => "u.status",
-        FilterField::Sub => "u.sub",
+    after: Option<&str>,
+) -> Option<UserListing> {
+    let after = after.unwrap_or("");
+    let by_key = |condition: String, binds: Vec<FilterValue>| UserListing {
+        condition: if condition.is_empty() {
+            "u.username_key > $2".to_owned()
+        } else {
+            format!("u.username_key > $2 AND {condition}")
+        },
+        order: "u.username_key".to_owned(),
+        binds: std::iter::once(FilterValue::Text(after.to_owned()))
+            .chain(binds)
+            .collect(),
+        keyed_by: None,
+    };
+    let Some(filter) = filter else {
+        return Some(by_key(String::new(), Vec::new()));
+    };
+    let text = |v: &str| FilterValue::Text(v.to_owned());
+    let (column, value) = match filter.field {
+        FilterField::Username => (
+            "username_key",
+            tessera_domain::ids::username_key(&filter.value, case_sensitive),
+        ),
+        FilterField::UserStatus => ("status", filter.value.clone()),
+        FilterField::Sub => ("sub", filter.value.clone()),
         FilterField::Enabled => {
             let enabled = match filter.value.as_str() {
                 "Enabled" => true,
                 "Disabled" => false,
                 _ => return None,
             };
-            return Some((format!("u.enabled = ${param}"), FilterValue::Bool(enabled)));
+            return Some(by_key(
+                "u.enabled = $3".to_owned(),
+                vec![FilterValue::Bool(enabled)],
+            ));
         }
-        other => match other.attribute() {
-            Some("email") => "u.email",
-            Some("phone_number") => "u.phone_number",
-            Some("name") => "u.name",
-            Some("given_name") => "u.given_name",
-            Some("family_name") => "u.family_name",
-            Some("preferred_username") => "u.preferred_username",
-            _ => return None,
-        },
+        other => (other.attribute()?, filter.value.clone()),
     };
-    let value = if filter.field == FilterField::Username {
-        tessera_domain::ids::username_key(&filter.value, case_sensitive)
-    } else {
-        filter.value.clone()
-    };
-    let condition = match filter.op {
-        FilterOp::Equals => format!("{column} = ${param}"),
-        FilterOp::StartsWith => format!("substr({column}, 1, length(${param})) = ${param}"),
-    };
-    Some((condition, FilterValue::Text(value)))
+    match filter.op {
+        FilterOp::Equals => Some(by_key(format!("u.{column} = $3"), vec![text(&value)])),
+        FilterOp::StartsWith
+            if column == "username_key" || column == "status" || column == "sub" =>
+        {
+            let upper = prefix_successor(&value);
+            let condition = match upper {
+                Some(_) => format!("u.{column} >= $3 AND u.{column} < $4"),
+                None => format!("u.{column} >= $3"),
+            };
+            let binds = std::iter::once(text(&value))
+                .chain(upper.map(FilterValue::Text))
+                .collect();
+            Some(by_key(condition, binds))
+        }
+        FilterOp::StartsWith => {
+            // The cursor is `value NUL key`; a username key never holds a NUL, so the last one
+            // splits it. A cursor without one (not made here) reads as a value alone.
+            let (after_value, after_key) = after.rsplit_once('\0').unwrap_or((after, ""));
+            let upper = prefix_successor(&value);
+            let mut condition =
+                format!("(u.{column}, u.username_key) > ($2, $3) AND u.{column} >= $4");
+            if upper.is_some() {
+                condition.push_str(&format!(" AND u.{column} < $5"));
+            }
+            let binds = [after_value, after_key, &value]
+                .into_iter()
+                .map(text)
+                .chain(upper.map(FilterValue::Text))
+                .collect();
+            Some(UserListing {
+                condition,
+                order: format!("u.{column}, u.username_key"),
+                binds,
+                keyed_by: filter.field.attribute(),
+            })
+        }
+    }
 }
 
 pub enum FilterValue {
@@ -252,4 +343,45 @@ pub fn outbox_entry(
         last_error,
         delivered_at: delivered_at.map(Timestamp::from_millis),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_successor_bounds_exactly_the_strings_with_the_prefix() {
+        assert_eq!(prefix_successor("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_successor("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_successor(""), None);
+        assert_eq!(prefix_successor("\u{10FFFF}"), None);
+        for prefix in ["ab", "a\u{10FFFF}", "é", "z"] {
+            let upper = prefix_successor(prefix).unwrap();
+            for tail in ["", "\u{0}", "zzz", "\u{10FFFF}\u{10FFFF}"] {
+                let s = format!("{prefix}{tail}");
+                assert!(
+                    s.as_str() >= prefix && s < upper,
+                    "{s:?} in [{prefix:?}, {upper:?})"
+                );
+            }
+            assert!(!upper.starts_with(prefix));
+        }
+    }
+
+    #[test]
+    fn attribute_prefix_cursors_split_at_the_last_nul() {
+        let filter = UserFilter::parse(r#"email ^= "a""#).unwrap().unwrap();
+        let listing = user_listing(Some(&filter), true, Some("a\u{0}b@x\u{0}carol")).unwrap();
+        let texts: Vec<&str> = listing
+            .binds
+            .iter()
+            .filter_map(|b| match b {
+                FilterValue::Text(t) => Some(t.as_str()),
+                FilterValue::Bool(_) => None,
+            })
+            .collect();
+        assert_eq!(texts, ["a\u{0}b@x", "carol", "a", "b"]);
+        assert_eq!(listing.order, "u.email, u.username_key");
+    }
 }

@@ -595,26 +595,26 @@ macro_rules! sql_tx {
             }
 
             async fn list_users(&mut self, pool: &tessera_domain::UserPoolId, query: &tessera_store::UserQuery<'_>) -> tessera_store::StoreResult<Vec<(String, tessera_domain::user::User)>> {
-                let condition = match query.filter {
-                    None => None,
-                    Some(f) => match $crate::codec::filter_condition(f, query.case_sensitive, 4) {
-                        Some(c) => Some(c),
-                        None => return Ok(Vec::new()),
-                    },
+                let Some(listing) = $crate::codec::user_listing(query.filter, query.case_sensitive, query.after) else {
+                    return Ok(Vec::new());
                 };
-                let extra = condition.as_ref().map(|(c, _)| format!(" AND {c}")).unwrap_or_default();
-                let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.pool_id = $1 AND u.username_key > $2{extra} ORDER BY u.username_key LIMIT $3");
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(pool.as_str())
-                    .bind(query.after.unwrap_or(""))
-                    .bind(query.limit as i64);
-                match condition {
-                    Some((_, $crate::codec::FilterValue::Text(v))) => q = q.bind(v),
-                    Some((_, $crate::codec::FilterValue::Bool(v))) => q = q.bind(v),
-                    None => {}
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM users u WHERE u.pool_id = $1 AND {} ORDER BY {} LIMIT ${}",
+                    listing.condition,
+                    listing.order,
+                    listing.binds.len() + 2
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pool.as_str());
+                for value in &listing.binds {
+                    q = match value {
+                        $crate::codec::FilterValue::Text(v) => q.bind(v.as_str()),
+                        $crate::codec::FilterValue::Bool(v) => q.bind(*v),
+                    };
                 }
-                let rows = q.fetch_all(&mut *self.tx).await.map_err(be)?;
-                rows.iter().map(user_row).collect()
+                let rows = q.bind(query.limit as i64).fetch_all(&mut *self.tx).await.map_err(be)?;
+                rows.iter()
+                    .map(|row| user_row(row).map(|(key, user)| (listing.cursor(key, &user), user)))
+                    .collect()
             }
 
             async fn count_users(&mut self, pool: &tessera_domain::UserPoolId) -> tessera_store::StoreResult<u64> {

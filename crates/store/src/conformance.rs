@@ -475,10 +475,15 @@ pub async fn list_users_filters_and_pages(store: Arc<dyn Store>) {
     let cases: &[(&str, &[&str])] = &[
         (r#"username ^= "al""#, &["alfred", "alice"]),
         (r#"email = "bob@example.com""#, &["bob"]),
+        // An attribute prefix is ordered by the attribute (Given1…Given5), then username.
         (
             r#"given_name ^= "Given""#,
-            &["alfred", "alice", "bob", "carol", "dave"],
+            &["carol", "alice", "bob", "alfred", "dave"],
         ),
+        (r#"given_name ^= "Given4""#, &["alfred"]),
+        (r#"email ^= "al""#, &["alfred", "alice"]),
+        (r#"username ^= "b""#, &["bob"]),
+        (r#"username ^= "c""#, &["carol"]),
         (r#"cognito:user_status = "UNCONFIRMED""#, &["dave"]),
         (r#"status = "Disabled""#, &["dave"]),
         (
@@ -501,8 +506,31 @@ pub async fn list_users_filters_and_pages(store: Arc<dyn Store>) {
             )
             .await
             .unwrap();
-        let got: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        let got: Vec<&str> = got.iter().map(|(_, u)| u.username.as_str()).collect();
         assert_eq!(&got, expected, "{text}");
+        // The same listing a page of one at a time, each continuing from the cursor before it.
+        let mut paged = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = tx
+                .list_users(
+                    &p.id,
+                    &UserQuery {
+                        filter: Some(&filter),
+                        case_sensitive: true,
+                        after: after.as_deref(),
+                        limit: 1,
+                    },
+                )
+                .await
+                .unwrap();
+            let Some((cursor, u)) = page.into_iter().next() else {
+                break;
+            };
+            paged.push(u.username.as_str().to_owned());
+            after = Some(cursor);
+        }
+        assert_eq!(&paged, expected, "{text}, paged");
     }
     let sub = Sub::from_random([3; 16]);
     let filter = UserFilter::parse(&format!(r#"sub = "{sub}""#))

@@ -149,7 +149,9 @@ pub struct UserQuery<'a> {
     pub filter: Option<&'a UserFilter>,
     /// The pool's case rule, for filters on `username`.
     pub case_sensitive: bool,
-    /// Return users whose username key sorts after this one.
+    /// Continue after this cursor: the one `list_users` returned beside the last user of the
+    /// previous page of the same query. Pages of a prefix filter on an attribute are ordered by
+    /// that attribute, all others by username key.
     pub after: Option<&'a str>,
     pub limit: usize,
 }
