@@ -27,11 +27,16 @@
 //! `--threat` instead measures sign-in throughput with threat protection OFF and ENFORCED on the
 //! same server (see `threat.rs`; the breach filter: `cargo bench -p tessera-breach`).
 //!
+//! `--scale N` instead measures a pool of N users beside one of 1,000 on the release binary,
+//! filled through the import path (see `scale.rs`); `--database-url` and `--nodes 2` for
+//! PostgreSQL.
+//!
 //! `--enumeration` instead measures, sequentially, the median response time of sign-ins for
 //! users that don't exist against wrong passwords of users that do (PreventUserExistenceErrors
 //! ENABLED), for USER_PASSWORD_AUTH and USER_SRP_AUTH, and reports their ratio.
 
 mod identity;
+mod scale;
 mod sync;
 mod threat;
 
@@ -65,6 +70,21 @@ struct Args {
     /// Measure sign-in throughput with and without threat protection instead.
     #[arg(long)]
     threat: bool,
+    /// Measure a pool of this many users beside one of 1,000 instead (see `scale.rs`).
+    #[arg(long)]
+    scale: Option<usize>,
+    /// --scale: the store (`postgres://…/DB`: that database is dropped and made again).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// --scale: also measure this many server processes on one PostgreSQL database.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// --scale: where the table and chart are written.
+    #[arg(long, default_value = "bench-results")]
+    out: std::path::PathBuf,
+    /// --scale: the `tessera` binary (default: beside this one).
+    #[arg(long)]
+    tessera_bin: Option<std::path::PathBuf>,
 }
 
 const KEY: &str = "AKIABENCHBENCHBENCH0";
@@ -153,17 +173,7 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
         .user_pool
         .and_then(|p| p.id)
         .context("pool id")?;
-    let client_id = c
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("bench")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await?
-        .user_pool_client
-        .and_then(|c| c.client_id)
-        .context("client id")?;
+    let client_id = password_client(c, &pool_id, "bench").await?;
     let srp_client_id = c
         .create_user_pool_client()
         .user_pool_id(&pool_id)
@@ -211,6 +221,20 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
         access,
         refresh,
     })
+}
+
+/// A client of the pool for USER_PASSWORD_AUTH and refresh.
+pub(crate) async fn password_client(c: &idp::Client, pool_id: &str, name: &str) -> Result<String> {
+    c.create_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_name(name)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await?
+        .user_pool_client
+        .and_then(|c| c.client_id)
+        .context("client id")
 }
 
 /// A confirmed user with the password [`PASSWORD`], created by the administrator.
@@ -813,6 +837,17 @@ fn measure_crypto(cost: HashCost) -> Result<CryptoCost> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(users) = args.scale {
+        return scale::run(scale::ScaleArgs {
+            users,
+            database_url: args.database_url,
+            nodes: args.nodes,
+            concurrency: args.concurrency,
+            seconds: args.seconds,
+            out: args.out,
+            binary: args.tessera_bin,
+        });
+    }
     let cost = match args.hash_cost.as_str() {
         "production" => HashCost::Production,
         "insecure-fast" => HashCost::InsecureFast,

@@ -9,8 +9,7 @@ use idp::types::{
     AccountTakeoverActionType, AccountTakeoverActionsType, AccountTakeoverEventActionType,
     AccountTakeoverRiskConfigurationType, AdvancedSecurityModeType, AuthFlowType,
     CompromisedCredentialsActionsType, CompromisedCredentialsEventActionType,
-    CompromisedCredentialsRiskConfigurationType, EventFilterType, ExplicitAuthFlowsType,
-    UserPoolAddOnsType,
+    CompromisedCredentialsRiskConfigurationType, EventFilterType, UserPoolAddOnsType,
 };
 use std::time::{Duration, Instant};
 
@@ -35,17 +34,7 @@ async fn pool_with_users(
         .user_pool
         .and_then(|p| p.id)
         .context("pool id")?;
-    let client = c
-        .create_user_pool_client()
-        .user_pool_id(&pool)
-        .client_name(name)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await?
-        .user_pool_client
-        .and_then(|c| c.client_id)
-        .context("client id")?;
+    let client = crate::password_client(c, &pool, name).await?;
     if mode == AdvancedSecurityModeType::Enforced {
         let no_action = || {
             AccountTakeoverActionType::builder()
