@@ -235,9 +235,30 @@ pub fn user_listing(
     };
     match filter.op {
         FilterOp::Equals => Some(by_key(format!("u.{column} = $3"), vec![text(&value)])),
-        FilterOp::StartsWith
-            if column == "username_key" || column == "status" || column == "sub" =>
-        {
+        // One lower bound in each prefix condition, the greater of the cursor and the prefix:
+        // given both, SQLite may seek by the lesser and test the other on every row after it —
+        // a walk from the pool's first user.
+        FilterOp::StartsWith if column == "username_key" => {
+            let upper = prefix_successor(&value);
+            let (mut condition, lower) = if after >= value.as_str() {
+                ("u.username_key > $2".to_owned(), after.to_owned())
+            } else {
+                ("u.username_key >= $2".to_owned(), value)
+            };
+            if upper.is_some() {
+                condition.push_str(" AND u.username_key < $3");
+            }
+            Some(UserListing {
+                condition,
+                order: "u.username_key".to_owned(),
+                binds: std::iter::once(FilterValue::Text(lower))
+                    .chain(upper.map(FilterValue::Text))
+                    .collect(),
+                keyed_by: None,
+            })
+        }
+        // Status and sub prefixes match much of a pool or one user: read in username order.
+        FilterOp::StartsWith if column == "status" || column == "sub" => {
             let upper = prefix_successor(&value);
             let condition = match upper {
                 Some(_) => format!("u.{column} >= $3 AND u.{column} < $4"),
@@ -252,17 +273,18 @@ pub fn user_listing(
             // The cursor is `value NUL key`; a username key never holds a NUL, so the last one
             // splits it. A cursor without one (not made here) reads as a value alone.
             let (after_value, after_key) = after.rsplit_once('\0').unwrap_or((after, ""));
-            let upper = prefix_successor(&value);
-            let mut condition =
-                format!("(u.{column}, u.username_key) > ($2, $3) AND u.{column} >= $4");
-            if upper.is_some() {
-                condition.push_str(&format!(" AND u.{column} < $5"));
+            let (mut condition, mut binds) = if after_value >= value.as_str() {
+                (
+                    format!("(u.{column}, u.username_key) > ($2, $3)"),
+                    vec![text(after_value), text(after_key)],
+                )
+            } else {
+                (format!("u.{column} >= $2"), vec![text(&value)])
+            };
+            if let Some(upper) = prefix_successor(&value) {
+                condition.push_str(&format!(" AND u.{column} < ${}", binds.len() + 2));
+                binds.push(FilterValue::Text(upper));
             }
-            let binds = [after_value, after_key, &value]
-                .into_iter()
-                .map(text)
-                .chain(upper.map(FilterValue::Text))
-                .collect();
             Some(UserListing {
                 condition,
                 order: format!("u.{column}, u.username_key"),
@@ -381,7 +403,23 @@ mod tests {
                 FilterValue::Bool(_) => None,
             })
             .collect();
-        assert_eq!(texts, ["a\u{0}b@x", "carol", "a", "b"]);
+        assert_eq!(texts, ["a\u{0}b@x", "carol", "b"]);
         assert_eq!(listing.order, "u.email, u.username_key");
+        // The first page seeks to the prefix itself, never to a lesser cursor.
+        let first = user_listing(Some(&filter), true, None).unwrap();
+        assert_eq!(first.condition, "u.email >= $2 AND u.email < $3");
+        let by_name = UserFilter::parse(r#"username ^= "user01""#)
+            .unwrap()
+            .unwrap();
+        let first = user_listing(Some(&by_name), true, None).unwrap();
+        assert_eq!(
+            first.condition,
+            "u.username_key >= $2 AND u.username_key < $3"
+        );
+        let next = user_listing(Some(&by_name), true, Some("user0105")).unwrap();
+        assert_eq!(
+            next.condition,
+            "u.username_key > $2 AND u.username_key < $3"
+        );
     }
 }
