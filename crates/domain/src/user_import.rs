@@ -93,11 +93,37 @@ pub struct ImportRowError {
     pub message: String,
 }
 
-/// An uploaded CSV, split into its header and rows.
+/// An uploaded CSV: its header, and its text with where each (non-blank) row lies in it.
+///
+/// Rows are split into values when read ([`ImportCsv::row`]), not all at once: a job's file may
+/// hold a million rows, and as owned strings they took ~15 times the file's size in memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportCsv {
     pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+    text: String,
+    rows: Vec<std::ops::Range<usize>>,
+}
+
+impl ImportCsv {
+    /// Data rows (blank lines aren't rows).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Data row `i` (0-based), its values in header order.
+    pub fn row(&self, i: usize) -> Option<Vec<String>> {
+        let text = self.text.get(self.rows.get(i)?.clone())?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let record = reader.records().next()?.ok()?;
+        Some(record.iter().map(str::to_string).collect())
+    }
 }
 
 /// A CSV row read against the header: column → value, empty values left out.
@@ -125,21 +151,26 @@ pub fn row_username(header: &[String], row: &[String]) -> Option<String> {
 /// column (so a file made for Cognito imports as it is), and no column may be unknown or
 /// repeated. The message is the job's
 /// CompletionMessage-worthy reason.
-pub fn parse_csv(bytes: &[u8], expected: &[String]) -> Result<ImportCsv, String> {
+pub fn parse_csv(bytes: Vec<u8>, expected: &[String]) -> Result<ImportCsv, String> {
     if bytes.len() > MAX_CSV_BYTES {
         return Err("The CSV file is larger than 100 MB.".into());
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| "The CSV file is not UTF-8.".to_string())?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = String::from_utf8(bytes).map_err(|_| "The CSV file is not UTF-8.".to_string())?;
+    let start = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let body = text.get(start..).unwrap_or_default();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let header: Vec<String> = match records.next() {
-        Some(Ok(r)) => r.iter().map(|h| h.trim().to_string()).collect(),
-        Some(Err(e)) => return Err(format!("The CSV header can't be read: {e}")),
-        None => return Err("The CSV file is empty.".into()),
+        .from_reader(body.as_bytes());
+    let mut record = csv::StringRecord::new();
+    let header: Vec<String> = match reader.read_record(&mut record) {
+        Ok(true) => record.iter().map(|h| h.trim().to_string()).collect(),
+        Ok(false) => return Err("The CSV file is empty.".into()),
+        Err(e) => return Err(format!("The CSV header can't be read: {e}")),
     };
     let mut seen = std::collections::BTreeSet::new();
     for h in &header {
@@ -160,15 +191,25 @@ pub fn parse_csv(bytes: &[u8], expected: &[String]) -> Result<ImportCsv, String>
             "The CSV header lacks the column {missing} (see GetCSVHeader)."
         ));
     }
+    // Every row is read once here, so a malformed one fails the file before anything is
+    // imported; only where it lies is kept.
     let mut rows = Vec::new();
-    for (i, record) in records.enumerate() {
-        let record = record.map_err(|e| format!("Row {} can't be read: {e}", i + 1))?;
-        if record.iter().all(str::is_empty) {
-            continue;
+    let mut at = reader.position().byte() as usize;
+    let mut i = 0usize;
+    loop {
+        i += 1;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(format!("Row {} can't be read: {e}", i)),
         }
-        rows.push(record.iter().map(str::to_string).collect());
+        let end = reader.position().byte() as usize;
+        if !record.iter().all(str::is_empty) {
+            rows.push(start + at..start + end);
+        }
+        at = end;
     }
-    Ok(ImportCsv { header, rows })
+    Ok(ImportCsv { header, text, rows })
 }
 
 /// What a row asks for, before the pool's attribute rules are applied.
@@ -252,21 +293,58 @@ mod tests {
     }
 
     #[test]
+    fn rows_read_on_demand_are_the_rows_of_the_file() {
+        let header = "cognito:username,name,email,email_verified,phone_number,phone_number_verified,cognito:mfa_enabled";
+        let body = "ann,\"Ann, A.\",ann@example.com,true,,,false\r\n\
+                    \r\n\
+                    bob,\"two\nlines \"\"quoted\"\"\",bob@example.com,true,,,false\n\
+                    ,,,,,,\n\
+                    carol,Carol,carol@example.com,true,,,false";
+        let file = format!("\u{feff}{header}\n{body}");
+        let parsed = parse_csv(file.into_bytes(), &expected()).unwrap_or_else(|e| panic!("{e}"));
+        // The same body read whole, as the rows were before they were read on demand.
+        let reference: Vec<Vec<String>> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body.as_bytes())
+            .records()
+            .map(|r| {
+                r.unwrap_or_else(|e| panic!("{e}"))
+                    .iter()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|r| !r.iter().all(String::is_empty))
+            .collect();
+        assert_eq!(parsed.len(), 3);
+        let rows: Vec<Vec<String>> = (0..parsed.len()).filter_map(|i| parsed.row(i)).collect();
+        assert_eq!(rows, reference);
+        assert_eq!(rows[0][1], "Ann, A.");
+        assert_eq!(rows[1][1], "two\nlines \"quoted\"");
+        assert_eq!(rows[2][0], "carol");
+        assert_eq!(parsed.row(3), None);
+    }
+
+    #[test]
     fn csv_headers_must_cover_get_csv_header_in_any_order() {
         let csv = "cognito:username,name,email,email_verified,phone_number,phone_number_verified,cognito:mfa_enabled,cognito:password_hash\n\
                    ann,\"Ann, A.\",ann@example.com,true,,,false,\n\n";
-        let parsed = parse_csv(csv.as_bytes(), &expected()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(parsed.rows.len(), 1);
-        let row = read_row(&parsed.header, &parsed.rows[0]).unwrap_or_else(|e| panic!("{e}"));
+        let parsed = parse_csv(csv.into(), &expected()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.len(), 1);
+        let row = parsed.row(0).unwrap_or_else(|| panic!("row 0"));
+        let row = read_row(&parsed.header, &row).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(row.username, "ann");
         assert!(!row.mfa_enabled);
         assert_eq!(row.password_hash, None);
         assert!(row.attributes.contains(&("name".into(), "Ann, A.".into())));
 
         let missing = "cognito:username,email\nann,a@b\n";
-        assert!(parse_csv(missing.as_bytes(), &expected()).is_err());
+        assert!(parse_csv(missing.as_bytes().to_vec(), &expected()).is_err());
         let unknown = format!("{},nickname\n", expected().join(","));
-        assert!(parse_csv(unknown.as_bytes(), &expected()).is_err_and(|e| e.contains("nickname")));
+        assert!(
+            parse_csv(unknown.as_bytes().to_vec(), &expected())
+                .is_err_and(|e| e.contains("nickname"))
+        );
     }
 
     #[test]

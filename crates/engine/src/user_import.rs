@@ -428,13 +428,13 @@ impl Engine {
                 "CsvFileNotUploaded",
                 "No CSV file was uploaded to the job's pre-signed URL.".to_string(),
             )),
-            Some(bytes) => parse_csv(&bytes, &expected).map_err(|e| ("CsvFileInvalid", e)),
+            Some(bytes) => parse_csv(bytes, &expected).map_err(|e| ("CsvFileInvalid", e)),
         };
         let csv = match parsed {
             Ok(csv) => csv,
             Err((code, why)) => return self.fail_import_job(pool_id, job_id, code, why).await,
         };
-        let total = csv.rows.len() as u64;
+        let total = csv.len() as u64;
         loop {
             let now = self.now();
             let mut tx = self.inner.store.begin().await?;
@@ -540,7 +540,7 @@ impl Engine {
             fresh.status = running(fresh.status);
             fresh.next_row = row_number + 1;
             fresh.failed_users += 1;
-            let username = csv.rows.get(row).and_then(|r| row_username(&csv.header, r));
+            let username = csv.row(row).and_then(|r| row_username(&csv.header, &r));
             tx.add_import_errors(
                 pool_id,
                 job_id,
@@ -571,9 +571,9 @@ impl Engine {
     ) -> EngineResult<()> {
         let mut errors = Vec::new();
         for i in rows {
-            let Some(row) = csv.rows.get(i) else { break };
+            let Some(row) = csv.row(i) else { break };
             let number = i as u64 + 1;
-            match self.import_row(tx, pool, job, &csv.header, row, now).await {
+            match self.import_row(tx, pool, job, &csv.header, &row, now).await {
                 Ok(()) => job.imported_users += 1,
                 Err(RowError::Refused(username, message)) => {
                     job.failed_users += 1;

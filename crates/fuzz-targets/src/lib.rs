@@ -211,11 +211,12 @@ pub fn user_import_csv(data: &[u8]) {
     ]
     .map(str::to_string)
     .to_vec();
-    match parse_csv(data, &expected) {
+    match parse_csv(data.to_vec(), &expected) {
         Err(message) => assert!(!message.is_empty()),
         Ok(csv) => {
-            for row in &csv.rows {
-                match read_row(&csv.header, row) {
+            for i in 0..csv.len() {
+                let row = csv.row(i).unwrap();
+                match read_row(&csv.header, &row) {
                     Err(message) => assert!(!message.is_empty()),
                     Ok(read) => {
                         let at = csv
