@@ -245,6 +245,11 @@ pub(crate) async fn add_user(c: &idp::Client, pool_id: &str, name: &str) -> Resu
         .message_action(MessageActionType::Suppress)
         .send()
         .await?;
+    set_password(c, pool_id, name).await
+}
+
+/// Gives an existing user the password [`PASSWORD`], permanently.
+pub(crate) async fn set_password(c: &idp::Client, pool_id: &str, name: &str) -> Result<()> {
     c.admin_set_user_password()
         .user_pool_id(pool_id)
         .username(name)
@@ -560,24 +565,52 @@ fn now_timestamp() -> String {
     tessera_crypto::srp::format_timestamp(y, m, d, weekday, hour, min, sec)
 }
 
-struct Run {
+/// What a timed load measured: answered requests' latencies (sorted), failures, wall time.
+pub(crate) struct Run {
     ok: usize,
     failed: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
 }
 
-async fn run(c: &idp::Client, s: Arc<Setup>, op: Op, concurrency: usize, seconds: u64) -> Run {
+impl Run {
+    pub(crate) fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The `q` quantile of latency, in milliseconds.
+    pub(crate) fn ms(&self, q: f64) -> f64 {
+        percentile(&self.latencies, q).as_secs_f64() * 1e3
+    }
+
+    /// Both runs as one (their times added).
+    pub(crate) fn merge(&mut self, other: Run) {
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.elapsed += other.elapsed;
+    }
+}
+
+/// `concurrency` workers calling `call(i)` for `seconds`, worker `w` with i = w, w +
+/// concurrency, w + 2·concurrency…; `call` says whether the request was answered as expected.
+pub(crate) async fn drive<F, Fut>(concurrency: usize, seconds: u64, call: F) -> Run
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let call = Arc::new(call);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
-        let (c, s) = (c.clone(), s.clone());
+        let call = call.clone();
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut failed, mut i) = (Vec::new(), 0usize, w);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                if call(&c, &s, op, i).await {
+                if call(i).await {
                     lat.push(t.elapsed());
                 } else {
                     failed += 1;
@@ -604,6 +637,15 @@ async fn run(c: &idp::Client, s: Arc<Setup>, op: Op, concurrency: usize, seconds
     }
 }
 
+async fn run(c: &idp::Client, s: Arc<Setup>, op: Op, concurrency: usize, seconds: u64) -> Run {
+    let c = c.clone();
+    drive(concurrency, seconds, move |i| {
+        let (c, s) = (c.clone(), s.clone());
+        async move { call(&c, &s, op, i).await }
+    })
+    .await
+}
+
 /// Sequential sign-ins, alternating unknown users and wrong passwords of real users (each real
 /// user gets at most four wrong guesses, below the lockout), with median times compared.
 async fn enumeration(c: &idp::Client, s: &Setup, samples: usize) -> Result<()> {
@@ -611,19 +653,7 @@ async fn enumeration(c: &idp::Client, s: &Setup, samples: usize) -> Result<()> {
     let mut users = Vec::new();
     for i in 0..extra {
         let name = format!("enum{i:04}");
-        c.admin_create_user()
-            .user_pool_id(&s.pool_id)
-            .username(&name)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await?;
-        c.admin_set_user_password()
-            .user_pool_id(&s.pool_id)
-            .username(&name)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await?;
+        add_user(c, &s.pool_id, &name).await?;
         users.push(name);
     }
     let password_attempt = |user: String| async move {
@@ -907,7 +937,7 @@ fn main() -> Result<()> {
             Op::SyncList,
         ] {
             let r = run(&c, setup.clone(), op, args.concurrency, args.seconds).await;
-            let throughput = r.ok as f64 / r.elapsed.as_secs_f64();
+            let throughput = r.rate();
             let per_request = match op {
                 Op::GetUser => Some(crypto.rsa_verify),
                 Op::InitiateAuth => Some(crypto.argon2_verify + crypto.rsa_sign * 2),
@@ -926,8 +956,8 @@ fn main() -> Result<()> {
                 op.name(),
                 r.ok,
                 throughput,
-                percentile(&r.latencies, 0.50).as_secs_f64() * 1e3,
-                percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
+                r.ms(0.50),
+                r.ms(0.99),
                 bound
                     .map(|b| format!("{b:.0}"))
                     .unwrap_or_else(|| "—".into()),

@@ -20,7 +20,7 @@
 //! Results: a table on stdout and in `OUT/scale-BACKEND-N.txt`, and the p99s as a bar chart in
 //! `OUT/scale-BACKEND-N.png` (plotters).
 
-use crate::{KEY, PASSWORD, SECRET, client, percentile};
+use crate::{KEY, PASSWORD, Run, SECRET, client, drive};
 use anyhow::{Context, Result, bail};
 use aws_sdk_cognitoidentityprovider as idp;
 use idp::types::AuthFlowType;
@@ -334,13 +334,7 @@ async fn set_passwords(c: &idp::Client, pool: &mut Pool, pick: &Pick) -> Result<
     }
     for i in chosen {
         let name = username(i);
-        c.admin_set_user_password()
-            .user_pool_id(&pool.id)
-            .username(&name)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await?;
+        crate::set_password(c, &pool.id, &name).await?;
         pool.signed_in.push(name);
     }
     Ok(())
@@ -433,30 +427,7 @@ async fn call(c: &idp::Client, pool: &Pool, op: Op, pick: &Pick) -> bool {
     }
 }
 
-struct Sample {
-    latencies: Vec<Duration>,
-    ok: usize,
-    failed: usize,
-    elapsed: Duration,
-}
-
-impl Sample {
-    fn rate(&self) -> f64 {
-        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-    fn merge(&mut self, other: Sample) {
-        self.latencies.extend(other.latencies);
-        self.ok += other.ok;
-        self.failed += other.failed;
-        self.elapsed += other.elapsed;
-    }
-    fn p(&mut self, q: f64) -> f64 {
-        self.latencies.sort();
-        percentile(&self.latencies, q).as_secs_f64() * 1e3
-    }
-}
-
-/// `concurrency` workers calling `op` for `seconds`; worker `w` uses client `w % clients.len()`.
+/// `concurrency` workers calling `op` on `pool` for `seconds`, spread over `clients`.
 async fn load(
     clients: &[idp::Client],
     pool: &Arc<Pool>,
@@ -464,50 +435,23 @@ async fn load(
     concurrency: usize,
     seconds: u64,
     pick: &Arc<Pick>,
-) -> Sample {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..concurrency {
+) -> Run {
+    let (clients, pool, pick) = (clients.to_vec(), pool.clone(), pick.clone());
+    drive(concurrency, seconds, move |i| {
         let (c, pool, pick) = (
-            clients[w % clients.len()].clone(),
+            clients[i % clients.len()].clone(),
             pool.clone(),
             pick.clone(),
         );
-        tasks.push(tokio::spawn(async move {
-            let (mut lat, mut failed) = (Vec::new(), 0usize);
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                if call(&c, &pool, op, &pick).await {
-                    lat.push(t.elapsed());
-                } else {
-                    failed += 1;
-                }
-            }
-            (lat, failed)
-        }));
-    }
-    let mut s = Sample {
-        latencies: Vec::new(),
-        ok: 0,
-        failed: 0,
-        elapsed: Duration::ZERO,
-    };
-    for t in tasks {
-        if let Ok((l, f)) = t.await {
-            s.ok += l.len();
-            s.latencies.extend(l);
-            s.failed += f;
-        }
-    }
-    s.elapsed = start.elapsed();
-    s
+        async move { call(&c, &pool, op, &pick).await }
+    })
+    .await
 }
 
 struct Row {
     op: Op,
-    small: Sample,
-    large: Sample,
+    small: Run,
+    large: Run,
 }
 
 pub fn run(args: ScaleArgs) -> Result<()> {
@@ -651,12 +595,8 @@ pub fn run(args: ScaleArgs) -> Result<()> {
     );
     let mut chart = Vec::new();
     for row in rows {
-        let Row {
-            op,
-            mut small,
-            mut large,
-        } = row;
-        let (s50, s99, l50, l99) = (small.p(0.5), small.p(0.99), large.p(0.5), large.p(0.99));
+        let Row { op, small, large } = row;
+        let (s50, s99, l50, l99) = (small.ms(0.5), small.ms(0.99), large.ms(0.5), large.ms(0.99));
         say!(
             "{:<33} {:>9.0} {:>9.2} {:>9.2} {:>9.0} {:>9.2} {:>9.2} {:>8.2} {:>8}",
             op.name(),
@@ -768,22 +708,30 @@ fn draw_chart(path: &Path, title: &str, rows: &[(&str, f64, f64)], users: usize)
             ("sans-serif", 15),
         ))?;
     }
-    let small = RGBColor(0x4c, 0x72, 0xb0);
-    let large = RGBColor(0xdd, 0x84, 0x52);
-    chart
-        .draw_series(rows.iter().enumerate().map(|(i, (_, s, _))| {
-            let x = i as f64;
-            Rectangle::new([(x + 0.12, 0.1), (x + 0.48, *s)], small.filled())
-        }))?
-        .label(format!("{SMALL} users"))
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], small.filled()));
-    chart
-        .draw_series(rows.iter().enumerate().map(|(i, (_, _, l))| {
-            let x = i as f64;
-            Rectangle::new([(x + 0.52, 0.1), (x + 0.88, *l)], large.filled())
-        }))?
-        .label(format!("{users} users"))
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], large.filled()));
+    // The two bars of each operation: the 1k pool on the left, the large one on the right.
+    let bars = [
+        (
+            RGBColor(0x4c, 0x72, 0xb0),
+            format!("{SMALL} users"),
+            0.12,
+            false,
+        ),
+        (
+            RGBColor(0xdd, 0x84, 0x52),
+            format!("{users} users"),
+            0.52,
+            true,
+        ),
+    ];
+    for (colour, label, left, large) in bars {
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, (_, s, l))| {
+                let (x, p99) = (i as f64 + left, if large { *l } else { *s });
+                Rectangle::new([(x, 0.1), (x + 0.36, p99)], colour.filled())
+            }))?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)

@@ -11,7 +11,7 @@ use idp::types::{
     CompromisedCredentialsActionsType, CompromisedCredentialsEventActionType,
     CompromisedCredentialsRiskConfigurationType, EventFilterType, UserPoolAddOnsType,
 };
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use crate::PASSWORD;
 
@@ -83,44 +83,22 @@ async fn sign_ins(
     users: &[String],
     concurrency: usize,
     seconds: u64,
-) -> (usize, usize, f64, Vec<Duration>) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..concurrency {
-        let (c, client, users) = (c.clone(), client.to_string(), users.to_vec());
-        tasks.push(tokio::spawn(async move {
-            let (mut lat, mut failed, mut i) = (Vec::new(), 0usize, w);
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let ok = c
-                    .initiate_auth()
-                    .client_id(&client)
-                    .auth_flow(AuthFlowType::UserPasswordAuth)
-                    .auth_parameters("USERNAME", &users[i % users.len()])
-                    .auth_parameters("PASSWORD", PASSWORD)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.authentication_result.is_some());
-                if ok {
-                    lat.push(t.elapsed());
-                } else {
-                    failed += 1;
-                }
-                i += concurrency;
-            }
-            (lat, failed)
-        }));
-    }
-    let (mut lat, mut failed) = (Vec::new(), 0);
-    for t in tasks {
-        if let Ok((l, f)) = t.await {
-            lat.extend(l);
-            failed += f;
+) -> crate::Run {
+    let (c, client, users) = (c.clone(), client.to_string(), Arc::new(users.to_vec()));
+    crate::drive(concurrency, seconds, move |i| {
+        let (c, client, users) = (c.clone(), client.clone(), users.clone());
+        async move {
+            c.initiate_auth()
+                .client_id(&client)
+                .auth_flow(AuthFlowType::UserPasswordAuth)
+                .auth_parameters("USERNAME", &users[i % users.len()])
+                .auth_parameters("PASSWORD", PASSWORD)
+                .send()
+                .await
+                .is_ok_and(|r| r.authentication_result.is_some())
         }
-    }
-    lat.sort();
-    (lat.len(), failed, start.elapsed().as_secs_f64(), lat)
+    })
+    .await
 }
 
 pub async fn sign_in_bench(c: &idp::Client, concurrency: usize, seconds: u64) -> Result<()> {
@@ -149,16 +127,16 @@ pub async fn sign_in_bench(c: &idp::Client, concurrency: usize, seconds: u64) ->
                 &on_users,
             ),
         ] {
-            let (ok, failed, secs, lat) = sign_ins(c, client, users, concurrency, seconds).await;
+            let r = sign_ins(c, client, users, concurrency, seconds).await;
             println!(
                 "{:<44} {:>9} {:>10.0} {:>9.2} {:>9.2}{}",
                 format!("{label} #{}", round + 1),
-                ok,
-                ok as f64 / secs,
-                crate::percentile(&lat, 0.50).as_secs_f64() * 1e3,
-                crate::percentile(&lat, 0.99).as_secs_f64() * 1e3,
-                if failed > 0 {
-                    format!("  ({failed} failed)")
+                r.ok,
+                r.rate(),
+                r.ms(0.50),
+                r.ms(0.99),
+                if r.failed > 0 {
+                    format!("  ({} failed)", r.failed)
                 } else {
                     String::new()
                 }

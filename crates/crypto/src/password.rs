@@ -81,13 +81,7 @@ impl PasswordHasher {
         let salt = crate::random::bytes::<16>();
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         let params = self.argon2.params();
-        self.argon2
-            .hash_password_into_with_memory(
-                password.as_bytes(),
-                &salt,
-                &mut out,
-                workspace.blocks(params.block_count()),
-            )
+        fill(&self.argon2, password, &salt, &mut out, workspace)
             .map_err(|e| CryptoError::Hash(e.to_string()))?;
         let phc = || -> Result<PasswordHash, argon2::password_hash::Error> {
             Ok(PasswordHash {
@@ -159,7 +153,6 @@ impl PasswordHasher {
 #[derive(Default)]
 pub struct Workspace {
     blocks: Vec<Block>,
-    scratch: Vec<Block>,
 }
 
 impl Workspace {
@@ -170,17 +163,16 @@ impl Workspace {
         Self::default()
     }
 
-    fn blocks(&mut self, count: usize) -> &mut [Block] {
-        let memory = if count <= Self::KEEP_BLOCKS {
-            &mut self.blocks
-        } else {
-            self.scratch = Vec::new();
-            &mut self.scratch
-        };
-        if memory.len() < count {
-            memory.resize(count, Block::default());
+    /// `count` blocks of the kept memory, grown to `count` if need be; `None` above
+    /// [`Self::KEEP_BLOCKS`].
+    fn blocks(&mut self, count: usize) -> Option<&mut [Block]> {
+        if count > Self::KEEP_BLOCKS {
+            return None;
         }
-        &mut memory[..count]
+        if self.blocks.len() < count {
+            self.blocks.resize(count, Block::default());
+        }
+        self.blocks.get_mut(..count)
     }
 }
 
@@ -199,19 +191,33 @@ fn argon2id_matches(password: &str, phc: &str, workspace: &mut Workspace) -> boo
     let Ok(params) = Params::try_from(&stored) else {
         return false;
     };
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     let mut out = vec![0u8; expected.len()];
-    let computed = argon2.hash_password_into_with_memory(
-        password.as_bytes(),
-        salt,
-        &mut out,
-        workspace.blocks(params.block_count()),
-    );
-    let matches = computed.is_ok() && Output::new(&out).is_ok_and(|o| &o == expected);
-    if workspace.scratch.capacity() > 0 {
-        workspace.scratch = Vec::new();
+    fill(&argon2, password, salt, &mut out, workspace).is_ok()
+        && Output::new(&out).is_ok_and(|o| &o == expected)
+}
+
+/// argon2's hash of `password` into `out`, in the workspace's memory, or in memory of its own
+/// (freed on return) for a cost above what the workspace keeps.
+fn fill(
+    argon2: &Argon2<'_>,
+    password: &str,
+    salt: &[u8],
+    out: &mut [u8],
+    workspace: &mut Workspace,
+) -> argon2::Result<()> {
+    let count = argon2.params().block_count();
+    match workspace.blocks(count) {
+        Some(memory) => {
+            argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, memory)
+        }
+        None => argon2.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            out,
+            vec![Block::default(); count],
+        ),
     }
-    matches
 }
 
 #[cfg(test)]
@@ -312,7 +318,8 @@ mod tests {
             h.verify_in("pw", &big, &mut ws),
             Verified::Yes { needs_rehash: true }
         );
-        assert_eq!(ws.scratch.capacity(), 0);
+        // Nothing above the kept cost stays behind in the workspace.
+        assert!(ws.blocks.capacity() <= Workspace::KEEP_BLOCKS);
         assert!(ws.blocks.len() <= Workspace::KEEP_BLOCKS);
     }
 

@@ -239,41 +239,44 @@ pub fn user_listing(
         // given both, SQLite may seek by the lesser and test the other on every row after it —
         // a walk from the pool's first user.
         FilterOp::StartsWith if column == "username_key" => {
-            let upper = prefix_successor(&value);
-            let (mut condition, lower) = if after >= value.as_str() {
-                ("u.username_key > $2".to_owned(), after.to_owned())
+            let (condition, lower) = if after >= value.as_str() {
+                ("u.username_key > $2", after.to_owned())
             } else {
-                ("u.username_key >= $2".to_owned(), value)
+                ("u.username_key >= $2", value.clone())
             };
-            if upper.is_some() {
-                condition.push_str(" AND u.username_key < $3");
-            }
+            let (condition, binds) = below_successor(
+                condition.to_owned(),
+                vec![FilterValue::Text(lower)],
+                column,
+                &value,
+            );
             Some(UserListing {
                 condition,
                 order: "u.username_key".to_owned(),
-                binds: std::iter::once(FilterValue::Text(lower))
-                    .chain(upper.map(FilterValue::Text))
-                    .collect(),
+                binds,
                 keyed_by: None,
             })
         }
         // Status and sub prefixes match much of a pool or one user: read in username order.
         FilterOp::StartsWith if column == "status" || column == "sub" => {
-            let upper = prefix_successor(&value);
-            let condition = match upper {
-                Some(_) => format!("u.{column} >= $3 AND u.{column} < $4"),
-                None => format!("u.{column} >= $3"),
-            };
-            let binds = std::iter::once(text(&value))
-                .chain(upper.map(FilterValue::Text))
-                .collect();
-            Some(by_key(condition, binds))
+            let (condition, binds) = below_successor(
+                format!("u.username_key > $2 AND u.{column} >= $3"),
+                vec![text(after), text(&value)],
+                column,
+                &value,
+            );
+            Some(UserListing {
+                condition,
+                order: "u.username_key".to_owned(),
+                binds,
+                keyed_by: None,
+            })
         }
         FilterOp::StartsWith => {
             // The cursor is `value NUL key`; a username key never holds a NUL, so the last one
             // splits it. A cursor without one (not made here) reads as a value alone.
             let (after_value, after_key) = after.rsplit_once('\0').unwrap_or((after, ""));
-            let (mut condition, mut binds) = if after_value >= value.as_str() {
+            let (condition, binds) = if after_value >= value.as_str() {
                 (
                     format!("(u.{column}, u.username_key) > ($2, $3)"),
                     vec![text(after_value), text(after_key)],
@@ -281,10 +284,7 @@ pub fn user_listing(
             } else {
                 (format!("u.{column} >= $2"), vec![text(&value)])
             };
-            if let Some(upper) = prefix_successor(&value) {
-                condition.push_str(&format!(" AND u.{column} < ${}", binds.len() + 2));
-                binds.push(FilterValue::Text(upper));
-            }
+            let (condition, binds) = below_successor(condition, binds, column, &value);
             Some(UserListing {
                 condition,
                 order: format!("u.{column}, u.username_key"),
@@ -293,6 +293,21 @@ pub fn user_listing(
             })
         }
     }
+}
+
+/// `condition` (parameters `$2…` bound by `binds`) with `column` below the prefix's successor,
+/// as the next parameter; unchanged when nothing is above every string with the prefix.
+fn below_successor(
+    mut condition: String,
+    mut binds: Vec<FilterValue>,
+    column: &str,
+    prefix: &str,
+) -> (String, Vec<FilterValue>) {
+    if let Some(upper) = prefix_successor(prefix) {
+        condition.push_str(&format!(" AND u.{column} < ${}", binds.len() + 2));
+        binds.push(FilterValue::Text(upper));
+    }
+    (condition, binds)
 }
 
 pub enum FilterValue {
