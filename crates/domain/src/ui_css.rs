@@ -363,8 +363,13 @@ fn color_arguments<'i>(p: &mut Parser<'i>) -> Result<String, Refusal> {
 fn simple(t: &Token<'_>) -> Result<String, String> {
     match t {
         Token::Ident(i) => {
+            // Written out, it must read back as the same identifier: a letter first, or one
+            // `-` then a letter. An escape can make an identifier of `-` or `-1`, which would
+            // read back as a stray `-` or the number -1.
             let ok = i.len() <= 64
-                && i.starts_with(|c: char| c.is_ascii_alphabetic() || c == '-')
+                && i.strip_prefix('-')
+                    .unwrap_or(i)
+                    .starts_with(|c: char| c.is_ascii_alphabetic())
                 && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
             if ok {
                 Ok(i.to_ascii_lowercase())
@@ -502,6 +507,24 @@ mod tests {
             ".background-customizable{background-color:olc ob 1,2,3ob 1,s;}\n"
         );
         assert_eq!(sanitize(&once).unwrap(), once);
+    }
+
+    /// Found by the `branding_css` fuzz target: `\-` is an identifier `-`, which written out
+    /// bare is a stray delimiter (the output then failed its own check). Identifiers that
+    /// don't read back as themselves are refused.
+    #[test]
+    fn identifiers_that_would_not_read_back_are_refused() {
+        for css in [
+            ".background-customizable{background-color:o/\\-}",
+            ".background-customizable{background-color:\\-1}",
+            ".background-customizable{background-color:\\2d\\2d x}",
+        ] {
+            assert!(sanitize(css).is_err(), "{css}");
+        }
+        assert_eq!(
+            sanitize(".background-customizable{background-color:-webkit-x}").unwrap(),
+            ".background-customizable{background-color:-webkit-x;}\n"
+        );
     }
 
     #[test]
