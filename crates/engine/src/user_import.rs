@@ -435,6 +435,10 @@ impl Engine {
             Err((code, why)) => return self.fail_import_job(pool_id, job_id, code, why).await,
         };
         let total = csv.len() as u64;
+        // Rows this run has imported, and at how many the planner's statistics are next
+        // refreshed: after the first batch, then each time the count doubles, and at the end.
+        let mut imported = 0u64;
+        let mut measure_at = BATCH_ROWS as u64;
         loop {
             let now = self.now();
             let mut tx = self.inner.store.begin().await?;
@@ -469,6 +473,9 @@ impl Engine {
                     tx.commit().await?;
                     tracing::info!(target: "audit", pool = %pool_id, job = %job_id, imported = job.imported_users, failed = job.failed_users, skipped = job.skipped_users, status = job.status.as_str(), "user import job finished");
                 }
+                if imported > 0 {
+                    self.refresh_statistics().await;
+                }
                 return Ok(());
             }
             job.status = ImportJobStatus::InProgress;
@@ -485,6 +492,11 @@ impl Engine {
                     job.next_row = end;
                     if tx.advance_import_job(&job, read).await? {
                         tx.commit().await?;
+                        imported += end - cursor;
+                        if imported >= measure_at {
+                            self.refresh_statistics().await;
+                            measure_at = imported.saturating_mul(2);
+                        }
                     }
                 }
                 Err(_) => {
@@ -495,6 +507,14 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// Asks the store to measure the user tables again (see `Store::refresh_statistics`). A
+    /// failure costs only speed, so the job goes on.
+    async fn refresh_statistics(&self) {
+        if let Err(e) = self.inner.store.refresh_statistics().await {
+            tracing::warn!(error = %e, "refreshing planner statistics after imported users failed");
         }
     }
 

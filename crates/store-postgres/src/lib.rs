@@ -84,6 +84,16 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
+        let autovacuum: String = sqlx::query_scalar("SELECT current_setting('autovacuum')")
+            .fetch_one(&pool)
+            .await
+            .map_err(be)?;
+        if autovacuum != "on" {
+            tracing::warn!(
+                "PostgreSQL's autovacuum is off: planner statistics go stale as pools grow (Tessera \
+                 refreshes them after user imports); run VACUUM ANALYZE regularly"
+            );
+        }
         Ok(Self { pool })
     }
 
@@ -110,6 +120,14 @@ impl Store for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE users, user_aliases")
+            .execute(&self.pool)
+            .await
+            .map_err(be)?;
+        Ok(())
     }
 
     async fn ready(&self) -> StoreResult<()> {
@@ -196,6 +214,67 @@ pub(crate) mod tests {
     }
 
     tessera_store::store_conformance!(make);
+
+    /// A connection plans a username lookup while its pool is empty and keeps that plan; the
+    /// pool then grows by a bulk insert the database never measures (autovacuum off, as on a
+    /// test box). Refreshing the statistics must replace the kept plan with one that uses the
+    /// (pool, username) key rather than walking the pool through another index.
+    #[tokio::test]
+    async fn refreshed_statistics_replan_username_lookups_by_their_key() {
+        if make().await.is_none() {
+            return;
+        }
+        let schema = format!("tessera_t_{}_stats", std::process::id());
+        let store = PgStore::connect(
+            &url(),
+            &PgSettings {
+                max_connections: 2,
+                schema: Some(schema),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut conn = store.pool().acquire().await.unwrap();
+        async fn plan(conn: &mut sqlx::PgConnection) -> String {
+            let lines: Vec<String> =
+                sqlx::query_scalar("EXPLAIN EXECUTE lookup('us-east-1_stats', 'u7')")
+                    .fetch_all(conn)
+                    .await
+                    .unwrap();
+            lines.join("\n")
+        }
+        for sql in [
+            "ALTER TABLE users SET (autovacuum_enabled = false)",
+            "INSERT INTO user_pools (id, name, created_at, modified_at, config) VALUES ('us-east-1_stats', 'p', 0, 0, '{}')",
+            "SET plan_cache_mode = force_generic_plan",
+            "PREPARE lookup(text, text) AS SELECT sub FROM users WHERE pool_id = $1 AND username_key = $2",
+        ] {
+            sqlx::query(sql).execute(&mut *conn).await.unwrap();
+        }
+        let empty = plan(&mut conn).await;
+        sqlx::query(
+            "INSERT INTO users (pool_id, sub, username, username_key, status, enabled, created_at, modified_at, data) \
+                SELECT 'us-east-1_stats', 'sub-' || i, 'u' || i, 'u' || i, 'CONFIRMED', true, 0, 0, '{}' \
+                FROM generate_series(1, 5000) i",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+
+        store.refresh_statistics().await.unwrap();
+
+        let measured: f32 =
+            sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = 'users'::regclass")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(measured, 5000.0);
+        let grown = plan(&mut conn).await;
+        assert!(
+            grown.contains("using users_username_key"),
+            "planned while empty:\n{empty}\nafter the refresh:\n{grown}"
+        );
+    }
 
     /// The two backends' migrations must describe the same logical schema: same tables, same
     /// columns, same nullability.
