@@ -19,7 +19,7 @@ use tessera_domain::tokens::{ADMIN_SCOPE, RefreshTokenRecord, TokenFamily, Token
 use tessera_domain::triggers::{Event, LambdaConfig, TokenOverrides, Trigger};
 use tessera_domain::user::User;
 use tessera_domain::{ClientId, DomainError, ErrorKind, Sub, Timestamp, UserPoolId};
-use tessera_store::{KeyUse, Tx, UserLookup};
+use tessera_store::{AccessRead, FamilyState, KeyUse, Tx, UserLookup};
 use uuid::Uuid;
 
 /// Who an access token speaks for, once verified.
@@ -69,6 +69,24 @@ pub enum ClientProof<'a> {
     /// The token endpoint for a CIMD client: a public client, authenticated by its metadata
     /// URL being admitted by a policy of the pool (the caller checked that).
     AdmittedMetadataUrl,
+}
+
+/// A token's family must exist, be the token's user's and not be revoked (sign-out, a revoked
+/// refresh token, an admin's revocation): checked on every call.
+fn family_live(id: &AccessIdentity, family: Option<FamilyState>) -> EngineResult<()> {
+    match family {
+        Some(f) if !f.revoked && f.sub == id.sub => Ok(()),
+        _ => Err(DomainError::not_authorized("Access Token has been revoked").into()),
+    }
+}
+
+/// The user an access token speaks for, as read: refused if gone or disabled.
+pub(crate) fn token_user_usable(user: Option<User>) -> EngineResult<User> {
+    let user = user.ok_or_else(DomainError::user_not_found)?;
+    if !user.enabled {
+        return Err(DomainError::not_authorized("User is disabled.").into());
+    }
+    Ok(user)
 }
 
 fn invalid_access() -> EngineError {
@@ -359,6 +377,46 @@ impl Engine {
         token: &str,
         scope: &str,
     ) -> EngineResult<AccessIdentity> {
+        let id = self.access_claims(token, scope).await?;
+        let family = tx.get_token_family(&id.origin_jti).await?;
+        family_live(
+            &id,
+            family.map(|f| FamilyState {
+                sub: f.sub,
+                revoked: f.revoked_at.is_some(),
+            }),
+        )?;
+        Ok(id)
+    }
+
+    /// An access token verified as [`Engine::verify_access_token`] does, with the token's
+    /// family, user and client read in one statement (see `Store::access_read`): the hot path
+    /// of GetUser. The user and client are as stored, unchecked.
+    pub(crate) async fn verify_access_read(
+        &self,
+        token: &str,
+    ) -> EngineResult<(AccessIdentity, AccessRead)> {
+        let verified = async {
+            let id = self.access_claims(token, ADMIN_SCOPE).await?;
+            let read = self
+                .inner
+                .store
+                .access_read(&id.origin_jti, &id.pool_id, &id.sub, &id.client_id)
+                .await?;
+            family_live(&id, read.family)?;
+            Ok((id, read))
+        }
+        .await;
+        if let Ok((id, _)) = &verified {
+            crate::audit::note_user(&id.pool_id, &id.sub);
+        }
+        crate::telemetry::token_verification(&verified);
+        verified
+    }
+
+    /// The part of an access token's check that needs no database: signature and claims (once
+    /// per token, see [`crate::verified`]), expiry, the signing key still published, `scope`.
+    async fn access_claims(&self, token: &str, scope: &str) -> EngineResult<AccessIdentity> {
         let digest = tessera_crypto::token_hash(token);
         let id = match self.inner.verified.get(&digest) {
             Some(known) => {
@@ -406,11 +464,7 @@ impl Engine {
         if !id.scopes.iter().any(|s| s == scope) {
             return Err(missing_scope());
         }
-        let family = tx.get_token_family(&id.origin_jti).await?;
-        match family {
-            Some(f) if f.revoked_at.is_none() && f.sub == id.sub => Ok(id),
-            _ => Err(DomainError::not_authorized("Access Token has been revoked").into()),
-        }
+        Ok(id)
     }
 
     /// The user an access token speaks for, loaded in `tx`, refused if gone or disabled.
@@ -419,14 +473,7 @@ impl Engine {
         tx: &mut dyn Tx,
         id: &AccessIdentity,
     ) -> EngineResult<User> {
-        let user = tx
-            .get_user(&id.pool_id, &UserLookup::Sub(id.sub))
-            .await?
-            .ok_or_else(DomainError::user_not_found)?;
-        if !user.enabled {
-            return Err(DomainError::not_authorized("User is disabled.").into());
-        }
-        Ok(user)
+        token_user_usable(tx.get_user(&id.pool_id, &UserLookup::Sub(id.sub)).await?)
     }
 
     /// Checks a client's proof. Clients without a secret need none.

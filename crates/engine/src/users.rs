@@ -967,13 +967,14 @@ impl Engine {
     }
 
     /// GetUser: the attributes the token's client may read, as its ID tokens show them.
-    /// One read transaction: the token's family, the user and the client (the hot path of
-    /// every signed-in app).
+    /// One statement reads the token's family, the user and the client (the hot path of every
+    /// signed-in app); the token's signature is verified once per token.
     pub async fn get_user(&self, access_token: &str) -> EngineResult<User> {
-        let mut tx = self.inner.store.read().await?;
-        let id = self.verify_access_token_in(&mut *tx, access_token).await?;
-        let mut user = self.token_user(&mut *tx, &id).await?;
-        let client = self.load_client(&mut *tx, id.client_id.as_str()).await?;
+        let (id, read) = self.verify_access_read(access_token).await?;
+        let mut user = crate::tokens::token_user_usable(read.user)?;
+        let client = read
+            .client
+            .ok_or_else(|| DomainError::client_not_found(id.client_id.as_str()))?;
         user.attributes
             .retain(|name, _| client.config.may_read(name));
         Ok(user)

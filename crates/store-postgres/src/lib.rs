@@ -122,6 +122,16 @@ impl Store for PgStore {
         "postgres"
     }
 
+    async fn access_read(
+        &self,
+        origin_jti: &uuid::Uuid,
+        pool: &tessera_domain::UserPoolId,
+        sub: &tessera_domain::Sub,
+        client: &tessera_domain::ClientId,
+    ) -> StoreResult<tessera_store::AccessRead> {
+        access_read(&self.pool, origin_jti, pool, sub, client).await
+    }
+
     async fn refresh_statistics(&self) -> StoreResult<()> {
         sqlx::query("ANALYZE users, user_aliases")
             .execute(&self.pool)

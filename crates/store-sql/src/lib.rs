@@ -167,14 +167,24 @@ macro_rules! sql_tx {
             })
         }
 
+        /// An app client's columns as `get_client` selects them, and as `access_read` names them.
+        const CLIENT_NAMES: [&str; 10] = ["client_id", "pool_id", "name", "sealed_secret", "secret_created_at",
+            "sealed_secret_2", "secret_2_created_at", "created_at", "modified_at", "config"];
+        const CLIENT_NAMES_C: [&str; 10] = ["c_client_id", "c_pool_id", "c_name", "c_sealed_secret", "c_secret_created_at",
+            "c_sealed_secret_2", "c_secret_2_created_at", "c_created_at", "c_modified_at", "c_config"];
+
         fn client_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
+            client_row_named(row, &CLIENT_NAMES)
+        }
+
+        fn client_row_named(row: &<$db as sqlx::Database>::Row, n: &[&str; 10]) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
             use sqlx::Row;
-            let pool: String = row.try_get("pool_id").map_err(be)?;
-            let id: String = row.try_get("client_id").map_err(be)?;
-            let config: String = row.try_get("config").map_err(be)?;
-            let created_at: i64 = row.try_get("created_at").map_err(be)?;
+            let pool: String = row.try_get(n[1]).map_err(be)?;
+            let id: String = row.try_get(n[0]).map_err(be)?;
+            let config: String = row.try_get(n[9]).map_err(be)?;
+            let created_at: i64 = row.try_get(n[7]).map_err(be)?;
             let mut secrets = Vec::new();
-            for (sealed, at) in [("sealed_secret", "secret_created_at"), ("sealed_secret_2", "secret_2_created_at")] {
+            for (sealed, at) in [(n[3], n[4]), (n[5], n[6])] {
                 let sealed: Option<Vec<u8>> = row.try_get(sealed).map_err(be)?;
                 let at: Option<i64> = row.try_get(at).map_err(be)?;
                 if let Some(sealed) = sealed {
@@ -187,12 +197,64 @@ macro_rules! sql_tx {
             Ok(tessera_domain::client::AppClient {
                 pool_id: $crate::codec::pool_id(&pool)?,
                 client_id: $crate::codec::client_id(&id)?,
-                name: row.try_get("name").map_err(be)?,
+                name: row.try_get(n[2]).map_err(be)?,
                 secrets,
                 created_at: tessera_domain::Timestamp::from_millis(created_at),
-                modified_at: tessera_domain::Timestamp::from_millis(row.try_get("modified_at").map_err(be)?),
+                modified_at: tessera_domain::Timestamp::from_millis(row.try_get(n[8]).map_err(be)?),
                 config: $crate::codec::from_json(&config, "client config")?,
             })
+        }
+
+        /// `tessera_store::Store::access_read` on a pool (or connection) of this backend: one
+        /// statement, so one snapshot, and no transaction around it.
+        pub async fn access_read<'e, E>(
+            e: E,
+            origin_jti: &uuid::Uuid,
+            pool: &tessera_domain::UserPoolId,
+            sub: &tessera_domain::Sub,
+            client: &tessera_domain::ClientId,
+        ) -> tessera_store::StoreResult<tessera_store::AccessRead>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            use sqlx::Row;
+            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                let client = CLIENT_NAMES
+                    .iter()
+                    .map(|c| format!("c.{c} AS c_{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("SELECT f.sub AS f_sub, f.revoked_at AS f_revoked_at, {client}, {USER_COLUMNS} \
+                    FROM (SELECT 1 AS one) k \
+                    LEFT JOIN token_families f ON f.origin_jti = $1 \
+                    LEFT JOIN users u ON u.pool_id = $2 AND u.sub = $3 \
+                    LEFT JOIN app_clients c ON c.client_id = $4")
+            });
+            let row = sqlx::query(SQL.as_str())
+                .bind(origin_jti.to_string())
+                .bind(pool.as_str())
+                .bind(sub.to_string())
+                .bind(client.as_str())
+                .fetch_one(e)
+                .await
+                .map_err(be)?;
+            let family_sub: Option<String> = row.try_get("f_sub").map_err(be)?;
+            let family = match family_sub {
+                Some(s) => Some(tessera_store::FamilyState {
+                    sub: $crate::codec::sub(&s)?,
+                    revoked: row.try_get::<Option<i64>, _>("f_revoked_at").map_err(be)?.is_some(),
+                }),
+                None => None,
+            };
+            let user = match row.try_get::<Option<String>, _>("sub").map_err(be)? {
+                Some(_) => Some(user_row(&row)?.1),
+                None => None,
+            };
+            let client = match row.try_get::<Option<String>, _>("c_client_id").map_err(be)? {
+                Some(_) => Some(client_row_named(&row, &CLIENT_NAMES_C)?),
+                None => None,
+            };
+            Ok(tessera_store::AccessRead { family, user, client })
         }
 
         fn family_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::tokens::TokenFamily> {
@@ -397,7 +459,10 @@ macro_rules! sql_tx {
             }
 
             async fn get_client(&mut self, id: &tessera_domain::ClientId) -> tessera_store::StoreResult<Option<tessera_domain::client::AppClient>> {
-                let row = sqlx::query("SELECT client_id, pool_id, name, sealed_secret, secret_created_at, sealed_secret_2, secret_2_created_at, created_at, modified_at, config FROM app_clients WHERE client_id = $1")
+                static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    format!("SELECT {} FROM app_clients WHERE client_id = $1", CLIENT_NAMES.join(", "))
+                });
+                let row = sqlx::query(SQL.as_str())
                     .bind(id.as_str())
                     .fetch_optional(&mut *self.tx)
                     .await

@@ -164,6 +164,16 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    async fn access_read(
+        &self,
+        origin_jti: &uuid::Uuid,
+        pool: &tessera_domain::UserPoolId,
+        sub: &tessera_domain::Sub,
+        client: &tessera_domain::ClientId,
+    ) -> StoreResult<tessera_store::AccessRead> {
+        access_read(&self.reader, origin_jti, pool, sub, client).await
+    }
+
     async fn ready(&self) -> StoreResult<()> {
         let (applied,): (Option<i64>,) =
             sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")

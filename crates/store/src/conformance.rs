@@ -6,7 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::{
-    Conflict, DeviceChallengeKey, KeyUse, Store, StoreError, StoredKey, Tx, UserLookup, UserQuery,
+    Conflict, DeviceChallengeKey, FamilyState, KeyUse, Store, StoreError, StoredKey, Tx,
+    UserLookup, UserQuery,
 };
 use std::sync::Arc;
 use tessera_domain::attributes::Attributes;
@@ -98,7 +99,8 @@ macro_rules! store_conformance {
             writes_journal_their_before_images, a_recovery_pauses_the_pools_writes,
             sealed_values_are_found_everywhere_and_replaced_by_compare_and_set,
             failed_messages_keep_their_body_for_a_retry_then_lose_it,
-            sign_in_counts_add_up_per_pool_and_hour, console_operators_are_unique_by_name);
+            sign_in_counts_add_up_per_pool_and_hour, console_operators_are_unique_by_name,
+            access_reads_join_family_user_and_client);
     };
     (@tests $make:path; $($name:ident),+) => {
         $(
@@ -707,6 +709,83 @@ pub async fn token_families_and_refresh_tokens(store: Arc<dyn Store>) {
     assert_eq!(f.revoked_at, Some(t(8)));
     let f = tx.get_token_family(&f1.origin_jti).await.unwrap().unwrap();
     assert_eq!(f.revoked_at, Some(t(7)));
+}
+
+/// The one-statement read of an access-token call sees what transactions committed, and each
+/// part that doesn't exist is `None` without hiding the others.
+pub async fn access_reads_join_family_user_and_client(store: Arc<dyn Store>) {
+    let p = pool("us-east-1_ACCR");
+    seed_pool(&*store, &p).await;
+    let u = user(&p, 1, "ann");
+    seed_user(&*store, &u, &[]).await;
+    let c = client(&p, "accr1");
+    let family = TokenFamily {
+        origin_jti: Uuid::from_bytes([9; 16]),
+        pool_id: p.id.clone(),
+        client_id: c.client_id.clone(),
+        sub: u.sub,
+        auth_time: t(0),
+        created_at: t(0),
+        refresh_expires_at: t(1_000_000),
+        revoked_at: None,
+        scopes: vec!["aws.cognito.signin.user.admin".into()],
+        device_key: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_client(&c).await.unwrap();
+    tx.insert_token_family(&family).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let read = store
+        .access_read(&family.origin_jti, &p.id, &u.sub, &c.client_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        read.family,
+        Some(FamilyState {
+            sub: u.sub,
+            revoked: false
+        })
+    );
+    assert_eq!(read.user, Some(u.clone()));
+    assert_eq!(read.client, Some(c.clone()));
+
+    // Revoked: seen at once. Unknown family, user or client: that part alone is missing.
+    let mut tx = store.begin().await.unwrap();
+    tx.revoke_token_family(&family.origin_jti, t(5))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let other = Sub::from_random([42; 16]);
+    let read = store
+        .access_read(&Uuid::from_bytes([8; 16]), &p.id, &other, &c.client_id)
+        .await
+        .unwrap();
+    assert_eq!((read.family, read.user), (None, None));
+    assert_eq!(read.client, Some(c.clone()));
+    let read = store
+        .access_read(
+            &family.origin_jti,
+            &p.id,
+            &u.sub,
+            &ClientId::parse("nosuch").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.family.map(|f| f.revoked), Some(true));
+    assert_eq!(read.user, Some(u.clone()));
+    assert_eq!(read.client, None);
+    // A user of another pool with the same sub is not this pool's user.
+    let read = store
+        .access_read(
+            &family.origin_jti,
+            &pool("us-east-1_ELSE").id,
+            &u.sub,
+            &c.client_id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.user, None);
 }
 
 pub async fn auth_sessions_are_single_use(store: Arc<dyn Store>) {

@@ -206,6 +206,22 @@ pub struct StoredCode {
     pub redeemed: Option<(Timestamp, Uuid)>,
 }
 
+/// What an access-token call reads, in one statement: the token's family, the user it names
+/// and the client it was issued to (`None` for each that doesn't exist).
+#[derive(Clone, Debug)]
+pub struct AccessRead {
+    pub family: Option<FamilyState>,
+    pub user: Option<User>,
+    pub client: Option<AppClient>,
+}
+
+/// The part of a token family every access-token call checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FamilyState {
+    pub sub: tessera_domain::Sub,
+    pub revoked: bool,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A read-write transaction. On SQLite this takes the single writer; keep it short.
@@ -226,6 +242,16 @@ pub trait Store: Send + Sync + 'static {
     async fn refresh_statistics(&self) -> StoreResult<()> {
         Ok(())
     }
+    /// The hot read of an access-token call (GetUser): the family `origin_jti`, the user `sub`
+    /// of `pool` and the client, as one statement (its own consistent snapshot) outside any
+    /// transaction: one round trip to the database instead of BEGIN, three reads and COMMIT.
+    async fn access_read(
+        &self,
+        origin_jti: &Uuid,
+        pool: &UserPoolId,
+        sub: &tessera_domain::Sub,
+        client: &ClientId,
+    ) -> StoreResult<AccessRead>;
 }
 
 #[async_trait]
