@@ -31,6 +31,10 @@
 //! filled through the import path (see `scale.rs`); `--database-url` and `--nodes 2` for
 //! PostgreSQL.
 //!
+//! `--token-path` instead measures GetUser, over plain HTTP and through the SDK, beside a
+//! request that does nothing and the bound of one RSA verify plus one indexed read (see
+//! `token_path.rs`).
+//!
 //! `--enumeration` instead measures, sequentially, the median response time of sign-ins for
 //! users that don't exist against wrong passwords of users that do (PreventUserExistenceErrors
 //! ENABLED), for USER_PASSWORD_AUTH and USER_SRP_AUTH, and reports their ratio.
@@ -39,6 +43,7 @@ mod identity;
 mod scale;
 mod sync;
 mod threat;
+mod token_path;
 
 use anyhow::{Context, Result};
 use aws_sdk_cognitoidentityprovider as idp;
@@ -82,9 +87,13 @@ struct Args {
     /// --scale: where the table and chart are written.
     #[arg(long, default_value = "bench-results")]
     out: std::path::PathBuf,
-    /// --scale: the `tessera` binary (default: beside this one).
+    /// --scale, --token-path: the `tessera` binary (default: beside this one).
     #[arg(long)]
     tessera_bin: Option<std::path::PathBuf>,
+    /// Measure GetUser against one RSA verify plus one indexed read instead (see
+    /// `token_path.rs`).
+    #[arg(long)]
+    token_path: bool,
 }
 
 const KEY: &str = "AKIABENCHBENCHBENCH0";
@@ -165,14 +174,7 @@ struct Setup {
 }
 
 async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
-    let pool_id = c
-        .create_user_pool()
-        .pool_name("bench")
-        .send()
-        .await?
-        .user_pool
-        .and_then(|p| p.id)
-        .context("pool id")?;
+    let pool_id = create_pool(c, "bench").await?;
     let client_id = password_client(c, &pool_id, "bench").await?;
     let srp_client_id = c
         .create_user_pool_client()
@@ -223,6 +225,17 @@ async fn setup(c: &idp::Client, endpoint: &str, n: usize) -> Result<Setup> {
     })
 }
 
+/// A user pool with Cognito's defaults; its id.
+pub(crate) async fn create_pool(c: &idp::Client, name: &str) -> Result<String> {
+    c.create_user_pool()
+        .pool_name(name)
+        .send()
+        .await?
+        .user_pool
+        .and_then(|p| p.id)
+        .context("pool id")
+}
+
 /// A client of the pool for USER_PASSWORD_AUTH and refresh.
 pub(crate) async fn password_client(c: &idp::Client, pool_id: &str, name: &str) -> Result<String> {
     c.create_user_pool_client()
@@ -235,6 +248,20 @@ pub(crate) async fn password_client(c: &idp::Client, pool_id: &str, name: &str) 
         .user_pool_client
         .and_then(|c| c.client_id)
         .context("client id")
+}
+
+/// A USER_PASSWORD_AUTH sign-in of `user` (password [`PASSWORD`]); its access token.
+pub(crate) async fn sign_in_token(c: &idp::Client, client_id: &str, user: &str) -> Result<String> {
+    c.initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await?
+        .authentication_result
+        .and_then(|a| a.access_token)
+        .context("access token")
 }
 
 /// A confirmed user with the password [`PASSWORD`], created by the administrator.
@@ -875,6 +902,13 @@ fn main() -> Result<()> {
             concurrency: args.concurrency,
             seconds: args.seconds,
             out: args.out,
+            binary: args.tessera_bin,
+        });
+    }
+    if args.token_path {
+        return token_path::run(token_path::TokenPathArgs {
+            concurrency: args.concurrency,
+            seconds: args.seconds,
             binary: args.tessera_bin,
         });
     }

@@ -20,10 +20,9 @@
 //! Results: a table on stdout and in `OUT/scale-BACKEND-N.txt`, and the p99s as a bar chart in
 //! `OUT/scale-BACKEND-N.png` (plotters).
 
-use crate::{KEY, PASSWORD, Run, SECRET, client, drive};
+use crate::{KEY, Run, SECRET, client, drive};
 use anyhow::{Context, Result, bail};
 use aws_sdk_cognitoidentityprovider as idp;
-use idp::types::AuthFlowType;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -48,14 +47,14 @@ pub struct ScaleArgs {
 }
 
 /// One `tessera serve` process.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Node {
     /// Spawns the server and waits for its first answered request; returns it and that wait.
-    fn start(
+    pub(crate) fn start(
         binary: &Path,
         data_dir: &Path,
         database_url: Option<&str>,
@@ -109,7 +108,7 @@ impl Node {
         self.child.id()
     }
 
-    fn kill(mut self) -> Result<()> {
+    pub(crate) fn kill(mut self) -> Result<()> {
         self.child.kill()?;
         self.child.wait()?;
         Ok(())
@@ -135,7 +134,24 @@ mod probe {
     }
 }
 
-fn free_port() -> Result<u16> {
+/// `--tessera-bin`, or the `tessera` beside this binary.
+pub(crate) fn tessera_binary(given: Option<PathBuf>) -> Result<PathBuf> {
+    match given {
+        Some(b) => Ok(b),
+        None => Ok(std::env::current_exe()?
+            .parent()
+            .context("the bench's directory")?
+            .join("tessera")),
+    }
+}
+
+/// A fresh master key for a server under test (base64 of 32 random bytes).
+pub(crate) fn master_key() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(tessera_crypto::random::bytes::<32>())
+}
+
+pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
@@ -220,14 +236,7 @@ struct Pool {
 }
 
 async fn create_pool(c: &idp::Client, name: &str, users: usize) -> Result<Pool> {
-    let id = c
-        .create_user_pool()
-        .pool_name(name)
-        .send()
-        .await?
-        .user_pool
-        .and_then(|p| p.id)
-        .context("pool id")?;
+    let id = crate::create_pool(c, name).await?;
     let client_id = crate::password_client(c, &id, name).await?;
     Ok(Pool {
         id,
@@ -341,16 +350,7 @@ async fn set_passwords(c: &idp::Client, pool: &mut Pool, pick: &Pick) -> Result<
 }
 
 async fn sign_in(c: &idp::Client, pool: &Pool, user: &str) -> Result<String> {
-    c.initiate_auth()
-        .client_id(&pool.client_id)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", user)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await?
-        .authentication_result
-        .and_then(|a| a.access_token)
-        .context("access token")
+    crate::sign_in_token(c, &pool.client_id, user).await
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -455,13 +455,7 @@ struct Row {
 }
 
 pub fn run(args: ScaleArgs) -> Result<()> {
-    let binary = match args.binary.clone() {
-        Some(b) => b,
-        None => std::env::current_exe()?
-            .parent()
-            .context("the bench's directory")?
-            .join("tessera"),
-    };
+    let binary = tessera_binary(args.binary.clone())?;
     let backend = if args
         .database_url
         .as_deref()
@@ -484,10 +478,7 @@ pub fn run(args: ScaleArgs) -> Result<()> {
         .map(|n| n.get())
         .unwrap_or(1);
     let dir = tempfile::tempdir()?;
-    let master_key = {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(tessera_crypto::random::bytes::<32>())
-    };
+    let master_key = master_key();
     let port = free_port()?;
     let public_url = format!("http://127.0.0.1:{port}");
     let db = args.database_url.as_deref();
