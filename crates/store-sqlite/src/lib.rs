@@ -51,8 +51,12 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .log_statements(tracing::log::LevelFilter::Trace);
+        // sqlx pings a pooled connection before handing it out unless told not to: for SQLite
+        // that is one more hand-off to the connection's thread per transaction, and it tests
+        // nothing, since an in-process connection can't lose its server.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await
@@ -63,6 +67,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options.clone().pragma("query_only", "ON"))
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))?;
