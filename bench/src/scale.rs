@@ -33,6 +33,8 @@ use std::time::{Duration, Instant};
 const SMALL: usize = 1_000;
 /// Users per pool given a password (the sign-in and GetUser population).
 const SIGNED_IN: usize = 32;
+/// The server's log of refusals and failures, in its data directory.
+pub(crate) const SERVER_LOG: &str = "server.log";
 /// Rows per import job: well under the 100 MB a job takes.
 const ROWS_PER_JOB: usize = 250_000;
 
@@ -81,8 +83,15 @@ impl Node {
             .env("TESSERA_MASTER_KEY", master_key)
             // Throughput is the measure here, not Cognito's default request rates.
             .env("TESSERA_QUOTAS", "false")
+            // Refusals and failures (each names its exception), not the audit trail.
+            .env("TESSERA_LOG", "warn,tessera_http::dispatch=info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(data_dir.join(SERVER_LOG))?,
+            ));
         let started = Instant::now();
         let child = cmd
             .spawn()
@@ -644,6 +653,26 @@ pub fn run(args: ScaleArgs) -> Result<()> {
 
     std::fs::create_dir_all(&args.out)?;
     let stem = args.out.join(format!("scale-{backend}-{}", args.users));
+    // Why any request failed: the server said, in its log.
+    let log = std::fs::read_to_string(dir.path().join(SERVER_LOG)).unwrap_or_default();
+    let refusals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("request refused") || l.contains("request failed"))
+        .collect();
+    if !refusals.is_empty() {
+        say!(
+            "the server refused or failed {} requests; the first:",
+            refusals.len()
+        );
+        for line in refusals.iter().take(5) {
+            say!("  {line}");
+        }
+    }
+    std::fs::write(
+        args.out
+            .join(format!("scale-{backend}-{}-server.log", args.users)),
+        &log,
+    )?;
     std::fs::write(stem.with_extension("txt"), &report)?;
     let png = stem.with_extension("png");
     let title = format!(
