@@ -354,7 +354,10 @@ fn init_logging(format: &str, audit_log: Option<&std::path::Path>) -> Result<()>
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let stream = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colour only for a terminal: a file or a log collector would keep the escape codes.
+    let stream = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
     let stream = if format == "json" {
         stream.json().with_filter(filter).boxed()
     } else {
