@@ -117,10 +117,13 @@ impl ImportCsv {
     /// Data row `i` (0-based), its values in header order.
     pub fn row(&self, i: usize) -> Option<Vec<String>> {
         let text = self.text.get(self.rows.get(i)?.clone())?;
+        // After a blank line, as in the file: read alone, a row that starts with a byte-order
+        // mark would lose it (the reader strips one at the start of its input), and a row of
+        // just that mark would read as nothing.
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(text.as_bytes());
+            .from_reader(std::io::Read::chain(&b"\n"[..], text.as_bytes()));
         let record = reader.records().next()?.ok()?;
         Some(record.iter().map(str::to_string).collect())
     }
@@ -276,6 +279,25 @@ pub fn read_row(header: &[String], row: &[String]) -> Result<ImportRow, String> 
 
 #[cfg(test)]
 mod tests {
+    /// Found by the `user_import_csv` fuzz target: a row holding a byte-order mark (BOM) mid-file
+    /// was a row to `parse_csv` but nothing to `ImportCsv::row`, which read it alone.
+    #[test]
+    fn rows_read_back_as_the_file_had_them_even_with_a_byte_order_mark() {
+        let header = "name,cognito:username";
+        let file = format!("{header}\nann,ann\n\u{feff}\n\u{feff}x,bob\n");
+        let expected = vec!["name".to_string(), "cognito:username".to_string()];
+        let csv = super::parse_csv(file.into_bytes(), &expected).unwrap();
+        let rows: Vec<_> = (0..csv.len()).map(|i| csv.row(i)).collect();
+        assert_eq!(
+            rows,
+            vec![
+                Some(vec!["ann".to_string(), "ann".to_string()]),
+                Some(vec!["\u{feff}".to_string()]),
+                Some(vec!["\u{feff}x".to_string(), "bob".to_string()]),
+            ]
+        );
+    }
+
     use super::*;
 
     fn expected() -> Vec<String> {
