@@ -379,13 +379,7 @@ impl Engine {
     ) -> EngineResult<AccessIdentity> {
         let id = self.access_claims(token, scope).await?;
         let family = tx.get_token_family(&id.origin_jti).await?;
-        family_live(
-            &id,
-            family.map(|f| FamilyState {
-                sub: f.sub,
-                revoked: f.revoked_at.is_some(),
-            }),
-        )?;
+        family_live(&id, family.as_ref().map(FamilyState::from))?;
         Ok(id)
     }
 

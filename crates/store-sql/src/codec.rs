@@ -244,34 +244,23 @@ pub fn user_listing(
             } else {
                 ("u.username_key >= $2", value.clone())
             };
-            let (condition, binds) = below_successor(
-                condition.to_owned(),
-                vec![FilterValue::Text(lower)],
+            Some(below_successor(
+                UserListing {
+                    condition: condition.to_owned(),
+                    order: "u.username_key".to_owned(),
+                    binds: vec![FilterValue::Text(lower)],
+                    keyed_by: None,
+                },
                 column,
                 &value,
-            );
-            Some(UserListing {
-                condition,
-                order: "u.username_key".to_owned(),
-                binds,
-                keyed_by: None,
-            })
+            ))
         }
         // Status and sub prefixes match much of a pool or one user: read in username order.
-        FilterOp::StartsWith if column == "status" || column == "sub" => {
-            let (condition, binds) = below_successor(
-                format!("u.username_key > $2 AND u.{column} >= $3"),
-                vec![text(after), text(&value)],
-                column,
-                &value,
-            );
-            Some(UserListing {
-                condition,
-                order: "u.username_key".to_owned(),
-                binds,
-                keyed_by: None,
-            })
-        }
+        FilterOp::StartsWith if column == "status" || column == "sub" => Some(below_successor(
+            by_key(format!("u.{column} >= $3"), vec![text(&value)]),
+            column,
+            &value,
+        )),
         FilterOp::StartsWith => {
             // The cursor is `value NUL key`; a username key never holds a NUL, so the last one
             // splits it. A cursor without one (not made here) reads as a value alone.
@@ -284,30 +273,31 @@ pub fn user_listing(
             } else {
                 (format!("u.{column} >= $2"), vec![text(&value)])
             };
-            let (condition, binds) = below_successor(condition, binds, column, &value);
-            Some(UserListing {
-                condition,
-                order: format!("u.{column}, u.username_key"),
-                binds,
-                keyed_by: filter.field.attribute(),
-            })
+            Some(below_successor(
+                UserListing {
+                    condition,
+                    order: format!("u.{column}, u.username_key"),
+                    binds,
+                    keyed_by: filter.field.attribute(),
+                },
+                column,
+                &value,
+            ))
         }
     }
 }
 
-/// `condition` (parameters `$2…` bound by `binds`) with `column` below the prefix's successor,
-/// as the next parameter; unchanged when nothing is above every string with the prefix.
-fn below_successor(
-    mut condition: String,
-    mut binds: Vec<FilterValue>,
-    column: &str,
-    prefix: &str,
-) -> (String, Vec<FilterValue>) {
+/// `listing` with `column` also below the prefix's successor, bound as the next parameter;
+/// unchanged when nothing is above every string with the prefix.
+fn below_successor(mut listing: UserListing, column: &str, prefix: &str) -> UserListing {
     if let Some(upper) = prefix_successor(prefix) {
-        condition.push_str(&format!(" AND u.{column} < ${}", binds.len() + 2));
-        binds.push(FilterValue::Text(upper));
+        let n = listing.binds.len() + 2;
+        listing
+            .condition
+            .push_str(&format!(" AND u.{column} < ${n}"));
+        listing.binds.push(FilterValue::Text(upper));
     }
-    (condition, binds)
+    listing
 }
 
 pub enum FilterValue {

@@ -170,15 +170,17 @@ macro_rules! sql_tx {
         /// An app client's columns as `get_client` selects them, and as `access_read` names them.
         const CLIENT_NAMES: [&str; 10] = ["client_id", "pool_id", "name", "sealed_secret", "secret_created_at",
             "sealed_secret_2", "secret_2_created_at", "created_at", "modified_at", "config"];
-        const CLIENT_NAMES_C: [&str; 10] = ["c_client_id", "c_pool_id", "c_name", "c_sealed_secret", "c_secret_created_at",
-            "c_sealed_secret_2", "c_secret_2_created_at", "c_created_at", "c_modified_at", "c_config"];
+        /// `access_read` prefixes them, since the user's columns share some of their names.
+        static CLIENT_NAMES_C: std::sync::LazyLock<[String; 10]> =
+            std::sync::LazyLock::new(|| CLIENT_NAMES.map(|c| format!("c_{c}")));
 
         fn client_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
             client_row_named(row, &CLIENT_NAMES)
         }
 
-        fn client_row_named(row: &<$db as sqlx::Database>::Row, n: &[&str; 10]) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
+        fn client_row_named<S: AsRef<str>>(row: &<$db as sqlx::Database>::Row, names: &[S; 10]) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
             use sqlx::Row;
+            let n: [&str; 10] = std::array::from_fn(|i| names[i].as_ref());
             let pool: String = row.try_get(n[1]).map_err(be)?;
             let id: String = row.try_get(n[0]).map_err(be)?;
             let config: String = row.try_get(n[9]).map_err(be)?;
@@ -221,7 +223,8 @@ macro_rules! sql_tx {
             static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                 let client = CLIENT_NAMES
                     .iter()
-                    .map(|c| format!("c.{c} AS c_{c}"))
+                    .zip(CLIENT_NAMES_C.iter())
+                    .map(|(c, alias)| format!("c.{c} AS {alias}"))
                     .collect::<Vec<_>>()
                     .join(", ");
                 format!("SELECT f.sub AS f_sub, f.revoked_at AS f_revoked_at, {client}, {USER_COLUMNS} \
@@ -251,7 +254,7 @@ macro_rules! sql_tx {
                 None => None,
             };
             let client = match row.try_get::<Option<String>, _>("c_client_id").map_err(be)? {
-                Some(_) => Some(client_row_named(&row, &CLIENT_NAMES_C)?),
+                Some(_) => Some(client_row_named(&row, &*CLIENT_NAMES_C)?),
                 None => None,
             };
             Ok(tessera_store::AccessRead { family, user, client })

@@ -218,8 +218,17 @@ pub struct AccessRead {
 /// The part of a token family every access-token call checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FamilyState {
-    pub sub: tessera_domain::Sub,
+    pub sub: Sub,
     pub revoked: bool,
+}
+
+impl From<&TokenFamily> for FamilyState {
+    fn from(f: &TokenFamily) -> Self {
+        FamilyState {
+            sub: f.sub,
+            revoked: f.revoked_at.is_some(),
+        }
+    }
 }
 
 #[async_trait]
@@ -249,7 +258,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         origin_jti: &Uuid,
         pool: &UserPoolId,
-        sub: &tessera_domain::Sub,
+        sub: &Sub,
         client: &ClientId,
     ) -> StoreResult<AccessRead>;
 }
