@@ -2,13 +2,14 @@
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tessera_domain::attributes::Attributes;
+use tessera_domain::client::{AppClient, ClientSecret, SealedSecret};
 use tessera_domain::filter::{FilterField, FilterOp, UserFilter};
 use tessera_domain::lockout::SignInFailures;
 use tessera_domain::pool::{SignInAttribute, UserPool};
 use tessera_domain::tokens::TokenFamily;
 use tessera_domain::user::{PasswordCredential, SrpCredential, User, UserStatus};
 use tessera_domain::{ClientId, Sub, Timestamp, UserPoolId, Username};
-use tessera_store::{StoreError, StoreResult};
+use tessera_store::{AccessRead, FamilyState, StoreError, StoreResult};
 use uuid::Uuid;
 
 pub fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
@@ -119,6 +120,117 @@ impl UserRow {
             },
             created_at: Timestamp::from_millis(self.created_at),
             modified_at: Timestamp::from_millis(self.modified_at),
+        })
+    }
+}
+
+/// A user's columns, as every read of a whole user selects them (`u` is `users`).
+pub const USER_COLUMNS: &str = "u.pool_id, u.sub, u.username, u.status, u.enabled, \
+    u.failure_count, u.last_failure_at, u.created_at, u.modified_at, u.data, u.username_key, \
+    u.srp_salt, u.srp_verifier";
+
+/// An app client's columns as `get_client` selects them, and as `access_read` names them.
+pub const CLIENT_NAMES: [&str; 10] = [
+    "client_id",
+    "pool_id",
+    "name",
+    "sealed_secret",
+    "secret_created_at",
+    "sealed_secret_2",
+    "secret_2_created_at",
+    "created_at",
+    "modified_at",
+    "config",
+];
+
+/// `access_read` prefixes them, since the user's columns share some of their names.
+pub static CLIENT_NAMES_C: std::sync::LazyLock<[String; 10]> =
+    std::sync::LazyLock::new(|| CLIENT_NAMES.map(|c| format!("c_{c}")));
+
+/// `Store::access_read`'s one statement, the same on every backend (`$1` the token's origin
+/// jti, `$2` pool, `$3` sub, `$4` client): always one row, whose family (`f_sub`,
+/// `f_revoked_at`), user (`USER_COLUMNS`) and client (`c_` and `CLIENT_NAMES`) columns are null
+/// where that one doesn't exist.
+pub fn access_read_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let client = CLIENT_NAMES
+            .iter()
+            .zip(CLIENT_NAMES_C.iter())
+            .map(|(c, alias)| format!("c.{c} AS {alias}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT f.sub AS f_sub, f.revoked_at AS f_revoked_at, {client}, {USER_COLUMNS} \
+             FROM (SELECT 1 AS one) k \
+             LEFT JOIN token_families f ON f.origin_jti = $1 \
+             LEFT JOIN users u ON u.pool_id = $2 AND u.sub = $3 \
+             LEFT JOIN app_clients c ON c.client_id = $4"
+        )
+    });
+    SQL.as_str()
+}
+
+/// One `app_clients` row as read.
+pub struct ClientRow {
+    pub client_id: String,
+    pub pool_id: String,
+    pub name: String,
+    pub sealed_secret: Option<Vec<u8>>,
+    pub secret_created_at: Option<i64>,
+    pub sealed_secret_2: Option<Vec<u8>>,
+    pub secret_2_created_at: Option<i64>,
+    pub created_at: i64,
+    pub modified_at: i64,
+    pub config: String,
+}
+
+impl ClientRow {
+    pub fn into_client(self) -> StoreResult<AppClient> {
+        let created_at = self.created_at;
+        let secrets = [
+            (self.sealed_secret, self.secret_created_at),
+            (self.sealed_secret_2, self.secret_2_created_at),
+        ]
+        .into_iter()
+        .filter_map(|(sealed, at)| {
+            Some(ClientSecret {
+                sealed: SealedSecret(sealed?),
+                created_at: Timestamp::from_millis(at.unwrap_or(created_at)),
+            })
+        })
+        .collect();
+        Ok(AppClient {
+            pool_id: pool_id(&self.pool_id)?,
+            client_id: client_id(&self.client_id)?,
+            name: self.name,
+            secrets,
+            created_at: Timestamp::from_millis(created_at),
+            modified_at: Timestamp::from_millis(self.modified_at),
+            config: from_json(&self.config, "client config")?,
+        })
+    }
+}
+
+/// The one row of [`access_read_sql`] as read.
+pub struct AccessRow {
+    pub family_sub: Option<String>,
+    pub family_revoked_at: Option<i64>,
+    pub user: Option<UserRow>,
+    pub client: Option<ClientRow>,
+}
+
+impl AccessRow {
+    pub fn into_access_read(self) -> StoreResult<AccessRead> {
+        Ok(AccessRead {
+            family: match self.family_sub {
+                Some(s) => Some(FamilyState {
+                    sub: sub(&s)?,
+                    revoked: self.family_revoked_at.is_some(),
+                }),
+                None => None,
+            },
+            user: self.user.map(UserRow::into_user).transpose()?,
+            client: self.client.map(ClientRow::into_client).transpose()?,
         })
     }
 }

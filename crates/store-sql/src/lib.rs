@@ -88,14 +88,17 @@ macro_rules! sql_tx {
             store_error(e, None)
         }
 
-        const USER_COLUMNS: &str = "u.pool_id, u.sub, u.username, u.status, u.enabled, \
-            u.failure_count, u.last_failure_at, u.created_at, u.modified_at, u.data, u.username_key, \
-            u.srp_salt, u.srp_verifier";
+        const USER_COLUMNS: &str = $crate::codec::USER_COLUMNS;
 
         fn user_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<(String, tessera_domain::user::User)> {
             use sqlx::Row;
             let key: String = row.try_get("username_key").map_err(be)?;
-            let user = $crate::codec::UserRow {
+            Ok((key, user_columns(row)?.into_user()?))
+        }
+
+        fn user_columns(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<$crate::codec::UserRow> {
+            use sqlx::Row;
+            Ok($crate::codec::UserRow {
                 pool_id: row.try_get("pool_id").map_err(be)?,
                 sub: row.try_get("sub").map_err(be)?,
                 username: row.try_get("username").map_err(be)?,
@@ -108,9 +111,7 @@ macro_rules! sql_tx {
                 data: row.try_get("data").map_err(be)?,
                 srp_salt: row.try_get("srp_salt").map_err(be)?,
                 srp_verifier: row.try_get("srp_verifier").map_err(be)?,
-            }
-            .into_user()?;
-            Ok((key, user))
+            })
         }
 
         fn pool_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::pool::UserPool> {
@@ -167,43 +168,27 @@ macro_rules! sql_tx {
             })
         }
 
-        /// An app client's columns as `get_client` selects them, and as `access_read` names them.
-        const CLIENT_NAMES: [&str; 10] = ["client_id", "pool_id", "name", "sealed_secret", "secret_created_at",
-            "sealed_secret_2", "secret_2_created_at", "created_at", "modified_at", "config"];
-        /// `access_read` prefixes them, since the user's columns share some of their names.
-        static CLIENT_NAMES_C: std::sync::LazyLock<[String; 10]> =
-            std::sync::LazyLock::new(|| CLIENT_NAMES.map(|c| format!("c_{c}")));
+        use $crate::codec::CLIENT_NAMES;
 
         fn client_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
-            client_row_named(row, &CLIENT_NAMES)
+            client_columns(row, &CLIENT_NAMES)?.into_client()
         }
 
-        fn client_row_named<S: AsRef<str>>(row: &<$db as sqlx::Database>::Row, names: &[S; 10]) -> tessera_store::StoreResult<tessera_domain::client::AppClient> {
+        /// An `app_clients` row's columns, under `names` (in `CLIENT_NAMES`' order).
+        fn client_columns<S: AsRef<str>>(row: &<$db as sqlx::Database>::Row, names: &[S; 10]) -> tessera_store::StoreResult<$crate::codec::ClientRow> {
             use sqlx::Row;
             let n: [&str; 10] = std::array::from_fn(|i| names[i].as_ref());
-            let pool: String = row.try_get(n[1]).map_err(be)?;
-            let id: String = row.try_get(n[0]).map_err(be)?;
-            let config: String = row.try_get(n[9]).map_err(be)?;
-            let created_at: i64 = row.try_get(n[7]).map_err(be)?;
-            let mut secrets = Vec::new();
-            for (sealed, at) in [(n[3], n[4]), (n[5], n[6])] {
-                let sealed: Option<Vec<u8>> = row.try_get(sealed).map_err(be)?;
-                let at: Option<i64> = row.try_get(at).map_err(be)?;
-                if let Some(sealed) = sealed {
-                    secrets.push(tessera_domain::client::ClientSecret {
-                        sealed: tessera_domain::client::SealedSecret(sealed),
-                        created_at: tessera_domain::Timestamp::from_millis(at.unwrap_or(created_at)),
-                    });
-                }
-            }
-            Ok(tessera_domain::client::AppClient {
-                pool_id: $crate::codec::pool_id(&pool)?,
-                client_id: $crate::codec::client_id(&id)?,
+            Ok($crate::codec::ClientRow {
+                client_id: row.try_get(n[0]).map_err(be)?,
+                pool_id: row.try_get(n[1]).map_err(be)?,
                 name: row.try_get(n[2]).map_err(be)?,
-                secrets,
-                created_at: tessera_domain::Timestamp::from_millis(created_at),
-                modified_at: tessera_domain::Timestamp::from_millis(row.try_get(n[8]).map_err(be)?),
-                config: $crate::codec::from_json(&config, "client config")?,
+                sealed_secret: row.try_get(n[3]).map_err(be)?,
+                secret_created_at: row.try_get(n[4]).map_err(be)?,
+                sealed_secret_2: row.try_get(n[5]).map_err(be)?,
+                secret_2_created_at: row.try_get(n[6]).map_err(be)?,
+                created_at: row.try_get(n[7]).map_err(be)?,
+                modified_at: row.try_get(n[8]).map_err(be)?,
+                config: row.try_get(n[9]).map_err(be)?,
             })
         }
 
@@ -220,20 +205,7 @@ macro_rules! sql_tx {
             E: sqlx::Executor<'e, Database = $db>,
         {
             use sqlx::Row;
-            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-                let client = CLIENT_NAMES
-                    .iter()
-                    .zip(CLIENT_NAMES_C.iter())
-                    .map(|(c, alias)| format!("c.{c} AS {alias}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!("SELECT f.sub AS f_sub, f.revoked_at AS f_revoked_at, {client}, {USER_COLUMNS} \
-                    FROM (SELECT 1 AS one) k \
-                    LEFT JOIN token_families f ON f.origin_jti = $1 \
-                    LEFT JOIN users u ON u.pool_id = $2 AND u.sub = $3 \
-                    LEFT JOIN app_clients c ON c.client_id = $4")
-            });
-            let row = sqlx::query(SQL.as_str())
+            let row = sqlx::query($crate::codec::access_read_sql())
                 .bind(origin_jti.to_string())
                 .bind(pool.as_str())
                 .bind(sub.to_string())
@@ -241,23 +213,19 @@ macro_rules! sql_tx {
                 .fetch_one(e)
                 .await
                 .map_err(be)?;
-            let family_sub: Option<String> = row.try_get("f_sub").map_err(be)?;
-            let family = match family_sub {
-                Some(s) => Some(tessera_store::FamilyState {
-                    sub: $crate::codec::sub(&s)?,
-                    revoked: row.try_get::<Option<i64>, _>("f_revoked_at").map_err(be)?.is_some(),
-                }),
-                None => None,
-            };
-            let user = match row.try_get::<Option<String>, _>("sub").map_err(be)? {
-                Some(_) => Some(user_row(&row)?.1),
-                None => None,
-            };
-            let client = match row.try_get::<Option<String>, _>("c_client_id").map_err(be)? {
-                Some(_) => Some(client_row_named(&row, &*CLIENT_NAMES_C)?),
-                None => None,
-            };
-            Ok(tessera_store::AccessRead { family, user, client })
+            $crate::codec::AccessRow {
+                family_sub: row.try_get("f_sub").map_err(be)?,
+                family_revoked_at: row.try_get("f_revoked_at").map_err(be)?,
+                user: match row.try_get::<Option<String>, _>("sub").map_err(be)? {
+                    Some(_) => Some(user_columns(&row)?),
+                    None => None,
+                },
+                client: match row.try_get::<Option<String>, _>("c_client_id").map_err(be)? {
+                    Some(_) => Some(client_columns(&row, &*$crate::codec::CLIENT_NAMES_C)?),
+                    None => None,
+                },
+            }
+            .into_access_read()
         }
 
         fn family_row(row: &<$db as sqlx::Database>::Row) -> tessera_store::StoreResult<tessera_domain::tokens::TokenFamily> {

@@ -10,8 +10,11 @@ use sqlx::{ConnectOptions, Connection, SqlitePool};
 use std::path::Path;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tessera_store::{Store, StoreError, StoreResult, Tx};
+
+mod hot;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -26,6 +29,8 @@ fn busy(code: &str) -> bool {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// `access_read` on the calling thread (see [`hot`]); `None` for an in-memory database.
+    hot: Option<Arc<hot::HotReads>>,
     options: SqliteConnectOptions,
 }
 
@@ -71,9 +76,11 @@ impl SqliteStore {
             .connect_with(options.clone().pragma("query_only", "ON"))
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let hot = hot::HotReads::new(options.get_filename().to_path_buf()).map(Arc::new);
         Ok(Self {
             writer,
             reader,
+            hot,
             options,
         })
     }
@@ -176,6 +183,13 @@ impl Store for SqliteStore {
         sub: &tessera_domain::Sub,
         client: &tessera_domain::ClientId,
     ) -> StoreResult<tessera_store::AccessRead> {
+        if let Some(read) = self
+            .hot
+            .as_ref()
+            .and_then(|hot| hot.access_read(origin_jti, pool, sub, client))
+        {
+            return read;
+        }
         access_read(&self.reader, origin_jti, pool, sub, client).await
     }
 
@@ -272,5 +286,72 @@ mod tests {
         assert!(busy("6"));
         assert!(!busy("19"));
         assert!(!busy("2067"));
+    }
+
+    /// The access read on the calling thread answers itself (it doesn't fall back to the
+    /// pool), reads what the pooled path reads, sees a revocation the moment it commits, and
+    /// doesn't wait for a writer holding the lock: it reads the snapshot from before.
+    #[tokio::test]
+    async fn the_hot_access_read_matches_the_pool_and_never_waits() {
+        use tessera_store::conformance::{client, family, pool, t, user};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = SqliteStore::open(&dir.path().join("tessera.db"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let hot = store.hot.clone().unwrap_or_else(|| panic!("no hot reads"));
+        let p = pool("us-east-1_HOT");
+        let mut u = user(&p, 1, "ann");
+        u.srp = Some(tessera_domain::user::SrpCredential {
+            salt: vec![1, 2],
+            sealed_verifier: vec![3, 4, 5],
+        });
+        let c = client(&p, "hot1");
+        let family = family(&u, &c.client_id, 7);
+        let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        tx.insert_pool(&p).await.unwrap_or_else(|e| panic!("{e}"));
+        tx.insert_user(&u, &u.username.key(true), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        tx.insert_client(&c).await.unwrap_or_else(|e| panic!("{e}"));
+        tx.insert_token_family(&family)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+
+        let read_hot = || {
+            hot.access_read(&family.origin_jti, &p.id, &u.sub, &c.client_id)
+                .unwrap_or_else(|| panic!("the hot read fell back"))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let pooled = access_read(
+            &store.reader,
+            &family.origin_jti,
+            &p.id,
+            &u.sub,
+            &c.client_id,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let hot_read = read_hot();
+        assert_eq!(hot_read.family, pooled.family);
+        assert_eq!(hot_read.user, Some(u.clone()));
+        assert_eq!(hot_read.client, Some(c.clone()));
+        assert_eq!(hot_read.client, pooled.client);
+
+        // A writer holds the lock with the revocation not yet committed: the read answers at
+        // once with the snapshot before it; committed, the next read sees it.
+        let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        tx.revoke_token_family(&family.origin_jti, t(5))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_hot().family.map(|f| f.revoked), Some(false));
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_hot().family.map(|f| f.revoked), Some(true));
+
+        // An in-memory database has no file another connection could read: no hot reads.
+        let memory = SqliteStore::open_url("sqlite::memory:")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(memory.hot.is_none());
     }
 }

@@ -115,6 +115,22 @@ macro_rules! store_conformance {
     };
 }
 
+/// A live token family of `u` signed in at `c`, its origin jti all `n`.
+pub fn family(u: &User, c: &ClientId, n: u8) -> TokenFamily {
+    TokenFamily {
+        origin_jti: Uuid::from_bytes([n; 16]),
+        pool_id: u.pool_id.clone(),
+        client_id: c.clone(),
+        sub: u.sub,
+        auth_time: t(0),
+        created_at: t(0),
+        refresh_expires_at: t(1_000_000),
+        revoked_at: None,
+        scopes: vec!["aws.cognito.signin.user.admin".into()],
+        device_key: None,
+    }
+}
+
 pub fn t(ms: i64) -> Timestamp {
     Timestamp::from_millis(1_700_000_000_000 + ms)
 }
@@ -652,16 +668,8 @@ pub async fn token_families_and_refresh_tokens(store: Arc<dyn Store>) {
     let u = user(&p, 1, "ann");
     seed_user(&*store, &u, &[]).await;
     let family = |n: u8| TokenFamily {
-        origin_jti: Uuid::from_bytes([n; 16]),
-        pool_id: p.id.clone(),
-        client_id: ClientId::parse("c1").unwrap(),
-        sub: u.sub,
-        auth_time: t(0),
-        created_at: t(0),
-        refresh_expires_at: t(1_000_000),
-        revoked_at: None,
-        scopes: vec!["aws.cognito.signin.user.admin".into()],
         device_key: Some("us-east-1_dev".into()),
+        ..family(&u, &ClientId::parse("c1").unwrap(), n)
     };
     let (f1, f2) = (family(1), family(2));
     let r1 = RefreshTokenRecord {
@@ -719,18 +727,7 @@ pub async fn access_reads_join_family_user_and_client(store: Arc<dyn Store>) {
     let u = user(&p, 1, "ann");
     seed_user(&*store, &u, &[]).await;
     let c = client(&p, "accr1");
-    let family = TokenFamily {
-        origin_jti: Uuid::from_bytes([9; 16]),
-        pool_id: p.id.clone(),
-        client_id: c.client_id.clone(),
-        sub: u.sub,
-        auth_time: t(0),
-        created_at: t(0),
-        refresh_expires_at: t(1_000_000),
-        revoked_at: None,
-        scopes: vec!["aws.cognito.signin.user.admin".into()],
-        device_key: None,
-    };
+    let family = family(&u, &c.client_id, 9);
     let mut tx = store.begin().await.unwrap();
     tx.insert_client(&c).await.unwrap();
     tx.insert_token_family(&family).await.unwrap();
