@@ -416,9 +416,11 @@ fn number(value: f32, int_value: Option<i32>) -> Result<String, String> {
     match int_value {
         Some(i) => Ok(i.to_string()),
         None if value.is_finite() && value.abs() < 1.0e6 => {
-            // Rounded to 4 places: no exponent, and no float noise in the output.
+            // Rounded to 4 places: no exponent, and no float noise in the output. A negative
+            // that rounds to zero is 0, as it reads back (`-0` is the integer 0).
             let s = format!("{value:.4}");
-            Ok(s.trim_end_matches('0').trim_end_matches('.').to_string())
+            let s = s.trim_end_matches('0').trim_end_matches('.');
+            Ok(if s == "-0" { "0" } else { s }.to_string())
         }
         None => Err("an out-of-range number".into()),
     }
@@ -507,6 +509,22 @@ mod tests {
             ".background-customizable{background-color:olc ob 1,2,3ob 1,s;}\n"
         );
         assert_eq!(sanitize(&once).unwrap(), once);
+    }
+
+    /// Found by the `branding_css` fuzz target: `-.0` (or any negative that rounds to zero)
+    /// was written `-0`, which reads back as the integer 0 and is written `0`: normalising the
+    /// output changed it. A number that rounds to zero is written `0`.
+    #[test]
+    fn negative_zero_is_zero() {
+        for css in [
+            ".background-customizable{background-color:x 1-.000}",
+            ".background-customizable{background-color:x 1 -0.00001}",
+            ".background-customizable{background-color:x 1 -0.00001%}",
+        ] {
+            let once = sanitize(css).unwrap();
+            assert!(!once.contains("-0"), "{once}");
+            assert_eq!(sanitize(&once).unwrap(), once, "{css}");
+        }
     }
 
     /// Found by the `branding_css` fuzz target: `\-` is an identifier `-`, which written out
