@@ -170,6 +170,26 @@ pub fn access_read_sql() -> &'static str {
     SQL.as_str()
 }
 
+/// The names [`access_read_sql`]'s columns come back under, in order: the family's two, then
+/// the client's from [`ACCESS_CLIENT_AT`], then the user's from [`ACCESS_USER_AT`].
+pub fn access_read_columns() -> Vec<String> {
+    ["f_sub", "f_revoked_at"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(CLIENT_NAMES_C.iter().cloned())
+        .chain(
+            USER_COLUMNS
+                .split(',')
+                .map(|c| c.trim().trim_start_matches("u.").to_owned()),
+        )
+        .collect()
+}
+
+/// Where the client's columns (in [`CLIENT_NAMES`]' order) start in [`access_read_sql`]'s row.
+pub const ACCESS_CLIENT_AT: usize = 2;
+/// Where the user's columns (in [`USER_COLUMNS`]' order) start in [`access_read_sql`]'s row.
+pub const ACCESS_USER_AT: usize = ACCESS_CLIENT_AT + CLIENT_NAMES.len();
+
 /// One `app_clients` row as read.
 pub struct ClientRow {
     pub client_id: String,

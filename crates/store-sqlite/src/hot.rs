@@ -14,13 +14,14 @@
 //! well under what a task may hold a runtime thread; a page the OS must fetch from disk is
 //! the worst case.
 
-use rusqlite::{Connection, OpenFlags, ffi::ErrorCode};
+use rusqlite::{Connection, OpenFlags};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use tessera_store::{AccessRead, StoreError, StoreResult};
 use tessera_store_sql::codec;
 
-/// Connections kept between reads: one per runtime thread is all that can run at once.
+/// Connections kept between reads. A read holds its connection only while it runs, so no more
+/// are in use at once than there are runtime threads; this is a ceiling above that.
 const KEEP: usize = 8;
 
 pub(crate) struct HotReads {
@@ -36,12 +37,13 @@ impl std::fmt::Debug for HotReads {
     }
 }
 
-/// Whether a failure is SQLite being busy or locked: the pooled path waits for it instead.
+/// Whether a failure is SQLite being busy or locked (the store's own rule, [`crate::busy`]):
+/// the pooled path waits for it instead.
 fn busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    )
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => crate::busy(&f.extended_code.to_string()),
+        _ => false,
+    }
 }
 
 impl HotReads {
@@ -106,41 +108,12 @@ impl HotReads {
     }
 }
 
-/// The columns of `codec::access_read_sql`, in its order: read by position, which spares
-/// SQLite a search of 25 names per value. [`HotReads::open`] checks the statement against this
-/// before a connection is used.
-const COLUMNS: [&str; 25] = [
-    "f_sub",
-    "f_revoked_at",
-    "c_client_id",
-    "c_pool_id",
-    "c_name",
-    "c_sealed_secret",
-    "c_secret_created_at",
-    "c_sealed_secret_2",
-    "c_secret_2_created_at",
-    "c_created_at",
-    "c_modified_at",
-    "c_config",
-    "pool_id",
-    "sub",
-    "username",
-    "status",
-    "enabled",
-    "failure_count",
-    "last_failure_at",
-    "created_at",
-    "modified_at",
-    "data",
-    "username_key",
-    "srp_salt",
-    "srp_verifier",
-];
-
-/// Whether `codec::access_read_sql` names the columns [`COLUMNS`] expects, in that order.
+/// Whether `codec::access_read_sql` comes back under the names `codec::access_read_columns`
+/// gives, in that order: [`read`] reads by position (which spares SQLite a search of 25 names
+/// per value), so [`HotReads::open`] checks this before a connection is used.
 fn columns_match(conn: &Connection) -> rusqlite::Result<bool> {
     let statement = conn.prepare_cached(codec::access_read_sql())?;
-    Ok(statement.column_names() == COLUMNS)
+    Ok(statement.column_names() == codec::access_read_columns())
 }
 
 fn read(
@@ -152,35 +125,38 @@ fn read(
 ) -> rusqlite::Result<codec::AccessRow> {
     let mut statement = conn.prepare_cached(codec::access_read_sql())?;
     statement.query_row((origin_jti, pool, sub, client), |row| {
-        let client = match row.get::<_, Option<String>>(2)? {
+        let c = codec::ACCESS_CLIENT_AT;
+        let client = match row.get::<_, Option<String>>(c)? {
             Some(client_id) => Some(codec::ClientRow {
                 client_id,
-                pool_id: row.get(3)?,
-                name: row.get(4)?,
-                sealed_secret: row.get(5)?,
-                secret_created_at: row.get(6)?,
-                sealed_secret_2: row.get(7)?,
-                secret_2_created_at: row.get(8)?,
-                created_at: row.get(9)?,
-                modified_at: row.get(10)?,
-                config: row.get(11)?,
+                pool_id: row.get(c + 1)?,
+                name: row.get(c + 2)?,
+                sealed_secret: row.get(c + 3)?,
+                secret_created_at: row.get(c + 4)?,
+                sealed_secret_2: row.get(c + 5)?,
+                secret_2_created_at: row.get(c + 6)?,
+                created_at: row.get(c + 7)?,
+                modified_at: row.get(c + 8)?,
+                config: row.get(c + 9)?,
             }),
             None => None,
         };
-        let user = match row.get::<_, Option<String>>(13)? {
+        let u = codec::ACCESS_USER_AT;
+        let user = match row.get::<_, Option<String>>(u + 1)? {
             Some(sub) => Some(codec::UserRow {
-                pool_id: row.get(12)?,
+                pool_id: row.get(u)?,
                 sub,
-                username: row.get(14)?,
-                status: row.get(15)?,
-                enabled: row.get(16)?,
-                failure_count: row.get(17)?,
-                last_failure_at: row.get(18)?,
-                created_at: row.get(19)?,
-                modified_at: row.get(20)?,
-                data: row.get(21)?,
-                srp_salt: row.get(23)?,
-                srp_verifier: row.get(24)?,
+                username: row.get(u + 2)?,
+                status: row.get(u + 3)?,
+                enabled: row.get(u + 4)?,
+                failure_count: row.get(u + 5)?,
+                last_failure_at: row.get(u + 6)?,
+                created_at: row.get(u + 7)?,
+                modified_at: row.get(u + 8)?,
+                data: row.get(u + 9)?,
+                // u + 10 is username_key, which an access read doesn't need.
+                srp_salt: row.get(u + 11)?,
+                srp_verifier: row.get(u + 12)?,
             }),
             None => None,
         };
