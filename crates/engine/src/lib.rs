@@ -161,6 +161,8 @@ struct Inner {
     recovery_min_age: std::sync::OnceLock<std::time::Duration>,
     /// Sign-in outcomes counted on this node, not yet added to the store.
     sign_in_tally: console::SignInTally,
+    /// Large pools' user counts, as DescribeUserPool last took them.
+    user_counts: pools::UserCounts,
 }
 
 impl Engine {
@@ -194,6 +196,7 @@ impl Engine {
                 quotas: Default::default(),
                 log_sink: Default::default(),
                 recovery_min_age: Default::default(),
+                user_counts: Default::default(),
             }),
         })
     }

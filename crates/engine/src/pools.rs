@@ -168,7 +168,15 @@ impl Engine {
     pub async fn describe_user_pool(&self, id: &UserPoolId) -> EngineResult<(UserPool, u64)> {
         let mut tx = self.inner.store.read().await?;
         let pool = self.load_pool(&mut *tx, id).await?;
-        let users = tx.count_users(id).await?;
+        let now = self.now();
+        let users = match self.inner.user_counts.recent(id, now) {
+            Some(n) => n,
+            None => {
+                let n = tx.count_users(id).await?;
+                self.inner.user_counts.counted(id, n, now);
+                n
+            }
+        };
         Ok((pool, users))
     }
 
@@ -262,5 +270,80 @@ impl Engine {
         let mut tx = self.inner.store.read().await?;
         self.load_pool(&mut *tx, pool_id).await?;
         Err(DomainError::new(ErrorKind::OperationNotEnabled, REPLICAS_UNAVAILABLE).into())
+    }
+}
+
+/// DescribeUserPool's `EstimatedNumberOfUsers`. Counting reads every user of the pool (about
+/// 45 ms at a million on SQLite), so a large pool's count is kept for [`UserCounts::KEEP`] and
+/// answered from there: Cognito calls it an estimate, and it lags there too. A small pool is
+/// counted every time, so its figure is exact the moment a user is added or removed.
+#[derive(Default)]
+pub(crate) struct UserCounts {
+    counts:
+        std::sync::Mutex<std::collections::HashMap<UserPoolId, (u64, tessera_domain::Timestamp)>>,
+}
+
+impl UserCounts {
+    /// Pools with fewer users than this are counted on every call.
+    const LARGE: u64 = 100_000;
+    /// How long a large pool's count is answered without counting again.
+    const KEEP: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// A large pool's count, if it was taken less than [`Self::KEEP`] before `now`.
+    fn recent(&self, id: &UserPoolId, now: tessera_domain::Timestamp) -> Option<u64> {
+        let counts = self.counts.lock().ok()?;
+        let (n, at) = counts.get(id)?;
+        (*n >= Self::LARGE && now < at.plus(Self::KEEP) && *at <= now).then_some(*n)
+    }
+
+    fn counted(&self, id: &UserPoolId, n: u64, now: tessera_domain::Timestamp) {
+        if let Ok(mut counts) = self.counts.lock() {
+            if n >= Self::LARGE {
+                counts.insert(id.clone(), (n, now));
+            } else {
+                counts.remove(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod user_count_tests {
+    use super::*;
+    use tessera_domain::Timestamp;
+
+    #[test]
+    fn only_a_large_pools_count_is_kept_and_only_for_a_minute() {
+        let counts = UserCounts::default();
+        let id = UserPoolId::generate("us-east-1", [1; 9]);
+        let t0 = Timestamp::from_millis(1_000_000);
+        counts.counted(&id, 99_999, t0);
+        assert_eq!(
+            counts.recent(&id, t0),
+            None,
+            "a small pool is counted every time"
+        );
+        counts.counted(&id, 1_000_000, t0);
+        assert_eq!(
+            counts.recent(&id, t0.plus(std::time::Duration::from_secs(59))),
+            Some(1_000_000)
+        );
+        assert_eq!(
+            counts.recent(&id, t0.plus(UserCounts::KEEP)),
+            None,
+            "stale after a minute"
+        );
+        assert_eq!(
+            counts.recent(&id, t0.minus(std::time::Duration::from_secs(1))),
+            None
+        );
+        counts.counted(&id, 10, t0);
+        assert_eq!(
+            counts.recent(&id, t0),
+            None,
+            "shrunk below the line: exact again"
+        );
+        let other = UserPoolId::generate("us-east-1", [2; 9]);
+        assert_eq!(counts.recent(&other, t0), None);
     }
 }
