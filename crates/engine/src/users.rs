@@ -931,9 +931,15 @@ impl Engine {
             None => None,
         };
         let after = decode_token(token)?;
-        let mut tx = self.inner.store.read().await?;
-        let pool = self.load_pool(&mut *tx, pool_id).await?;
-        let rows = tx
+        // The pool's case rule first, then the page as one statement of its own: a pool's
+        // case rule never changes, and a pool deleted in between has no users to list.
+        let pool = {
+            let mut tx = self.inner.store.read().await?;
+            self.load_pool(&mut *tx, pool_id).await?
+        };
+        let rows = self
+            .inner
+            .store
             .list_users(
                 pool_id,
                 &UserQuery {

@@ -634,12 +634,7 @@ macro_rules! sql_tx {
                 let Some(listing) = $crate::codec::user_listing(query.filter, query.case_sensitive, query.after) else {
                     return Ok(Vec::new());
                 };
-                let sql = format!(
-                    "SELECT {USER_COLUMNS} FROM users u WHERE u.pool_id = $1 AND {} ORDER BY {} LIMIT ${}",
-                    listing.condition,
-                    listing.order,
-                    listing.binds.len() + 2
-                );
+                let sql = listing.sql(query.limit);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pool.as_str());
                 for value in &listing.binds {
                     q = match value {
@@ -647,7 +642,7 @@ macro_rules! sql_tx {
                         $crate::codec::FilterValue::Bool(v) => q.bind(*v),
                     };
                 }
-                let rows = q.bind(query.limit as i64).fetch_all(&mut *self.tx).await.map_err(be)?;
+                let rows = q.fetch_all(&mut *self.tx).await.map_err(be)?;
                 rows.iter()
                     .map(|row| user_row(row).map(|(key, user)| (listing.cursor(key, &user), user)))
                     .collect()
@@ -1254,12 +1249,12 @@ macro_rules! sql_tx {
 
             async fn group_members(&mut self, pool: &tessera_domain::UserPoolId, group: &str, after: Option<&str>, limit: usize) -> tessera_store::StoreResult<Vec<(String, tessera_domain::user::User)>> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM group_members m JOIN users u ON u.pool_id = m.pool_id AND u.sub = m.sub \
-                        WHERE m.pool_id = $1 AND m.group_name = $2 AND u.username_key > $3 ORDER BY u.username_key LIMIT $4");
+                        WHERE m.pool_id = $1 AND m.group_name = $2 AND u.username_key > $3 ORDER BY u.username_key LIMIT {limit}");
+                // The limit written in, not bound: see `UserListing::sql`.
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(pool.as_str())
                     .bind(group)
                     .bind(after.unwrap_or(""))
-                    .bind(limit as i64)
                     .fetch_all(&mut *self.tx)
                     .await
                     .map_err(be)?;

@@ -193,6 +193,22 @@ impl Store for SqliteStore {
         access_read(&self.reader, origin_jti, pool, sub, client).await
     }
 
+    async fn list_users(
+        &self,
+        pool: &tessera_domain::UserPoolId,
+        query: &tessera_store::UserQuery<'_>,
+    ) -> StoreResult<Vec<(String, tessera_domain::user::User)>> {
+        if let Some(page) = self
+            .hot
+            .as_ref()
+            .and_then(|hot| hot.list_users(pool, query))
+        {
+            return page;
+        }
+        let mut tx = self.read().await?;
+        tx.list_users(pool, query).await
+    }
+
     async fn ready(&self) -> StoreResult<()> {
         let (applied,): (Option<i64>,) =
             sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
@@ -353,5 +369,82 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(memory.hot.is_none());
+    }
+
+    /// A ListUsers page of an index range is read on the calling thread (it doesn't fall back
+    /// to the pool), the snapshot before an uncommitted write, without waiting for it; a
+    /// listing that may walk the pool (`status = "Enabled"`) always takes the pool.
+    #[tokio::test]
+    async fn a_listing_of_a_range_is_read_on_the_calling_thread_and_a_walk_is_not() {
+        use tessera_domain::filter::UserFilter;
+        use tessera_store::UserQuery;
+        use tessera_store::conformance::{pool, user};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = SqliteStore::open(&dir.path().join("tessera.db"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let hot = store.hot.clone().unwrap_or_else(|| panic!("no hot reads"));
+        let p = pool("us-east-1_LISTHOT");
+        let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        tx.insert_pool(&p).await.unwrap_or_else(|e| panic!("{e}"));
+        for (i, name) in ["ann", "anna", "bob"].iter().enumerate() {
+            let u = user(&p, i as u8 + 1, name);
+            tx.insert_user(&u, &u.username.key(true), &[])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        let prefix = UserFilter::parse(r#"username ^= "ann""#)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap_or_else(|| panic!("no filter"));
+        let query = UserQuery {
+            filter: Some(&prefix),
+            case_sensitive: true,
+            after: None,
+            limit: 60,
+        };
+        let names = |page: Vec<(String, tessera_domain::user::User)>| {
+            page.into_iter()
+                .map(|(key, u)| (key, u.username.as_str().to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let read_hot = || {
+            names(
+                hot.list_users(&p.id, &query)
+                    .unwrap_or_else(|| panic!("the hot listing fell back"))
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+        };
+        let expected = vec![
+            ("ann".to_owned(), "ann".to_owned()),
+            ("anna".to_owned(), "anna".to_owned()),
+        ];
+        assert_eq!(read_hot(), expected);
+
+        // A writer holds the lock with a new matching user not yet committed: the listing
+        // answers at once without it; committed, the next listing has it.
+        let annabel = user(&p, 9, "annabel");
+        let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        tx.insert_user(&annabel, &annabel.username.key(true), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_hot(), expected);
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_hot().len(), 3);
+
+        let walk = UserFilter::parse(r#"status = "Enabled""#)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap_or_else(|| panic!("no filter"));
+        let walking = UserQuery {
+            filter: Some(&walk),
+            ..query
+        };
+        assert!(hot.list_users(&p.id, &walking).is_none());
+        // The store answers it all the same, through the pool.
+        let page = store
+            .list_users(&p.id, &walking)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(page.len(), 4);
     }
 }

@@ -512,36 +512,33 @@ pub async fn list_users_filters_and_pages(store: Arc<dyn Store>) {
     ];
     for (text, expected) in cases {
         let filter = UserFilter::parse(text).unwrap().unwrap();
-        let got = tx
-            .list_users(
-                &p.id,
-                &UserQuery {
-                    filter: Some(&filter),
-                    case_sensitive: true,
-                    after: None,
-                    limit: 60,
-                },
-            )
-            .await
-            .unwrap();
+        let query = |after: Option<&'static str>, limit| UserQuery {
+            filter: Some(&filter),
+            case_sensitive: true,
+            after,
+            limit,
+        };
+        let got = tx.list_users(&p.id, &query(None, 60)).await.unwrap();
+        // The store's own listing, outside any transaction (on SQLite, on the calling thread
+        // for most filters), reads the same users with the same cursors.
+        let direct = store.list_users(&p.id, &query(None, 60)).await.unwrap();
+        assert_eq!(direct, got, "{text}, outside a transaction");
         let got: Vec<&str> = got.iter().map(|(_, u)| u.username.as_str()).collect();
         assert_eq!(&got, expected, "{text}");
-        // The same listing a page of one at a time, each continuing from the cursor before it.
+        // The same listing a page of one at a time, each continuing from the cursor before it,
+        // alternately in the transaction and outside it.
         let mut paged = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = tx
-                .list_users(
-                    &p.id,
-                    &UserQuery {
-                        filter: Some(&filter),
-                        case_sensitive: true,
-                        after: after.as_deref(),
-                        limit: 1,
-                    },
-                )
-                .await
-                .unwrap();
+            let page_query = UserQuery {
+                after: after.as_deref(),
+                ..query(None, 1)
+            };
+            let page = if paged.len() % 2 == 1 {
+                store.list_users(&p.id, &page_query).await.unwrap()
+            } else {
+                tx.list_users(&p.id, &page_query).await.unwrap()
+            };
             let Some((cursor, u)) = page.into_iter().next() else {
                 break;
             };

@@ -261,6 +261,18 @@ pub trait Store: Send + Sync + 'static {
         sub: &Sub,
         client: &ClientId,
     ) -> StoreResult<AccessRead>;
+
+    /// A page of ListUsers as one statement outside any transaction (its own snapshot): what
+    /// [`Tx::list_users`] reads, with no transaction to begin and end around it. A backend may
+    /// answer it more cheaply than a read transaction (SQLite: on the calling thread).
+    async fn list_users(
+        &self,
+        pool: &UserPoolId,
+        query: &UserQuery<'_>,
+    ) -> StoreResult<Vec<(String, User)>> {
+        let mut tx = self.read().await?;
+        tx.list_users(pool, query).await
+    }
 }
 
 #[async_trait]
