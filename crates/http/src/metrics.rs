@@ -11,7 +11,6 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -72,17 +71,17 @@ fn describe() {
 
 /// Records one AWS JSON request. Labels come from the model (unknown targets fold into
 /// "unknown"), so a client can't grow the label set.
-pub(crate) fn request(target: &str, result: &Result<Value, ApiError>, took: Duration) {
+pub(crate) fn request<T>(target: &str, result: &Result<T, ApiError>, took: Duration) {
     let (service, operation) =
         crate::dispatch::operation_of(target).unwrap_or(("unknown", "unknown"));
     record(service, operation, result, took);
 }
 
 /// Counts one request of a model operation (REST services name it from method and path).
-pub(crate) fn record(
+pub(crate) fn record<T>(
     service: &'static str,
     operation: &'static str,
-    result: &Result<Value, ApiError>,
+    result: &Result<T, ApiError>,
     took: Duration,
 ) {
     let outcome = match result {
