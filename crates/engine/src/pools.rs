@@ -289,11 +289,12 @@ impl UserCounts {
     /// How long a large pool's count is answered without counting again.
     const KEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
-    /// A large pool's count, if it was taken less than [`Self::KEEP`] before `now`.
+    /// A large pool's count (only those are kept), if it was taken less than [`Self::KEEP`]
+    /// before `now`.
     fn recent(&self, id: &UserPoolId, now: tessera_domain::Timestamp) -> Option<u64> {
         let counts = self.counts.lock().ok()?;
         let (n, at) = counts.get(id)?;
-        (*n >= Self::LARGE && now < at.plus(Self::KEEP) && *at <= now).then_some(*n)
+        (now < at.plus(Self::KEEP) && *at <= now).then_some(*n)
     }
 
     fn counted(&self, id: &UserPoolId, n: u64, now: tessera_domain::Timestamp) {

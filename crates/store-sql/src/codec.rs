@@ -283,6 +283,10 @@ pub struct UserListing {
     pub binds: Vec<FilterValue>,
     /// The attribute leading the order, when it isn't the username key.
     pub keyed_by: Option<&'static str>,
+    /// Whether the listing reads the pool in username order and tests each row (`enabled`,
+    /// `status ^=`, `sub ^=`): a walk that may cross the whole pool to fill a page, where every
+    /// other listing reads an index range and costs about its `LIMIT` in rows.
+    pub walks: bool,
 }
 
 impl UserListing {
@@ -310,23 +314,6 @@ impl UserListing {
             }
         }
     }
-}
-
-/// Whether `filter`'s listing reads an index range in its order, so that a page costs about
-/// its `LIMIT` in rows however large the pool: every listing but `status ^=`, `sub ^=` and
-/// `cognito:user_status`'s `enabled`, which read the pool in username order and test each row
-/// (a walk that may cross the whole pool to fill a page).
-pub fn listing_reads_a_range(filter: Option<&UserFilter>) -> bool {
-    filter.is_none_or(|f| {
-        !matches!(
-            (f.field, f.op),
-            (FilterField::Enabled, _)
-                | (
-                    FilterField::UserStatus | FilterField::Sub,
-                    FilterOp::StartsWith
-                )
-        )
-    })
 }
 
 /// The names [`USER_COLUMNS`] come back under, in order.
@@ -373,6 +360,7 @@ pub fn user_listing(
             .chain(binds)
             .collect(),
         keyed_by: None,
+        walks: false,
     };
     let Some(filter) = filter else {
         return Some(by_key(String::new(), Vec::new()));
@@ -391,10 +379,13 @@ pub fn user_listing(
                 "Disabled" => false,
                 _ => return None,
             };
-            return Some(by_key(
-                "u.enabled = $3".to_owned(),
-                vec![FilterValue::Bool(enabled)],
-            ));
+            return Some(UserListing {
+                walks: true,
+                ..by_key(
+                    "u.enabled = $3".to_owned(),
+                    vec![FilterValue::Bool(enabled)],
+                )
+            });
         }
         other => (other.attribute()?, filter.value.clone()),
     };
@@ -415,6 +406,7 @@ pub fn user_listing(
                     order: "u.username_key".to_owned(),
                     binds: vec![FilterValue::Text(lower)],
                     keyed_by: None,
+                    walks: false,
                 },
                 column,
                 &value,
@@ -422,7 +414,10 @@ pub fn user_listing(
         }
         // Status and sub prefixes match much of a pool or one user: read in username order.
         FilterOp::StartsWith if column == "status" || column == "sub" => Some(below_successor(
-            by_key(format!("u.{column} >= $3"), vec![text(&value)]),
+            UserListing {
+                walks: true,
+                ..by_key(format!("u.{column} >= $3"), vec![text(&value)])
+            },
             column,
             &value,
         )),
@@ -444,6 +439,7 @@ pub fn user_listing(
                     order: format!("u.{column}, u.username_key"),
                     binds,
                     keyed_by: filter.field.attribute(),
+                    walks: false,
                 },
                 column,
                 &value,
@@ -559,6 +555,40 @@ mod tests {
             }
             assert!(!upper.starts_with(prefix));
         }
+    }
+
+    #[test]
+    fn the_username_key_is_where_listings_read_it() {
+        assert_eq!(
+            user_column_names().position(|c| c == "username_key"),
+            Some(USER_KEY_AT)
+        );
+    }
+
+    #[test]
+    fn only_enabled_and_status_or_sub_prefixes_walk_the_pool() {
+        let walks = |text: &str| {
+            let filter = UserFilter::parse(text).unwrap().unwrap();
+            user_listing(Some(&filter), true, None).unwrap().walks
+        };
+        for walking in [
+            r#"status = "Enabled""#,
+            r#"cognito:user_status ^= "CONF""#,
+            r#"sub ^= "a""#,
+        ] {
+            assert!(walks(walking), "{walking}");
+        }
+        for range in [
+            r#"username ^= "a""#,
+            r#"username = "a""#,
+            r#"email ^= "a""#,
+            r#"given_name = "a""#,
+            r#"cognito:user_status = "CONFIRMED""#,
+            r#"sub = "a""#,
+        ] {
+            assert!(!walks(range), "{range}");
+        }
+        assert!(!user_listing(None, true, None).unwrap().walks);
     }
 
     #[test]

@@ -153,21 +153,20 @@ impl HotReads {
     }
 
     /// `Store::list_users` on the calling thread, or `None` to take the pooled path — always
-    /// for a listing that doesn't read an index range ([`codec::listing_reads_a_range`]): a page
-    /// of that kind may walk the pool, which must not hold a runtime thread. A page of a range
-    /// is its `LIMIT` rows read in index order.
+    /// for a listing that walks the pool ([`codec::UserListing::walks`]), which must not hold a
+    /// runtime thread. A page of any other listing is its `LIMIT` rows read in index order.
     pub(crate) fn list_users(
         &self,
         pool: &tessera_domain::UserPoolId,
         query: &UserQuery<'_>,
     ) -> Option<StoreResult<Vec<(String, User)>>> {
-        if !codec::listing_reads_a_range(query.filter) {
-            return None;
-        }
         let Some(listing) = codec::user_listing(query.filter, query.case_sensitive, query.after)
         else {
             return Some(Ok(Vec::new()));
         };
+        if listing.walks {
+            return None;
+        }
         let rows = self.with_connection(|conn| {
             let mut statement = conn.prepare_cached(&listing.sql(query.limit))?;
             statement.raw_bind_parameter(1, pool.as_str())?;

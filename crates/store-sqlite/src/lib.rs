@@ -304,17 +304,23 @@ mod tests {
         assert!(!busy("2067"));
     }
 
+    /// A store on a file of its own (kept while the directory is), and its calling-thread reads.
+    async fn file_store() -> (tempfile::TempDir, SqliteStore, Arc<hot::HotReads>) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = SqliteStore::open(&dir.path().join("tessera.db"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let hot = store.hot.clone().unwrap_or_else(|| panic!("no hot reads"));
+        (dir, store, hot)
+    }
+
     /// The access read on the calling thread answers itself (it doesn't fall back to the
     /// pool), reads what the pooled path reads, sees a revocation the moment it commits, and
     /// doesn't wait for a writer holding the lock: it reads the snapshot from before.
     #[tokio::test]
     async fn the_hot_access_read_matches_the_pool_and_never_waits() {
         use tessera_store::conformance::{client, family, pool, t, user};
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = SqliteStore::open(&dir.path().join("tessera.db"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let hot = store.hot.clone().unwrap_or_else(|| panic!("no hot reads"));
+        let (_dir, store, hot) = file_store().await;
         let p = pool("us-east-1_HOT");
         let mut u = user(&p, 1, "ann");
         u.srp = Some(tessera_domain::user::SrpCredential {
@@ -379,11 +385,7 @@ mod tests {
         use tessera_domain::filter::UserFilter;
         use tessera_store::UserQuery;
         use tessera_store::conformance::{pool, user};
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = SqliteStore::open(&dir.path().join("tessera.db"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let hot = store.hot.clone().unwrap_or_else(|| panic!("no hot reads"));
+        let (_dir, store, hot) = file_store().await;
         let p = pool("us-east-1_LISTHOT");
         let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
         tx.insert_pool(&p).await.unwrap_or_else(|e| panic!("{e}"));
